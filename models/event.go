@@ -286,9 +286,9 @@ const (
 	ReasonAlreadyEnded  = "already_ended"   // the referenced record was already removed or repaired
 	ReasonNotRepairable = "not_repairable"  // the record can never be repaired
 	ReasonRepairEarly   = "repair_too_early"
-	ReasonConflict      = "conflict"        // contradicts an applied event (e.g. a second registration)
-	ReasonLineTooLong   = "line_too_long"   // the input line exceeds the size limit
-	ReasonStateFull     = "capacity"        // the store cannot take more data for this entity
+	ReasonConflict      = "conflict"      // contradicts an applied event (e.g. a second registration)
+	ReasonLineTooLong   = "line_too_long" // the input line exceeds the size limit
+	ReasonStateFull     = "capacity"      // the store cannot take more data for this entity
 )
 
 // RejectError says why an event was rejected. Reason is one of the Reason*

@@ -59,12 +59,12 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	}
 
 	var (
-		seen                            int
-		dupKey, unknownKey              string
-		idK, usccK, typeK, occK, authK  jsonKind
-		idV, usccV, typeV, occV, authV  string
-		attrsK                          jsonKind
-		attrsStart, attrsEnd            int
+		seen                           int
+		dupKey, unknownKey             string
+		idK, usccK, typeK, occK, authK jsonKind
+		idV, usccV, typeV, occV, authV string
+		attrsK                         jsonKind
+		attrsStart, attrsEnd           int
 	)
 	str := func(k *jsonKind, v *string) error {
 		*k = s.kind()
