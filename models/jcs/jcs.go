@@ -1,0 +1,668 @@
+// Package jcs implements the JSON Canonicalization Scheme (RFC 8785) for the
+// integer-only JSON that credit-report/v1 and the project's other signed
+// documents use.
+//
+// Canonicalize parses arbitrary JSON bytes strictly and writes them back in
+// canonical form:
+//
+//   - object members sorted by the UTF-16 code units of their names (so a
+//     non-BMP character, whose first code unit is a surrogate 0xD800–0xDBFF,
+//     sorts before U+E000–U+FFFF although its code point is larger);
+//   - no white space;
+//   - strings with the shortest escapes: \" \\ \b \f \n \r \t, \u00xx
+//     (lowercase hex) for the other control characters, every other
+//     character as literal UTF-8 (including U+007F, U+2028 and U+2029);
+//   - numbers as ECMAScript's Number.prototype.toString writes them.
+//
+// Restriction (documented deviation from the full RFC): only numbers whose
+// value is an integer of magnitude at most 2^53 are accepted. For those, the
+// ECMAScript form is exactly the plain decimal integer, so the canonical form
+// is exact in every language. A number written with a fraction or exponent
+// is accepted when its value is such an integer (1.0, 1e2 and -0 become 1,
+// 100 and 0, as RFC 8785 writes them); any other number (0.5, 1e-3,
+// 9007199254740993) is an error, because the formats this project signs are
+// integer-only and an inexact number cannot be canonicalised exactly.
+//
+// Input is I-JSON (RFC 7493) as RFC 8785 requires: invalid UTF-8, lone
+// surrogate escapes, duplicate member names (compared after unescaping),
+// trailing data after the value and nesting deeper than MaxDepth are errors.
+package jcs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects accepted.
+const MaxDepth = 1000
+
+// MaxSafeInteger is the largest magnitude of a number accepted: 2^53, the
+// largest integer up to which every integer is exactly representable as an
+// IEEE 754 double (the number type RFC 8785 is defined on).
+const MaxSafeInteger = 1 << 53
+
+// SyntaxError reports where and why input could not be canonicalised.
+type SyntaxError struct {
+	Offset int    // byte offset in the input where the problem was found
+	Msg    string // what is wrong
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("jcs: %s at byte offset %d", e.Msg, e.Offset)
+}
+
+// ErrNotObject is returned by CanonicalizeWithout when the input is not a
+// JSON object.
+var ErrNotObject = errors.New("jcs: top-level value is not an object")
+
+// Canonicalize returns the RFC 8785 canonical form of the JSON value in data.
+func Canonicalize(data []byte) ([]byte, error) {
+	return Append(make([]byte, 0, len(data)), data)
+}
+
+// Append appends the canonical form of the JSON value in data to dst and
+// returns the extended buffer. On error dst's contents past its original
+// length are unspecified.
+func Append(dst, data []byte) ([]byte, error) {
+	p := parser{in: data, out: dst}
+	if err := p.document(); err != nil {
+		return dst, err
+	}
+	return p.out, nil
+}
+
+// CanonicalizeWithout returns the canonical form of the JSON object in data
+// with its top-level members named in omit left out. This is the form a
+// detached signature covers: CanonicalizeWithout(doc, "signature"). The
+// whole input, omitted members included, is validated as Canonicalize does.
+func CanonicalizeWithout(data []byte, omit ...string) ([]byte, error) {
+	p := parser{in: data, out: make([]byte, 0, len(data)), omit: omit}
+	if err := p.document(); err != nil {
+		return nil, err
+	}
+	return p.out, nil
+}
+
+// parser is a recursive-descent JSON parser that writes canonical output as
+// it goes. Object members are written in input order into out and reordered
+// in place when the object closes, so no tree is built: the cost is one pass
+// over the input plus one copy per out-of-order object.
+type parser struct {
+	in    []byte
+	pos   int
+	out   []byte
+	omit  []string // top-level member names to leave out
+	depth int
+	// scratch for object reordering, reused across objects
+	tmp []byte
+}
+
+func (p *parser) fail(format string, args ...any) error {
+	return &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) document() error {
+	p.skipWS()
+	if p.omit != nil && (p.pos >= len(p.in) || p.in[p.pos] != '{') {
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input")
+		}
+		return ErrNotObject
+	}
+	if err := p.value(); err != nil {
+		return err
+	}
+	p.skipWS()
+	if p.pos != len(p.in) {
+		return p.fail("unexpected data after the top-level value")
+	}
+	return nil
+}
+
+func (p *parser) skipWS() {
+	for p.pos < len(p.in) {
+		switch p.in[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value() error {
+	if p.pos >= len(p.in) {
+		return p.fail("unexpected end of input")
+	}
+	switch c := p.in[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		p.out = appendString(p.out, s)
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	default:
+		return p.fail("invalid character %q looking for a value", c)
+	}
+}
+
+func (p *parser) literal(word string) error {
+	if !bytes.HasPrefix(p.in[p.pos:], []byte(word)) {
+		return p.fail("invalid literal, want %s", word)
+	}
+	p.pos += len(word)
+	p.out = append(p.out, word...)
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.fail("nesting deeper than %d", MaxDepth)
+	}
+	return nil
+}
+
+func (p *parser) array() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '['
+	p.out = append(p.out, '[')
+	p.skipWS()
+	if p.pos < len(p.in) && p.in[p.pos] == ']' {
+		p.pos++
+		p.out = append(p.out, ']')
+		p.depth--
+		return nil
+	}
+	for {
+		p.skipWS()
+		if err := p.value(); err != nil {
+			return err
+		}
+		p.skipWS()
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input in array")
+		}
+		switch p.in[p.pos] {
+		case ',':
+			p.pos++
+			p.out = append(p.out, ',')
+		case ']':
+			p.pos++
+			p.out = append(p.out, ']')
+			p.depth--
+			return nil
+		default:
+			return p.fail("invalid character %q after array element", p.in[p.pos])
+		}
+	}
+}
+
+// member is one written object member: its decoded name and where its
+// canonical bytes ("name":value) sit in out.
+type member struct {
+	name       string
+	start, end int
+}
+
+func (p *parser) object() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	top := p.depth == 1
+	p.pos++ // '{'
+	p.out = append(p.out, '{')
+	base := len(p.out)
+	p.skipWS()
+	if p.pos < len(p.in) && p.in[p.pos] == '}' {
+		p.pos++
+		p.out = append(p.out, '}')
+		p.depth--
+		return nil
+	}
+	var members []member
+	var names map[string]struct{} // duplicate check for large objects
+	for {
+		p.skipWS()
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input in object")
+		}
+		if p.in[p.pos] != '"' {
+			return p.fail("invalid character %q looking for a member name", p.in[p.pos])
+		}
+		nameAt := p.pos
+		name, err := p.str()
+		if err != nil {
+			return err
+		}
+		if dup := p.seen(members, &names, name); dup {
+			p.pos = nameAt
+			return p.fail("duplicate member name %q", name)
+		}
+		p.skipWS()
+		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+			return p.fail("missing ':' after member name")
+		}
+		p.pos++
+		p.skipWS()
+		start := len(p.out)
+		p.out = appendString(p.out, name)
+		p.out = append(p.out, ':')
+		if err := p.value(); err != nil {
+			return err
+		}
+		if top && slices.Contains(p.omit, name) {
+			// Validated, then dropped. The name is still recorded so that
+			// a duplicate of an omitted member is an error.
+			p.out = p.out[:start]
+			members = append(members, member{name: name, start: start, end: start})
+		} else {
+			members = append(members, member{name: name, start: start, end: len(p.out)})
+		}
+		p.skipWS()
+		if p.pos >= len(p.in) {
+			return p.fail("unexpected end of input in object")
+		}
+		if p.in[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.in[p.pos] == '}' {
+			p.pos++
+			break
+		}
+		return p.fail("invalid character %q after object member", p.in[p.pos])
+	}
+	p.depth--
+	p.finishObject(base, members)
+	return nil
+}
+
+// finishObject rewrites out[base:], which holds the members' canonical bytes
+// back to back in input order, as the sorted, comma-separated member list
+// and the closing brace.
+// seen reports whether name is already among members. Small objects are
+// scanned linearly; from 16 members on a set is kept, so that a hostile
+// object with many members costs linear, not quadratic, time.
+func (p *parser) seen(members []member, names *map[string]struct{}, name string) bool {
+	const linear = 16
+	if len(members) < linear {
+		for _, m := range members {
+			if m.name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if *names == nil {
+		*names = make(map[string]struct{}, 2*len(members))
+		for _, m := range members {
+			(*names)[m.name] = struct{}{}
+		}
+	}
+	if _, ok := (*names)[name]; ok {
+		return true
+	}
+	(*names)[name] = struct{}{}
+	return false
+}
+
+func (p *parser) finishObject(base int, members []member) {
+	// Fast path: already sorted (canonical input, and most machine-written
+	// JSON with sorted keys) needs only the commas inserted, which the copy
+	// below does anyway; the sort is skipped.
+	if !slices.IsSortedFunc(members, cmpMember) {
+		slices.SortFunc(members, cmpMember)
+	}
+	p.tmp = append(p.tmp[:0], p.out[base:]...)
+	p.out = p.out[:base]
+	first := true
+	for _, m := range members {
+		if m.start == m.end {
+			continue // omitted
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		first = false
+		p.out = append(p.out, p.tmp[m.start-base:m.end-base]...)
+	}
+	p.out = append(p.out, '}')
+}
+
+func cmpMember(a, b member) int { return CompareUTF16(a.name, b.name) }
+
+// CompareUTF16 compares two valid UTF-8 strings by their UTF-16 code units,
+// the member order of RFC 8785 §3.2.3. It returns -1, 0 or +1.
+func CompareUTF16(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			ua, ub := firstUnit(ra), firstUnit(rb)
+			if ua != ub {
+				if ua < ub {
+					return -1
+				}
+				return 1
+			}
+			// Same high surrogate: the low surrogates order as the runes.
+			if ra < rb {
+				return -1
+			}
+			return 1
+		}
+		a, b = a[na:], b[nb:]
+	}
+	switch {
+	case a == "" && b == "":
+		return 0
+	case a == "":
+		return -1
+	default:
+		return 1
+	}
+}
+
+// firstUnit is the first UTF-16 code unit of r.
+func firstUnit(r rune) rune {
+	if r >= 0x10000 {
+		hi, _ := utf16.EncodeRune(r)
+		return hi
+	}
+	return r
+}
+
+// str parses a JSON string at p.pos (which is '"') and returns its decoded
+// value. The fast path slices plain runs of the input; escapes and
+// validation of UTF-8 go through the slow path.
+func (p *parser) str() (string, error) {
+	p.pos++ // opening quote
+	start := p.pos
+	// Fast path: printable ASCII with no escapes.
+	for p.pos < len(p.in) {
+		c := p.in[p.pos]
+		if c == '"' {
+			s := string(p.in[start:p.pos])
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		p.pos++
+	}
+	// Slow path.
+	buf := append([]byte(nil), p.in[start:p.pos]...)
+	for {
+		if p.pos >= len(p.in) {
+			return "", p.fail("unterminated string")
+		}
+		c := p.in[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.fail("control character %#02x in string (must be escaped)", c)
+		case c < 0x80:
+			if c != '\\' {
+				buf = append(buf, c)
+				p.pos++
+				continue
+			}
+			r, err := p.escape()
+			if err != nil {
+				return "", err
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			r, n := utf8.DecodeRune(p.in[p.pos:])
+			if r == utf8.RuneError && n <= 1 {
+				return "", p.fail("invalid UTF-8 in string")
+			}
+			buf = append(buf, p.in[p.pos:p.pos+n]...)
+			p.pos += n
+		}
+	}
+}
+
+// escape decodes the escape sequence at p.pos (a backslash), combining a
+// surrogate pair into one rune; a lone surrogate is an error (I-JSON).
+func (p *parser) escape() (rune, error) {
+	if p.pos+1 >= len(p.in) {
+		return 0, p.fail("unterminated escape")
+	}
+	c := p.in[p.pos+1]
+	p.pos += 2
+	switch c {
+	case '"', '\\', '/':
+		return rune(c), nil
+	case 'b':
+		return '\b', nil
+	case 'f':
+		return '\f', nil
+	case 'n':
+		return '\n', nil
+	case 'r':
+		return '\r', nil
+	case 't':
+		return '\t', nil
+	case 'u':
+	default:
+		p.pos -= 2
+		return 0, p.fail("invalid escape \\%c", c)
+	}
+	at := p.pos - 2
+	r, ok := p.hex4()
+	if !ok {
+		p.pos = at
+		return 0, p.fail("invalid \\u escape")
+	}
+	switch {
+	case r >= 0xDC00 && r <= 0xDFFF:
+		p.pos = at
+		return 0, p.fail("lone low surrogate \\u%04x", r)
+	case r >= 0xD800 && r <= 0xDBFF:
+		if p.pos+1 < len(p.in) && p.in[p.pos] == '\\' && p.in[p.pos+1] == 'u' {
+			p.pos += 2
+			lo, ok := p.hex4()
+			if ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				return utf16.DecodeRune(r, lo), nil
+			}
+		}
+		p.pos = at
+		return 0, p.fail("lone high surrogate \\u%04x", r)
+	}
+	return r, nil
+}
+
+func (p *parser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.in) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.in[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.pos += 4
+	return r, true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a canonical JSON string (RFC 8785 §3.2.2.2).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// number parses a JSON number at p.pos and writes its canonical form. The
+// value must be an integer of magnitude at most MaxSafeInteger (see the
+// package comment).
+func (p *parser) number() error {
+	start := p.pos
+	neg := false
+	if p.in[p.pos] == '-' {
+		neg = true
+		p.pos++
+	}
+	// Integer part: "0" or [1-9][0-9]*.
+	intStart := p.pos
+	if p.pos >= len(p.in) || p.in[p.pos] < '0' || p.in[p.pos] > '9' {
+		return p.fail("invalid number: no digits")
+	}
+	if p.in[p.pos] == '0' {
+		p.pos++
+		if p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
+			return p.fail("invalid number: leading zero")
+		}
+	} else {
+		p.skipDigits()
+	}
+	intDigits := p.in[intStart:p.pos]
+	var fracDigits []byte
+	if p.pos < len(p.in) && p.in[p.pos] == '.' {
+		p.pos++
+		fs := p.pos
+		p.skipDigits()
+		if p.pos == fs {
+			return p.fail("invalid number: no digits after '.'")
+		}
+		fracDigits = p.in[fs:p.pos]
+	}
+	exp := 0 // saturating at ±1e9, far beyond anything that matters
+	if p.pos < len(p.in) && (p.in[p.pos] == 'e' || p.in[p.pos] == 'E') {
+		p.pos++
+		eneg := false
+		if p.pos < len(p.in) && (p.in[p.pos] == '+' || p.in[p.pos] == '-') {
+			eneg = p.in[p.pos] == '-'
+			p.pos++
+		}
+		es := p.pos
+		for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
+			if exp < 1e9 {
+				exp = exp*10 + int(p.in[p.pos]-'0')
+			}
+			p.pos++
+		}
+		if p.pos == es {
+			return p.fail("invalid number: no digits in exponent")
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	text := p.in[start:p.pos]
+	// Fast path: a plain integer of at most 15 digits is below 2^53 and
+	// already canonical unless it is "-0".
+	if fracDigits == nil && exp == 0 && len(intDigits) <= 15 {
+		if neg && len(intDigits) == 1 && intDigits[0] == '0' {
+			p.out = append(p.out, '0')
+			return nil
+		}
+		p.out = append(p.out, text...)
+		return nil
+	}
+	// Slow path: the value is digits × 10^exp with digits the integer and
+	// fraction digits run together and exp adjusted for the fraction.
+	digits := make([]byte, 0, len(intDigits)+len(fracDigits))
+	digits = append(digits, intDigits...)
+	digits = append(digits, fracDigits...)
+	exp -= len(fracDigits)
+	// Strip leading zeros, then move trailing zeros into the exponent.
+	for len(digits) > 0 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		p.out = append(p.out, '0') // any zero, -0 included, is "0"
+		return nil
+	}
+	for digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+		exp++
+	}
+	if exp < 0 {
+		p.pos = start
+		return p.fail("number %s is not an integer (only integers are supported)", text)
+	}
+	if len(digits)+exp > 16 {
+		p.pos = start
+		return p.fail("number %s is beyond ±2^53", text)
+	}
+	for range exp {
+		digits = append(digits, '0')
+	}
+	v, err := strconv.ParseUint(string(digits), 10, 64)
+	if err != nil || v > MaxSafeInteger {
+		p.pos = start
+		return p.fail("number %s is beyond ±2^53", text)
+	}
+	if neg {
+		p.out = append(p.out, '-')
+	}
+	p.out = strconv.AppendUint(p.out, v, 10)
+	return nil
+}
+
+func (p *parser) skipDigits() {
+	for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
+		p.pos++
+	}
+}
