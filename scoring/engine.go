@@ -1,0 +1,572 @@
+// Package scoring computes credit risk: the risk model artifact, the
+// in-memory entity store, the engine that applies credit events, the time
+// rules, and snapshots.
+package scoring
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Options configure an Engine. The zero value is usable: EnsureDefaults
+// fills every unset field.
+type Options struct {
+	// Model is the risk model. Default: the built-in national-4 model.
+	Model *Model
+	// Now is the engine's clock, used for "current" answers and the
+	// 24-hour future rule. Default: time.Now.
+	Now func() time.Time
+	// Shards is the number of lock shards, a power of two. Default: 64.
+	Shards int
+}
+
+// EnsureDefaults fills unset fields with their defaults.
+func (o *Options) EnsureDefaults() error {
+	if o.Model == nil {
+		m, err := DefaultModel(models.National4.ID)
+		if err != nil {
+			return err
+		}
+		o.Model = m
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Shards == 0 {
+		o.Shards = 64
+	}
+	if o.Shards < 1 || o.Shards&(o.Shards-1) != 0 || o.Shards > 4096 {
+		return fmt.Errorf("scoring: shards must be a power of two in 1..4096, got %d", o.Shards)
+	}
+	return nil
+}
+
+// Engine holds every entity's state and applies events. It is safe for
+// concurrent use: applies and queries lock only the shard of the entity.
+type Engine struct {
+	opts      Options
+	model     *compiled
+	shards    []*shard
+	shardBits uint
+	evals     sync.Pool // *evaluator
+}
+
+// New returns an empty engine.
+func New(opts Options) (*Engine, error) {
+	if err := opts.EnsureDefaults(); err != nil {
+		return nil, err
+	}
+	c, err := compile(opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, model: c}
+	for 1<<e.shardBits < opts.Shards {
+		e.shardBits++
+	}
+	e.shards = make([]*shard, opts.Shards)
+	for i := range e.shards {
+		e.shards[i] = newShard()
+	}
+	e.evals.New = func() any { return &evaluator{m: c} }
+	return e, nil
+}
+
+// Model returns the engine's risk model.
+func (e *Engine) Model() *Model { return e.model.m }
+
+// ModelName is the model identity shown in reports (id@version+hash).
+func (e *Engine) ModelName() string { return e.model.name }
+
+// Scheme returns the tier scheme of the model.
+func (e *Engine) Scheme() *models.TierScheme { return e.model.scheme }
+
+// Now returns the engine clock's current time.
+func (e *Engine) Now() time.Time { return e.opts.Now() }
+
+// shardFor returns the shard and hash of a packed code. The top bits pick
+// the shard, the low bits the slot, so both stay independent.
+func (e *Engine) shardFor(p models.PackedUSCC) (*shard, uint64) {
+	h := p.Hash()
+	return e.shards[h>>(64-e.shardBits)&uint64(len(e.shards)-1)], h
+}
+
+func (e *Engine) evaluator() *evaluator  { return e.evals.Get().(*evaluator) }
+func (e *Engine) release(ev *evaluator) { e.evals.Put(ev) }
+
+// Outcome is what Apply did with an event.
+type Outcome uint8
+
+// Apply outcomes.
+const (
+	Rejected Outcome = iota
+	Applied
+	Duplicate
+)
+
+// String names the outcome as metrics label it.
+func (o Outcome) String() string {
+	return [...]string{"rejected", "applied", "duplicate"}[o]
+}
+
+// TierChange is a change of an entity's tier. Cause is the id of the event
+// that caused it, or "time:<rule>" for a time rule (decay,
+// publicity_ended, window_ended, abnormal_unresolved_3y).
+type TierChange struct {
+	USCC   models.USCC
+	Region string
+	From   models.Tier // models.NoTier for an entity seen for the first time
+	To     models.Tier
+	Score  int32
+	At     time.Time
+	Cause  string
+}
+
+// Result reports what Apply did. Changes holds up to two tier changes: a
+// pending time-rule change found first, then the event's own.
+type Result struct {
+	Outcome  Outcome
+	Changes  [2]TierChange
+	NChanges int
+}
+
+// TierChanges returns the changes as a slice aliasing r.
+func (r *Result) TierChanges() []TierChange { return r.Changes[:r.NChanges] }
+
+// Apply applies one decoded event (see ApplyAt).
+func (e *Engine) Apply(ev *models.Event, beforeCommit func() error) (Result, error) {
+	return e.ApplyAt(ev, e.opts.Now(), true, beforeCommit)
+}
+
+// ApplyAt applies one decoded event with now as the current time.
+//
+// It validates the event against the entity's state (duplicate ids,
+// references, repair rules and, when checkFuture is set, the 24-hour
+// future rule) and returns a *models.RejectError without changing anything
+// when the event is invalid. For a valid, new event it calls beforeCommit
+// (if not nil) before changing memory — the place to append the event to a
+// durable log — and applies the event only if beforeCommit succeeds. A
+// duplicate id has no effect and returns Duplicate. Replays of a log set
+// checkFuture to false: the event was accepted once.
+func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, beforeCommit func() error) (Result, error) {
+	var res Result
+	if ev.Type == models.TypeInvalid || ev.ID == "" {
+		return res, &models.RejectError{Reason: models.ReasonInvalidField, Detail: "event was not decoded"}
+	}
+	if checkFuture {
+		if err := models.CheckTime(ev, now); err != nil {
+			return res, err
+		}
+	}
+	p := ev.USCC.Pack()
+	s, h := e.shardFor(p)
+	idHash := hashID(ev.ID)
+	nowU := now.Unix()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	idx, exists := s.find(p, h)
+	var ent *entity
+	if exists {
+		ent = s.ent(idx)
+		if e.isDuplicate(s, ent, ev.ID, idHash) {
+			res.Outcome = Duplicate
+			return res, nil
+		}
+	}
+
+	// Validate against the state; nothing is changed before beforeCommit.
+	var target uint32
+	switch ev.Type {
+	case models.TypeRegistered:
+		if exists && ent.flags&entRegistered != 0 {
+			return res, &models.RejectError{Reason: models.ReasonConflict, Field: "type",
+				Detail: fmt.Sprintf("%s is already registered by event %s", ev.USCC, e.regID(s, ent))}
+		}
+	case models.TypeDeregistered:
+		if exists && ent.flags&entDeregistered != 0 {
+			return res, &models.RejectError{Reason: models.ReasonConflict, Field: "type",
+				Detail: fmt.Sprintf("%s is already deregistered", ev.USCC)}
+		}
+	case models.TypeRepair:
+		t, err := e.checkRepair(s, ent, exists, ev)
+		if err != nil {
+			return res, err
+		}
+		target = t
+	default:
+		if want := ev.Type.RefTarget(); want != models.TypeInvalid {
+			t, err := e.checkRef(s, ent, exists, ev, want)
+			if err != nil {
+				return res, err
+			}
+			target = t
+		}
+	}
+	if exists && ent.nrec == 0xffff && ev.Type != models.TypeRegistered {
+		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the entity has 65535 records"}
+	}
+	// Arena space: check before committing.
+	var blob []string
+	if ev.Type == models.TypeRegistered {
+		blob = []string{ev.ID, ev.Name, ev.Industry, ev.Authority}
+	} else {
+		blob = []string{ev.ID, ev.Authority, string(ev.RawAttrs)}
+	}
+	need := blobLen(blob...)
+	if need > arenaBlockSize || (ev.Type == models.TypeRegistered && need > 0xffff) {
+		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "event text too large to store"}
+	}
+	// Arena bytes reserved here are wasted, harmlessly, if beforeCommit fails.
+	off, buf, ok := s.alloc(need)
+	if !ok {
+		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the shard's text arena is full (4 GiB)"}
+	}
+	if beforeCommit != nil {
+		if err := beforeCommit(); err != nil {
+			return res, err
+		}
+	}
+
+	// Commit.
+	ev2 := e.evaluator()
+	defer e.release(ev2)
+	from := models.NoTier
+	if !exists {
+		idx = s.insert(p, h)
+		ent = s.ent(idx)
+		if ev.Exception {
+			ent.flags |= entException
+		}
+	} else if ent.flags&entEvaluated != 0 {
+		from = models.Tier(ent.tier)
+		if !cacheValid(ent, nowU) {
+			// A time rule changed the entity since it was last evaluated.
+			r := ev2.eval(s, ent, nowU, false)
+			if r.tier != from {
+				res.Changes[res.NChanges] = e.change(s, ent, from, r, nowU, "")
+				res.NChanges++
+			}
+			from = r.tier
+		}
+	}
+	putBlob(buf, blob...)
+
+	switch ev.Type {
+	case models.TypeRegistered:
+		ent.flags |= entRegistered
+		ent.regOff, ent.regLen = off, uint16(need)
+		ent.regIDHash = uint32(idHash)
+		ent.regOn = int32(ev.RegisteredOn)
+		ent.region = parseRegion(ev.Region)
+	default:
+		ri := s.newRecord()
+		r := s.rec(ri)
+		r.idHash = idHash
+		r.at = ev.OccurredAt.Unix()
+		r.strOff, r.strLen = off, uint32(need)
+		r.typ = uint8(ev.Type)
+		r.sub = ev.Sub
+		r.year = uint16(ev.Year)
+		if ev.OnTime {
+			r.flags |= recOnTime
+		}
+		if ev.Substantiated {
+			r.flags |= recSubstantiated
+		}
+		r.target = target
+		r.next = ent.firstRec
+		ent.firstRec = ri
+		ent.nrec++
+		switch ev.Type {
+		case models.TypeDeregistered:
+			ent.flags |= entDeregistered
+			ent.deregAt = clampU32(r.at)
+		case models.TypeRepair:
+			t := s.rec(target)
+			t.repairAt = repairInstant(ev)
+			t.repairBy = ri
+		case models.TypeAbnormalRemoved, models.TypeDishonestRemoved, models.TypeCourtDebtorRemoved:
+			t := s.rec(target)
+			t.endAt, t.endKind, t.endBy = r.at, endRemoved, ri
+		case models.TypeCommitmentBreached, models.TypeCommitmentFulfilled:
+			t := s.rec(target)
+			t.endAt, t.endBy = r.at, ri
+			t.endKind = endFulfilled
+			if ev.Type == models.TypeCommitmentBreached {
+				t.endKind = endBreached
+			}
+		}
+	}
+	if ent.region == 0 {
+		ent.region = parseRegion(ev.USCC.Division())
+	}
+
+	r := ev2.eval(s, ent, nowU, false)
+	e.store(s, idx, ent, r)
+	if r.tier != from {
+		res.Changes[res.NChanges] = e.change(s, ent, from, r, nowU, ev.ID)
+		res.NChanges++
+	}
+	res.Outcome = Applied
+	return res, nil
+}
+
+// repairInstant is when a repair takes effect: the start of its decision
+// day (CST), or its occurred_at if that is later.
+func repairInstant(ev *models.Event) int64 {
+	t := ev.DecidedOn.Unix()
+	if o := ev.OccurredAt.Unix(); o > t {
+		return o
+	}
+	return t
+}
+
+func cacheValid(ent *entity, t int64) bool {
+	return ent.flags&entEvaluated != 0 && int64(ent.validFrom) <= t && u32ToUnix(ent.nextChange) > t
+}
+
+// store caches an evaluation in the entity and schedules its next change.
+func (e *Engine) store(s *shard, idx uint32, ent *entity, r evalResult) {
+	ent.flags |= entEvaluated
+	ent.score, ent.tier = r.score, uint8(r.tier)
+	ent.validFrom = clampU32(r.validFrom)
+	next := clampU32(r.next)
+	if next != ent.nextChange && next != never {
+		s.push(heapItem{t: next, idx: idx})
+	}
+	ent.nextChange = next
+}
+
+// change builds a TierChange; an empty cause is taken from the evaluation.
+func (e *Engine) change(s *shard, ent *entity, from models.Tier, r evalResult, now int64, cause string) TierChange {
+	if cause == "" {
+		cause = e.causeString(s, r)
+	}
+	return TierChange{USCC: ent.code.Unpack(), Region: regionString(ent.region), From: from, To: r.tier,
+		Score: r.score, At: time.Unix(now, 0).UTC(), Cause: cause}
+}
+
+func (e *Engine) causeString(s *shard, r evalResult) string {
+	switch r.causeKind {
+	case causeEvent, causeRemoved, causeRepaired:
+		if r.causeRec != 0 {
+			return string(blobField(s.bytes(s.rec(r.causeRec).strOff, s.rec(r.causeRec).strLen), 0))
+		}
+	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y:
+		return causeNames[r.causeKind]
+	}
+	return "time"
+}
+
+// isDuplicate reports whether id was already applied to the entity.
+func (e *Engine) isDuplicate(s *shard, ent *entity, id string, h uint64) bool {
+	if ent.regLen != 0 && ent.regIDHash == uint32(h) && string(blobField(s.bytes(ent.regOff, uint32(ent.regLen)), 0)) == id {
+		return true
+	}
+	for ri := ent.firstRec; ri != 0; {
+		r := s.rec(ri)
+		if r.idHash == h && string(blobField(s.bytes(r.strOff, r.strLen), 0)) == id {
+			return true
+		}
+		ri = r.next
+	}
+	return false
+}
+
+func (e *Engine) regID(s *shard, ent *entity) string {
+	return string(blobField(s.bytes(ent.regOff, uint32(ent.regLen)), 0))
+}
+
+// findRecord returns the record of the entity with the given id.
+func findRecord(s *shard, ent *entity, id string) (uint32, *record) {
+	h := hashID(id)
+	for ri := ent.firstRec; ri != 0; {
+		r := s.rec(ri)
+		if r.idHash == h && string(blobField(s.bytes(r.strOff, r.strLen), 0)) == id {
+			return ri, r
+		}
+		ri = r.next
+	}
+	return 0, nil
+}
+
+// checkRef validates the ref of a removal or commitment outcome.
+func (e *Engine) checkRef(s *shard, ent *entity, exists bool, ev *models.Event, want models.EventType) (uint32, error) {
+	var ri uint32
+	var r *record
+	if exists {
+		ri, r = findRecord(s, ent, ev.Ref)
+	}
+	if r == nil {
+		return 0, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
+			Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
+	}
+	if models.EventType(r.typ) != want {
+		return 0, &models.RejectError{Reason: models.ReasonRefType, Field: "attrs.ref",
+			Detail: fmt.Sprintf("%s must refer to a %s record, %q is %s", ev.Type, want, truncate(ev.Ref, 64), models.EventType(r.typ))}
+	}
+	if ev.OccurredAt.Unix() < r.at {
+		return 0, &models.RejectError{Reason: models.ReasonRefOrder, Field: "occurred_at",
+			Detail: fmt.Sprintf("%s occurred before the record it refers to (%s)", ev.Type, time.Unix(r.at, 0).UTC().Format(time.RFC3339))}
+	}
+	if r.endKind != endNone || r.repairAt != noTime {
+		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.ref",
+			Detail: fmt.Sprintf("record %q was already %s", truncate(ev.Ref, 64), endedWord(r))}
+	}
+	return ri, nil
+}
+
+func endedWord(r *record) string {
+	switch {
+	case r.repairAt != noTime:
+		return "repaired"
+	case r.endKind == endBreached:
+		return "breached"
+	case r.endKind == endFulfilled:
+		return "fulfilled"
+	}
+	return "removed"
+}
+
+// checkRepair validates a repair and returns its target record.
+func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *models.Event) (uint32, error) {
+	var ri uint32
+	var r *record
+	if exists {
+		ri, r = findRecord(s, ent, ev.Ref)
+	}
+	if r == nil {
+		return 0, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
+			Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
+	}
+	typ := models.EventType(r.typ)
+	if typ == models.TypeCommitmentBreached {
+		// A repair may name the breach; it repairs the breached commitment.
+		ri, r, typ = r.target, s.rec(r.target), models.TypeCommitmentMade
+	}
+	day := models.DateFromUnix(r.at)
+	var rule models.Rule
+	switch typ {
+	case models.TypeCommitmentMade:
+		if r.endKind != endBreached {
+			return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref",
+				Detail: "only a breached commitment can be repaired"}
+		}
+		day = models.DateFromUnix(r.endAt)
+		rule = models.BreachRule(day)
+	case models.TypePenalty, models.TypeAbnormalListed, models.TypeDishonestListed, models.TypeCourtDebtorListed:
+		rule = models.RuleFor(typ, r.sub, day)
+	default:
+		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref",
+			Detail: fmt.Sprintf("%q is a %s record, not a negative record that credit repair applies to", truncate(ev.Ref, 64), typ)}
+	}
+	if !rule.Repairable {
+		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref", Detail: rule.NotRepairable}
+	}
+	if r.repairAt != noTime || (typ != models.TypeCommitmentMade && r.endKind != endNone) {
+		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.ref",
+			Detail: fmt.Sprintf("record %q was already %s", truncate(ev.Ref, 64), endedWord(r))}
+	}
+	if ev.DecidedOn < rule.RepairFrom {
+		return 0, &models.RejectError{Reason: models.ReasonRepairEarly, Field: "attrs.decided_on", PossibleFrom: rule.RepairFrom,
+			Detail: fmt.Sprintf("a %s record dated %s can be repaired from %s (decided_on is %s)",
+				describeRecord(typ, r.sub), day, rule.RepairFrom, ev.DecidedOn)}
+	}
+	if rule.RepairUntil != models.NoDate && ev.DecidedOn > rule.RepairUntil {
+		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.decided_on",
+			Detail: fmt.Sprintf("the abnormal listing of %s was unresolved for 3 years on %s and is treated as the serious illegal and dishonest list; it can no longer be repaired as an abnormal listing", day, rule.RepairUntil+1)}
+	}
+	if typ == models.TypePenalty && ev.DecidedOn > rule.Until {
+		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.decided_on",
+			Detail: fmt.Sprintf("the penalty's publicity already ended on %s", rule.Until)}
+	}
+	if repairInstant(ev) < r.at {
+		return 0, &models.RejectError{Reason: models.ReasonRefOrder, Field: "attrs.decided_on",
+			Detail: "the repair is dated before the record it repairs"}
+	}
+	return ri, nil
+}
+
+func describeRecord(t models.EventType, sub uint8) string {
+	if n := models.SubName(t, sub); n != "" && t == models.TypePenalty {
+		return n + " penalty"
+	}
+	return t.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// parseRegion turns a 6-digit division code into a number (0 if invalid).
+func parseRegion(s string) uint32 {
+	if len(s) != 6 {
+		return 0
+	}
+	var v uint32
+	for i := 0; i < 6; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		v = v*10 + uint32(c-'0')
+	}
+	return v + 1_000_000 // keep leading zeros distinguishable from "unset"
+}
+
+func regionString(v uint32) string {
+	if v == 0 {
+		return ""
+	}
+	v -= 1_000_000
+	var b [6]byte
+	for i := 5; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[:])
+}
+
+// Len returns the number of entities.
+func (e *Engine) Len() int {
+	n := 0
+	for _, s := range e.shards {
+		s.mu.RLock()
+		n += int(s.nent)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Shards is the number of shards (the partitions Scan reads in parallel).
+func (e *Engine) Shards() int { return len(e.shards) }
+
+// parallelShards runs fn for every shard on up to GOMAXPROCS goroutines.
+func (e *Engine) parallelShards(fn func(i int, s *shard)) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan int, len(e.shards))
+	for i := range e.shards {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i, e.shards[i])
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,492 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Reason explains part of a score: a reason code of the model, the points
+// it moved the score by (negative lowers the score, raising risk), and the
+// records behind it. Overrides carry 0 points and come first.
+type Reason struct {
+	Code    string
+	Text    string
+	Points  int
+	Records []string
+}
+
+// MaxReasons is how many reasons a score carries at most.
+const MaxReasons = 4
+
+// Record statuses as credit-report/v1 names them.
+const (
+	StatusActive   = "active"
+	StatusRepaired = "repaired"
+	StatusExpired  = "expired"
+	StatusRemoved  = "removed"
+)
+
+// RecordView is one record of an entity as of an instant.
+type RecordView struct {
+	ID         string
+	Type       models.EventType
+	Category   models.Category
+	Sub        string // the enumerated attribute's wire value, if any
+	Authority  string
+	OccurredAt time.Time
+	Attrs      json.RawMessage // the attrs object as received
+	Status     string
+	// Outcome of a commitment: "breached", "fulfilled" or "".
+	Outcome        string
+	OutcomeAt      time.Time
+	PublicityUntil models.Date // NoDate: published while active
+	RepairedOn     models.Date // NoDate if not repaired
+	EndedAt        time.Time   // removal instant, zero if none
+	EndedBy        string      // id of the removing event
+	RepairedBy     string      // id of the repair event
+	Public         bool        // shown in the public report
+	Negative       bool
+	Points         int // contribution to the score at the view's instant
+}
+
+// EntityView is an entity's state as of an instant.
+type EntityView struct {
+	USCC                  models.USCC
+	Exception             bool // the USCC is a listed exception failing a check character
+	Registered            bool
+	RegistrationID        string
+	RegistrationAuthority string
+	Name                  string
+	Industry              string
+	Region                string
+	RegisteredOn          models.Date
+	Deregistered          bool
+	DeregisteredAt        time.Time
+	AsOf                  time.Time
+	Score                 int
+	Tier                  models.Tier
+	TierLabel             string
+	Scheme                string
+	Model                 string
+	Reasons               []Reason
+	Active                int // records active as of AsOf
+	Repaired              int // records repaired as of AsOf
+	ValidFrom             time.Time
+	NextChange            time.Time // zero: no time rule pending
+	Records               []RecordView
+}
+
+// Entity returns the state of the entity with the given code as of asOf,
+// with its records when withRecords is set. ok is false for an unknown
+// code.
+func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v EntityView, ok bool) {
+	p := code.Pack()
+	s, h := e.shardFor(p)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	idx, ok := s.find(p, h)
+	if !ok {
+		return v, false
+	}
+	ent := s.ent(idx)
+	T := asOf.Unix()
+	ev := e.evaluator()
+	defer e.release(ev)
+	r := ev.eval(s, ent, T, true)
+
+	v = EntityView{USCC: code, Exception: ent.flags&entException != 0, AsOf: asOf.UTC().Truncate(time.Second),
+		Score: int(r.score), Tier: r.tier, TierLabel: e.model.scheme.Label(r.tier), Scheme: e.model.scheme.ID,
+		Model: e.model.name, Region: regionString(ent.region), RegisteredOn: models.Date(ent.regOn),
+		ValidFrom: time.Unix(r.validFrom, 0).UTC()}
+	if r.validFrom < 0 {
+		v.ValidFrom = time.Time{}
+	}
+	if r.next != noTime {
+		v.NextChange = time.Unix(r.next, 0).UTC()
+	}
+	if ent.flags&entRegistered != 0 {
+		b := s.bytes(ent.regOff, uint32(ent.regLen))
+		v.Registered = true
+		v.RegistrationID = string(blobField(b, 0))
+		v.Name = string(blobField(b, 1))
+		v.Industry = string(blobField(b, 2))
+		v.RegistrationAuthority = string(blobField(b, 3))
+	}
+	if ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T {
+		v.Deregistered = true
+		v.DeregisteredAt = time.Unix(int64(ent.deregAt), 0).UTC()
+	}
+	v.Reasons = e.reasons(s, r)
+
+	points := map[uint32]int{}
+	for _, c := range r.contribs {
+		points[c.rec] += int(c.points)
+	}
+	asOfDay := models.DateOf(asOf)
+	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
+		rec := s.rec(ri)
+		if rec.target != 0 || models.CategoryOf(models.EventType(rec.typ)) == models.CatNone || rec.at > T {
+			continue
+		}
+		rv := e.recordView(s, rec, T, asOfDay)
+		switch rv.Status {
+		case StatusActive:
+			v.Active++
+		case StatusRepaired:
+			v.Repaired++
+		}
+		if withRecords {
+			rv.Points = points[ri]
+			v.Records = append(v.Records, rv)
+		}
+	}
+	sort.Slice(v.Records, func(i, j int) bool {
+		a, b := v.Records[i], v.Records[j]
+		if !a.OccurredAt.Equal(b.OccurredAt) {
+			return a.OccurredAt.Before(b.OccurredAt)
+		}
+		return a.ID < b.ID
+	})
+	return v, true
+}
+
+// reasons turns an evaluation's contributions into reason codes.
+func (e *Engine) reasons(s *shard, r evalResult) []Reason {
+	var out []Reason
+	for _, oi := range r.overrides {
+		o := e.model.overrides[oi]
+		out = append(out, Reason{Code: o.Code, Text: o.Text, Points: 0, Records: e.overrideRecords(s, r, o.Condition)})
+	}
+	byFeature := map[int16]*Reason{}
+	var feats []*Reason
+	for _, c := range r.contribs {
+		rs := byFeature[c.feature]
+		if rs == nil {
+			f := e.model.features[c.feature]
+			rs = &Reason{Code: f.Code, Text: f.Text}
+			byFeature[c.feature] = rs
+			feats = append(feats, rs)
+		}
+		rs.Points += int(c.points)
+		rs.Records = append(rs.Records, e.recID(s, c.rec))
+	}
+	sort.Slice(feats, func(i, j int) bool {
+		a, b := feats[i], feats[j]
+		if abs(a.Points) != abs(b.Points) {
+			return abs(a.Points) > abs(b.Points)
+		}
+		return a.Code < b.Code
+	})
+	for _, f := range feats {
+		sort.Strings(f.Records)
+		out = append(out, *f)
+	}
+	if len(out) > MaxReasons {
+		out = out[:MaxReasons]
+	}
+	return out
+}
+
+// overrideRecords lists the records that hold an override condition.
+func (e *Engine) overrideRecords(s *shard, r evalResult, cond string) []string {
+	var typ models.EventType
+	switch cond {
+	case CondDishonestList:
+		typ = models.TypeDishonestListed
+	case CondAbnormal3y, CondAbnormalList:
+		typ = models.TypeAbnormalListed
+	case CondCourtDebtor:
+		typ = models.TypeCourtDebtorListed
+	case CondCommitBreach:
+		typ = models.TypeCommitmentMade
+	}
+	var ids []string
+	for _, c := range r.contribs {
+		if rec := s.rec(c.rec); models.EventType(rec.typ) == typ {
+			ids = append(ids, e.recID(s, c.rec))
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (e *Engine) recID(s *shard, ri uint32) string {
+	r := s.rec(ri)
+	return string(blobField(s.bytes(r.strOff, r.strLen), 0))
+}
+
+// recordView describes a primary record as of T.
+func (e *Engine) recordView(s *shard, r *record, T int64, asOfDay models.Date) RecordView {
+	b := s.bytes(r.strOff, r.strLen)
+	typ := models.EventType(r.typ)
+	v := RecordView{ID: string(blobField(b, 0)), Type: typ, Category: models.CategoryOf(typ),
+		Sub: models.SubName(typ, r.sub), Authority: string(blobField(b, 1)),
+		OccurredAt: time.Unix(r.at, 0).UTC(), RepairedOn: models.NoDate, PublicityUntil: models.NoDate}
+	if a := blobField(b, 2); len(a) > 0 {
+		v.Attrs = append(json.RawMessage(nil), a...)
+	}
+	day := models.DateFromUnix(r.at)
+	rule := models.RuleFor(typ, r.sub, day)
+	v.Public, v.Negative = rule.Public, rule.Negative
+	v.PublicityUntil = rule.Until
+	if typ == models.TypeCommitmentMade && r.endKind != endNone && r.endAt <= T {
+		v.OutcomeAt = time.Unix(r.endAt, 0).UTC()
+		v.EndedBy = e.recID(s, r.endBy)
+		if r.endKind == endBreached {
+			v.Outcome = "breached"
+			v.Negative = true
+			v.PublicityUntil = models.BreachRule(models.DateFromUnix(r.endAt)).Until
+		} else {
+			v.Outcome = "fulfilled"
+		}
+	}
+	v.Status = StatusActive
+	switch {
+	case r.repairAt != noTime && r.repairAt <= T:
+		v.Status = StatusRepaired
+		v.RepairedOn = models.DateFromUnix(r.repairAt)
+		v.RepairedBy = e.recID(s, r.repairBy)
+	case r.endKind == endRemoved && r.endAt <= T:
+		v.Status = StatusRemoved
+		v.EndedAt = time.Unix(r.endAt, 0).UTC()
+		v.EndedBy = e.recID(s, r.endBy)
+	case v.PublicityUntil != models.NoDate && v.PublicityUntil < asOfDay:
+		v.Status = StatusExpired
+	}
+	return v
+}
+
+// EntityAt is an entity's state for population scans (draws, stats).
+type EntityAt struct {
+	USCC           models.USCC
+	Region         string
+	Tier           models.Tier
+	Score          int32
+	Registered     bool
+	RegisteredOn   models.Date
+	Deregistered   bool  // deregistered at or before the scan instant
+	DeregisteredAt int64 // unix seconds, 0 if not
+	// Inspections at or before the scan instant, newest first (only when
+	// the scan asks for them).
+	Inspections []InspectionAt
+}
+
+// InspectionAt is one inspection record.
+type InspectionAt struct {
+	At     int64
+	PlanID string
+	Result uint8
+}
+
+// ScanOptions select what a scan reports.
+type ScanOptions struct {
+	// Inspections fills EntityAt.Inspections.
+	Inspections bool
+}
+
+// Scan calls fn for every entity of shard part with its tier as of asOf,
+// holding the shard's read lock. Entities whose cached tier covers asOf
+// take the fast path (no evaluation); the rest are evaluated (slow path).
+// fn must not retain the *EntityAt.
+func (e *Engine) Scan(ctx context.Context, part int, asOf time.Time, opt ScanOptions, fn func(*EntityAt) error) error {
+	s := e.shards[part]
+	T := asOf.Unix()
+	ev := e.evaluator()
+	defer e.release(ev)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var at EntityAt
+	for i := uint32(0); i < s.nent; i++ {
+		if i&4095 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ent := s.ent(i)
+		at = EntityAt{USCC: ent.code.Unpack(), Region: regionString(ent.region), Inspections: at.Inspections[:0],
+			Registered: ent.flags&entRegistered != 0, RegisteredOn: models.Date(ent.regOn)}
+		if ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T {
+			at.Deregistered, at.DeregisteredAt = true, int64(ent.deregAt)
+		}
+		if cacheValid(ent, T) { // fast path
+			at.Tier, at.Score = models.Tier(ent.tier), ent.score
+		} else { // slow path
+			r := ev.eval(s, ent, T, false)
+			at.Tier, at.Score = r.tier, r.score
+		}
+		if opt.Inspections {
+			at.Inspections = e.inspections(s, ent, T, at.Inspections)
+		}
+		if err := fn(&at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) inspections(s *shard, ent *entity, T int64, out []InspectionAt) []InspectionAt {
+	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
+		r := s.rec(ri)
+		if r.typ != uint8(models.TypeInspection) || r.at > T {
+			continue
+		}
+		var a struct {
+			PlanID string `json:"plan_id"`
+		}
+		_ = json.Unmarshal(blobField(s.bytes(r.strOff, r.strLen), 2), &a)
+		out = append(out, InspectionAt{At: r.at, PlanID: a.PlanID, Result: r.sub})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At > out[j].At })
+	return out
+}
+
+// TierStat is one tier's line in TierStats.
+type TierStat struct {
+	Tier        string
+	Entities    int
+	Inspections int // inspections of entities while in this tier
+	// Found counts inspections with a finding: every result except
+	// no_problem (domain.md §8: unreachable and refused are findings).
+	Found int
+	// ByResult counts inspections per result wire value.
+	ByResult map[string]int
+}
+
+// TierStats are per-tier entity counts and inspection hit rates.
+type TierStats struct {
+	AsOf         time.Time
+	Scheme       string
+	RegionPrefix string
+	Entities     int // registered, not deregistered entities matching the prefix
+	Tiers        []TierStat
+}
+
+// TierStats counts, as of asOf, the registered and not deregistered
+// entities per tier whose division code starts with regionPrefix, and per
+// tier the inspections made (at or before asOf) of entities while they were
+// in that tier, with the number that found problems. The tier at an
+// inspection is the entity's tier just before it: a pure function of the
+// applied events, so late-arriving history is reflected exactly.
+func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix string) (TierStats, error) {
+	scheme := e.model.scheme
+	type acc struct {
+		ents, insp, found []int
+		by                []map[string]int
+	}
+	accs := make([]acc, len(e.shards))
+	T := asOf.Unix()
+	var firstErr error
+	errs := make([]error, len(e.shards))
+	e.parallelShards(func(i int, s *shard) {
+		a := acc{ents: make([]int, scheme.Len()), insp: make([]int, scheme.Len()), found: make([]int, scheme.Len()),
+			by: make([]map[string]int, scheme.Len())}
+		ev := e.evaluator()
+		defer e.release(ev)
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for j := uint32(0); j < s.nent; j++ {
+			if j&4095 == 0 && ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			ent := s.ent(j)
+			if regionPrefix != "" && !strings.HasPrefix(regionString(ent.region), regionPrefix) {
+				continue
+			}
+			if ent.flags&entRegistered != 0 && !(ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T) {
+				var t models.Tier
+				if cacheValid(ent, T) {
+					t = models.Tier(ent.tier)
+				} else {
+					t = ev.eval(s, ent, T, false).tier
+				}
+				a.ents[t]++
+			}
+			for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
+				r := s.rec(ri)
+				if r.typ != uint8(models.TypeInspection) || r.at > T {
+					continue
+				}
+				t := ev.eval(s, ent, r.at-1, false).tier
+				a.insp[t]++
+				if r.sub != models.ResultNoProblem {
+					a.found[t]++
+				}
+				if a.by[t] == nil {
+					a.by[t] = map[string]int{}
+				}
+				a.by[t][models.SubName(models.TypeInspection, r.sub)]++
+			}
+		}
+		accs[i] = a
+	})
+	for _, err := range errs {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return TierStats{}, firstErr
+	}
+	st := TierStats{AsOf: asOf.UTC().Truncate(time.Second), Scheme: scheme.ID, RegionPrefix: regionPrefix}
+	for t := 0; t < scheme.Len(); t++ {
+		ts := TierStat{Tier: scheme.Labels[t], ByResult: map[string]int{}}
+		for _, a := range accs {
+			ts.Entities += a.ents[t]
+			ts.Inspections += a.insp[t]
+			ts.Found += a.found[t]
+			for k, n := range a.by[t] {
+				ts.ByResult[k] += n
+			}
+		}
+		st.Entities += ts.Entities
+		st.Tiers = append(st.Tiers, ts)
+	}
+	return st, nil
+}
+
+// Advance re-evaluates the entities whose tier may have changed by time
+// alone at or before now (those whose scheduled next change has come),
+// stores the new state and calls fn for each tier change. It touches only
+// those entities. It returns the number re-evaluated.
+func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
+	T := now.Unix()
+	n := 0
+	ev := e.evaluator()
+	defer e.release(ev)
+	var changes []TierChange
+	for _, s := range e.shards {
+		s.mu.Lock()
+		for len(s.heap) > 0 && int64(s.heap[0].t) <= T {
+			it := s.pop()
+			ent := s.ent(it.idx)
+			if ent.nextChange != it.t { // stale entry
+				continue
+			}
+			n++
+			from := models.Tier(ent.tier)
+			r := ev.eval(s, ent, T, false)
+			e.store(s, it.idx, ent, r)
+			if r.tier != from && fn != nil {
+				changes = append(changes, e.change(s, ent, from, r, T, ""))
+			}
+		}
+		s.compactHeap()
+		s.mu.Unlock()
+		for _, c := range changes {
+			fn(c)
+		}
+		changes = changes[:0]
+	}
+	return n
+}

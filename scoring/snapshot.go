@@ -1,0 +1,410 @@
+package scoring
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+)
+
+// Snapshot format (little-endian):
+//
+//	header   "CRSNAP01" | u32 version | u32 sizeof(entity) | u32 sizeof(record)
+//	         | u64 position | u32 shards | 64 bytes model hash (hex) | i64 unix nanos written
+//	shard×N  u32 nent | u32 nrec | u32 nslots | u32 nblocks | u32 lastBlockUsed | u32 nheap
+//	         | entities | records | slots | arena blocks (last one truncated) | heap
+//	trailer  u32 CRC-32C of everything before | "CRSNAPND"
+//
+// The slabs are written as their in-memory bytes: they hold no pointers,
+// so this is exact, and restore is a read into freshly allocated chunks.
+// The struct sizes in the header guard against a layout change; the model
+// hash decides whether the cached scores can be kept (same model) or are
+// recomputed from the records (another model: the facts are the same).
+
+const (
+	snapMagic    = "CRSNAP01"
+	snapEnd      = "CRSNAPND"
+	snapVersion  = 1
+	snapPrefix   = "snapshot-"
+	snapSuffix   = ".snap"
+	maxSnapShard = 1 << 31
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// WriteSnapshot writes the whole state to w, tagged with pos: the input
+// position (e.g. the log sequence number of the next event) the state
+// reflects. It holds every shard's read lock while writing, so applies wait
+// and queries do not; callers must not apply events concurrently if pos is
+// to be exact.
+func (e *Engine) WriteSnapshot(w io.Writer, pos uint64) error {
+	for _, s := range e.shards {
+		s.mu.RLock()
+	}
+	defer func() {
+		for _, s := range e.shards {
+			s.mu.RUnlock()
+		}
+	}()
+	crc := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
+	var hdr [8 + 4 + 4 + 4 + 8 + 4 + 64 + 8]byte
+	copy(hdr[:], snapMagic)
+	binary.LittleEndian.PutUint32(hdr[8:], snapVersion)
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(unsafe.Sizeof(entity{})))
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(unsafe.Sizeof(record{})))
+	binary.LittleEndian.PutUint64(hdr[20:], pos)
+	binary.LittleEndian.PutUint32(hdr[28:], uint32(len(e.shards)))
+	copy(hdr[32:96], e.model.m.Hash())
+	binary.LittleEndian.PutUint64(hdr[96:], uint64(time.Now().UnixNano()))
+	if _, err := bw.Write(hdr[:]); err != nil {
+		return err
+	}
+	for _, s := range e.shards {
+		if err := s.writeTo(bw); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	var tr [12]byte
+	binary.LittleEndian.PutUint32(tr[:], crc.Sum32())
+	copy(tr[4:], snapEnd)
+	_, err := w.Write(tr[:])
+	return err
+}
+
+func (s *shard) writeTo(w *bufio.Writer) error {
+	last := 0
+	if len(s.arena) > 0 {
+		last = s.arenaUsed
+	}
+	var h [24]byte
+	binary.LittleEndian.PutUint32(h[0:], s.nent)
+	binary.LittleEndian.PutUint32(h[4:], s.nrec)
+	binary.LittleEndian.PutUint32(h[8:], uint32(len(s.slots)))
+	binary.LittleEndian.PutUint32(h[12:], uint32(len(s.arena)))
+	binary.LittleEndian.PutUint32(h[16:], uint32(last))
+	binary.LittleEndian.PutUint32(h[20:], uint32(len(s.heap)))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	if err := writeChunks(w, s.ents, int(s.nent)); err != nil {
+		return err
+	}
+	if err := writeChunks(w, s.recs, int(s.nrec)); err != nil {
+		return err
+	}
+	if _, err := w.Write(sliceBytes(s.slots)); err != nil {
+		return err
+	}
+	for i, b := range s.arena {
+		if i == len(s.arena)-1 {
+			b = b[:last]
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(sliceBytes(s.heap))
+	return err
+}
+
+func writeChunks[T any](w io.Writer, chunks [][]T, n int) error {
+	for i := 0; n > 0; i++ {
+		c := chunks[i]
+		if n < len(c) {
+			c = c[:n]
+		}
+		if _, err := w.Write(sliceBytes(c)); err != nil {
+			return err
+		}
+		n -= len(c)
+	}
+	return nil
+}
+
+// sliceBytes views a slice of pointer-free values as bytes.
+func sliceBytes[T any](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(z)))
+}
+
+// ErrSnapshotCorrupt is returned (wrapped) for a snapshot that fails its
+// checksum or structure checks.
+var ErrSnapshotCorrupt = errors.New("snapshot corrupt")
+
+// ReadSnapshot replaces the engine's state with the snapshot in r and
+// returns the position it reflects. The engine must have the same number of
+// shards. If the snapshot was written with another model, every entity's
+// score is recomputed from its records at the engine clock's now.
+func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
+	crc := crc32.New(castagnoli)
+	br := &crcReader{r: bufio.NewReaderSize(r, 1<<20), h: crc}
+	var hdr [8 + 4 + 4 + 4 + 8 + 4 + 64 + 8]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return 0, fmt.Errorf("%w: header: %v", ErrSnapshotCorrupt, err)
+	}
+	if string(hdr[:8]) != snapMagic || binary.LittleEndian.Uint32(hdr[8:]) != snapVersion {
+		return 0, fmt.Errorf("%w: not a version %d snapshot", ErrSnapshotCorrupt, snapVersion)
+	}
+	if binary.LittleEndian.Uint32(hdr[12:]) != uint32(unsafe.Sizeof(entity{})) ||
+		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(record{})) {
+		return 0, fmt.Errorf("%w: written by a build with another state layout", ErrSnapshotCorrupt)
+	}
+	pos := binary.LittleEndian.Uint64(hdr[20:])
+	if n := binary.LittleEndian.Uint32(hdr[28:]); int(n) != len(e.shards) {
+		return 0, fmt.Errorf("snapshot has %d shards, the engine %d", n, len(e.shards))
+	}
+	sameModel := string(hdr[32:96]) == e.model.m.Hash()
+	shards := make([]*shard, len(e.shards))
+	for i := range shards {
+		s, err := readShard(br)
+		if err != nil {
+			return 0, fmt.Errorf("%w: shard %d: %v", ErrSnapshotCorrupt, i, err)
+		}
+		shards[i] = s
+	}
+	sum := crc.Sum32()
+	var tr [12]byte
+	if _, err := io.ReadFull(br.r, tr[:]); err != nil {
+		return 0, fmt.Errorf("%w: trailer: %v", ErrSnapshotCorrupt, err)
+	}
+	if binary.LittleEndian.Uint32(tr[:]) != sum || string(tr[4:]) != snapEnd {
+		return 0, fmt.Errorf("%w: checksum mismatch", ErrSnapshotCorrupt)
+	}
+	for i, s := range shards {
+		e.shards[i].mu.Lock()
+		old := e.shards[i]
+		old.slots, old.ents, old.nent, old.recs, old.nrec = s.slots, s.ents, s.nent, s.recs, s.nrec
+		old.arena, old.arenaUsed, old.heap = s.arena, s.arenaUsed, s.heap
+		if !sameModel {
+			e.reevaluateAll(old, e.opts.Now().Unix())
+		}
+		old.mu.Unlock()
+	}
+	return pos, nil
+}
+
+// reevaluateAll recomputes every cached evaluation of a shard.
+func (e *Engine) reevaluateAll(s *shard, now int64) {
+	ev := e.evaluator()
+	defer e.release(ev)
+	s.heap = s.heap[:0]
+	for i := uint32(0); i < s.nent; i++ {
+		ent := s.ent(i)
+		ent.nextChange = never
+		e.store(s, i, ent, ev.eval(s, ent, now, false))
+	}
+}
+
+type crcReader struct {
+	r *bufio.Reader
+	h hash.Hash32
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	return n, err
+}
+
+func readShard(r io.Reader) (*shard, error) {
+	var h [24]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	nent := binary.LittleEndian.Uint32(h[0:])
+	nrec := binary.LittleEndian.Uint32(h[4:])
+	nslots := binary.LittleEndian.Uint32(h[8:])
+	nblocks := binary.LittleEndian.Uint32(h[12:])
+	last := binary.LittleEndian.Uint32(h[16:])
+	nheap := binary.LittleEndian.Uint32(h[20:])
+	if nslots == 0 || nslots&(nslots-1) != 0 || uint64(nent)*4 > uint64(nslots)*3+4 || nrec == 0 ||
+		nblocks > 1<<(32-arenaBlockBits) || last > arenaBlockSize || nslots > maxSnapShard || nheap > maxSnapShard {
+		return nil, errors.New("implausible sizes")
+	}
+	s := &shard{nent: nent, nrec: nrec}
+	var err error
+	if s.ents, err = readChunks[entity](r, int(nent)); err != nil {
+		return nil, err
+	}
+	if s.recs, err = readChunks[record](r, int(nrec)); err != nil {
+		return nil, err
+	}
+	s.slots = make([]uint32, nslots)
+	if _, err := io.ReadFull(r, sliceBytes(s.slots)); err != nil {
+		return nil, err
+	}
+	for i := uint32(0); i < nblocks; i++ {
+		b := make([]byte, arenaBlockSize)
+		n := arenaBlockSize
+		if i == nblocks-1 {
+			n = int(last)
+		}
+		if _, err := io.ReadFull(r, b[:n]); err != nil {
+			return nil, err
+		}
+		s.arena = append(s.arena, b)
+	}
+	s.arenaUsed = int(last)
+	s.heap = make([]heapItem, nheap)
+	if _, err := io.ReadFull(r, sliceBytes(s.heap)); err != nil {
+		return nil, err
+	}
+	// Structural checks that keep a crafted snapshot from sending reads out
+	// of bounds: slots name existing entities, lists name existing records.
+	for _, v := range s.slots {
+		if v > nent {
+			return nil, errors.New("slot out of range")
+		}
+	}
+	for i := uint32(0); i < nent; i++ {
+		if e := s.ent(i); e.firstRec >= nrec {
+			return nil, errors.New("record list out of range")
+		}
+	}
+	return s, nil
+}
+
+func readChunks[T any](r io.Reader, n int) ([][]T, error) {
+	var out [][]T
+	for n > 0 || len(out) == 0 {
+		c := make([]T, chunkSize)
+		m := n
+		if m > chunkSize {
+			m = chunkSize
+		}
+		if _, err := io.ReadFull(r, sliceBytes(c[:m])); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+		n -= m
+		if n == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// SnapshotName is the file name of the snapshot at position pos: ordered
+// by position, as tsdb names checkpoints.
+func SnapshotName(pos uint64) string {
+	return fmt.Sprintf("%s%020d%s", snapPrefix, pos, snapSuffix)
+}
+
+// WriteSnapshotFile writes a snapshot at pos into dir atomically (temporary
+// file, fsync, rename, directory fsync) and returns its path.
+func (e *Engine) WriteSnapshotFile(dir string, pos uint64) (string, error) {
+	final := filepath.Join(dir, SnapshotName(pos))
+	tmp, err := os.CreateTemp(dir, ".snapshot-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if err := e.WriteSnapshot(tmp, pos); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return "", err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return final, nil
+}
+
+// SnapshotFiles lists the snapshots in dir, newest position first.
+func SnapshotFiles(dir string) ([]string, []uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	type sf struct {
+		name string
+		pos  uint64
+	}
+	var fs []sf
+	for _, d := range ents {
+		n := d.Name()
+		if !strings.HasPrefix(n, snapPrefix) || !strings.HasSuffix(n, snapSuffix) {
+			continue
+		}
+		p, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, snapPrefix), snapSuffix), 10, 64)
+		if err != nil {
+			continue
+		}
+		fs = append(fs, sf{filepath.Join(dir, n), p})
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].pos > fs[j].pos })
+	names := make([]string, len(fs))
+	poss := make([]uint64, len(fs))
+	for i, f := range fs {
+		names[i], poss[i] = f.name, f.pos
+	}
+	return names, poss, nil
+}
+
+// LoadLatestSnapshot restores the newest snapshot in dir that verifies and
+// returns its position; found is false when there is none. A snapshot that
+// fails verification is skipped (and reported through skipped) in favour of
+// an older one.
+func (e *Engine) LoadLatestSnapshot(dir string, skipped func(path string, err error)) (pos uint64, found bool, err error) {
+	names, _, err := SnapshotFiles(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	for _, n := range names {
+		f, err := os.Open(n)
+		if err != nil {
+			return 0, false, err
+		}
+		p, rerr := e.ReadSnapshot(f)
+		f.Close()
+		if rerr == nil {
+			return p, true, nil
+		}
+		if skipped != nil {
+			skipped(n, rerr)
+		}
+		e.reset()
+	}
+	return 0, false, nil
+}
+
+// reset empties the engine.
+func (e *Engine) reset() {
+	for _, s := range e.shards {
+		s.mu.Lock()
+		n := newShard()
+		s.slots, s.ents, s.nent, s.recs, s.nrec, s.arena, s.arenaUsed, s.heap = n.slots, n.ents, n.nent, n.recs, n.nrec, n.arena, n.arenaUsed, n.heap
+		s.mu.Unlock()
+	}
+}
+

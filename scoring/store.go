@@ -1,0 +1,342 @@
+package scoring
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Storage design.
+//
+// A province holds millions of entities, most with no records at all, so
+// per-entity cost and garbage-collector work decide what fits in memory.
+// Everything here is pointer-free: entities live in fixed-size structs in
+// chunked slabs, records in another chunked slab, strings in byte-arena
+// blocks, and the index is an open-addressing table of uint32 slab
+// positions. The GC sees a few thousand chunk headers, not millions of
+// objects, and a snapshot is a copy of the slabs. The store is split into
+// shards by the hash of the USCC, each with its own lock, padded apart so
+// that writers on different shards do not share cache lines.
+
+const (
+	chunkBits = 12
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+
+	arenaBlockBits = 20 // 1 MiB arena blocks
+	arenaBlockSize = 1 << arenaBlockBits
+
+	// noTime marks an absent instant in records.
+	noTime = math.MaxInt64
+	// never marks "no next change" in the entity cache.
+	never = math.MaxUint32
+)
+
+// entity flags
+const (
+	entRegistered   = 1 << iota // a registered event was applied
+	entDeregistered             // a deregistered event was applied
+	entException                // the USCC is a listed exception
+	entEvaluated                // the cached score/tier are set
+)
+
+// entity is the fixed-size state of one market entity (52 bytes). The
+// cached score and tier are those at every instant in [validFrom,
+// nextChange): the fast path of any as-of query.
+type entity struct {
+	code       models.PackedUSCC // 10
+	flags      uint8
+	tier       uint8  // cached tier
+	region     uint32 // division code as a number (registered region or USCC chars 3–8)
+	regOn      int32  // registered_on (models.Date), NoDate if unknown
+	deregAt    uint32 // unix seconds of deregistration (entDeregistered)
+	score      int32  // cached score
+	validFrom  uint32 // cache valid from (unix seconds, clamped)
+	nextChange uint32 // cache valid until, exclusive; never = no time rule pending
+	firstRec   uint32 // head of the record list, 0 = none
+	regOff     uint32 // arena offset of the registration blob
+	regLen     uint16 // its length (0 = none)
+	nrec       uint16 // number of records
+	regIDHash  uint32 // low bits of the registered event id's hash
+}
+
+// record end kinds
+const (
+	endNone = iota
+	endRemoved
+	endBreached
+	endFulfilled
+)
+
+// record flags
+const (
+	recOnTime = 1 << iota
+	recSubstantiated
+	recException
+)
+
+// record is one applied event of an entity other than its registration
+// (64 bytes). Referencing events (removals, outcomes, repairs) are records
+// too, so that duplicates are recognised and reports can cite them; their
+// effect is written into their target (endAt/repairAt).
+type record struct {
+	idHash   uint64
+	at       int64 // occurred_at, unix seconds
+	endAt    int64 // removal or outcome instant, noTime if none
+	repairAt int64 // repair effective instant, noTime if none
+	strOff   uint32
+	strLen   uint32
+	next     uint32 // next record of the entity, 0 = end
+	target   uint32 // referencing events: the target record, else 0
+	endBy    uint32 // the record that removed/ended this one
+	repairBy uint32 // the repair record
+	year     uint16
+	typ      uint8
+	sub      uint8
+	endKind  uint8
+	flags    uint8
+	_        [2]byte
+}
+
+// heapItem schedules an entity's next time-rule re-evaluation.
+type heapItem struct {
+	t   uint32
+	idx uint32
+}
+
+// shard is one lock domain of the store.
+type shard struct {
+	mu sync.RWMutex
+
+	slots []uint32 // open addressing; 0 = empty, else entity index + 1
+	ents  [][]entity
+	nent  uint32
+
+	recs [][]record // index 0 is reserved as "none"
+	nrec uint32
+
+	arena     [][]byte
+	arenaUsed int // bytes used in the last block
+
+	heap []heapItem // min-heap on t, lazily invalidated
+
+	_ [64]byte // keep neighbouring shards' locks on separate cache lines
+}
+
+func newShard() *shard {
+	s := &shard{slots: make([]uint32, 1024)}
+	s.recs = [][]record{make([]record, chunkSize)}
+	s.nrec = 1
+	return s
+}
+
+func (s *shard) ent(i uint32) *entity { return &s.ents[i>>chunkBits][i&chunkMask] }
+func (s *shard) rec(i uint32) *record { return &s.recs[i>>chunkBits][i&chunkMask] }
+
+// find returns the index of the entity with code p.
+func (s *shard) find(p models.PackedUSCC, h uint64) (uint32, bool) {
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v == 0 {
+			return 0, false
+		}
+		if s.ent(v-1).code == p {
+			return v - 1, true
+		}
+	}
+}
+
+// insert adds a new entity with code p and returns its index.
+func (s *shard) insert(p models.PackedUSCC, h uint64) uint32 {
+	if uint64(s.nent+1)*4 > uint64(len(s.slots))*3 {
+		s.grow()
+	}
+	if int(s.nent>>chunkBits) == len(s.ents) {
+		s.ents = append(s.ents, make([]entity, chunkSize))
+	}
+	idx := s.nent
+	s.nent++
+	e := s.ent(idx)
+	*e = entity{code: p, regOn: int32(models.NoDate), nextChange: never, tier: uint8(models.NoTier)}
+	s.place(h, idx)
+	return idx
+}
+
+func (s *shard) place(h uint64, idx uint32) {
+	mask := uint64(len(s.slots) - 1)
+	i := h & mask
+	for s.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.slots[i] = idx + 1
+}
+
+func (s *shard) grow() {
+	old := s.slots
+	s.slots = make([]uint32, len(old)*2)
+	for _, v := range old {
+		if v != 0 {
+			s.place(s.ent(v-1).code.Hash(), v-1)
+		}
+	}
+}
+
+// newRecord appends a zeroed record and returns its index.
+func (s *shard) newRecord() uint32 {
+	if int(s.nrec>>chunkBits) == len(s.recs) {
+		s.recs = append(s.recs, make([]record, chunkSize))
+	}
+	i := s.nrec
+	s.nrec++
+	*s.rec(i) = record{endAt: noTime, repairAt: noTime}
+	return i
+}
+
+// alloc reserves n bytes in the arena and returns their offset and slice.
+// It returns ok=false when n exceeds a block.
+func (s *shard) alloc(n int) (uint32, []byte, bool) {
+	if n > arenaBlockSize {
+		return 0, nil, false
+	}
+	if len(s.arena) == 0 || s.arenaUsed+n > arenaBlockSize {
+		if len(s.arena) >= 1<<(32-arenaBlockBits) {
+			return 0, nil, false
+		}
+		s.arena = append(s.arena, make([]byte, arenaBlockSize))
+		s.arenaUsed = 0
+	}
+	b := len(s.arena) - 1
+	off := uint32(b)<<arenaBlockBits | uint32(s.arenaUsed)
+	buf := s.arena[b][s.arenaUsed : s.arenaUsed+n : s.arenaUsed+n]
+	s.arenaUsed += n
+	return off, buf, true
+}
+
+func (s *shard) bytes(off, n uint32) []byte {
+	b := s.arena[off>>arenaBlockBits]
+	o := off & (arenaBlockSize - 1)
+	return b[o : o+n]
+}
+
+// Blob layout (little-endian lengths): a sequence of fields, each
+// [u32 len][bytes]. Records store id, authority, raw attrs; registrations
+// store id, name, industry, authority.
+func blobLen(fields ...string) int {
+	n := 0
+	for _, f := range fields {
+		n += 4 + len(f)
+	}
+	return n
+}
+
+func putBlob(buf []byte, fields ...string) {
+	p := 0
+	for _, f := range fields {
+		binary.LittleEndian.PutUint32(buf[p:], uint32(len(f)))
+		p += 4
+		p += copy(buf[p:], f)
+	}
+}
+
+// blobField returns field i of a blob.
+func blobField(b []byte, i int) []byte {
+	p := 0
+	for ; i > 0; i-- {
+		p += 4 + int(binary.LittleEndian.Uint32(b[p:]))
+	}
+	n := int(binary.LittleEndian.Uint32(b[p:]))
+	return b[p+4 : p+4+n]
+}
+
+// heap operations (min-heap on t)
+
+func (s *shard) push(it heapItem) {
+	s.heap = append(s.heap, it)
+	i := len(s.heap) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s.heap[p].t <= s.heap[i].t {
+			break
+		}
+		s.heap[p], s.heap[i] = s.heap[i], s.heap[p]
+		i = p
+	}
+}
+
+func (s *shard) pop() heapItem {
+	h := s.heap
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].t < h[m].t {
+			m = l
+		}
+		if r < len(h) && h[r].t < h[m].t {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	s.heap = h
+	return top
+}
+
+// compactHeap drops stale heap items when they dominate.
+func (s *shard) compactHeap() {
+	if len(s.heap) < 1024 || len(s.heap) < 4*int(s.nrecEntities()) {
+		return
+	}
+	s.heap = s.heap[:0]
+	for i := uint32(0); i < s.nent; i++ {
+		if e := s.ent(i); e.nextChange != never {
+			s.push(heapItem{t: e.nextChange, idx: i})
+		}
+	}
+}
+
+// nrecEntities approximates the number of entities that can be scheduled.
+func (s *shard) nrecEntities() uint32 {
+	if s.nrec < s.nent {
+		return s.nrec
+	}
+	return s.nent
+}
+
+// hashID is FNV-1a 64 of an event id: stable across runs (snapshots keep
+// it), cheap for short ids.
+func hashID(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// clampU32 converts unix seconds to the entity cache's uint32 range.
+func clampU32(t int64) uint32 {
+	if t <= 0 {
+		return 0
+	}
+	if t >= never {
+		return never
+	}
+	return uint32(t)
+}
+
+func u32ToUnix(t uint32) int64 {
+	if t == never {
+		return noTime
+	}
+	return int64(t)
+}
