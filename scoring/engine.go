@@ -95,7 +95,7 @@ func (e *Engine) shardFor(p models.PackedUSCC) (*shard, uint64) {
 	return e.shards[h>>(64-e.shardBits)&uint64(len(e.shards)-1)], h
 }
 
-func (e *Engine) evaluator() *evaluator  { return e.evals.Get().(*evaluator) }
+func (e *Engine) evaluator() *evaluator { return e.evals.Get().(*evaluator) }
 func (e *Engine) release(ev *evaluator) { e.evals.Put(ev) }
 
 // Outcome is what Apply did with an event.

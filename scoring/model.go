@@ -98,10 +98,10 @@ type Feature struct {
 
 // Override conditions.
 const (
-	CondDishonestList = "dishonest_list"   // on the serious illegal and dishonest list
-	CondAbnormal3y    = "abnormal_3y"      // abnormal listing unresolved for 3 years
-	CondAbnormalList  = "abnormal_list"    // on the abnormal-operations list
-	CondCourtDebtor   = "court_debtor"     // a dishonest judgment debtor
+	CondDishonestList = "dishonest_list"    // on the serious illegal and dishonest list
+	CondAbnormal3y    = "abnormal_3y"       // abnormal listing unresolved for 3 years
+	CondAbnormalList  = "abnormal_list"     // on the abnormal-operations list
+	CondCourtDebtor   = "court_debtor"      // a dishonest judgment debtor
 	CondCommitBreach  = "commitment_breach" // an unrepaired breached commitment within its period
 )
 

@@ -407,4 +407,3 @@ func (e *Engine) reset() {
 		s.mu.Unlock()
 	}
 }
-
