@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/creditrisk/creditd/models"
 )
@@ -212,11 +213,14 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the entity has 65535 records"}
 	}
 	// Arena space: check before committing.
-	var blob []string
+	var fields [4]string
+	blob := fields[:3]
 	if ev.Type == models.TypeRegistered {
-		blob = []string{ev.ID, ev.Name, ev.Industry, ev.Authority}
+		fields = [4]string{ev.ID, ev.Name, ev.Industry, ev.Authority}
+		blob = fields[:4]
 	} else {
-		blob = []string{ev.ID, ev.Authority, string(ev.RawAttrs)}
+		// The attrs bytes are only read by putBlob below: no copy needed.
+		fields = [4]string{ev.ID, ev.Authority, unsafe.String(unsafe.SliceData(ev.RawAttrs), len(ev.RawAttrs))}
 	}
 	need := blobLen(blob...)
 	if need > arenaBlockSize || (ev.Type == models.TypeRegistered && need > 0xffff) {

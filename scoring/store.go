@@ -221,13 +221,22 @@ func (s *shard) bytes(off, n uint32) []byte {
 	return b[o : o+n]
 }
 
-// Blob layout (little-endian lengths): a sequence of fields, each
-// [u32 len][bytes]. Records store id, authority, raw attrs; registrations
-// store id, name, industry, authority.
+// Blob layout: a sequence of fields, each a uvarint length and the bytes.
+// Records store id, authority, raw attrs; registrations store id, name,
+// industry, authority.
 func blobLen(fields ...string) int {
 	n := 0
 	for _, f := range fields {
-		n += 4 + len(f)
+		n += uvarintLen(uint64(len(f))) + len(f)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
 	}
 	return n
 }
@@ -235,8 +244,7 @@ func blobLen(fields ...string) int {
 func putBlob(buf []byte, fields ...string) {
 	p := 0
 	for _, f := range fields {
-		binary.LittleEndian.PutUint32(buf[p:], uint32(len(f)))
-		p += 4
+		p += binary.PutUvarint(buf[p:], uint64(len(f)))
 		p += copy(buf[p:], f)
 	}
 }
@@ -244,11 +252,15 @@ func putBlob(buf []byte, fields ...string) {
 // blobField returns field i of a blob.
 func blobField(b []byte, i int) []byte {
 	p := 0
-	for ; i > 0; i-- {
-		p += 4 + int(binary.LittleEndian.Uint32(b[p:]))
+	for {
+		n, k := binary.Uvarint(b[p:])
+		p += k
+		if i == 0 {
+			return b[p : p+int(n)]
+		}
+		p += int(n)
+		i--
 	}
-	n := int(binary.LittleEndian.Uint32(b[p:]))
-	return b[p+4 : p+4+n]
 }
 
 // heap operations (min-heap on t)
