@@ -531,13 +531,22 @@ func regionString(v uint32) string {
 	if v == 0 {
 		return ""
 	}
-	v -= 1_000_000
 	var b [6]byte
+	regionBytes(v, &b)
+	return string(b[:])
+}
+
+// regionBytes writes the digits of an encoded region into b (zeros if unset).
+func regionBytes(v uint32, b *[6]byte) {
+	if v == 0 {
+		*b = [6]byte{}
+		return
+	}
+	v -= 1_000_000
 	for i := 5; i >= 0; i-- {
 		b[i] = byte('0' + v%10)
 		v /= 10
 	}
-	return string(b[:])
 }
 
 // Len returns the number of entities.

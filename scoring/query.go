@@ -271,7 +271,7 @@ func (e *Engine) recordView(s *shard, r *record, T int64, asOfDay models.Date) R
 // EntityAt is an entity's state for population scans (draws, stats).
 type EntityAt struct {
 	USCC           models.USCC
-	Region         string
+	Region         [6]byte // division code digits; zero bytes if unknown
 	Tier           models.Tier
 	Score          int32
 	Registered     bool
@@ -313,8 +313,9 @@ func (e *Engine) Scan(ctx context.Context, part int, asOf time.Time, opt ScanOpt
 			return ctx.Err()
 		}
 		ent := s.ent(i)
-		at = EntityAt{USCC: ent.code.Unpack(), Region: regionString(ent.region), Inspections: at.Inspections[:0],
+		at = EntityAt{USCC: ent.code.Unpack(), Inspections: at.Inspections[:0],
 			Registered: ent.flags&entRegistered != 0, RegisteredOn: models.Date(ent.regOn)}
+		regionBytes(ent.region, &at.Region)
 		if ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T {
 			at.Deregistered, at.DeregisteredAt = true, int64(ent.deregAt)
 		}
