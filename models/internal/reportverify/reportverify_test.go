@@ -1,0 +1,306 @@
+// Package reportverify_test checks the issuer's credit-report/v1 signing
+// (package models) against an independent verifier (verifier_test.go),
+// which shares no code with it.
+package reportverify_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+var now = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func key(seed byte) (ed25519.PrivateKey, []byte) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+	keys, err := json.Marshal(models.NewJWKS(priv.Public().(ed25519.PublicKey)))
+	if err != nil {
+		panic(err)
+	}
+	return priv, keys
+}
+
+func strp(s string) *string { return &s }
+
+// TestGoldenVectors: the issuer's published test vectors verify
+// independently, and the independent canonical form of the report without
+// its signature is byte for byte the issuer's signed bytes.
+func TestGoldenVectors(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "report")
+	keys, err := os.ReadFile(filepath.Join(dir, "jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ed := range []string{"public", "regulatory"} {
+		raw, err := os.ReadFile(filepath.Join(dir, "report-"+ed+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := os.ReadFile(filepath.Join(dir, "report-"+ed+".signed-bytes.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := independentVerify(raw, keys, now)
+		if err != nil {
+			t.Fatalf("%s: %v", ed, err)
+		}
+		var canon bytes.Buffer
+		rest := object{}
+		for _, m := range doc {
+			if m.name != "signature" {
+				rest = append(rest, m)
+			}
+		}
+		if err := writeCanonical(&canon, rest); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(canon.Bytes(), signed) {
+			t.Fatalf("%s: canonical forms differ:\nindependent %s\nissuer      %s", ed, canon.Bytes(), signed)
+		}
+		if _, err := models.VerifyReport(raw, mustKeys(t, keys), now); err != nil {
+			t.Fatalf("%s: issuer's verifier: %v", ed, err)
+		}
+	}
+}
+
+func mustKeys(t testing.TB, b []byte) models.JWKS {
+	t.Helper()
+	k, err := models.ParseJWKS(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// alphabet for random text: CJK, Latin-1, characters JSON or HTML writers
+// escape (<, >, &, U+2028), quotes and backslashes, and characters on both
+// sides of the UTF-16 surrogate range (U+D7FF, U+E000, U+FFFF, non-BMP).
+var alphabet = []rune("aZ09 -_<>&'\"\\/信用报告青岛é\u0080\u2028\u2029\ud7ff\ue000\ufb33\uffff😀𠀀\U0010ffff")
+
+func randText(r *rand.Rand, n int) string {
+	var b strings.Builder
+	for range 1 + r.IntN(n) {
+		b.WriteRune(alphabet[r.IntN(len(alphabet))])
+	}
+	return b.String()
+}
+
+// randDetail is a detail object with random member names (names that sort
+// differently by code point and by UTF-16), strings with control
+// characters, and integers up to ±2^53.
+func randDetail(r *rand.Rand) json.RawMessage {
+	m := map[string]any{}
+	for range r.IntN(5) {
+		name := randText(r, 4)
+		switch r.IntN(4) {
+		case 0:
+			m[name] = randText(r, 8) + string(rune(r.IntN(0x20)))
+		case 1:
+			m[name] = r.Int64N(1<<54+1) - 1<<53
+		case 2:
+			m[name] = []any{int64(1 << 53), int64(-1 << 53), true, nil, randText(r, 3)}
+		default:
+			m[name] = map[string]any{randText(r, 2): randText(r, 2), "\uffff": 1, "😀": 2}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func randReport(r *rand.Rand, edition string) *models.Report {
+	rep := &models.Report{
+		Format:     models.ReportFormat,
+		ReportID:   fmt.Sprintf("37-%016x", r.Uint64()),
+		Issuer:     models.ReportIssuer{Code: "37", Name: randText(r, 12)},
+		Edition:    edition,
+		IssuedAt:   "2026-03-01T08:00:00Z",
+		ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: randText(r, 20), Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
+	}
+	statuses := []string{models.RecordActive, models.RecordRepaired, models.RecordExpired, models.RecordRemoved}
+	for i := range r.IntN(4) {
+		rec := models.ReportRecord{ID: fmt.Sprintf("EV-%d-%d", i, r.IntN(1000)), Category: "penalty", Detail: randDetail(r),
+			Authority: randText(r, 10), OccurredOn: "2025-06-03", Status: statuses[r.IntN(4)]}
+		if r.IntN(2) == 0 {
+			rec.PublicityUntil = strp("2026-06-02")
+		}
+		if rec.Status == models.RecordRepaired {
+			rec.RepairedOn = strp("2025-10-09")
+		}
+		rep.Records = append(rep.Records, rec)
+	}
+	if edition == models.EditionRegulatory {
+		rep.Assessment = &models.ReportAssessment{AsOf: "2026-03-01T07:00:00Z", Score: r.Int64N(1001) - 500,
+			Tier: "B", TierScheme: "national-4", Model: randText(r, 8)}
+		for p := 100; p > 0 && r.IntN(3) > 0; p -= 10 {
+			rep.Assessment.Reasons = append(rep.Assessment.Reasons, models.ReportReason{Code: "r", Text: randText(r, 10), Points: int64(p)})
+		}
+	}
+	return rep
+}
+
+// TestIssuerReportsVerifyIndependently signs random reports with the
+// issuer and verifies them with both verifiers, from the canonical bytes
+// and from encoding/json's non-canonical, HTML-escaped output.
+func TestIssuerReportsVerifyIndependently(t *testing.T) {
+	priv, keysJSON := key(1)
+	keys := mustKeys(t, keysJSON)
+	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	r := rand.New(rand.NewPCG(37, 8785))
+	for i := range 300 {
+		ed := []string{models.EditionPublic, models.EditionRegulatory}[i%2]
+		rep := randReport(r, ed)
+		if err := models.SignReport(rep, priv, kid); err != nil {
+			t.Fatalf("case %d: SignReport: %v", i, err)
+		}
+		canon, err := rep.CanonicalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := json.MarshalIndent(rep, "", "\t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range [][]byte{canon, plain} {
+			if _, err := independentVerify(raw, keysJSON, now); err != nil {
+				t.Fatalf("case %d: independent verifier: %v\n%s", i, err, raw)
+			}
+			if _, err := models.VerifyReport(raw, keys, now); err != nil {
+				t.Fatalf("case %d: issuer verifier: %v\n%s", i, err, raw)
+			}
+		}
+		// And neither accepts it with another key under the same kid.
+		other, _ := key(2)
+		wrong, _ := json.Marshal(models.JWKS{Keys: []models.JWK{{Kty: "OKP", Crv: "Ed25519",
+			X: models.NewJWK(other.Public().(ed25519.PublicKey)).X, Kid: kid}}})
+		if _, err := independentVerify(canon, wrong, now); err == nil {
+			t.Fatalf("case %d: independent verifier accepted the wrong key", i)
+		}
+		if _, err := models.VerifyReport(canon, mustKeys(t, wrong), now); err == nil {
+			t.Fatalf("case %d: issuer verifier accepted the wrong key", i)
+		}
+	}
+}
+
+// TestEveryByteFlipFails flips each bit of each byte of a small signed
+// report: every altered document must fail in both verifiers (as a bad
+// signature, a bad field, or invalid JSON).
+func TestEveryByteFlipFails(t *testing.T) {
+	priv, keysJSON := key(3)
+	keys := mustKeys(t, keysJSON)
+	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	rep := &models.Report{
+		Format: models.ReportFormat, ReportID: "37-1", Issuer: models.ReportIssuer{Code: "37", Name: "鲁"},
+		Edition: models.EditionRegulatory, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛😀", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
+		Assessment: &models.ReportAssessment{AsOf: "2026-03-01T08:00:00Z", Score: 612, Tier: "C", TierScheme: "national-4",
+			Model: "m/1", Reasons: []models.ReportReason{{Code: "a", Text: "b", Points: 9}}},
+		Records: []models.ReportRecord{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"n":20000,"s":"x\n"}`),
+			Authority: "A", OccurredOn: "2025-06-03", Status: models.RecordRepaired, PublicityUntil: strp("2026-06-02"),
+			RepairedOn: strp("2025-10-09")}},
+	}
+	if err := models.SignReport(rep, priv, kid); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := rep.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := independentVerify(raw, keysJSON, now); err != nil {
+		t.Fatalf("unaltered report: %v", err)
+	}
+	flipped := make([]byte, len(raw))
+	tried := 0
+	for pos := range raw {
+		for bit := range 8 {
+			copy(flipped, raw)
+			flipped[pos] ^= 1 << bit
+			tried++
+			if _, err := independentVerify(flipped, keysJSON, now); err == nil {
+				t.Errorf("independent verifier accepts bit %d of byte %d flipped: %s", bit, pos, flipped)
+			}
+			if _, err := models.VerifyReport(flipped, keys, now); err == nil {
+				t.Errorf("issuer verifier accepts bit %d of byte %d flipped: %s", bit, pos, flipped)
+			}
+		}
+	}
+	t.Logf("%d single-bit alterations of a %d-byte report, all rejected by both", tried, len(raw))
+}
+
+// TestPublicEditionHasNoAssessment: the issuer's public edition has no
+// "assessment" member at all, and both verifiers refuse one that does.
+func TestPublicEditionHasNoAssessment(t *testing.T) {
+	priv, keysJSON := key(4)
+	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	r := rand.New(rand.NewPCG(1, 1))
+	rep := randReport(r, models.EditionPublic)
+	if err := models.SignReport(rep, priv, kid); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := rep.CanonicalJSON()
+	doc, err := independentVerify(raw, keysJSON, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range doc {
+		if m.name == "assessment" {
+			t.Fatal("public edition has an assessment member")
+		}
+	}
+	// The issuer refuses to sign a public edition with an assessment...
+	leaky := randReport(r, models.EditionRegulatory)
+	leaky.Edition = models.EditionPublic
+	if err := models.SignReport(leaky, priv, kid); err == nil {
+		t.Fatal("issuer signed a public edition with an assessment")
+	}
+	// ...and a public edition carrying one, even signed, is refused by both.
+	leaky.Edition = models.EditionRegulatory
+	if err := models.SignReport(leaky, priv, kid); err != nil {
+		t.Fatal(err)
+	}
+	regRaw, _ := leaky.CanonicalJSON()
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(regRaw))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	m["edition"] = "public"
+	delete(m, "signature")
+	body, _ := json.Marshal(m)
+	// Sign it as a careless issuer would, with the independent canonical form.
+	bd := json.NewDecoder(bytes.NewReader(body))
+	bd.UseNumber()
+	doc2, err := readValue(bd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var canon bytes.Buffer
+	if err := writeCanonical(&canon, doc2); err != nil {
+		t.Fatal(err)
+	}
+	sig := ed25519.Sign(priv, canon.Bytes())
+	m["signature"] = map[string]any{"alg": "Ed25519", "key_id": kid, "value": base64.RawURLEncoding.EncodeToString(sig)}
+	bad, _ := json.Marshal(m)
+	if _, err := independentVerify(bad, keysJSON, now); err == nil || !strings.Contains(err.Error(), "public edition") {
+		t.Fatalf("independent verifier: %v", err)
+	}
+	if _, err := models.VerifyReport(bad, mustKeys(t, keysJSON), now); err == nil || !strings.Contains(err.Error(), "no assessment") {
+		t.Fatalf("issuer verifier: %v", err)
+	}
+}

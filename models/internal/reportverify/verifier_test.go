@@ -1,0 +1,263 @@
+package reportverify_test
+
+// An independent verifier of credit-report/v1, written from
+// spec/report.md alone, the way a receiving province would write it. It
+// shares no code with the issuer: no import of models or models/jcs; its
+// canonicalisation is encoding/json tokens (numbers kept as text) plus its
+// own sorting by UTF-16 code units and its own string escaping. Keep it
+// that way: its worth is that it is a second, separate reading of the spec.
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// jwks is RFC 7517's key set, with RFC 8037 OKP members.
+type jwks struct {
+	Keys []struct {
+		Kty string `json:"kty"`
+		Crv string `json:"crv"`
+		X   string `json:"x"`
+		Kid string `json:"kid"`
+	} `json:"keys"`
+}
+
+// member is one object member, in input order.
+type member struct {
+	name  string
+	value any
+}
+
+// object keeps members in a slice so that duplicates can be detected.
+type object []member
+
+// independentVerify verifies raw against the key set keysJSON at now and
+// returns the report's top-level members.
+func independentVerify(raw, keysJSON []byte, now time.Time) (object, error) {
+	if !utf8.Valid(raw) {
+		return nil, errors.New("not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, err := readValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the report")
+	}
+	doc, ok := v.(object)
+	if !ok {
+		return nil, errors.New("report is not an object")
+	}
+	get := func(o object, name string) any {
+		for _, m := range o {
+			if m.name == name {
+				return m.value
+			}
+		}
+		return nil
+	}
+	if get(doc, "format") != "credit-report/v1" {
+		return nil, errors.New("format is not credit-report/v1")
+	}
+	edition := get(doc, "edition")
+	hasAssessment := slices.ContainsFunc(doc, func(m member) bool { return m.name == "assessment" })
+	if edition == "public" && hasAssessment {
+		return nil, errors.New("public edition with an assessment")
+	}
+	if edition != "public" && (edition != "regulatory" || !hasAssessment) {
+		return nil, errors.New("bad edition")
+	}
+	sig, _ := get(doc, "signature").(object)
+	issuer, _ := get(doc, "issuer").(object)
+	if sig == nil || issuer == nil {
+		return nil, errors.New("no signature or issuer")
+	}
+	kid, _ := get(sig, "key_id").(string)
+	if get(sig, "alg") != "Ed25519" || kid == "" || get(issuer, "key_id") != kid {
+		return nil, errors.New("signature alg or key_id wrong")
+	}
+	value, _ := get(sig, "value").(string)
+	sigBytes, err := base64.RawURLEncoding.Strict().DecodeString(value)
+	if err != nil || len(sigBytes) != ed25519.SignatureSize {
+		return nil, errors.New("signature value is not 64 bytes of base64url")
+	}
+	// Step 1: remove the signature member. Step 2: canonicalise.
+	rest := slices.DeleteFunc(slices.Clone(doc), func(m member) bool { return m.name == "signature" })
+	var canon bytes.Buffer
+	if err := writeCanonical(&canon, rest); err != nil {
+		return nil, err
+	}
+	// Step 3: check with the key named by key_id.
+	var keys jwks
+	if err := json.Unmarshal(keysJSON, &keys); err != nil {
+		return nil, err
+	}
+	var pub ed25519.PublicKey
+	for _, k := range keys.Keys {
+		if k.Kid == kid && k.Kty == "OKP" && k.Crv == "Ed25519" {
+			pub, err = base64.RawURLEncoding.DecodeString(k.X)
+			if err != nil || len(pub) != ed25519.PublicKeySize {
+				return nil, errors.New("bad key")
+			}
+		}
+	}
+	if pub == nil {
+		return nil, errors.New("unknown key " + kid)
+	}
+	if !ed25519.Verify(pub, canon.Bytes(), sigBytes) {
+		return nil, errors.New("signature does not verify")
+	}
+	untilText, _ := get(doc, "valid_until").(string)
+	until, err := time.Parse(time.RFC3339, untilText)
+	if err != nil || !strings.HasSuffix(untilText, "Z") {
+		return nil, errors.New("bad valid_until")
+	}
+	if now.After(until) {
+		return nil, errors.New("expired")
+	}
+	return doc, nil
+}
+
+// readValue reads one JSON value from dec: nil, bool, json.Number, string,
+// []any or object; duplicate member names are an error (I-JSON).
+func readValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			var o object
+			for dec.More() {
+				nt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				name := nt.(string)
+				for _, m := range o {
+					if m.name == name {
+						return nil, fmt.Errorf("duplicate member %q", name)
+					}
+				}
+				v, err := readValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				o = append(o, member{name, v})
+			}
+			_, err := dec.Token() // '}'
+			return o, err
+		case '[':
+			a := []any{}
+			for dec.More() {
+				v, err := readValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				a = append(a, v)
+			}
+			_, err := dec.Token() // ']'
+			return a, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return t, nil
+	}
+}
+
+var integerText = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// writeCanonical writes v per RFC 8785 for integer-only JSON.
+func writeCanonical(w *bytes.Buffer, v any) error {
+	switch t := v.(type) {
+	case nil:
+		w.WriteString("null")
+	case bool:
+		w.WriteString(strconv.FormatBool(t))
+	case json.Number:
+		if !integerText.MatchString(string(t)) {
+			return fmt.Errorf("number %s is not an integer", t)
+		}
+		n, err := strconv.ParseInt(string(t), 10, 64)
+		if err != nil || n > 1<<53 || n < -(1<<53) {
+			return fmt.Errorf("integer %s out of range", t)
+		}
+		w.WriteString(strconv.FormatInt(n, 10))
+	case string:
+		w.WriteByte('"')
+		for _, r := range t {
+			switch r {
+			case '"':
+				w.WriteString(`\"`)
+			case '\\':
+				w.WriteString(`\\`)
+			case '\b':
+				w.WriteString(`\b`)
+			case '\f':
+				w.WriteString(`\f`)
+			case '\n':
+				w.WriteString(`\n`)
+			case '\r':
+				w.WriteString(`\r`)
+			case '\t':
+				w.WriteString(`\t`)
+			default:
+				if r < 0x20 {
+					fmt.Fprintf(w, `\u%04x`, r)
+				} else {
+					w.WriteRune(r)
+				}
+			}
+		}
+		w.WriteByte('"')
+	case []any:
+		w.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeCanonical(w, e); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	case object:
+		sorted := slices.Clone(t)
+		slices.SortFunc(sorted, func(a, b member) int {
+			return slices.Compare(utf16.Encode([]rune(a.name)), utf16.Encode([]rune(b.name)))
+		})
+		w.WriteByte('{')
+		for i, m := range sorted {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := writeCanonical(w, m.name); err != nil {
+				return err
+			}
+			w.WriteByte(':')
+			if err := writeCanonical(w, m.value); err != nil {
+				return err
+			}
+		}
+		w.WriteByte('}')
+	default:
+		return fmt.Errorf("unexpected %T", v)
+	}
+	return nil
+}
