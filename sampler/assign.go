@@ -1,0 +1,251 @@
+package sampler
+
+// Inspector assignment (spec "Inspector assignment"). Its cost is one
+// SHA-256 (two blocks for ids longer than 4 bytes) per selected entity and
+// per inspector that could serve it, so it is shaped in two phases:
+//
+//   - Phase A, parallel: for each selected entity, the inspectors that
+//     serve the plan's department, cover its region and have no conflict
+//     with it (none of which depends on loads) are found through a
+//     region-prefix index, ranked by g = SHA-256(K2 || USCC || 0x00 || id),
+//     and the first topM kept.
+//   - Phase B, sequential, in ascending priority: walk the kept ranking and
+//     take the first k inspectors below the load cap. Only when the kept
+//     ranking runs out before k are found (inspectors filling up late in a
+//     draw) is the entity's full ranking recomputed: the slow path.
+//
+// Phase B is exactly the spec's sequential rule, because loads change only
+// there and the ranking of an entity's candidates does not depend on loads.
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// assignment is the outcome for one selected entity.
+type assignment struct {
+	inspectors []string
+	unassigned int
+	reason     string
+}
+
+type assigner struct {
+	pool      []models.Inspector
+	k         int
+	cap       int64
+	dept      string
+	deptCount int
+	anyRegion []int32            // department inspectors with no regions
+	byPrefix  map[string][]int32 // region prefix → department inspectors listing it
+	conflicts map[models.USCC][]int32
+	k2        [32]byte
+}
+
+// loadCap is the spec's cap: max_load if given, else ceil(k·Σn/|pool|).
+func loadCap(req *models.DrawRequest, total int) int64 {
+	if req.Inspectors.MaxLoad > 0 {
+		return req.Inspectors.MaxLoad
+	}
+	k, p := int64(req.Inspectors.PerEntity), int64(len(req.Inspectors.Pool))
+	return (k*int64(total) + p - 1) / p
+}
+
+// assignKey returns K2 = SHA-256("assign/v1" || 0x00 || seed).
+func assignKey(seed []byte) [32]byte {
+	return sha256.Sum256(append([]byte("assign/v1\x00"), seed...))
+}
+
+// drawKey returns K = SHA-256("draw/v1" || 0x00 || seed).
+func drawKey(seed []byte) [32]byte {
+	return sha256.Sum256(append([]byte("draw/v1\x00"), seed...))
+}
+
+func newAssigner(req *models.DrawRequest, total int) *assigner {
+	a := &assigner{
+		pool:      req.Inspectors.Pool,
+		k:         req.Inspectors.PerEntity,
+		cap:       loadCap(req, total),
+		dept:      req.Department,
+		byPrefix:  map[string][]int32{},
+		conflicts: map[models.USCC][]int32{},
+		k2:        assignKey(req.SeedBytes()),
+	}
+	for i := range a.pool {
+		in := &a.pool[i]
+		if !in.ServesDepartment(a.dept) {
+			continue
+		}
+		a.deptCount++
+		if len(in.Regions) == 0 {
+			a.anyRegion = append(a.anyRegion, int32(i))
+		}
+		for _, r := range in.Regions {
+			a.byPrefix[r] = append(a.byPrefix[r], int32(i))
+		}
+	}
+	ids := make(map[string]int32, len(a.pool))
+	for i := range a.pool {
+		ids[a.pool[i].ID] = int32(i)
+	}
+	for _, c := range req.Conflicts {
+		a.conflicts[c.USCC] = append(a.conflicts[c.USCC], ids[c.Inspector])
+	}
+	return a
+}
+
+// ranked is one candidate inspector and its rank hash g.
+type ranked struct {
+	g   [4]uint64
+	idx int32
+}
+
+// assignWorker holds one goroutine's scratch space.
+type assignWorker struct {
+	a     *assigner
+	stamp []uint32 // per inspector: last entity+1 that listed it (dedup)
+	cands []int32
+	rank  []ranked
+	buf   [51 + models.MaxInspectorIDLen]byte // K2 || USCC || 0x00 || id
+}
+
+func (a *assigner) worker() *assignWorker {
+	w := &assignWorker{a: a, stamp: make([]uint32, len(a.pool))}
+	copy(w.buf[:32], a.k2[:])
+	return w
+}
+
+// candidates collects the entity's department inspectors that cover its
+// region, minus conflicts. It returns how many cover the region and how
+// many of those are in conflict.
+func (w *assignWorker) candidates(seq uint32, c *cand) (covering, conflicted int) {
+	a := w.a
+	w.cands = w.cands[:0]
+	add := func(list []int32) {
+		for _, j := range list {
+			if w.stamp[j] != seq {
+				w.stamp[j] = seq
+				w.cands = append(w.cands, j)
+			}
+		}
+	}
+	add(a.anyRegion)
+	for l := 1; l <= 6; l++ {
+		if list, ok := a.byPrefix[string(c.region[:l])]; ok {
+			add(list)
+		}
+	}
+	covering = len(w.cands)
+	if bad := a.conflicts[c.uscc]; len(bad) > 0 {
+		kept := w.cands[:0]
+		for _, j := range w.cands {
+			if !slices.Contains(bad, j) {
+				kept = append(kept, j)
+			}
+		}
+		conflicted = len(w.cands) - len(kept)
+		w.cands = kept
+	}
+	return covering, conflicted
+}
+
+// rankCandidates computes g for w.cands and sorts them ascending into w.rank.
+func (w *assignWorker) rankCandidates(c *cand) {
+	copy(w.buf[32:50], c.uscc[:])
+	w.buf[50] = 0
+	w.rank = w.rank[:0]
+	for _, j := range w.cands {
+		id := w.a.pool[j].ID
+		n := copy(w.buf[51:], id)
+		h := sha256.Sum256(w.buf[:51+n])
+		w.rank = append(w.rank, ranked{idx: j, g: [4]uint64{
+			binary.BigEndian.Uint64(h[0:]), binary.BigEndian.Uint64(h[8:]),
+			binary.BigEndian.Uint64(h[16:]), binary.BigEndian.Uint64(h[24:])}})
+	}
+	slices.SortFunc(w.rank, func(x, y ranked) int { return prioCmp(&x.g, &y.g) })
+}
+
+// assign assigns inspectors to sel (ascending priority) with the given
+// number of workers.
+func (a *assigner) assign(sel []cand, workers int) []assignment {
+	n := len(sel)
+	topM := 2*a.k + 8
+	kept := make([]int32, n*topM) // entity i's ranking prefix: kept[i*topM:][:keptN[i]]
+	keptN := make([]int8, n)
+	total := make([]int32, n) // candidates after conflicts
+	cover := make([]int32, n)
+	confl := make([]int32, n)
+	// phase A
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 256
+	for range max(1, workers) {
+		wg.Go(func() {
+			w := a.worker()
+			for {
+				lo := int(next.Add(chunk) - chunk)
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					cv, cf := w.candidates(uint32(i+1), &sel[i])
+					cover[i], confl[i], total[i] = int32(cv), int32(cf), int32(len(w.cands))
+					w.rankCandidates(&sel[i])
+					m := min(len(w.rank), topM)
+					for r := range m {
+						kept[i*topM+r] = w.rank[r].idx
+					}
+					keptN[i] = int8(m)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// phase B
+	load := make([]int64, len(a.pool))
+	out := make([]assignment, n)
+	slow := a.worker()
+	for i := range sel {
+		var chosen []string
+		take := func(j int32) {
+			if load[j] < a.cap && len(chosen) < a.k {
+				chosen = append(chosen, a.pool[j].ID)
+				load[j]++
+			}
+		}
+		for _, j := range kept[i*topM : i*topM+int(keptN[i])] {
+			take(j)
+		}
+		if len(chosen) < a.k && int(total[i]) > int(keptN[i]) {
+			// slow path: the kept ranking ran out; rank every candidate
+			slow.candidates(uint32(i+1), &sel[i])
+			slow.rankCandidates(&sel[i])
+			for _, r := range slow.rank[keptN[i]:] {
+				take(r.idx)
+			}
+		}
+		out[i].inspectors = chosen
+		if len(chosen) < a.k {
+			out[i].unassigned = a.k - len(chosen)
+			atCap := int(total[i]) - len(chosen)
+			out[i].reason = unassignedReason(len(chosen), a.k, int(cover[i]), a.deptCount, a.dept, sel[i].region, int(confl[i]), atCap, a.cap)
+		}
+	}
+	return out
+}
+
+// unassignedReason is the record's "reason" for an entity with fewer than k
+// inspectors. The format is documented in the package doc.
+func unassignedReason(found, k, covering, deptCount int, dept string, region [6]byte, conflicts, atCap int, cap int64) string {
+	of := "in the pool"
+	if dept != "" {
+		of = fmt.Sprintf("of department %q", dept)
+	}
+	return fmt.Sprintf("only %d of %d inspectors available: %d of the %d inspectors %s cover region %s, %d of them in conflict, %d at the load cap of %d",
+		found, k, covering, deptCount, of, region[:], conflicts, atCap, cap)
+}

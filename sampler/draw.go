@@ -1,0 +1,212 @@
+package sampler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Stats describe one draw, for logs and metrics.
+type Stats struct {
+	// Scanned is the number of units the Source yielded (selection pass).
+	Scanned int64
+	// Eligible is the population size Σ N_t.
+	Eligible int64
+	// Selected is Σ n_t.
+	Selected int
+	// Unassigned is the number of selected entities with fewer than k
+	// inspectors.
+	Unassigned int
+	// Excluded counts the units that were not eligible, by reason.
+	Excluded Exclusions
+	// Passes is the number of counting+selection pass pairs (1 unless the
+	// Source's population changed between passes).
+	Passes int
+	// Replayed is set when Sampler.Run returned a stored draw of the same
+	// request instead of drawing again (the other fields are then zero).
+	Replayed bool
+	// PopulationBytes is the length of the population lines.
+	PopulationBytes int64
+	// CountTime is the counting pass; SelectTime the selection pass (scan,
+	// hashing, bottom-n); PopulationTime sorting, formatting and hashing the
+	// population lines; AssignTime inspector assignment (the last two run
+	// concurrently); Total the whole draw.
+	CountTime, SelectTime, PopulationTime, AssignTime, Total time.Duration
+}
+
+// Exclusions count ineligible units by reason.
+type Exclusions struct {
+	NotYetRegistered int64 // registered after as_of
+	Deregistered     int64 // deregistered at or before as_of
+	Filtered         int64 // outside the population filter
+	Untiered         int64 // no tier as of as_of
+	RecentlySelected int64 // exclude_selected_within_days
+	YearCap          int64 // max_inspections_per_year
+}
+
+// PrepareRequest validates req against the scheme and the Options' policy
+// and returns a canonical copy (allocation in scheme order) with the
+// allocation's values in tier order. Draw calls it; services can call it to
+// refuse a bad request before anything else.
+func PrepareRequest(req *models.DrawRequest, scheme *models.TierScheme, opts *Options) (*models.DrawRequest, []int64, error) {
+	if err := req.Validate(); err != nil {
+		return nil, nil, err
+	}
+	vals, err := req.Allocation.Resolve(scheme)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkAllocation(&req.Allocation, vals, scheme, opts); err != nil {
+		return nil, nil, err
+	}
+	if req.Inspectors.PerEntity < opts.MinPerEntity {
+		return nil, nil, &models.DrawError{Path: "inspectors.per_entity", Msg: fmt.Sprintf(
+			"is %d; at least %d inspectors per inspection are required (行政处罚法 Art. 42)", req.Inspectors.PerEntity, opts.MinPerEntity)}
+	}
+	r := *req
+	r.Allocation.Ratios = append([]models.TierValue(nil), req.Allocation.Ratios...)
+	r.Allocation.Weights = append([]models.TierValue(nil), req.Allocation.Weights...)
+	if req.Allocation.Ratios == nil {
+		r.Allocation.Ratios = nil
+	}
+	if req.Allocation.Weights == nil {
+		r.Allocation.Weights = nil
+	}
+	r.Allocation.Canonicalize(scheme)
+	r.AsOf = req.AsOf.UTC()
+	return &r, vals, nil
+}
+
+// SchemeOf returns the tier scheme a draw over src uses: the Source's own
+// (SchemeSource) or opts.Scheme.
+func SchemeOf(src Source, opts *Options) *models.TierScheme {
+	if ss, ok := src.(SchemeSource); ok {
+		if s := ss.TierScheme(); s != nil {
+			return s
+		}
+	}
+	if opts.Scheme == nil {
+		return models.National4
+	}
+	return opts.Scheme
+}
+
+// Draw runs a draw over src: it selects entities, assigns inspectors,
+// writes the population lines (`USCC,TIER\n`, sorted) to pop (which may be
+// io.Discard: the digest is computed either way), and returns the record.
+// ledger (may be nil) supplies earlier draws' selections for exclusions
+// and caps; Draw does not change it. Draw persists nothing: Sampler.Run
+// adds the Store, commitments and the ledger update.
+func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options) (*models.DrawRecord, *Stats, error) {
+	opts.EnsureDefaults()
+	start := time.Now()
+	scheme := SchemeOf(src, &opts)
+	r, vals, err := PrepareRequest(req, scheme, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	params := &scanParams{
+		asOf:   r.AsOf.Unix(),
+		filter: &r.Population,
+		scheme: scheme,
+		excl:   newExclusion(r, ledger),
+		k:      drawKey(r.SeedBytes()),
+	}
+	st := &Stats{}
+	var (
+		cp     *countPass
+		sp     *selectPass
+		popu   *population
+		Nt, nt []int64
+	)
+	for {
+		if st.Passes == opts.MaxPasses {
+			return nil, st, ErrPopulationChanged
+		}
+		st.Passes++
+		t0 := time.Now()
+		if cp, err = runCountPass(ctx, src, params, opts.Workers); err != nil {
+			return nil, st, err
+		}
+		Nt = append([]int64(nil), cp.counts.n[:scheme.Len()]...)
+		nt = SampleSizes(&r.Allocation, vals, Nt)
+		popu = newPopulation(cp.prefixes, opts.Workers)
+		t1 := time.Now()
+		st.CountTime += t1.Sub(t0)
+		sp, err = runSelectPass(ctx, src, params, opts.Workers, popu, nt, Nt)
+		st.SelectTime += time.Since(t1)
+		if err != nil {
+			return nil, st, err
+		}
+		if !sp.changed && sp.counts.n == cp.counts.n {
+			break
+		}
+		popu = nil // let the keys go before the next attempt allocates
+	}
+	c := &sp.counts
+	st.Scanned = c.scanned
+	st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
+	for _, n := range Nt {
+		st.Eligible += n
+	}
+	st.Selected = len(sp.selected)
+
+	// population lines and assignment run concurrently
+	var (
+		wg     sync.WaitGroup
+		digest [32]byte
+		popErr error
+	)
+	wg.Go(func() {
+		t := time.Now()
+		sortPopulation(popu, opts.Workers)
+		digest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop)
+		st.PopulationTime = time.Since(t)
+	})
+	t := time.Now()
+	as := newAssigner(r, len(sp.selected)).assign(sp.selected, opts.Workers)
+	st.AssignTime = time.Since(t)
+	wg.Wait()
+	if popErr != nil {
+		return nil, st, popErr
+	}
+
+	rec := &models.DrawRecord{
+		Request:          *r,
+		Scheme:           scheme,
+		PopulationDigest: digest,
+		Strata:           make([]models.DrawStratum, scheme.Len()),
+		Selected:         make([]models.DrawSelection, len(sp.selected)),
+	}
+	for t, l := range scheme.Labels {
+		rec.Strata[t] = models.DrawStratum{Label: l, N: Nt[t], Sample: nt[t], Pi: models.PiString(nt[t], Nt[t])}
+	}
+	for i := range sp.selected {
+		s := &sp.selected[i]
+		d := &rec.Selected[i]
+		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
+		for w := range 4 {
+			for b := range 8 {
+				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
+			}
+		}
+		d.Inspectors, d.Unassigned, d.Reason = as[i].inspectors, as[i].unassigned, as[i].reason
+		if d.Inspectors == nil {
+			d.Inspectors = []string{}
+		}
+		if d.Unassigned > 0 {
+			st.Unassigned++
+		}
+	}
+	rec.Warnings = strataWarnings(scheme, Nt, nt)
+	if c.untiered > 0 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d registered entities matching the filter had no tier as of as_of and are not in the population", c.untiered))
+	}
+	rec.DrawID = rec.ComputeID()
+	st.Total = time.Since(start)
+	return rec, st, nil
+}

@@ -1,0 +1,262 @@
+package sampler
+
+// Population lines. After the selection pass the keys of each prefix bucket
+// are sorted (radix sort: LSD with a per-worker scratch for buckets up to
+// lsdMax keys, an in-place MSD "American flag" split above that, so memory
+// stays bounded however the population is shaped), then turned into
+// `USCC,TIER\n` lines in segments of segKeys keys. Workers format segments
+// in parallel; one consumer hashes and writes them in order, with at most
+// window segments in flight. The lines are never all in memory: 14M lines
+// are ~300 MB, streamed to the caller's writer.
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+const (
+	lsdMax  = 1 << 20 // largest bucket sorted with LSD and a scratch buffer
+	segKeys = 1 << 15 // keys per emitted segment
+)
+
+// sortKeys sorts a ascending; scratch is reused and grown up to lsdMax.
+func sortKeys(a []uint64, scratch *[]uint64) {
+	switch {
+	case len(a) <= 48:
+		for i := 1; i < len(a); i++ {
+			v := a[i]
+			j := i
+			for ; j > 0 && a[j-1] > v; j-- {
+				a[j] = a[j-1]
+			}
+			a[j] = v
+		}
+	case len(a) <= lsdMax:
+		lsdSort(a, scratch)
+	default:
+		msdSort(a, scratch)
+	}
+}
+
+// lsdSort is a least-significant-digit radix sort on 8-bit digits that
+// skips digits on which all keys agree.
+func lsdSort(a []uint64, scratch *[]uint64) {
+	var cnt [8][256]int
+	for _, v := range a {
+		for d := range 8 {
+			cnt[d][byte(v>>(8*d))]++
+		}
+	}
+	if cap(*scratch) < len(a) {
+		*scratch = make([]uint64, len(a))
+	}
+	src, dst := a, (*scratch)[:len(a)]
+	for d := range 8 {
+		c := &cnt[d]
+		if c[byte(a[0]>>(8*d))] == len(a) {
+			continue // every key has the same digit
+		}
+		var pos [256]int
+		sum := 0
+		for i, n := range c {
+			pos[i] = sum
+			sum += n
+		}
+		shift := uint(8 * d)
+		for _, v := range src {
+			b := byte(v >> shift)
+			dst[pos[b]] = v
+			pos[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
+}
+
+// msdSort splits a in place on its highest varying digit, then sorts each
+// part.
+func msdSort(a []uint64, scratch *[]uint64) {
+	for shift := 56; shift >= 0; shift -= 8 {
+		var cnt [256]int
+		for _, v := range a {
+			cnt[byte(v>>uint(shift))]++
+		}
+		if cnt[byte(a[0]>>uint(shift))] == len(a) {
+			continue
+		}
+		var next, end [256]int
+		sum := 0
+		for i, n := range cnt {
+			next[i] = sum
+			sum += n
+			end[i] = sum
+		}
+		for d := range 256 {
+			for next[d] < end[d] {
+				v := a[next[d]]
+				for dv := int(byte(v >> uint(shift))); dv != d; dv = int(byte(v >> uint(shift))) {
+					a[next[dv]], v = v, a[next[dv]]
+					next[dv]++
+				}
+				a[next[d]] = v
+				next[d]++
+			}
+		}
+		lo := 0
+		for _, n := range cnt {
+			if n > 1 {
+				sortKeys(a[lo:lo+n], scratch)
+			}
+			lo += n
+		}
+		return
+	}
+}
+
+// sortPopulation sorts every bucket's slots with the given workers.
+func sortPopulation(pop *population, workers int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var scratch []uint64
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= len(pop.prefixes) {
+					return
+				}
+				sortKeys(pop.keys[pop.off[b]:pop.off[b]+pop.size[b]], &scratch)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type segment struct {
+	bucket int32
+	lo, hi int64 // key index range within the bucket
+}
+
+type segResult struct {
+	buf []byte
+	err error
+}
+
+// emitPopulation writes the sorted population's lines to w and returns
+// their SHA-256 and length. It fails on a USCC that appears twice.
+func emitPopulation(ctx context.Context, pop *population, scheme *models.TierScheme, workers int, w io.Writer) ([32]byte, int64, error) {
+	var segs []segment
+	for b := range pop.prefixes {
+		for lo := int64(0); lo < pop.count[b]; lo += segKeys {
+			segs = append(segs, segment{int32(b), lo, min(lo+segKeys, pop.count[b])})
+		}
+	}
+	tails := make([][]byte, scheme.Len()) // ",LABEL\n"
+	for t, l := range scheme.Labels {
+		tails[t] = []byte("," + l + "\n")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	window := 2 * workers
+	tokens := make(chan struct{}, window)
+	for range window {
+		tokens <- struct{}{}
+	}
+	slots := make([]chan segResult, window)
+	for i := range slots {
+		slots[i] = make(chan segResult, 1)
+	}
+	free := make(chan []byte, window+workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-tokens:
+				case <-ctx.Done():
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= len(segs) {
+					return
+				}
+				var buf []byte
+				select {
+				case buf = <-free:
+				default:
+				}
+				buf, err := formatSegment(buf[:0], pop, segs[i], tails)
+				slots[i%window] <- segResult{buf, err}
+			}
+		})
+	}
+	h := sha256.New()
+	var total int64
+	var err error
+	for i := range segs {
+		var r segResult
+		select {
+		case r = <-slots[i%window]:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err == nil {
+			err = r.err
+		}
+		if err == nil {
+			h.Write(r.buf)
+			total += int64(len(r.buf))
+			_, err = w.Write(r.buf)
+		}
+		if err != nil {
+			break
+		}
+		free <- r.buf
+		tokens <- struct{}{}
+	}
+	cancel()
+	wg.Wait()
+	var sum [32]byte
+	if err != nil {
+		return sum, total, err
+	}
+	h.Sum(sum[:0])
+	return sum, total, nil
+}
+
+// formatSegment appends the lines of one segment to buf.
+func formatSegment(buf []byte, pop *population, s segment, tails [][]byte) ([]byte, error) {
+	base := pop.off[s.bucket]
+	keys := pop.keys[base : base+pop.count[s.bucket]]
+	var prefix [8]byte
+	pre := pop.prefixes[s.bucket]
+	for i := range prefix {
+		prefix[i] = byte(pre >> (56 - 8*i))
+	}
+	prev := sentinelKey
+	if s.lo > 0 {
+		prev = keys[s.lo-1]
+	}
+	var line [18]byte
+	copy(line[:8], prefix[:])
+	for _, k := range keys[s.lo:s.hi] {
+		if k>>4 == prev>>4 {
+			unpackSuffix(line[8:], k>>4)
+			return buf, fmt.Errorf("sampler: the source yielded entity %s more than once", line[:])
+		}
+		prev = k
+		unpackSuffix(line[8:], k>>4)
+		buf = append(buf, line[:]...)
+		buf = append(buf, tails[k&15]...)
+	}
+	return buf, nil
+}

@@ -1,0 +1,117 @@
+package sampler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Sampler runs draws against a Store: it enforces seed commitments, keeps
+// draws idempotent, persists each record with its population and adds its
+// selections to the ledger. Draws run one at a time (a draw uses every
+// core; serialising them also makes each draw see all earlier ones).
+type Sampler struct {
+	store *Store
+	opts  Options
+	mu    sync.Mutex
+}
+
+// New returns a Sampler over store. opts are completed with EnsureDefaults.
+func New(store *Store, opts Options) *Sampler {
+	opts.EnsureDefaults()
+	return &Sampler{store: store, opts: opts}
+}
+
+// Store is the sampler's store.
+func (s *Sampler) Store() *Store { return s.store }
+
+// Commit registers a seed commitment for a plan, time-stamped now
+// (Options.Now). See Store.Commit.
+func (s *Sampler) Commit(planID, commitment string) (Commitment, error) {
+	return s.store.Commit(planID, commitment, s.opts.Now())
+}
+
+// Run runs a draw over src, persists the record and its population lines
+// in the Store, and adds the selections to the ledger. It returns the
+// record as stored (request canonical, defaults explicit, seed_commitment
+// filled in when the seed was committed in the Store).
+//
+// Seed commitments: a commitment in the request must be the seed's SHA-256
+// (else the request is invalid). If the seed's SHA-256 is registered in the
+// Store it must be for this plan and registered no later than as_of. If the
+// plan has registered commitments that no draw has used, the seed must
+// match one of them. With Options.RequireCommitment the seed must be
+// registered. Violations are ErrCommitment.
+//
+// Idempotence: a request identical to a stored draw's (after the above)
+// returns the stored record with Stats.Replayed set and draws nothing.
+// Otherwise a seed already revealed by a stored draw is ErrSeedReused
+// unless Options.AllowSeedReuse.
+func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) (*models.DrawRecord, *Stats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	scheme := SchemeOf(src, &s.opts)
+	r, _, err := PrepareRequest(req, scheme, &s.opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	digest := models.SeedDigest(r.SeedBytes())
+	reg, registered, open := s.store.commitment(digest, r.PlanID)
+	switch {
+	case registered && reg.PlanID != r.PlanID:
+		return nil, nil, fmt.Errorf("%w: the seed was committed for plan %q, not %q", ErrCommitment, reg.PlanID, r.PlanID)
+	case registered && reg.CommittedAt.After(r.AsOf):
+		return nil, nil, fmt.Errorf("%w: the seed was committed at %s, after as_of %s; a commitment must precede the population it draws from",
+			ErrCommitment, reg.CommittedAt.Format("2006-01-02T15:04:05Z07:00"), r.AsOf.Format("2006-01-02T15:04:05Z07:00"))
+	case registered:
+		r.SeedCommitment = digest
+	case len(open) > 0:
+		return nil, nil, fmt.Errorf("%w: plan %q committed to seed %s (and %d more) before the draw; this seed's SHA-256 is %s",
+			ErrCommitment, r.PlanID, open[0].Commitment, len(open)-1, digest)
+	case s.opts.RequireCommitment:
+		return nil, nil, fmt.Errorf("%w: the seed was not committed in advance (register the SHA-256 of the seed before as_of)", ErrCommitment)
+	}
+	if id, ok := s.store.lookup(r); ok {
+		rec, err := s.store.Record(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rec, &Stats{Replayed: true}, nil
+	}
+	if id, used := s.store.seedUse(digest); used && !s.opts.AllowSeedReuse {
+		return nil, nil, fmt.Errorf("%w: draw %s already revealed this seed; a new draw needs a new seed", ErrSeedReused, id)
+	}
+	f, err := os.CreateTemp(filepath.Join(s.store.dir, populationsDir), "draw-*"+tmpSuffix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sampler store: %w", err)
+	}
+	tmp := f.Name()
+	rec, st, err := Draw(ctx, r, src, s.store.ledger, f, s.opts)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, st, err
+	}
+	if err := s.store.put(rec, tmp); err != nil {
+		return nil, st, err
+	}
+	return rec, st, nil
+}
+
+// jsonUnmarshalStrict decodes data into v refusing unknown members.
+func jsonUnmarshalStrict(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}

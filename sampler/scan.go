@@ -1,0 +1,540 @@
+package sampler
+
+// The scan is the hot path of a draw: every registered entity of the
+// province (14 million in Shandong) passes through it. It is shaped so:
+//
+//   - Two passes over the Source. The counting pass (pass 0) applies the
+//     eligibility rules and counts N_t and the entities per USCC prefix
+//     (first 8 characters: authority, type, division); it hashes nothing.
+//     Then n_t is known exactly, and the selection pass (pass 1) hashes each
+//     eligible entity once, keeps per worker and per stratum the n_t
+//     smallest priorities in a bounded max-heap (a "bottom-n"), and writes
+//     one 8-byte key per entity into the slot range of its prefix. Merging
+//     the workers' bottom-n gives exactly the single-pass sample: the n_t
+//     smallest of a union are among the union of each part's n_t smallest.
+//   - Pointer-free, exactly sized population: a key holds USCC positions
+//     9–18 as a base-31 number (50 bits) and the tier (4 bits); the prefix is
+//     implied by the slot range. 14M entities take 112 MB, allocated once
+//     with the sizes pass 0 counted. Workers reserve slots in blocks of
+//     keyBlock per prefix (one atomic add per block, not per entity); unused
+//     slots keep a sentinel that sorts last.
+//   - One SHA-256 block per priority: K || USCC is 50 bytes, which with
+//     padding is a single 64-byte block (K is only 32 bytes, so there is no
+//     midstate to precompute). The buffer holding K is per worker; nothing
+//     is allocated per entity. crypto/sha256 uses SHA-NI where available.
+//   - The heaps reject most entities with one 64-bit comparison against the
+//     current maximum once they are full.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// ErrPopulationChanged is returned when the Source yields a different
+// population in the counting and selection passes, Options.MaxPasses times.
+var ErrPopulationChanged = errors.New("sampler: the source's population changed between passes; it must present a stable view as of as_of")
+
+// keyBlock is the number of key slots a worker reserves at a time.
+const keyBlock = 64
+
+// sentinelKey fills unused slots; real keys are below 2^54.
+const sentinelKey = ^uint64(0)
+
+// usccVal maps an alphabet byte to its value 0–30, 0xff otherwise.
+var usccVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < len(models.USCCAlphabet); i++ {
+		t[models.USCCAlphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+// packSuffix packs USCC positions 9–18 into a base-31 number (< 31^10 <
+// 2^50), preserving byte order. ok is false when a character is not in the
+// alphabet.
+func packSuffix(c *models.USCC) (v uint64, ok bool) {
+	var bad byte
+	for _, b := range c[8:18] {
+		x := usccVal[b]
+		bad |= x
+		v = v*31 + uint64(x)
+	}
+	return v, bad&0x80 == 0
+}
+
+// pairChars[v] are the two alphabet characters of v = 31·hi + lo.
+var pairChars = func() (t [31 * 31][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{models.USCCAlphabet[i/31], models.USCCAlphabet[i%31]}
+	}
+	return t
+}()
+
+// unpackSuffix writes the 10 characters of a packed suffix to dst.
+func unpackSuffix(dst []byte, v uint64) {
+	_ = dst[9]
+	for i := 8; i >= 0; i -= 2 {
+		p := pairChars[v%961]
+		dst[i], dst[i+1] = p[0], p[1]
+		v /= 961
+	}
+}
+
+func prefixOf(c *models.USCC) uint64 { return binary.BigEndian.Uint64(c[0:8]) }
+
+// scanParams are a draw's per-draw constants for the scan.
+type scanParams struct {
+	asOf   int64
+	filter *models.DrawPopulation
+	scheme *models.TierScheme
+	excl   *exclusion
+	k      [32]byte // K = SHA-256("draw/v1" || 0x00 || seed)
+}
+
+// scanCounts are one worker's counters.
+type scanCounts struct {
+	scanned       int64
+	n             [models.MaxTiers]int64
+	notRegistered int64
+	deregistered  int64
+	filtered      int64
+	untiered      int64
+	recent        int64
+	capped        int64
+}
+
+func (c *scanCounts) add(o *scanCounts) {
+	c.scanned += o.scanned
+	for t := range c.n {
+		c.n[t] += o.n[t]
+	}
+	c.notRegistered += o.notRegistered
+	c.deregistered += o.deregistered
+	c.filtered += o.filtered
+	c.untiered += o.untiered
+	c.recent += o.recent
+	c.capped += o.capped
+}
+
+// eligible applies the spec's eligibility rules. It returns an error for
+// units no source should yield (a tier outside the scheme).
+func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
+	c.scanned++
+	switch {
+	case u.RegisteredAt > p.asOf:
+		c.notRegistered++
+		return false, nil
+	case u.DeregisteredAt != 0 && u.DeregisteredAt <= p.asOf:
+		c.deregistered++
+		return false, nil
+	case !p.filter.Match(u.USCC, u.Region):
+		c.filtered++
+		return false, nil
+	case u.Tier == models.NoTier:
+		c.untiered++
+		return false, nil
+	case int(u.Tier) >= p.scheme.Len():
+		return false, fmt.Errorf("sampler: unit %s has tier %d, outside scheme %s", u.USCC, u.Tier, p.scheme.ID)
+	}
+	if p.excl != nil {
+		recent, capped := p.excl.check(u)
+		if recent {
+			c.recent++
+			return false, nil
+		}
+		if capped {
+			c.capped++
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// checkUnit validates what the population lines and the record need: an
+// uppercase alphabet USCC with a digit division, and a 6-digit region. It
+// does not allocate.
+func checkUnit(u *Unit) error {
+	var bad byte
+	for _, b := range u.USCC {
+		bad |= usccVal[b]
+	}
+	for _, b := range u.USCC[2:8] {
+		if b < '0' || b > '9' {
+			bad = 0xff
+		}
+	}
+	if bad&0x80 != 0 {
+		_, err := models.ParseUSCCFormat(string(u.USCC[:]))
+		if err == nil {
+			err = errors.New("not uppercase")
+		}
+		return fmt.Errorf("sampler: unit %q: %v", string(u.USCC[:]), err)
+	}
+	for _, b := range u.Region {
+		if b < '0' || b > '9' {
+			return fmt.Errorf("sampler: unit %s: region %q is not a 6-digit division code", u.USCC, string(u.Region[:]))
+		}
+	}
+	return nil
+}
+
+// scanAll runs fn over every unit of src with the given number of workers;
+// partitions are handed out in order. The first error stops all workers.
+func scanAll(ctx context.Context, src Source, asOf time.Time, workers int, fn func(w int, u *Unit) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := src.Partitions()
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for w := range min(workers, max(parts, 1)) {
+		wg.Go(func() {
+			visit := func(u *Unit) error { return fn(w, u) }
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= parts {
+					return
+				}
+				if err := src.Scan(ctx, p, asOf, visit); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// countPass is pass 0: eligibility counts and entities per prefix.
+type countPass struct {
+	counts   scanCounts
+	prefixes map[uint64]int64
+}
+
+func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (*countPass, error) {
+	type worker struct {
+		c    scanCounts
+		pref map[uint64]int64
+		// last prefix seen and its count, to skip the map for runs
+		last  uint64
+		lastN int64
+	}
+	ws := make([]worker, workers)
+	for i := range ws {
+		ws[i].pref = map[uint64]int64{}
+	}
+	err := scanAll(ctx, src, time.Unix(p.asOf, 0), workers, func(w int, u *Unit) error {
+		wk := &ws[w]
+		ok, err := p.eligible(u, &wk.c)
+		if !ok || err != nil {
+			return err
+		}
+		if err := checkUnit(u); err != nil {
+			return err
+		}
+		wk.c.n[u.Tier]++
+		pre := prefixOf(&u.USCC)
+		if pre == wk.last && wk.lastN > 0 {
+			wk.lastN++
+			return nil
+		}
+		if wk.lastN > 0 {
+			wk.pref[wk.last] += wk.lastN
+		}
+		wk.last, wk.lastN = pre, 1
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cp := &countPass{prefixes: map[uint64]int64{}}
+	for i := range ws {
+		wk := &ws[i]
+		if wk.lastN > 0 {
+			wk.pref[wk.last] += wk.lastN
+		}
+		cp.counts.add(&wk.c)
+		for k, v := range wk.pref {
+			cp.prefixes[k] += v
+		}
+	}
+	return cp, nil
+}
+
+// population is the eligible population as packed keys grouped by prefix.
+type population struct {
+	prefixes []uint64        // bucket prefixes, ascending (byte order)
+	index    map[uint64]int32 // prefix → bucket
+	count    []int64          // entities per bucket (pass 0)
+	off      []int64          // first slot of each bucket in keys
+	size     []int64          // slots of each bucket (count + slack)
+	cursor   []paddedCursor   // next unreserved slot per bucket
+	keys     []uint64
+}
+
+type paddedCursor struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+func newPopulation(prefixes map[uint64]int64, workers int) *population {
+	pop := &population{index: make(map[uint64]int32, len(prefixes))}
+	for k := range prefixes {
+		pop.prefixes = append(pop.prefixes, k)
+	}
+	slices.Sort(pop.prefixes)
+	nb := len(pop.prefixes)
+	pop.count = make([]int64, nb)
+	pop.off = make([]int64, nb+1)
+	pop.size = make([]int64, nb)
+	pop.cursor = make([]paddedCursor, nb)
+	var total int64
+	for b, k := range pop.prefixes {
+		pop.index[k] = int32(b)
+		pop.count[b] = prefixes[k]
+		pop.size[b] = prefixes[k] + int64(workers)*keyBlock
+		pop.off[b] = total
+		total += pop.size[b]
+	}
+	pop.off[nb] = total
+	pop.keys = make([]uint64, total)
+	return pop
+}
+
+// reset prepares the slots for another selection pass.
+func (pop *population) reset() {
+	for b := range pop.cursor {
+		pop.cursor[b].n.Store(0)
+	}
+}
+
+// cand is a candidate for the sample: one entity and its priority. 64 bytes.
+type cand struct {
+	prio   [4]uint64 // SHA-256(K || USCC) as big-endian words
+	uscc   models.USCC
+	region [6]byte
+	tier   models.Tier
+}
+
+func prioLess(a, b *[4]uint64) bool {
+	if a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	if a[1] != b[1] {
+		return a[1] < b[1]
+	}
+	if a[2] != b[2] {
+		return a[2] < b[2]
+	}
+	return a[3] < b[3]
+}
+
+func prioCmp(a, b *[4]uint64) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// bottomN keeps the n candidates with the smallest priorities: a max-heap
+// once full (h[0] is the largest kept).
+type bottomN struct {
+	n    int
+	h    []cand
+	full bool
+}
+
+// wants reports whether a priority would be kept (fast rejection).
+func (b *bottomN) wants(p *[4]uint64) bool {
+	return !b.full || prioLess(p, &b.h[0].prio)
+}
+
+func (b *bottomN) add(c *cand) {
+	if !b.full {
+		b.h = append(b.h, *c)
+		if len(b.h) == b.n {
+			for i := b.n/2 - 1; i >= 0; i-- {
+				b.down(i)
+			}
+			b.full = true
+		}
+		return
+	}
+	b.h[0] = *c
+	b.down(0)
+}
+
+func (b *bottomN) down(i int) {
+	h := b.h
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && prioLess(&h[l].prio, &h[r].prio) {
+			m = r
+		}
+		if !prioLess(&h[i].prio, &h[m].prio) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// priority computes SHA-256(K || USCC) into p, using buf (K in buf[:32]).
+func priority(buf *[50]byte, c *models.USCC, p *[4]uint64) {
+	copy(buf[32:], c[:])
+	h := sha256.Sum256(buf[:])
+	p[0] = binary.BigEndian.Uint64(h[0:])
+	p[1] = binary.BigEndian.Uint64(h[8:])
+	p[2] = binary.BigEndian.Uint64(h[16:])
+	p[3] = binary.BigEndian.Uint64(h[24:])
+}
+
+// selectPass is the result of pass 1.
+type selectPass struct {
+	counts   scanCounts
+	selected []cand // all strata, ascending priority
+	changed  bool   // the population differs from pass 0
+}
+
+func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, pop *population, nt []int64, Nt []int64) (*selectPass, error) {
+	type worker struct {
+		c     scanCounts
+		heaps []bottomN
+		buf   [50]byte
+		// per bucket: reserved block [pos, end) and entities written
+		pos, end, written []int64
+		overflow          bool
+		lastPre           uint64
+		lastB             int32
+	}
+	nb := len(pop.prefixes)
+	ws := make([]worker, workers)
+	for i := range ws {
+		wk := &ws[i]
+		wk.heaps = make([]bottomN, len(nt))
+		for t := range nt {
+			wk.heaps[t] = bottomN{n: int(nt[t]), h: make([]cand, 0, min(nt[t], Nt[t]))}
+		}
+		copy(wk.buf[:32], p.k[:])
+		wk.pos, wk.end, wk.written = make([]int64, nb), make([]int64, nb), make([]int64, nb)
+		wk.lastB = -1
+	}
+	pop.reset()
+	err := scanAll(ctx, src, time.Unix(p.asOf, 0), workers, func(w int, u *Unit) error {
+		wk := &ws[w]
+		ok, err := p.eligible(u, &wk.c)
+		if !ok || err != nil {
+			return err
+		}
+		t := u.Tier
+		wk.c.n[t]++
+		// population key
+		pre := prefixOf(&u.USCC)
+		b := wk.lastB
+		if pre != wk.lastPre || b < 0 {
+			var found bool
+			if b, found = pop.index[pre]; !found {
+				wk.overflow = true // a prefix pass 0 did not see
+				return nil
+			}
+			wk.lastPre, wk.lastB = pre, b
+		}
+		suffix, ok := packSuffix(&u.USCC)
+		if !ok {
+			return checkUnit(u)
+		}
+		if wk.pos[b] == wk.end[b] {
+			start := pop.cursor[b].n.Add(keyBlock) - keyBlock
+			if start >= pop.size[b] {
+				wk.overflow = true
+				return nil
+			}
+			wk.pos[b], wk.end[b] = pop.off[b]+start, pop.off[b]+min(start+keyBlock, pop.size[b])
+		}
+		pop.keys[wk.pos[b]] = suffix<<4 | uint64(t)
+		wk.pos[b]++
+		wk.written[b]++
+		// selection
+		hp := &wk.heaps[t]
+		if hp.n == 0 {
+			return nil
+		}
+		var c cand
+		priority(&wk.buf, &u.USCC, &c.prio)
+		if hp.wants(&c.prio) {
+			c.uscc, c.region, c.tier = u.USCC, u.Region, t
+			hp.add(&c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sp := &selectPass{}
+	written := make([]int64, nb)
+	for i := range ws {
+		wk := &ws[i]
+		sp.counts.add(&wk.c)
+		sp.changed = sp.changed || wk.overflow
+		for b := range nb {
+			written[b] += wk.written[b]
+			for s := wk.pos[b]; s < wk.end[b]; s++ {
+				pop.keys[s] = sentinelKey
+			}
+		}
+	}
+	for b := range nb {
+		if written[b] != pop.count[b] {
+			sp.changed = true
+		}
+		for s := pop.off[b] + min(pop.cursor[b].n.Load(), pop.size[b]); s < pop.off[b]+pop.size[b]; s++ {
+			pop.keys[s] = sentinelKey
+		}
+	}
+	if sp.changed {
+		return sp, nil
+	}
+	// merge: per stratum, the n_t smallest of the workers' bottom-n
+	var all []cand
+	for t := range nt {
+		var st []cand
+		for i := range ws {
+			st = append(st, ws[i].heaps[t].h...)
+			ws[i].heaps[t].h = nil
+		}
+		if int64(len(st)) > nt[t] {
+			slices.SortFunc(st, func(a, b cand) int { return prioCmp(&a.prio, &b.prio) })
+			st = st[:nt[t]]
+		}
+		all = append(all, st...)
+	}
+	slices.SortFunc(all, func(a, b cand) int { return prioCmp(&a.prio, &b.prio) })
+	sp.selected = all
+	return sp, nil
+}

@@ -1,0 +1,389 @@
+package sampler
+
+// The verifier re-derives a published draw from its record and population
+// lines only, as any third party would (spec "Verification"). It shares no
+// code with the selection path: it streams the lines once, checks each
+// selected entity's priority and each stratum's threshold (every entity not
+// selected must have a larger priority than every selected one of its
+// stratum, which with the counts is "the n_t smallest"), and replays the
+// inspector assignment with a plain loop. It reports the first difference.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// VerifyError is the first difference between a record and what its
+// population lines and the spec give.
+type VerifyError struct {
+	// Field names the record member or population line, e.g.
+	// "strata.B.n", "selected[3].inspectors", "population line 17".
+	Field string
+	// Entity is the USCC concerned, if any.
+	Entity string
+	// Msg says what differs.
+	Msg string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Entity != "" {
+		return fmt.Sprintf("%s (%s): %s", e.Field, e.Entity, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
+
+func verr(field, entity, format string, args ...any) *VerifyError {
+	return &VerifyError{Field: field, Entity: entity, Msg: fmt.Sprintf(format, args...)}
+}
+
+// VerifySummary describes a record that verified.
+type VerifySummary struct {
+	DrawID   string
+	Eligible int64
+	Selected int
+	Lines    int64
+}
+
+// Verify checks rec against its population lines and returns nil error
+// when everything the spec defines is reproduced exactly: the commitment,
+// the digest, every N_t and n_t and pi, each stratum's sample being its
+// n_t smallest priorities, and every inspector assignment; and finally that
+// the draw id matches the record's content (models.DrawRecord.ComputeID),
+// which catches changes to members nothing else can recompute (exclusion
+// settings, warnings, a selected entity's region). Any difference is a
+// *VerifyError naming the first field or entity that differs.
+func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (*VerifySummary, error) {
+	req := &rec.Request
+	if err := req.Validate(); err != nil {
+		return nil, verr("request", "", "%v", err)
+	}
+	scheme := rec.Scheme
+	if scheme == nil {
+		return nil, verr("tier_scheme", "", "missing")
+	}
+	vals, err := req.Allocation.Resolve(scheme)
+	if err != nil {
+		return nil, verr("request", "", "%v", err)
+	}
+	if len(rec.Strata) != scheme.Len() {
+		return nil, verr("strata", "", "has %d strata, scheme %s has %d tiers", len(rec.Strata), scheme.ID, scheme.Len())
+	}
+	seed := req.SeedBytes()
+	if req.SeedCommitment != "" {
+		if got := hex.EncodeToString(sha256Sum(seed)); got != req.SeedCommitment {
+			return nil, verr("request.seed_commitment", "", "is %s but SHA-256 of the seed is %s", req.SeedCommitment, got)
+		}
+	}
+	k := sha256.Sum256(append([]byte("draw/v1\x00"), seed...))
+
+	// the record's selection, per entity
+	type selInfo struct {
+		idx      int
+		seen     bool
+		lineTier models.Tier
+		prio     [32]byte
+	}
+	sel := make(map[models.USCC]*selInfo, len(rec.Selected))
+	var maxSel = make([][32]byte, scheme.Len()) // largest selected priority per stratum
+	var hasSel = make([]bool, scheme.Len())
+	for i := range rec.Selected {
+		s := &rec.Selected[i]
+		if o, dup := sel[s.USCC]; dup {
+			return nil, verr(fmt.Sprintf("selected[%d]", i), s.USCC.String(), "listed twice (also selected[%d])", o.idx)
+		}
+		if int(s.Tier) >= scheme.Len() {
+			return nil, verr(fmt.Sprintf("selected[%d].tier", i), s.USCC.String(), "tier %d is not in scheme %s", s.Tier, scheme.ID)
+		}
+		sel[s.USCC] = &selInfo{idx: i}
+		if !hasSel[s.Tier] || bytes.Compare(s.Priority[:], maxSel[s.Tier][:]) > 0 {
+			maxSel[s.Tier], hasSel[s.Tier] = s.Priority, true
+		}
+	}
+
+	// stream the population lines
+	br := bufio.NewReaderSize(population, 1<<20)
+	digest := sha256.New()
+	N := make([]int64, scheme.Len())
+	var (
+		lineNo   int64
+		prev     models.USCC
+		buf      [50]byte
+		firstBad *VerifyError // first entity-level difference found while streaming
+	)
+	copy(buf[:32], k[:])
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, verr(fmt.Sprintf("population line %d", lineNo+1), "", "line too long")
+		}
+		if len(line) == 0 && err == io.EOF {
+			break
+		}
+		lineNo++
+		field := fmt.Sprintf("population line %d", lineNo)
+		if err != nil && err != io.EOF {
+			return nil, verr(field, "", "read: %v", err)
+		}
+		if lineNo&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		digest.Write(line)
+		if line[len(line)-1] != '\n' {
+			return nil, verr(field, "", "does not end with a newline")
+		}
+		if len(line) < 21 || line[18] != ',' {
+			return nil, verr(field, "", "%q is not USCC,TIER", bytes.TrimSuffix(line, []byte("\n")))
+		}
+		c, perr := models.ParseUSCCFormat(string(line[:18]))
+		if perr != nil || string(c[:]) != string(line[:18]) {
+			return nil, verr(field, string(line[:18]), "not an uppercase unified social credit code: %v", perr)
+		}
+		t, terr := scheme.Parse(string(line[19 : len(line)-1]))
+		if terr != nil {
+			return nil, verr(field, c.String(), "%v", terr)
+		}
+		if lineNo > 1 && bytes.Compare(c[:], prev[:]) <= 0 {
+			return nil, verr(field, c.String(), "not after %s: lines must be sorted by USCC without repeats", prev)
+		}
+		prev = c
+		if !matchCode(req.Population.RegistrationAuthorities, c[0]) {
+			return nil, verr(field, c.String(), "registration authority %q is outside the request's population filter", c[0])
+		}
+		if !matchCode(req.Population.EntityTypes, c[1]) {
+			return nil, verr(field, c.String(), "entity type %q is outside the request's population filter", c[1])
+		}
+		N[t]++
+		copy(buf[32:], c[:])
+		h := sha256.Sum256(buf[:])
+		if si, ok := sel[c]; ok {
+			si.seen, si.lineTier, si.prio = true, t, h
+		} else if firstBad == nil && hasSel[t] && bytes.Compare(h[:], maxSel[t][:]) < 0 {
+			firstBad = verr("selected", c.String(), "not selected, but its priority %x is below that of selected entities of stratum %s (up to %x): it is among the n smallest",
+				h, scheme.Labels[t], maxSel[t])
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if got := digest.Sum(nil); !bytes.Equal(got, rec.PopulationDigest[:]) {
+		msg := fmt.Sprintf("the %d population lines hash to %x, the record says %x", lineNo, got, rec.PopulationDigest)
+		return nil, verr("population_digest", "", "%s", msg)
+	}
+	for t, s := range rec.Strata {
+		if s.Label != scheme.Labels[t] {
+			return nil, verr("strata", "", "stratum %d is %q, scheme %s has %q", t, s.Label, scheme.ID, scheme.Labels[t])
+		}
+		if s.N != N[t] {
+			return nil, verr("strata."+s.Label+".N", "", "is %d, the population has %d lines of tier %s", s.N, N[t], s.Label)
+		}
+	}
+	n := verifySampleSizes(&req.Allocation, vals, N)
+	var total int64
+	for t, s := range rec.Strata {
+		if s.Sample != n[t] {
+			return nil, verr("strata."+s.Label+".n", "", "is %d, the allocation gives %d for N = %d", s.Sample, n[t], N[t])
+		}
+		if want := models.PiString(n[t], N[t]); s.Pi != want {
+			return nil, verr("strata."+s.Label+".pi", "", "is %q, n/N = %d/%d gives %q", s.Pi, n[t], N[t], want)
+		}
+		total += n[t]
+	}
+	// the selected list, in its order
+	perTier := make([]int64, scheme.Len())
+	for i := range rec.Selected {
+		s := &rec.Selected[i]
+		field := fmt.Sprintf("selected[%d]", i)
+		si := sel[s.USCC]
+		if !si.seen {
+			return nil, verr(field+".uscc", s.USCC.String(), "not in the population")
+		}
+		if si.lineTier != s.Tier {
+			return nil, verr(field+".tier", s.USCC.String(), "is %s, the population line says %s", scheme.Labels[s.Tier], scheme.Labels[si.lineTier])
+		}
+		if si.prio != s.Priority {
+			return nil, verr(field+".priority", s.USCC.String(), "is %x, SHA-256(K || USCC) with the record's seed is %x", s.Priority, si.prio)
+		}
+		if i > 0 && bytes.Compare(rec.Selected[i-1].Priority[:], s.Priority[:]) >= 0 {
+			return nil, verr(field+".priority", s.USCC.String(), "not above selected[%d]'s: the list must be in ascending priority order", i-1)
+		}
+		if p := req.Population.RegionPrefix; string(s.Region[:len(p)]) != p {
+			return nil, verr(field+".region", s.USCC.String(), "%s is outside the request's region_prefix %q", s.Region[:], p)
+		}
+		perTier[s.Tier]++
+	}
+	for t, s := range rec.Strata {
+		if perTier[t] != s.Sample {
+			return nil, verr("selected", "", "lists %d entities of stratum %s, n is %d", perTier[t], s.Label, s.Sample)
+		}
+	}
+	if firstBad != nil {
+		return nil, firstBad
+	}
+	if err := verifyAssignment(rec, total, seed); err != nil {
+		return nil, err
+	}
+	if want := rec.ComputeID(); rec.DrawID != want {
+		return nil, verr("draw_id", "", "is %q but the record's content gives %q: the record was changed after the draw "+
+			"(in a member the checks above cannot recompute, e.g. request.exclude_selected_within_days, request.max_inspections_per_year, "+
+			"request.population.region_prefix, warnings, or a selected entity's region)", rec.DrawID, want)
+	}
+	return &VerifySummary{DrawID: rec.DrawID, Eligible: sumInts(N), Selected: len(rec.Selected), Lines: lineNo}, nil
+}
+
+func sha256Sum(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+func sumInts(a []int64) (s int64) {
+	for _, v := range a {
+		s += v
+	}
+	return s
+}
+
+func matchCode(list []string, b byte) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, s := range list {
+		if s[0] == b {
+			return true
+		}
+	}
+	return false
+}
+
+// verifySampleSizes recomputes n_t; the ratio rule is restated here, the
+// budget rule (which needs exact fractions) is shared with the sampler and
+// cross-checked against the independent Python reference in the tests.
+func verifySampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
+	if a.IsBudget() {
+		return budgetSizes(a.Budget, vals, N)
+	}
+	n := make([]int64, len(N))
+	for t := range N {
+		x := (vals[t]*N[t] + 500_000) / 1_000_000
+		if x > N[t] {
+			x = N[t]
+		}
+		n[t] = x
+	}
+	return n
+}
+
+// verifyAssignment replays the assignment rule literally: for each
+// selected entity in order, every inspector of the pool is tested, the
+// eligible ones ranked by g, the first k taken.
+func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
+	req := &rec.Request
+	pool := req.Inspectors.Pool
+	k := req.Inspectors.PerEntity
+	limit := req.Inspectors.MaxLoad
+	if limit == 0 {
+		limit = (int64(k)*total + int64(len(pool)) - 1) / int64(len(pool))
+	}
+	k2 := sha256.Sum256(append([]byte("assign/v1\x00"), seed...))
+	conflict := map[string]map[models.USCC]bool{}
+	for _, c := range req.Conflicts {
+		if conflict[c.Inspector] == nil {
+			conflict[c.Inspector] = map[models.USCC]bool{}
+		}
+		conflict[c.Inspector][c.USCC] = true
+	}
+	deptOK := make([]bool, len(pool))
+	deptCount := 0
+	for j := range pool {
+		deptOK[j] = pool[j].ServesDepartment(req.Department)
+		if deptOK[j] {
+			deptCount++
+		}
+	}
+	// inspectors by the regions they list, so that each entity only tests
+	// the inspectors that can cover it (plus those covering everywhere)
+	everywhere := []int{}
+	byRegion := map[string][]int{}
+	for j := range pool {
+		if len(pool[j].Regions) == 0 {
+			everywhere = append(everywhere, j)
+		}
+		for _, r := range pool[j].Regions {
+			byRegion[r] = append(byRegion[r], j)
+		}
+	}
+	load := make([]int64, len(pool))
+	type rankedID struct {
+		g []byte
+		j int
+	}
+	for i := range rec.Selected {
+		s := &rec.Selected[i]
+		field := fmt.Sprintf("selected[%d]", i)
+		tested := map[int]bool{}
+		var cands []int
+		for _, j := range everywhere {
+			tested[j] = true
+			cands = append(cands, j)
+		}
+		for l := 1; l <= 6; l++ {
+			for _, j := range byRegion[string(s.Region[:l])] {
+				if !tested[j] {
+					tested[j] = true
+					cands = append(cands, j)
+				}
+			}
+		}
+		var eligible []rankedID
+		covering, conflicted, atCap := 0, 0, 0
+		for _, j := range cands {
+			in := &pool[j]
+			if !deptOK[j] || !in.Covers(s.Region) {
+				continue
+			}
+			covering++
+			if conflict[in.ID][s.USCC] {
+				conflicted++
+				continue
+			}
+			if load[j] >= limit {
+				atCap++
+				continue
+			}
+			msg := make([]byte, 0, 51+len(in.ID))
+			msg = append(append(append(append(msg, k2[:]...), s.USCC[:]...), 0), in.ID...)
+			g := sha256.Sum256(msg)
+			eligible = append(eligible, rankedID{g[:], j})
+		}
+		slices.SortFunc(eligible, func(a, b rankedID) int { return bytes.Compare(a.g, b.g) })
+		want := []string{}
+		for _, e := range eligible[:min(k, len(eligible))] {
+			want = append(want, pool[e.j].ID)
+			load[e.j]++
+		}
+		if !slices.Equal(s.Inspectors, want) {
+			return verr(field+".inspectors", s.USCC.String(), "are %q, the assignment rule gives %q", s.Inspectors, want)
+		}
+		wantUn, wantReason := k-len(want), ""
+		if wantUn > 0 {
+			wantReason = unassignedReason(len(want), k, covering, deptCount, req.Department, s.Region, conflicted, atCap, limit)
+		}
+		if s.Unassigned != wantUn {
+			return verr(field+".unassigned", s.USCC.String(), "is %d, the assignment rule leaves %d of %d unassigned", s.Unassigned, wantUn, k)
+		}
+		if s.Reason != wantReason {
+			return verr(field+".reason", s.USCC.String(), "is %q, want %q", s.Reason, wantReason)
+		}
+	}
+	return nil
+}
