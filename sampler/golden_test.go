@@ -20,8 +20,10 @@ import (
 // the expected output (*.expected.json) is computed by the independent
 // reference implementation testdata/reference_draw.py.
 type goldenCase struct {
-	Scheme  string          `json:"scheme"`
-	Options struct{ AllowZeroLowestTier bool `json:"allow_zero_lowest_tier"` } `json:"options"`
+	Scheme  string `json:"scheme"`
+	Options struct {
+		AllowZeroLowestTier bool `json:"allow_zero_lowest_tier"`
+	} `json:"options"`
 	Request json.RawMessage `json:"request"`
 	Units   []struct {
 		USCC           string  `json:"uscc"`

@@ -279,7 +279,7 @@ func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (
 
 // population is the eligible population as packed keys grouped by prefix.
 type population struct {
-	prefixes []uint64        // bucket prefixes, ascending (byte order)
+	prefixes []uint64         // bucket prefixes, ascending (byte order)
 	index    map[uint64]int32 // prefix → bucket
 	count    []int64          // entities per bucket (pass 0)
 	off      []int64          // first slot of each bucket in keys
