@@ -108,6 +108,15 @@ func (r *Reader) Reset(rd io.Reader) {
 	*r = Reader{rd: rd, opts: r.opts, buf: r.buf}
 }
 
+// InputOffset returns the stream offset just past the last line Next
+// returned or skipped (with its terminator): where a resumed read of the same
+// stream would start.
+func (r *Reader) InputOffset() int64 { return r.base + int64(r.r) }
+
+// LineNumber returns the number of lines consumed so far, blank and
+// over-long ones included.
+func (r *Reader) LineNumber() int64 { return r.line }
+
 // Next returns the next non-blank line. At the end of the stream it returns
 // io.EOF. For a line over the size limit it returns a *TooLongError (the
 // Line holds only its Number and Offset); the caller may go on calling Next.

@@ -219,6 +219,24 @@ func TestReadError(t *testing.T) {
 	}
 }
 
+func TestInputOffset(t *testing.T) {
+	in := "\xEF\xBB\xBFa\r\n\nbb\n" + strings.Repeat("z", 30) + "\nc"
+	r := NewReader(iotest.OneByteReader(strings.NewReader(in)), Options{MaxLineSize: 10, BufferSize: 4})
+	var got []string
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		got = append(got, fmt.Sprintf("%d/%d", r.LineNumber(), r.InputOffset()))
+	}
+	// After "a\r\n" (offset 3+3), after the blank line and "bb\n" (6+1+3),
+	// after the long line (10+31), after "c" (41+1).
+	if want := "1/6 3/10 4/41 5/42"; strings.Join(got, " ") != want {
+		t.Errorf("line/offset after each Next: %v, want %s", got, want)
+	}
+}
+
 func TestNoProgress(t *testing.T) {
 	r := NewReader(zeroReader{}, Options{})
 	if _, err := r.Next(); !errors.Is(err, io.ErrNoProgress) {
