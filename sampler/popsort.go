@@ -14,19 +14,22 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/creditrisk/creditd/models"
 )
 
-const (
-	lsdMax  = 1 << 20 // largest bucket sorted with LSD and a scratch buffer
-	segKeys = 1 << 15 // keys per emitted segment
-)
+// segKeys is the number of keys per emitted segment.
+const segKeys = 1 << 15
 
-// sortKeys sorts a ascending; scratch is reused and grown up to lsdMax.
-func sortKeys(a []uint64, scratch *[]uint64) {
+// lsdMax is the largest bucket sorted with LSD and a scratch buffer.
+const lsdMax = 1 << 20
+
+// sortKeys sorts a ascending; scratch is reused and grown up to lsdLimit
+// keys (lsdMax in draws; tests lower it to exercise the MSD path).
+func sortKeys(a []uint64, scratch *[]uint64, lsdLimit int) {
 	switch {
 	case len(a) <= 48:
 		for i := 1; i < len(a); i++ {
@@ -37,10 +40,12 @@ func sortKeys(a []uint64, scratch *[]uint64) {
 			}
 			a[j] = v
 		}
-	case len(a) <= lsdMax:
+	case len(a) <= 1024:
+		slices.Sort(a) // the radix sort's fixed cost (8×256 counters) dominates here
+	case len(a) <= lsdLimit:
 		lsdSort(a, scratch)
 	default:
-		msdSort(a, scratch)
+		msdSort(a, scratch, lsdLimit)
 	}
 }
 
@@ -83,7 +88,7 @@ func lsdSort(a []uint64, scratch *[]uint64) {
 
 // msdSort splits a in place on its highest varying digit, then sorts each
 // part.
-func msdSort(a []uint64, scratch *[]uint64) {
+func msdSort(a []uint64, scratch *[]uint64, lsdLimit int) {
 	for shift := 56; shift >= 0; shift -= 8 {
 		var cnt [256]int
 		for _, v := range a {
@@ -113,7 +118,7 @@ func msdSort(a []uint64, scratch *[]uint64) {
 		lo := 0
 		for _, n := range cnt {
 			if n > 1 {
-				sortKeys(a[lo:lo+n], scratch)
+				sortKeys(a[lo:lo+n], scratch, lsdLimit)
 			}
 			lo += n
 		}
@@ -133,7 +138,7 @@ func sortPopulation(pop *population, workers int) {
 				if b >= len(pop.prefixes) {
 					return
 				}
-				sortKeys(pop.keys[pop.off[b]:pop.off[b]+pop.size[b]], &scratch)
+				sortKeys(pop.keys[pop.off[b]:pop.off[b]+pop.size[b]], &scratch, lsdMax)
 			}
 		})
 	}

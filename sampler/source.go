@@ -47,11 +47,12 @@ type Inspection struct {
 // registered entity of partition part as of asOf, in any order; partitions
 // are disjoint and may be scanned concurrently.
 //
-// A draw scans the source twice (one counting pass, one selection pass), so
-// for a given asOf the source must yield the same units each time: scan a
-// snapshot, or tiers as of a past instant. If the two passes disagree the
-// draw repeats them (Options.MaxPasses) and then fails with
-// ErrPopulationChanged; it never publishes an inconsistent record.
+// A draw scans the source twice: a counting pass (stratum sizes, entities
+// per USCC prefix) and a selection pass, which alone defines the population
+// and the sample. The source should therefore present a stable view for a
+// given asOf (a snapshot, or tiers as of a past instant). If the two passes
+// disagree on the counts, the draw repeats them (Options.MaxPasses) and then
+// fails with ErrPopulationChanged; it never publishes an inconsistent record.
 type Source interface {
 	// Partitions is the number of independent partitions.
 	Partitions() int

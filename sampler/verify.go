@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/creditrisk/creditd/models"
 )
@@ -178,6 +179,14 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	}
 	if got := digest.Sum(nil); !bytes.Equal(got, rec.PopulationDigest[:]) {
 		msg := fmt.Sprintf("the %d population lines hash to %x, the record says %x", lineNo, got, rec.PopulationDigest)
+		for t, s := range rec.Strata {
+			if t < len(N) && s.N != N[t] {
+				msg += fmt.Sprintf("; the lines have %d of tier %s, strata.%s.N is %d", N[t], s.Label, s.Label, s.N)
+			}
+		}
+		if firstBad != nil {
+			msg += "; first inconsistent entity: " + firstBad.Entity + ": " + firstBad.Msg
+		}
 		return nil, verr("population_digest", "", "%s", msg)
 	}
 	for t, s := range rec.Strata {
@@ -232,6 +241,9 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	}
 	if err := verifyAssignment(rec, total, seed); err != nil {
 		return nil, err
+	}
+	if pre := models.DrawIDPrefix(req.PlanID, req.AsOf) + "-"; !strings.HasPrefix(rec.DrawID, pre) {
+		return nil, verr("draw_id", "", "%q does not start with %q, which request.plan_id and request.as_of give", rec.DrawID, pre)
 	}
 	if want := rec.ComputeID(); rec.DrawID != want {
 		return nil, verr("draw_id", "", "is %q but the record's content gives %q: the record was changed after the draw "+
