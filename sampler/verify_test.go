@@ -35,10 +35,10 @@ func tamperDraw(t testing.TB) (*models.DrawRecord, []byte) {
 		PlanID: "SD 2026/Q1", AsOf: testAsOf,
 		Population:                models.DrawPopulation{RegionPrefix: "37", EntityTypes: []string{"1", "2"}, RegistrationAuthorities: []string{"9"}},
 		ExcludeSelectedWithinDays: 30, MaxInspectionsPerYear: 2,
-		Allocation:                ratios(10000, 20000, 50000, 300000),
-		Inspectors:                models.DrawInspectors{Pool: pool, PerEntity: 2, MaxLoad: 4},
-		Department:                "食品",
-		Seed:                      seed,
+		Allocation: ratios(10000, 20000, 50000, 300000),
+		Inspectors: models.DrawInspectors{Pool: pool, PerEntity: 2, MaxLoad: 4},
+		Department: "食品",
+		Seed:       seed,
 	}
 	req.SeedCommitment = models.SeedDigest(req.SeedBytes())
 	for _, u := range units[:40] {
