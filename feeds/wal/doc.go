@@ -48,12 +48,13 @@
 // Records follow the header back to back, with no padding and no blocks:
 //
 //	offset size field
-//	0      4    n, the payload length in bytes (0 .. MaxRecordSizeLimit)
-//	4      4    CRC of the 4 length bytes followed by the n payload bytes
+//	0      4    CRC of bytes 4 .. 8+n (the length and the payload)
+//	4      4    n, the payload length in bytes (0 .. MaxRecordSizeLimit)
 //	8      n    payload
 //
 // The checksum covers the length, so a corrupted length is detected rather
-// than followed; a zero-filled region (what a file system may expose after a
+// than followed (a length that points past the end of the file is a torn
+// record without reading further); a zero-filled region (what a file system may expose after a
 // crash) never checks out, because the CRC of four zero bytes is not zero.
 // A segment ends where its last record ends: there is no trailer.
 //

@@ -88,12 +88,12 @@ func refDecode(data []byte) [][]byte {
 		if len(data) < 8 {
 			return recs
 		}
-		n := binary.LittleEndian.Uint32(data)
+		n := binary.LittleEndian.Uint32(data[4:])
 		if uint64(n) > uint64(len(data)-8) || n > MaxRecordSizeLimit {
 			return recs
 		}
 		p := data[8 : 8+n]
-		if binary.LittleEndian.Uint32(data[4:]) != recordChecksum(data[:4], p) {
+		if binary.LittleEndian.Uint32(data) != recordChecksum(data[4:8+n]) {
 			return recs
 		}
 		recs = append(recs, p)

@@ -53,7 +53,7 @@ type Log struct {
 type Recovery struct {
 	Segment    string // file name of the last segment
 	Records    int64  // valid records kept in it
-	ValidBytes int64  // size of the valid part: the segment's size after recovery
+	ValidBytes int64  // size of the valid part, where the cut was made (0 if the header itself was torn and rewritten)
 	CutBytes   int64  // bytes cut after the last valid record (0 after a clean shutdown)
 	Reason     string // why decoding stopped early; empty if nothing was cut
 }

@@ -104,7 +104,7 @@ func (r *Reader) Next() bool {
 		need := recordHeaderSize
 		if avail >= recordHeaderSize {
 			h := r.buf[r.r : r.r+recordHeaderSize]
-			n := int64(binary.LittleEndian.Uint32(h))
+			n := int64(binary.LittleEndian.Uint32(h[4:8]))
 			left := r.size - (r.base + int64(r.r) + recordHeaderSize)
 			switch {
 			case n > MaxRecordSizeLimit:
@@ -116,8 +116,8 @@ func (r *Reader) Next() bool {
 			}
 			need = recordHeaderSize + int(n)
 			if avail >= need {
-				payload := r.buf[r.r+recordHeaderSize : r.r+need]
-				if binary.LittleEndian.Uint32(h[4:]) != recordChecksum(h[:4], payload) {
+				start := r.r
+				if binary.LittleEndian.Uint32(h[0:4]) != recordChecksum(r.buf[start+4:start+need]) {
 					r.bad("checksum mismatch")
 					return false
 				}
@@ -127,7 +127,7 @@ func (r *Reader) Next() bool {
 				if p < r.from {
 					continue
 				}
-				r.rec, r.recPos = payload, p
+				r.rec, r.recPos = r.buf[start+recordHeaderSize:start+need], p
 				return true
 			}
 		}
