@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is creditd's configuration. Every flag can also be set by an
+// environment variable CREDITD_<NAME> (--kafka-brokers is
+// CREDITD_KAFKA_BROKERS); a flag given on the command line wins.
+type Config struct {
+	Listen     string
+	Data       string
+	Tokens     string
+	Key        string
+	Issuer     string
+	IssuerName string
+	Model      string
+	Scheme     string
+	Exceptions string
+
+	Demo         bool
+	DemoEntities int
+	DemoDays     int
+	DemoSeed     uint64
+
+	KafkaBrokers   string
+	KafkaTopic     string
+	KafkaGroup     string
+	KafkaTiers     string
+	KafkaDLQ       string
+	KafkaPartition string
+	ClickHouseDSN  string
+
+	SnapshotInterval time.Duration
+	SnapshotEvents   int
+	SweepInterval    time.Duration
+	MaxBody          int64
+	ReportValidity   time.Duration
+	ShutdownTimeout  time.Duration
+	LogLevel         string
+	LogFormat        string
+	AllowExemptA     bool
+
+	// Files are NDJSON event files ingested on start.
+	Files []string
+}
+
+// flagSet defines the flags on fs, bound to c with their defaults.
+func (c *Config) flagSet(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&c.Data, "data", "./data", "data directory: durable log, snapshots, keys, draws, dead letters")
+	fs.StringVar(&c.Tokens, "tokens", "", "bearer tokens file: one `ROLE TOKEN` pair per line (roles: regulator, source, peer); # starts a comment (default: DATA/tokens, generated with one random token per role on first start)")
+	fs.StringVar(&c.Key, "key", "", "Ed25519 signing key (PKCS#8 PEM); default: generated on first start as DATA/keys/signing.pem")
+	fs.StringVar(&c.Issuer, "issuer", "37", "issuer code in reports (a province's 2-digit division code)")
+	fs.StringVar(&c.IssuerName, "issuer-name", "", "issuer name in reports (default: the province's market regulation bureau)")
+	fs.StringVar(&c.Model, "model", "", "risk model JSON file (default: the built-in model of --scheme)")
+	fs.StringVar(&c.Scheme, "scheme", "national-4", "tier scheme of the built-in model: national-4 (A–D) or shandong-5 (A–E)")
+	fs.StringVar(&c.Exceptions, "uscc-exceptions", "", "file of USCCs to accept although they fail a check character, one per line (default: the documented Fujian pilot codes)")
+	fs.BoolVar(&c.Demo, "demo", false, "load a synthetic province on start (when the state is empty)")
+	fs.IntVar(&c.DemoEntities, "demo-entities", 20000, "entities in the --demo province")
+	fs.IntVar(&c.DemoDays, "demo-days", 730, "days of events in the --demo province")
+	fs.Uint64Var(&c.DemoSeed, "demo-seed", 1, "seed of the --demo province")
+	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", "", "comma-separated Kafka bootstrap brokers; empty: no Kafka")
+	fs.StringVar(&c.KafkaTopic, "kafka-topic", "credit.events", "Kafka topic of credit events")
+	fs.StringVar(&c.KafkaGroup, "kafka-group", "creditd", "Kafka consumer group")
+	fs.StringVar(&c.KafkaTiers, "kafka-tiers-topic", "credit.tiers", "Kafka topic for tier changes")
+	fs.StringVar(&c.KafkaDLQ, "kafka-dlq-topic", "credit.events.dlq", "Kafka dead-letter topic")
+	fs.StringVar(&c.KafkaPartition, "kafka-partitioner", "crc32", "key-to-partition function of the producers: crc32 (librdkafka, kcat), murmur2 (Java), fnv1a (kafka-go Hash)")
+	fs.StringVar(&c.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse native address, e.g. clickhouse://127.0.0.1:9000/creditd; empty: no history store")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 5*time.Minute, "how often to snapshot the state (0: only at shutdown)")
+	fs.IntVar(&c.SnapshotEvents, "snapshot-events", 1_000_000, "also snapshot after this many applied events")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often time rules (decay, publicity ends, the 3-year rule) are applied")
+	fs.Int64Var(&c.MaxBody, "max-body", 64<<20, "largest accepted request body in bytes")
+	fs.DurationVar(&c.ReportValidity, "report-validity", 24*time.Hour, "how long a credit report stays valid")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "grace period for in-flight requests at shutdown")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&c.AllowExemptA, "allow-exempt-lowest-tier", false, "allow draws that give the lowest tier probability 0 (Shanghai); default: no exemption (Shandong 不免抽)")
+}
+
+// parseConfig parses args (without the program name) with the environment
+// as the source of defaults.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("creditd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.flagSet(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: creditd [flags] [events.ndjson ...]\n\nEvery flag can also be set as CREDITD_<NAME> (e.g. CREDITD_DATA, CREDITD_KAFKA_BROKERS).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	// Environment first, so that command-line flags override it.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "CREDITD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errFlagHelp
+		}
+		return nil, err
+	}
+	c.Files = fs.Args()
+	if c.DemoEntities < 1 || c.DemoDays < 1 {
+		return nil, fmt.Errorf("--demo-entities and --demo-days must be positive")
+	}
+	if c.MaxBody < 1024 {
+		return nil, fmt.Errorf("--max-body must be at least 1024")
+	}
+	if len(c.Issuer) == 0 || len(c.Issuer) > 16 {
+		return nil, fmt.Errorf("--issuer must be 1–16 characters")
+	}
+	return c, nil
+}
+
+// envNames lists the environment variables (for documentation tests).
+func envNames() []string {
+	c := &Config{}
+	fs := flag.NewFlagSet("creditd", flag.ContinueOnError)
+	c.flagSet(fs)
+	var out []string
+	fs.VisitAll(func(f *flag.Flag) {
+		out = append(out, "CREDITD_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+	})
+	sort.Strings(out)
+	return out
+}

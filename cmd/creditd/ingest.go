@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditrisk/creditd/feeds/deadletter"
+	"github.com/creditrisk/creditd/feeds/wal"
+	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/scoring"
+)
+
+// Ingest design.
+//
+// One goroutine, the ingester, applies every event: the engine's state,
+// the durable log and the snapshots change in one order, so the log is an
+// exact history and a snapshot's position is exact. Callers (HTTP
+// requests, files, the demo loader, Kafka) decode their lines on their own
+// goroutines and hand the ingester batches. The ingester takes every
+// pending batch at once (group commit), and for each event: validates it
+// against the state, appends its original bytes to the log (buffered), and
+// applies it; then it syncs the log once and the dead letters once, and
+// only then answers the batches. An acknowledged event is therefore on
+// disk; an event whose batch was not answered may or may not be, and a
+// retry is harmless because duplicate ids are no-ops.
+
+// Letter is a rejected input as the dead-letter output keeps it.
+type Letter = deadletter.Letter
+
+// DeadLetters is where rejected inputs go; Sync makes written letters
+// durable.
+type DeadLetters = deadletter.Sink
+
+// Observer sees what the ingester did, after the batch is durable. It
+// must not block (history stores and publishers buffer).
+type Observer interface {
+	Applied(ev *models.Event, raw []byte, source string, pos uint64)
+	Rejected(l Letter)
+	TierChanged(c scoring.TierChange)
+}
+
+// inLine is one input line of a batch.
+type inLine struct {
+	raw  []byte
+	num  int64 // 1-based line number in its source
+	ev   *models.Event
+	rej  *models.RejectError // decode-time rejection
+	kpos string              // source position for dead letters (defaults to source:num)
+}
+
+// Rejection is one rejected line in an ingest answer.
+type Rejection struct {
+	Line   int64  `json:"line"`
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+}
+
+// IngestResult answers a batch.
+type IngestResult struct {
+	Applied    int         `json:"applied"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   []Rejection `json:"rejected"`
+}
+
+type ingestBatch struct {
+	source string
+	lines  []inLine
+	done   chan batchDone
+}
+
+type batchDone struct {
+	res IngestResult
+	err error
+}
+
+// errStopped is returned for batches submitted after the ingester stopped.
+var errStopped = errors.New("ingest stopped")
+
+// Ingester owns all writes to the engine, the log and the snapshots.
+type Ingester struct {
+	eng       *scoring.Engine
+	log       *wal.Log
+	dlq       DeadLetters
+	m         *Metrics
+	logger    *slog.Logger
+	snapDir   string
+	observers []Observer
+
+	snapEvery  time.Duration
+	snapEvents int
+	sweepEvery time.Duration
+
+	in       chan *ingestBatch
+	stopped  chan struct{}
+	sinceSnp int
+	failed   atomic.Pointer[error]
+	mu       sync.Mutex // guards observers
+	applied  atomic.Int64
+}
+
+// IngesterOptions configure an Ingester.
+type IngesterOptions struct {
+	SnapshotDir      string
+	SnapshotInterval time.Duration // 0: only on shutdown
+	SnapshotEvents   int           // 0: no event-count trigger
+	SweepInterval    time.Duration // default 1 minute
+}
+
+// NewIngester returns an ingester; Run starts it.
+func NewIngester(eng *scoring.Engine, log *wal.Log, dlq DeadLetters, m *Metrics, logger *slog.Logger, o IngesterOptions) *Ingester {
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Minute
+	}
+	return &Ingester{eng: eng, log: log, dlq: dlq, m: m, logger: logger, snapDir: o.SnapshotDir,
+		snapEvery: o.SnapshotInterval, snapEvents: o.SnapshotEvents, sweepEvery: o.SweepInterval,
+		in: make(chan *ingestBatch, 64), stopped: make(chan struct{})}
+}
+
+// AddObserver registers an observer; call before Run.
+func (g *Ingester) AddObserver(o Observer) {
+	g.mu.Lock()
+	g.observers = append(g.observers, o)
+	g.mu.Unlock()
+}
+
+// Submit hands a batch to the ingester and waits for its durable outcome.
+func (g *Ingester) Submit(ctx context.Context, source string, lines []inLine) (IngestResult, error) {
+	if p := g.failed.Load(); p != nil {
+		return IngestResult{}, *p
+	}
+	b := &ingestBatch{source: source, lines: lines, done: make(chan batchDone, 1)}
+	select {
+	case g.in <- b:
+	case <-g.stopped:
+		return IngestResult{}, errStopped
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	}
+	// Once submitted, the batch is processed even if the caller goes away:
+	// wait for it so that the answer reflects what happened.
+	select {
+	case d := <-b.done:
+		return d.res, d.err
+	case <-g.stopped:
+		select {
+		case d := <-b.done:
+			return d.res, d.err
+		default:
+			return IngestResult{}, errStopped
+		}
+	}
+}
+
+// Run applies batches until ctx is cancelled, then drains what was
+// submitted, writes a final snapshot and returns.
+func (g *Ingester) Run(ctx context.Context) error {
+	defer close(g.stopped)
+	var snapC <-chan time.Time
+	if g.snapEvery > 0 {
+		t := time.NewTicker(g.snapEvery)
+		defer t.Stop()
+		snapC = t.C
+	}
+	sweep := time.NewTicker(g.sweepEvery)
+	defer sweep.Stop()
+	g.sweep()
+	pending := make([]*ingestBatch, 0, 64)
+	for {
+		select {
+		case b := <-g.in:
+			pending = append(pending[:0], b)
+			lines := len(b.lines)
+		drain:
+			for len(pending) < cap(pending) && lines < 200_000 {
+				select {
+				case b2 := <-g.in:
+					pending = append(pending, b2)
+					lines += len(b2.lines)
+				default:
+					break drain
+				}
+			}
+			if err := g.process(ctx, pending); err != nil {
+				g.fail(err)
+				return err
+			}
+			if g.snapEvents > 0 && g.sinceSnp >= g.snapEvents {
+				g.snapshot()
+			}
+		case <-sweep.C:
+			g.sweep()
+		case <-snapC:
+			if g.sinceSnp > 0 {
+				g.snapshot()
+			}
+		case <-ctx.Done():
+			// Drain batches already handed over, then snapshot.
+			for {
+				select {
+				case b := <-g.in:
+					if err := g.process(ctx, []*ingestBatch{b}); err != nil {
+						g.fail(err)
+						return err
+					}
+					continue
+				default:
+				}
+				break
+			}
+			if g.sinceSnp > 0 {
+				g.snapshot()
+			}
+			return nil
+		}
+	}
+}
+
+func (g *Ingester) fail(err error) {
+	e := fmt.Errorf("ingest stopped after a storage failure: %w", err)
+	g.failed.Store(&e)
+	g.logger.Error("ingest failed; no further events are accepted", "err", err)
+}
+
+type pendingAck struct {
+	ev     *models.Event
+	raw    []byte
+	source string
+	pos    uint64
+}
+
+// process applies a group of batches with one log sync.
+func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
+	start := time.Now()
+	now := g.eng.Now()
+	results := make([]IngestResult, len(batches))
+	var acks []pendingAck
+	var letters []Letter
+	var changes []scoring.TierChange
+	for bi, b := range batches {
+		res := &results[bi]
+		res.Rejected = []Rejection{}
+		for i := range b.lines {
+			l := &b.lines[i]
+			src := l.kpos
+			if src == "" {
+				src = fmt.Sprintf("%s:%d", b.source, l.num)
+			}
+			rej := l.rej
+			var pos uint64
+			if rej == nil {
+				t0 := time.Now()
+				r, err := g.eng.ApplyAt(l.ev, now, true, func() error {
+					p, err := g.log.Append(l.raw)
+					pos = uint64(p)
+					return err
+				})
+				g.m.ApplySeconds.Observe(time.Since(t0).Seconds())
+				switch {
+				case err == nil && r.Outcome == scoring.Duplicate:
+					res.Duplicates++
+					g.m.Events.WithLabelValues("duplicate", "").Inc()
+					continue
+				case err == nil:
+					res.Applied++
+					g.sinceSnp++
+					g.m.WALBytes.Add(float64(len(l.raw) + 8))
+					g.m.Events.WithLabelValues("applied", "").Inc()
+					acks = append(acks, pendingAck{ev: l.ev, raw: l.raw, source: src, pos: pos})
+					changes = append(changes, r.TierChanges()...)
+					continue
+				case errors.As(err, &rej):
+				default:
+					return fmt.Errorf("appending to the log: %w", err)
+				}
+			}
+			id := ""
+			if l.ev != nil {
+				id = l.ev.ID
+			}
+			res.Rejected = append(res.Rejected, Rejection{Line: l.num, ID: id, Reason: rej.Reason, Detail: rej.Detail})
+			g.m.Events.WithLabelValues("rejected", rej.Reason).Inc()
+			letter := Letter{At: now, Source: src, Reason: rej.Reason, Detail: rej.Detail, EventID: id, Original: l.raw}
+			letters = append(letters, letter)
+			if err := g.dlq.Write(context.WithoutCancel(ctx), letter); err != nil {
+				return fmt.Errorf("writing a dead letter: %w", err)
+			}
+		}
+	}
+	t0 := time.Now()
+	if err := g.log.Sync(); err != nil {
+		return fmt.Errorf("syncing the log: %w", err)
+	}
+	g.m.WALSync.Observe(time.Since(t0).Seconds())
+	if len(letters) > 0 {
+		if err := g.dlq.Sync(); err != nil {
+			return fmt.Errorf("syncing dead letters: %w", err)
+		}
+	}
+	g.applied.Add(int64(len(acks)))
+	for bi, b := range batches {
+		b.done <- batchDone{res: results[bi]}
+	}
+	g.m.BatchSeconds.Observe(time.Since(start).Seconds())
+	g.notify(acks, letters, changes)
+	return nil
+}
+
+func (g *Ingester) notify(acks []pendingAck, letters []Letter, changes []scoring.TierChange) {
+	for _, c := range changes {
+		kind := "event"
+		if len(c.Cause) > 5 && c.Cause[:5] == "time:" {
+			kind = "time"
+		}
+		g.m.TierChanges.WithLabelValues(kind).Inc()
+	}
+	g.mu.Lock()
+	obs := g.observers
+	g.mu.Unlock()
+	for _, o := range obs {
+		for _, a := range acks {
+			o.Applied(a.ev, a.raw, a.source, a.pos)
+		}
+		for _, l := range letters {
+			o.Rejected(l)
+		}
+		for _, c := range changes {
+			o.TierChanged(c)
+		}
+	}
+}
+
+// sweep applies time rules up to now and refreshes the tier gauges.
+func (g *Ingester) sweep() {
+	var changes []scoring.TierChange
+	n := g.eng.Advance(g.eng.Now(), func(c scoring.TierChange) { changes = append(changes, c) })
+	g.m.Swept.Add(float64(n))
+	g.notify(nil, nil, changes)
+	st, err := g.eng.TierStats(context.Background(), g.eng.Now(), "")
+	if err == nil {
+		for _, t := range st.Tiers {
+			g.m.Entities.WithLabelValues(t.Tier).Set(float64(t.Entities))
+		}
+	}
+}
+
+// snapshot writes a snapshot at the log's next position, keeps the two
+// newest, and drops log segments older than the older kept one.
+func (g *Ingester) snapshot() {
+	if err := g.log.Sync(); err != nil {
+		g.logger.Error("snapshot: syncing the log", "err", err)
+		return
+	}
+	t0 := time.Now()
+	pos := uint64(g.log.Next())
+	path, err := g.eng.WriteSnapshotFile(g.snapDir, pos)
+	if err != nil {
+		g.logger.Error("snapshot failed", "err", err)
+		return
+	}
+	d := time.Since(t0)
+	g.m.Snapshot.Observe(d.Seconds())
+	g.m.SnapshotPos.Set(float64(pos))
+	if fi, err := os.Stat(path); err == nil {
+		g.m.SnapshotSize.Set(float64(fi.Size()))
+	}
+	g.sinceSnp = 0
+	g.logger.Info("snapshot written", "path", filepath.Base(path), "position", pos, "seconds", d.Seconds())
+	names, poss, err := scoring.SnapshotFiles(g.snapDir)
+	if err != nil || len(names) < 2 {
+		return
+	}
+	for _, old := range names[2:] {
+		_ = os.Remove(old)
+	}
+	if err := g.log.TruncateBefore(wal.Position(poss[1])); err != nil {
+		g.logger.Warn("truncating the log", "err", err)
+	}
+}
+
+// Applied is the number of events applied since start.
+func (g *Ingester) Applied() int64 { return g.applied.Load() }

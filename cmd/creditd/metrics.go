@@ -1,0 +1,72 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the service's Prometheus metrics, on a registry of its own.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Events       *prometheus.CounterVec   // by outcome (applied, duplicate, rejected) and reason
+	ApplySeconds prometheus.Histogram     // per event, engine apply including the log append
+	BatchSeconds prometheus.Histogram     // per ingest batch, including the fsync
+	WALSync      prometheus.Histogram     // fsync latency of the durable log
+	WALBytes     prometheus.Counter       // bytes appended to the log
+	Snapshot     prometheus.Histogram     // snapshot write duration
+	SnapshotPos  prometheus.Gauge         // log position of the newest snapshot
+	SnapshotSize prometheus.Gauge         // its size in bytes
+	Recovery     prometheus.Gauge         // seconds the last start-up recovery took
+	Ready        prometheus.Gauge         // 1 once the state is recovered
+	Entities     *prometheus.GaugeVec     // by tier, refreshed by the sweep
+	TierChanges  *prometheus.CounterVec   // by cause kind (event, time)
+	Swept        prometheus.Counter       // entities re-evaluated by the time sweep
+	HTTP         *prometheus.CounterVec   // by route and code
+	HTTPSeconds  *prometheus.HistogramVec // by route
+	Draws        prometheus.Counter       // draws run
+	DrawSelected prometheus.Counter       // entities selected by draws
+	DrawSeconds  prometheus.Histogram     // draw duration
+	Reports      *prometheus.CounterVec   // reports issued by edition and format
+}
+
+// NewMetrics creates and registers the metrics.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{Registry: r}
+	m.Events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_events_total",
+		Help: "Credit events by outcome (applied, duplicate, rejected) and rejection reason."}, []string{"outcome", "reason"})
+	m.ApplySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_apply_seconds",
+		Help: "Time to apply one event to the state (validation, log append, evaluation).", Buckets: prometheus.ExponentialBuckets(250e-9, 2, 16)})
+	m.BatchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_ingest_batch_seconds",
+		Help: "Time to apply and durably log one ingest batch.", Buckets: prometheus.ExponentialBuckets(1e-4, 2, 16)})
+	m.WALSync = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_log_sync_seconds",
+		Help: "fsync latency of the durable event log.", Buckets: prometheus.ExponentialBuckets(1e-5, 2, 18)})
+	m.WALBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "creditd_log_appended_bytes_total", Help: "Bytes appended to the durable event log."})
+	m.Snapshot = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_snapshot_seconds",
+		Help: "Time to write a state snapshot.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
+	m.SnapshotPos = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_snapshot_position", Help: "Log position of the newest snapshot."})
+	m.SnapshotSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_snapshot_bytes", Help: "Size of the newest snapshot."})
+	m.Recovery = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_recovery_seconds", Help: "Duration of the last start-up recovery (snapshot restore and log replay)."})
+	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_ready", Help: "1 once the state is recovered and the service answers."})
+	m.Entities = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "creditd_entities",
+		Help: "Registered, not deregistered entities per tier (refreshed by the sweep)."}, []string{"tier"})
+	m.TierChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_tier_changes_total",
+		Help: "Tier changes by cause kind: event or time rule."}, []string{"cause"})
+	m.Swept = prometheus.NewCounter(prometheus.CounterOpts{Name: "creditd_sweep_reevaluated_total", Help: "Entities re-evaluated by the time-rule sweep."})
+	m.HTTP = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_http_requests_total",
+		Help: "HTTP requests by route and status code."}, []string{"route", "code"})
+	m.HTTPSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "creditd_http_request_seconds",
+		Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(5e-5, 2, 18)}, []string{"route"})
+	m.Draws = prometheus.NewCounter(prometheus.CounterOpts{Name: "creditd_draws_total", Help: "Inspection draws run."})
+	m.DrawSelected = prometheus.NewCounter(prometheus.CounterOpts{Name: "creditd_draw_selected_total", Help: "Entities selected by draws."})
+	m.DrawSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_draw_seconds",
+		Help: "Time to run a draw.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
+	m.Reports = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_reports_total",
+		Help: "Credit reports issued by edition and format."}, []string{"edition", "format"})
+	r.MustRegister(m.Events, m.ApplySeconds, m.BatchSeconds, m.WALSync, m.WALBytes, m.Snapshot, m.SnapshotPos,
+		m.SnapshotSize, m.Recovery, m.Ready, m.Entities, m.TierChanges, m.Swept, m.HTTP, m.HTTPSeconds,
+		m.Draws, m.DrawSelected, m.DrawSeconds, m.Reports,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

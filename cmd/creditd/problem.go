@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Extension members.
+	Reason string `json:"reason,omitempty"`
+}
+
+// problemTypes names each status's problem type URI (relative, resolvable
+// against the service's documentation).
+func problemType(status int) string {
+	return "about:blank"
+}
+
+// writeProblem writes a problem+json response.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeProblemReason(w, r, status, "", detail)
+}
+
+func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
+	p := Problem{Type: problemType(status), Title: http.StatusText(status), Status: status, Detail: detail, Reason: reason}
+	if r != nil {
+		p.Instance = r.URL.Path
+	}
+	b, _ := json.Marshal(p)
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="creditd"`)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeJSON writes a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, nil, http.StatusInternalServerError, "encoding the response failed")
+		return
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/scoring"
+)
+
+// Issuer signs credit reports.
+type Issuer struct {
+	Code     string
+	Name     string
+	KeyID    string
+	Priv     ed25519.PrivateKey
+	Validity time.Duration
+}
+
+// provinceNames names the market regulation bureau of a 2-digit province code.
+var provinceNames = map[string]string{
+	"11": "北京市市场监督管理局", "12": "天津市市场监督管理局", "13": "河北省市场监督管理局", "14": "山西省市场监督管理局",
+	"15": "内蒙古自治区市场监督管理局", "21": "辽宁省市场监督管理局", "22": "吉林省市场监督管理厅", "23": "黑龙江省市场监督管理局",
+	"31": "上海市市场监督管理局", "32": "江苏省市场监督管理局", "33": "浙江省市场监督管理局", "34": "安徽省市场监督管理局",
+	"35": "福建省市场监督管理局", "36": "江西省市场监督管理局", "37": "山东省市场监督管理局", "41": "河南省市场监督管理局",
+	"42": "湖北省市场监督管理局", "43": "湖南省市场监督管理局", "44": "广东省市场监督管理局", "45": "广西壮族自治区市场监督管理局",
+	"46": "海南省市场监督管理局", "50": "重庆市市场监督管理局", "51": "四川省市场监督管理局", "52": "贵州省市场监督管理局",
+	"53": "云南省市场监督管理局", "54": "西藏自治区市场监督管理局", "61": "陕西省市场监督管理局", "62": "甘肃省市场监督管理局",
+	"63": "青海省市场监督管理局", "64": "宁夏回族自治区市场监督管理厅", "65": "新疆维吾尔自治区市场监督管理局",
+}
+
+// detailKeys are the public attributes of each record type, copied into a
+// report record's detail. Only these keys are copied: attrs may hold
+// unknown members (kept but not published) and floats, which the report
+// format forbids.
+var detailKeys = map[models.EventType][]string{
+	models.TypePenalty:           {"severity", "decision_no", "amount_yuan"},
+	models.TypeAbnormalListed:    {"reason"},
+	models.TypeDishonestListed:   {"reason"},
+	models.TypeCourtDebtorListed: {"case_no"},
+	models.TypeInspection:        {"plan_id", "result"},
+	models.TypeAnnualReport:      {"year", "on_time"},
+	models.TypeCommitmentMade:    {"commitment_no", "matter"},
+	models.TypeTaxRating:         {"year", "level"},
+	models.TypeHonor:             {"title", "level"},
+	models.TypeComplaint:         {"substantiated"},
+}
+
+// buildReport builds the credit report of an entity view (made with its
+// records). The public edition has no assessment (domain.md §2.1: the tier
+// is an internal reference, never published).
+func buildReport(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *models.Report {
+	r := &models.Report{
+		Format:     models.ReportFormat,
+		ReportID:   iss.Code + "-" + newULID(now),
+		Issuer:     models.ReportIssuer{Code: iss.Code, Name: iss.Name, KeyID: iss.KeyID},
+		Edition:    edition,
+		IssuedAt:   models.ReportInstant(now),
+		ValidUntil: models.ReportInstant(now.Add(iss.Validity)),
+		Subject: models.ReportSubject{
+			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: entityType(v.USCC),
+			RegisteredOn: v.RegisteredOn.String(), Status: models.SubjectActive,
+		},
+		Records: []models.ReportRecord{},
+	}
+	if v.Deregistered {
+		r.Subject.Status = models.SubjectDeregistered
+	}
+	if edition == models.EditionRegulatory {
+		a := &models.ReportAssessment{AsOf: models.ReportInstant(v.AsOf), Score: int64(v.Score), Tier: v.TierLabel,
+			TierScheme: v.Scheme, Model: v.Model, Reasons: []models.ReportReason{}}
+		for _, rs := range v.Reasons {
+			a.Reasons = append(a.Reasons, models.ReportReason{Code: rs.Code, Text: rs.Text, Points: int64(rs.Points)})
+		}
+		r.Assessment = a
+	}
+	for _, rec := range v.Records {
+		// What is publicly visible as of the report: records in their
+		// publicity period, and records repaired or removed, with their
+		// status (report.md). Expired and never-public records are not.
+		if !rec.Public || rec.Status == scoring.StatusExpired {
+			continue
+		}
+		rr := models.ReportRecord{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(&rec),
+			Authority: rec.Authority, OccurredOn: models.DateOf(rec.OccurredAt).String(), Status: rec.Status}
+		if rec.PublicityUntil != models.NoDate {
+			s := rec.PublicityUntil.String()
+			rr.PublicityUntil = &s
+		}
+		if rec.RepairedOn != models.NoDate {
+			s := rec.RepairedOn.String()
+			rr.RepairedOn = &s
+		}
+		r.Records = append(r.Records, rr)
+	}
+	return r
+}
+
+// recordDetail copies a record's public attributes.
+func recordDetail(rec *scoring.RecordView) json.RawMessage {
+	var attrs map[string]json.RawMessage
+	_ = json.Unmarshal(rec.Attrs, &attrs)
+	out := map[string]any{}
+	for _, k := range detailKeys[rec.Type] {
+		if v, ok := attrs[k]; ok {
+			out[k] = v
+		}
+	}
+	if rec.Outcome != "" {
+		out["outcome"] = rec.Outcome
+		out["outcome_on"] = models.DateOf(rec.OutcomeAt).String()
+	}
+	if rec.EndedBy != "" && rec.Status == scoring.StatusRemoved {
+		out["removed_on"] = models.DateOf(rec.EndedAt).String()
+		out["removed_by"] = rec.EndedBy
+	}
+	if rec.RepairedBy != "" {
+		out["repaired_by"] = rec.RepairedBy
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// entityType names the subject's entity type for the report.
+func entityType(c models.USCC) string {
+	if k := c.EntityKind(); k != "" {
+		return k
+	}
+	return "type_" + strings.ToLower(string([]byte{c.RegistrationAuthority(), c.EntityType()}))
+}
+
+// newULID returns a ULID (Crockford base32 of 48-bit ms time + 80 random bits).
+func newULID(t time.Time) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	binary.BigEndian.PutUint16(b[0:], uint16(ms>>32))
+	binary.BigEndian.PutUint32(b[2:], uint32(ms))
+	_, _ = rand.Read(b[6:])
+	// 128 bits → 26 base32 characters, most significant first.
+	var out [26]byte
+	hi := binary.BigEndian.Uint64(b[0:8])
+	lo := binary.BigEndian.Uint64(b[8:16])
+	for i := 25; i >= 0; i-- {
+		out[i] = alphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
