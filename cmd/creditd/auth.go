@@ -3,9 +3,9 @@ package main
 import (
 	"bufio"
 	"crypto/rand"
-	"encoding/base64"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"

@@ -28,7 +28,6 @@ type service struct {
 	tokens map[Role]string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *bytes.Buffer
 }
 
 // addrWriter captures the listen address from run's stdout.
