@@ -20,7 +20,7 @@ var BadClasses = []string{
 	"invalid_attrs", // complaint with "substantiated":"yes" (a string, not a bool)
 	"future",        // occurred_at ten years after the stream's end
 	"unknown_ref",   // abnormal_removed whose ref names no record
-	"early_repair",  // repair of a recent general or serious penalty before 6 months
+	"early_repair",  // repair of a general or serious penalty under 2 months old
 }
 
 const (
@@ -49,7 +49,9 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 	ent := p.ent
 	if class == badEarlyRepair {
 		lp := &g.lastPen
-		if !lp.ok || lp.day >= day || day >= lp.day+150 {
+		// Under two months old: too early under every regime (the
+		// shortest minimum period is 3 months, models.RuleFor).
+		if !lp.ok || lp.day >= day || day >= lp.day+60 {
 			class = badUnknownRef // no penalty young enough to repair too early
 		} else {
 			ent, e = lp.ent, &g.ents[lp.ent]

@@ -510,7 +510,7 @@ func TestHitRateByLatentRisk(t *testing.T) {
 	}
 	var inspections []insp
 	truth := map[string]float64{}
-	opts := Options{Entities: 60_000, Days: 1095, Seed: 7, End: testEnd,
+	opts := Options{Entities: 40_000, Days: 1095, Seed: 7, End: testEnd,
 		Truth: func(tr *Truth) error { truth[tr.USCC.String()] = tr.Percentile; return nil }}
 	g, err := New(opts)
 	if err != nil {
@@ -668,7 +668,7 @@ func TestBadLines(t *testing.T) {
 				fail("ref %q is not a general or serious penalty of the entity", ref)
 			}
 			decided, _ := time.Parse(time.DateOnly, ev.Attrs["decided_on"].(string))
-			if !decided.Before(target.At.AddDate(0, 6, 0)) {
+			if !decided.Before(target.At.AddDate(0, 3, 0)) {
 				fail("the repair is not early")
 			}
 		}
