@@ -223,7 +223,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		fields = [4]string{ev.ID, ev.Authority, unsafe.String(unsafe.SliceData(ev.RawAttrs), len(ev.RawAttrs))}
 	}
 	need := blobLen(blob...)
-	if need > arenaBlockSize || (ev.Type == models.TypeRegistered && need > 0xffff) {
+	if need > maxArenaEntry || (ev.Type == models.TypeRegistered && need > 0xffff) {
 		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "event text too large to store"}
 	}
 	// Arena bytes reserved here are wasted, harmlessly, if beforeCommit fails.

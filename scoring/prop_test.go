@@ -444,3 +444,35 @@ func attrsOf(ev *models.Event) []byte {
 	}
 	return []byte("{" + a + `,"x":[1,{"y":null}]}`)
 }
+
+// Large attrs get dedicated arena blocks, survive snapshots and are read back.
+func TestLargeAttrsAndSnapshot(t *testing.T) {
+	e := newTestEngine(t, "national-4")
+	big := []byte(`{"severity":"general","decision_no":"` + string(bytes.Repeat([]byte("x"), 200_000)) + `"}`)
+	for i := 0; i < 3; i++ {
+		ev := &models.Event{ID: fmt.Sprintf("BIG-%d", i), USCC: testCode(i), Type: models.TypePenalty, Sub: models.SeverityGeneral,
+			Authority: "A", OccurredAt: testNow.Add(-time.Hour), RawAttrs: big}
+		if _, err := e.Apply(ev, nil); err != nil {
+			t.Fatal(err)
+		}
+		small := &models.Event{ID: fmt.Sprintf("S-%d", i), USCC: testCode(i), Type: models.TypeHonor, Sub: models.HonorNational,
+			Authority: "A", OccurredAt: testNow.Add(-time.Hour), RawAttrs: []byte(`{"title":"t","level":"national"}`)}
+		if _, err := e.Apply(small, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := e.WriteSnapshot(&buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newTestEngine(t, "national-4")
+	if _, err := e2.ReadSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		v, _ := e2.Entity(testCode(i), testNow, true)
+		if len(v.Records) != 2 || !bytes.Equal(v.Records[0].Attrs, big) && !bytes.Equal(v.Records[1].Attrs, big) {
+			t.Fatalf("entity %d records after restore: %d", i, len(v.Records))
+		}
+	}
+}

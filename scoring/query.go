@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/creditrisk/creditd/models"
 )
@@ -490,4 +491,40 @@ func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
 		changes = changes[:0]
 	}
 	return n
+}
+
+// MemoryStats break down the store's memory.
+type MemoryStats struct {
+	Entities     int
+	Records      int
+	EntityBytes  int64 // entity slab chunks
+	IndexBytes   int64 // open-addressing slots
+	RecordBytes  int64 // record slab chunks
+	ArenaBytes   int64 // text arena blocks allocated
+	ArenaUsed    int64 // text arena bytes in use
+	HeapItemsLen int   // scheduled time-rule entries
+}
+
+// MemoryStats returns the store's memory by structure.
+func (e *Engine) MemoryStats() MemoryStats {
+	var m MemoryStats
+	for _, s := range e.shards {
+		s.mu.RLock()
+		m.Entities += int(s.nent)
+		m.Records += int(s.nrec) - 1
+		m.EntityBytes += int64(len(s.ents)) * chunkSize * int64(unsafe.Sizeof(entity{}))
+		m.IndexBytes += int64(len(s.slots)) * 4
+		m.RecordBytes += int64(len(s.recs)) * chunkSize * int64(unsafe.Sizeof(record{}))
+		for i, b := range s.arena {
+			m.ArenaBytes += int64(len(b))
+			if i == len(s.arena)-1 && len(b) == arenaBlockSize {
+				m.ArenaUsed += int64(s.arenaUsed)
+			} else {
+				m.ArenaUsed += int64(len(b))
+			}
+		}
+		m.HeapItemsLen += len(s.heap)
+		s.mu.RUnlock()
+	}
+	return m
 }

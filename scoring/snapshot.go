@@ -22,7 +22,8 @@ import (
 //	header   "CRSNAP01" | u32 version | u32 sizeof(entity) | u32 sizeof(record)
 //	         | u64 position | u32 shards | 64 bytes model hash (hex) | i64 unix nanos written
 //	shard×N  u32 nent | u32 nrec | u32 nslots | u32 nblocks | u32 lastBlockUsed | u32 nheap
-//	         | entities | records | slots | arena blocks (last one truncated) | heap
+//	         | entities | records | slots | arena blocks | heap
+//	arena block  u32 capacity | u32 stored | stored bytes (only the last block is partial)
 //	trailer  u32 CRC-32C of everything before | "CRSNAPND"
 //
 // The slabs are written as their in-memory bytes: they hold no pointers,
@@ -110,10 +111,19 @@ func (s *shard) writeTo(w *bufio.Writer) error {
 		return err
 	}
 	for i, b := range s.arena {
-		if i == len(s.arena)-1 {
-			b = b[:last]
+		// [u32 capacity][u32 stored][bytes]: blocks are full but for the
+		// last one; oversized entries have blocks of their own size.
+		stored := len(b)
+		if i == len(s.arena)-1 && len(b) == arenaBlockSize {
+			stored = last
 		}
-		if _, err := w.Write(b); err != nil {
+		var bh [8]byte
+		binary.LittleEndian.PutUint32(bh[0:], uint32(len(b)))
+		binary.LittleEndian.PutUint32(bh[4:], uint32(stored))
+		if _, err := w.Write(bh[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(b[:stored]); err != nil {
 			return err
 		}
 	}
@@ -251,12 +261,16 @@ func readShard(r io.Reader) (*shard, error) {
 		return nil, err
 	}
 	for i := uint32(0); i < nblocks; i++ {
-		b := make([]byte, arenaBlockSize)
-		n := arenaBlockSize
-		if i == nblocks-1 {
-			n = int(last)
+		var bh [8]byte
+		if _, err := io.ReadFull(r, bh[:]); err != nil {
+			return nil, err
 		}
-		if _, err := io.ReadFull(r, b[:n]); err != nil {
+		capacity, stored := binary.LittleEndian.Uint32(bh[0:]), binary.LittleEndian.Uint32(bh[4:])
+		if capacity < arenaBlockSize || capacity > maxArenaEntry || stored > capacity {
+			return nil, errors.New("implausible arena block")
+		}
+		b := make([]byte, capacity)
+		if _, err := io.ReadFull(r, b[:stored]); err != nil {
 			return nil, err
 		}
 		s.arena = append(s.arena, b)

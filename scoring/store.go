@@ -25,8 +25,11 @@ const (
 	chunkSize = 1 << chunkBits
 	chunkMask = chunkSize - 1
 
-	arenaBlockBits = 20 // 1 MiB arena blocks
+	arenaBlockBits = 16 // 64 KiB arena blocks: little waste per shard
 	arenaBlockSize = 1 << arenaBlockBits
+	// maxArenaEntry is the largest text entry; an entry larger than a
+	// block gets a dedicated block of its own.
+	maxArenaEntry = 4 << 20
 
 	// noTime marks an absent instant in records.
 	noTime = math.MaxInt64
@@ -198,8 +201,17 @@ func (s *shard) newRecord() uint32 {
 // alloc reserves n bytes in the arena and returns their offset and slice.
 // It returns ok=false when n exceeds a block.
 func (s *shard) alloc(n int) (uint32, []byte, bool) {
-	if n > arenaBlockSize {
+	if n > maxArenaEntry {
 		return 0, nil, false
+	}
+	if n > arenaBlockSize {
+		// Slow path: a dedicated block; the next entry starts a new block.
+		if len(s.arena) >= 1<<(32-arenaBlockBits) {
+			return 0, nil, false
+		}
+		s.arena = append(s.arena, make([]byte, n))
+		s.arenaUsed = arenaBlockSize
+		return uint32(len(s.arena)-1) << arenaBlockBits, s.arena[len(s.arena)-1], true
 	}
 	if len(s.arena) == 0 || s.arenaUsed+n > arenaBlockSize {
 		if len(s.arena) >= 1<<(32-arenaBlockBits) {
