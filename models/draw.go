@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -608,8 +609,9 @@ func DrawIDPrefix(planID string, asOf time.Time) string {
 func (r *DrawRecord) ComputeID() string {
 	c := *r
 	c.DrawID = ""
-	h := sha256.Sum256(c.AppendJSON(nil))
-	return DrawIDPrefix(r.Request.PlanID, r.Request.AsOf) + "-" + hex.EncodeToString(h[:6])
+	h := sha256.New()
+	c.WriteJSON(h) // a hash.Hash never fails to write
+	return DrawIDPrefix(r.Request.PlanID, r.Request.AsOf) + "-" + hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // ParseDrawRecord parses a draw record and validates its structure: every
@@ -883,6 +885,59 @@ func (r *DrawRequest) AppendJSON(b []byte) []byte {
 // AppendJSON appends the record's canonical JSON encoding: a readable layout
 // with one selected entity per line, members in a fixed order.
 func (r *DrawRecord) AppendJSON(b []byte) []byte {
+	if need := len(b) + r.encodedSizeHint(); cap(b) < need {
+		b = append(make([]byte, 0, need), b...)
+	}
+	b = r.appendHead(b)
+	for i := range r.Selected {
+		b = r.appendSelected(b, i)
+	}
+	return r.appendTail(b)
+}
+
+// WriteJSON writes the record's canonical encoding (the bytes AppendJSON
+// gives) to w in chunks, without holding the whole encoding in memory.
+func (r *DrawRecord) WriteJSON(w io.Writer) error {
+	const chunk = 64 << 10
+	b := r.appendHead(make([]byte, 0, 2*chunk))
+	for i := range r.Selected {
+		if len(b) >= chunk {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+		b = r.appendSelected(b, i)
+	}
+	_, err := w.Write(r.appendTail(b))
+	return err
+}
+
+// encodedSizeHint estimates the encoding's length.
+func (r *DrawRecord) encodedSizeHint() int {
+	n := 1024 + 300*len(r.Selected) + 100*len(r.Request.Inspectors.Pool) + 60*len(r.Request.Conflicts)
+	for _, w := range r.Warnings {
+		n += len(w) + 4
+	}
+	return n
+}
+
+func (r *DrawRecord) appendSelected(b []byte, i int) []byte {
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, '\n')
+	return r.Selected[i].appendJSON(b, r.Scheme)
+}
+
+func (r *DrawRecord) appendTail(b []byte) []byte {
+	if len(r.Selected) > 0 {
+		b = append(b, '\n')
+	}
+	return append(b, "]\n}\n"...)
+}
+
+func (r *DrawRecord) appendHead(b []byte) []byte {
 	b = append(b, "{\n\"format\": \""+DrawFormat+"\",\n\"draw_id\": "...)
 	b = drawAppendString(b, r.DrawID)
 	b = append(b, ",\n\"tier_scheme\": "...)
@@ -911,18 +966,7 @@ func (r *DrawRecord) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, "\"request\": "...)
 	b = r.Request.AppendJSON(b)
-	b = append(b, ",\n\"selected\": ["...)
-	for i := range r.Selected {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = r.Selected[i].appendJSON(b, r.Scheme)
-	}
-	if len(r.Selected) > 0 {
-		b = append(b, '\n')
-	}
-	return append(b, "]\n}\n"...)
+	return append(b, ",\n\"selected\": ["...)
 }
 
 func (s *DrawSelection) appendJSON(b []byte, scheme *TierScheme) []byte {

@@ -236,6 +236,10 @@ func TestDrawRecordRoundTrip(t *testing.T) {
 	if !json.Valid(enc) {
 		t.Fatalf("not JSON:\n%s", enc)
 	}
+	var w bytes.Buffer
+	if err := rec.WriteJSON(&w); err != nil || !bytes.Equal(w.Bytes(), enc) {
+		t.Fatalf("WriteJSON differs from AppendJSON: %v", err)
+	}
 	got, err := ParseDrawRecord(enc)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, enc)
