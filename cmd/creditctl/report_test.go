@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// reportFixture writes a signed public report and its key set into a
+// temporary directory and returns their paths and contents.
+func reportFixture(t *testing.T) (reportPath, keysPath string, raw, keys []byte) {
+	t.Helper()
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	pub := priv.Public().(ed25519.PublicKey)
+	now := time.Now().UTC()
+	r := &models.Report{
+		Format: models.ReportFormat, ReportID: "37-TEST-1", Issuer: models.ReportIssuer{Code: "37", Name: "山东省市场监督管理局"},
+		Edition: models.EditionPublic, IssuedAt: models.ReportInstant(now.Add(-time.Hour)),
+		ValidUntil: models.ReportInstant(now.Add(30 * 24 * time.Hour)),
+		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
+		Records: []models.ReportRecord{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"severity":"general"}`),
+			Authority: "青岛市市场监督管理局", OccurredOn: "2025-06-03", Status: models.RecordActive}},
+	}
+	if err := models.SignReport(r, priv, models.KeyID(pub)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ = json.Marshal(models.NewJWKS(pub))
+	dir := t.TempDir()
+	reportPath, keysPath = filepath.Join(dir, "report.json"), filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(reportPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keysPath, keys, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return reportPath, keysPath, raw, keys
+}
+
+func runReport(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := cmdReport(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestReportVerify(t *testing.T) {
+	reportPath, keysPath, raw, _ := reportFixture(t)
+	dir := filepath.Dir(reportPath)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tampered := write("tampered.json", bytes.Replace(raw, []byte(`"severity":"general"`), []byte(`"severity":"minor"`), 1))
+	otherPub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey)
+	otherKeys, _ := json.Marshal(models.NewJWKS(otherPub))
+	otherKeysPath := write("other.json", otherKeys)
+	badKeys := write("bad.json", []byte(`{"keys":`))
+	later := time.Now().Add(31 * 24 * time.Hour).UTC().Format(time.RFC3339)
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"verifies", []string{"verify", "--report", reportPath, "--keys", keysPath}, 0,
+			"report 37-TEST-1 verifies: issuer 37 (山东省市场监督管理局), key ", ""},
+		{"edition and subject", []string{"verify", "--report", reportPath, "--keys", keysPath}, 0,
+			"edition public, subject 91370200MA3C5KQB07 (青岛海岸线贸易有限公司), 1 records", ""},
+		{"tampered", []string{"verify", "--report", tampered, "--keys", keysPath}, 1, "", "signature does not verify"},
+		{"expired at a later instant", []string{"verify", "--report", reportPath, "--keys", keysPath, "--at", later}, 1, "",
+			"has expired"},
+		{"unknown key", []string{"verify", "--report", reportPath, "--keys", otherKeysPath}, 1, "", "not in the key set"},
+		{"bad key set", []string{"verify", "--report", reportPath, "--keys", badKeys}, 1, "", "keys " + badKeys},
+		{"missing report file", []string{"verify", "--report", filepath.Join(dir, "nope.json"), "--keys", keysPath}, 1, "",
+			"no such file"},
+		{"not a report", []string{"verify", "--report", keysPath, "--keys", keysPath}, 1, "", "invalid credit report"},
+		{"no subcommand", nil, 2, "", "usage: creditctl report verify"},
+		{"wrong subcommand", []string{"check"}, 2, "", "usage:"},
+		{"missing --keys", []string{"verify", "--report", reportPath}, 2, "", "usage:"},
+		{"extra argument", []string{"verify", "--report", reportPath, "--keys", keysPath, "x"}, 2, "", "usage:"},
+		{"bad --at", []string{"verify", "--report", reportPath, "--keys", keysPath, "--at", "yesterday"}, 2, "",
+			"not an RFC 3339 instant"},
+		{"unknown flag", []string{"verify", "--bogus"}, 2, "", "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runReport(tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.err) {
+				t.Fatalf("exit %d, stdout %q, stderr %q\nwant exit %d, stdout containing %q, stderr containing %q",
+					code, out, errs, tc.code, tc.out, tc.err)
+			}
+			if tc.code != 0 && out != "" {
+				t.Fatalf("failure wrote to stdout: %q", out)
+			}
+		})
+	}
+}
+
+func TestReportVerifyURLs(t *testing.T) {
+	_, _, raw, keys := reportFixture(t)
+	var gotAccept, gotAuth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/reports/91370200MA3C5KQB07":
+			gotAccept, gotAuth = r.Header.Get("Accept"), r.Header.Get("Authorization")
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(raw)
+		case "/v1/keys":
+			w.Write(keys)
+		default:
+			http.Error(w, `{"title":"not found"}`, http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	code, out, errs := runReport("verify", "--report", srv.URL+"/v1/reports/91370200MA3C5KQB07", "--keys", srv.URL+"/v1/keys", "--token", "s3cret")
+	if code != 0 || !strings.Contains(out, "verifies") {
+		t.Fatalf("exit %d, %q, %q", code, out, errs)
+	}
+	if gotAccept != "application/json" || gotAuth != "Bearer s3cret" {
+		t.Fatalf("request headers Accept %q, Authorization %q", gotAccept, gotAuth)
+	}
+	code, _, errs = runReport("verify", "--report", srv.URL+"/v1/reports/X", "--keys", srv.URL+"/v1/keys")
+	if code != 1 || !strings.Contains(errs, "404 Not Found") {
+		t.Fatalf("404: exit %d, %q", code, errs)
+	}
+}
