@@ -251,12 +251,18 @@ type Event struct {
 	// Substantiated is the complaint's attribute.
 	Substantiated bool
 	DecidedOn     Date // repair
+
+	ownsRaw bool // RawAttrs is a copy owned by the event
 }
 
-// Reset clears e for reuse, keeping allocated capacity of RawAttrs.
+// Reset clears e for reuse, keeping the capacity of RawAttrs when e owns
+// it (not when it aliased an input line in EventDecoder.Borrow mode).
 func (e *Event) Reset() {
-	raw := e.RawAttrs[:0]
-	*e = Event{RawAttrs: raw, AmountYuan: -1, RegisteredOn: NoDate, DecidedOn: NoDate}
+	var raw []byte
+	if e.ownsRaw {
+		raw = e.RawAttrs[:0]
+	}
+	*e = Event{RawAttrs: raw, ownsRaw: raw != nil, AmountYuan: -1, RegisteredOn: NoDate, DecidedOn: NoDate}
 }
 
 // Clone returns a deep copy of e that does not share RawAttrs.
@@ -264,6 +270,7 @@ func (e *Event) Clone() *Event {
 	c := *e
 	if e.RawAttrs != nil {
 		c.RawAttrs = append([]byte(nil), e.RawAttrs...)
+		c.ownsRaw = true
 	}
 	return &c
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // MaxEventIDLen is the longest event id credit-event/v1 allows.
@@ -30,7 +31,26 @@ const maxText = 1024
 type EventDecoder struct {
 	// Exceptions lists USCCs accepted although they fail a check character.
 	Exceptions *USCCExceptions
-	sc         jsonScanner
+	// Borrow makes decoded strings and RawAttrs alias the input line
+	// instead of copying it (escaped strings are still copied). The fast
+	// path for callers that keep the line unchanged for as long as the
+	// event is used; the default copies, so the line may be reused.
+	Borrow bool
+	sc     jsonScanner
+}
+
+// text returns b as a string: aliasing the input in Borrow mode when b
+// lies in it, else a copy.
+func (d *EventDecoder) text(b []byte) string {
+	if d.Borrow && len(b) > 0 && len(d.sc.b) > 0 {
+		in := d.sc.b
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(in)))
+		if p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(in)) {
+			return unsafe.String(unsafe.SliceData(b), len(b))
+		}
+	}
+	return string(b)
 }
 
 // member bit flags for duplicate detection
@@ -73,7 +93,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 			if err != nil {
 				return err
 			}
-			*v = string(b)
+			*v = d.text(b)
 			return nil
 		}
 		return s.skipValue(1)
@@ -218,7 +238,11 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if attrsK != kindObject {
 		return reject(ReasonInvalidAttrs, "attrs", "must be an object, got %s", attrsK)
 	}
-	ev.RawAttrs = append(ev.RawAttrs[:0], line[attrsStart:attrsEnd]...)
+	if d.Borrow {
+		ev.RawAttrs, ev.ownsRaw = line[attrsStart:attrsEnd:attrsEnd], false
+	} else {
+		ev.RawAttrs, ev.ownsRaw = append(ev.RawAttrs[:0], line[attrsStart:attrsEnd]...), true
+	}
 	return d.decodeAttrs(ev)
 }
 
@@ -353,7 +377,7 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 			return s.skipValue(1)
 		}
 		seen |= 1 << idx
-		if e := readAttr(&s, ev, f); e != nil && rerr == nil {
+		if e := d.readAttr(&s, ev, f); e != nil && rerr == nil {
 			rerr = e
 		}
 		return nil
@@ -375,7 +399,7 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 
 // readAttr reads one attribute value; the scanner is at the value. It
 // always consumes the value; a shape error is returned as *RejectError.
-func readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
+func (d *EventDecoder) readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
 	field := "attrs." + f.name
 	k := s.kind()
 	switch f.kind {
@@ -390,7 +414,7 @@ func readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
 			if len(b) == 0 || len(b) > maxText {
 				return reject(ReasonInvalidAttrs, field, "must be 1-%d bytes", maxText)
 			}
-			f.set(ev, string(b), 0, false)
+			f.set(ev, d.text(b), 0, false)
 		case aEnum:
 			for i := 1; i < len(f.enum); i++ {
 				if f.enum[i] == string(b) {
@@ -409,7 +433,7 @@ func readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
 			if len(b) != 6 || !allDigits(b) {
 				return reject(ReasonInvalidAttrs, field, "%q is not a 6-digit division code", truncate(string(b), 40))
 			}
-			f.set(ev, string(b), 0, false)
+			f.set(ev, d.text(b), 0, false)
 		}
 	case aInt:
 		if k != kindNumber {

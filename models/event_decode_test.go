@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"reflect"
 	"errors"
 	"strings"
 	"testing"
@@ -175,9 +176,25 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"attrs":{"a":[1,{"b":null}]}}`))
 	x, _ := NewUSCCExceptions(PilotExceptions...)
 	d := EventDecoder{Exceptions: x}
+	bd := EventDecoder{Exceptions: x, Borrow: true}
+	var reused Event
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var ev Event
 		err := d.Decode(in, &ev)
+		// Borrow mode decodes the same, and a later copying decode into
+		// the same Event never writes into the borrowed line.
+		keep := append([]byte(nil), in...)
+		var bev Event
+		berr := bd.Decode(keep, &bev)
+		if (err == nil) != (berr == nil) {
+			t.Fatalf("borrow mode disagrees: %v vs %v", err, berr)
+		}
+		snapshot := append([]byte(nil), keep...)
+		_ = d.Decode([]byte(`{"id":"Z","uscc":"914403001922038216","type":"honor","occurred_at":"2026-01-01T00:00:00Z","authority":"a","attrs":{"title":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","level":"national"}}`), &bev)
+		if string(keep) != string(snapshot) {
+			t.Fatal("a copying decode wrote into a borrowed line")
+		}
+		_ = bd.Decode(keep, &reused)
 		if err != nil {
 			var re *RejectError
 			if !errors.As(err, &re) || re.Reason == "" {
@@ -191,6 +208,12 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if m["id"] != ev.ID {
 			t.Fatalf("id %q vs %q", m["id"], ev.ID)
+		}
+		var bev2 Event
+		_ = bd.Decode(keep, &bev2)
+		bev2.ownsRaw, ev.ownsRaw = false, false
+		if !reflect.DeepEqual(bev2, ev) && !(len(bev2.RawAttrs) == 0 && len(ev.RawAttrs) == 0) {
+			t.Fatalf("borrow mode decoded differently:\n%+v\n%+v", bev2, ev)
 		}
 		if _, err := ParseUSCC(ev.USCC.String()); err != nil && !ev.Exception {
 			t.Fatalf("accepted invalid uscc %s", ev.USCC)

@@ -133,6 +133,14 @@ func (s *shard) writeTo(w *bufio.Writer) error {
 
 func writeChunks[T any](w io.Writer, chunks [][]T, n int) error {
 	for i := 0; n > 0; i++ {
+		if i >= len(chunks) { // the reserved record 0 of a shard without records
+			var z [1]T
+			if _, err := w.Write(sliceBytes(z[:])); err != nil {
+				return err
+			}
+			n--
+			continue
+		}
 		c := chunks[i]
 		if n < len(c) {
 			c = c[:n]

@@ -129,10 +129,9 @@ type shard struct {
 }
 
 func newShard() *shard {
-	s := &shard{slots: make([]uint32, 1024)}
-	s.recs = [][]record{make([]record, chunkSize)}
-	s.nrec = 1
-	return s
+	// Record index 0 means "none"; its chunk is allocated with the first
+	// record, so entities without records cost no record memory.
+	return &shard{slots: make([]uint32, 1024), nrec: 1}
 }
 
 func (s *shard) ent(i uint32) *entity { return &s.ents[i>>chunkBits][i&chunkMask] }

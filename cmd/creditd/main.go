@@ -273,7 +273,8 @@ func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snapDi
 	if found {
 		logger.Info("snapshot restored", "position", pos, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
 	}
-	d := models.EventDecoder{Exceptions: exc}
+	// Each record is used only inside the callback: the event may borrow it.
+	d := models.EventDecoder{Exceptions: exc, Borrow: true}
 	var ev models.Event
 	n, bad := 0, 0
 	now := eng.Now()
@@ -357,7 +358,7 @@ type lineFeeder struct {
 }
 
 func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *models.USCCExceptions, done func(IngestResult)) *lineFeeder {
-	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: models.EventDecoder{Exceptions: exc}, done: done}
+	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: models.EventDecoder{Exceptions: exc, Borrow: true}, done: done}
 }
 
 func (f *lineFeeder) add(num int64, b []byte) error {

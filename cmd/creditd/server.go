@@ -466,7 +466,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	reqID := strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	source := "http:" + reqID
 	var lines []inLine
-	d := models.EventDecoder{Exceptions: s.exc}
+	// Each line is copied once into its inLine, which the decoded event borrows.
+	d := models.EventDecoder{Exceptions: s.exc, Borrow: true}
 	rd := ndjson.NewReader(body, ndjson.Options{MaxLineSize: 1 << 20})
 	for {
 		l, err := rd.Next()
