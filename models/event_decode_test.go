@@ -2,8 +2,8 @@ package models
 
 import (
 	"encoding/json"
-	"reflect"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
