@@ -30,6 +30,7 @@ package jcs
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -92,14 +93,21 @@ func CanonicalizeWithout(data []byte, omit ...string) ([]byte, error) {
 // it goes. Object members are written in input order into out and reordered
 // in place when the object closes, so no tree is built: the cost is one pass
 // over the input plus one copy per out-of-order object.
+//
+// Allocation: the decoded member names of the objects being parsed live in
+// one byte stack (names) and their member records in one member stack
+// (stack); an object pushes onto both and pops when it closes, so a
+// document costs a handful of allocations however many objects it has.
 type parser struct {
 	in    []byte
 	pos   int
 	out   []byte
 	omit  []string // top-level member names to leave out
 	depth int
-	// scratch for object reordering, reused across objects
-	tmp []byte
+	names []byte   // decoded member names of the open objects
+	stack []member // members of the open objects
+	str   []byte   // scratch: the decoded string value being written
+	tmp   []byte   // scratch for object reordering
 }
 
 func (p *parser) fail(format string, args ...any) error {
@@ -145,11 +153,11 @@ func (p *parser) value() error {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		s, err := p.str()
-		if err != nil {
+		var err error
+		if p.str, err = p.decodeString(p.str[:0]); err != nil {
 			return err
 		}
-		p.out = appendString(p.out, s)
+		p.out = appendString(p.out, p.str)
 		return nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
@@ -218,11 +226,11 @@ func (p *parser) array() error {
 	}
 }
 
-// member is one written object member: its decoded name and where its
-// canonical bytes ("name":value) sit in out.
+// member is one written object member: where its decoded name sits in
+// parser.names and where its canonical bytes ("name":value) sit in out.
 type member struct {
-	name       string
-	start, end int
+	nameStart, nameEnd int
+	start, end         int
 }
 
 func (p *parser) object() error {
@@ -240,8 +248,8 @@ func (p *parser) object() error {
 		p.depth--
 		return nil
 	}
-	var members []member
-	var names map[string]struct{} // duplicate check for large objects
+	mbase, nbase := len(p.stack), len(p.names)
+	var set map[string]struct{} // duplicate check for large objects
 	for {
 		p.skipWS()
 		if p.pos >= len(p.in) {
@@ -251,11 +259,13 @@ func (p *parser) object() error {
 			return p.fail("invalid character %q looking for a member name", p.in[p.pos])
 		}
 		nameAt := p.pos
-		name, err := p.str()
-		if err != nil {
+		nameStart := len(p.names)
+		var err error
+		if p.names, err = p.decodeString(p.names); err != nil {
 			return err
 		}
-		if dup := p.seen(members, &names, name); dup {
+		name := p.names[nameStart:]
+		if p.seen(p.stack[mbase:], &set, name) {
 			p.pos = nameAt
 			return p.fail("duplicate member name %q", name)
 		}
@@ -271,14 +281,14 @@ func (p *parser) object() error {
 		if err := p.value(); err != nil {
 			return err
 		}
-		if top && slices.Contains(p.omit, name) {
+		m := member{nameStart: nameStart, nameEnd: len(p.names), start: start, end: len(p.out)}
+		if top && slices.Contains(p.omit, string(name)) {
 			// Validated, then dropped. The name is still recorded so that
 			// a duplicate of an omitted member is an error.
 			p.out = p.out[:start]
-			members = append(members, member{name: name, start: start, end: start})
-		} else {
-			members = append(members, member{name: name, start: start, end: len(p.out)})
+			m.end = start
 		}
+		p.stack = append(p.stack, m)
 		p.skipWS()
 		if p.pos >= len(p.in) {
 			return p.fail("unexpected end of input in object")
@@ -294,7 +304,8 @@ func (p *parser) object() error {
 		return p.fail("invalid character %q after object member", p.in[p.pos])
 	}
 	p.depth--
-	p.finishObject(base, members)
+	p.finishObject(base, p.stack[mbase:])
+	p.stack, p.names = p.stack[:mbase], p.names[:nbase]
 	return nil
 }
 
@@ -304,26 +315,26 @@ func (p *parser) object() error {
 // seen reports whether name is already among members. Small objects are
 // scanned linearly; from 16 members on a set is kept, so that a hostile
 // object with many members costs linear, not quadratic, time.
-func (p *parser) seen(members []member, names *map[string]struct{}, name string) bool {
+func (p *parser) seen(members []member, set *map[string]struct{}, name []byte) bool {
 	const linear = 16
 	if len(members) < linear {
 		for _, m := range members {
-			if m.name == name {
+			if bytes.Equal(p.names[m.nameStart:m.nameEnd], name) {
 				return true
 			}
 		}
 		return false
 	}
-	if *names == nil {
-		*names = make(map[string]struct{}, 2*len(members))
+	if *set == nil {
+		*set = make(map[string]struct{}, 2*len(members))
 		for _, m := range members {
-			(*names)[m.name] = struct{}{}
+			(*set)[string(p.names[m.nameStart:m.nameEnd])] = struct{}{}
 		}
 	}
-	if _, ok := (*names)[name]; ok {
+	if _, ok := (*set)[string(name)]; ok {
 		return true
 	}
-	(*names)[name] = struct{}{}
+	(*set)[string(name)] = struct{}{}
 	return false
 }
 
@@ -331,6 +342,9 @@ func (p *parser) finishObject(base int, members []member) {
 	// Fast path: already sorted (canonical input, and most machine-written
 	// JSON with sorted keys) needs only the commas inserted, which the copy
 	// below does anyway; the sort is skipped.
+	cmpMember := func(a, b member) int {
+		return compareUTF16(p.names[a.nameStart:a.nameEnd], p.names[b.nameStart:b.nameEnd])
+	}
 	if !slices.IsSortedFunc(members, cmpMember) {
 		slices.SortFunc(members, cmpMember)
 	}
@@ -350,62 +364,51 @@ func (p *parser) finishObject(base int, members []member) {
 	p.out = append(p.out, '}')
 }
 
-func cmpMember(a, b member) int { return CompareUTF16(a.name, b.name) }
-
 // CompareUTF16 compares two valid UTF-8 strings by their UTF-16 code units,
 // the member order of RFC 8785 §3.2.3. It returns -1, 0 or +1.
-func CompareUTF16(a, b string) int {
-	for a != "" && b != "" {
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
-		if ra != rb {
-			ua, ub := firstUnit(ra), firstUnit(rb)
-			if ua != ub {
-				if ua < ub {
-					return -1
-				}
-				return 1
-			}
-			// Same high surrogate: the low surrogates order as the runes.
-			if ra < rb {
-				return -1
-			}
-			return 1
-		}
-		a, b = a[na:], b[nb:]
+func CompareUTF16(a, b string) int { return compareUTF16([]byte(a), []byte(b)) }
+
+// compareUTF16 compares valid UTF-8 by UTF-16 code units. UTF-8 byte order
+// is code point order, which is UTF-16 order except in one case: a
+// supplementary character (encoded as a surrogate pair whose first unit is
+// 0xD800–0xDBFF) sorts before U+E000–U+FFFF. So the bytes are compared, and
+// only the first differing runes are decoded to check for that case.
+func compareUTF16(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
 	}
-	switch {
-	case a == "" && b == "":
-		return 0
-	case a == "":
-		return -1
-	default:
+	if i == n {
+		return cmp.Compare(len(a), len(b))
+	}
+	for i > 0 && a[i]&0xC0 == 0x80 { // back to the start of the rune
+		i--
+	}
+	ra, _ := utf8.DecodeRune(a[i:])
+	rb, _ := utf8.DecodeRune(b[i:])
+	if (ra >= 0x10000) != (rb >= 0x10000) && min(ra, rb) >= 0xE000 {
+		if ra >= 0x10000 {
+			return -1
+		}
 		return 1
 	}
+	return cmp.Compare(ra, rb)
 }
 
-// firstUnit is the first UTF-16 code unit of r.
-func firstUnit(r rune) rune {
-	if r >= 0x10000 {
-		hi, _ := utf16.EncodeRune(r)
-		return hi
-	}
-	return r
-}
-
-// str parses a JSON string at p.pos (which is '"') and returns its decoded
-// value. The fast path slices plain runs of the input; escapes and
-// validation of UTF-8 go through the slow path.
-func (p *parser) str() (string, error) {
+// decodeString parses the JSON string at p.pos (which is '"') and appends
+// its decoded value to buf. The fast path copies a plain run of the input;
+// escapes and validation of UTF-8 go through the slow path.
+func (p *parser) decodeString(buf []byte) ([]byte, error) {
 	p.pos++ // opening quote
 	start := p.pos
 	// Fast path: printable ASCII with no escapes.
 	for p.pos < len(p.in) {
 		c := p.in[p.pos]
 		if c == '"' {
-			s := string(p.in[start:p.pos])
+			buf = append(buf, p.in[start:p.pos]...)
 			p.pos++
-			return s, nil
+			return buf, nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			break
@@ -413,18 +416,18 @@ func (p *parser) str() (string, error) {
 		p.pos++
 	}
 	// Slow path.
-	buf := append([]byte(nil), p.in[start:p.pos]...)
+	buf = append(buf, p.in[start:p.pos]...)
 	for {
 		if p.pos >= len(p.in) {
-			return "", p.fail("unterminated string")
+			return buf, p.fail("unterminated string")
 		}
 		c := p.in[p.pos]
 		switch {
 		case c == '"':
 			p.pos++
-			return string(buf), nil
+			return buf, nil
 		case c < 0x20:
-			return "", p.fail("control character %#02x in string (must be escaped)", c)
+			return buf, p.fail("control character %#02x in string (must be escaped)", c)
 		case c < 0x80:
 			if c != '\\' {
 				buf = append(buf, c)
@@ -433,13 +436,13 @@ func (p *parser) str() (string, error) {
 			}
 			r, err := p.escape()
 			if err != nil {
-				return "", err
+				return buf, err
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
 			r, n := utf8.DecodeRune(p.in[p.pos:])
 			if r == utf8.RuneError && n <= 1 {
-				return "", p.fail("invalid UTF-8 in string")
+				return buf, p.fail("invalid UTF-8 in string")
 			}
 			buf = append(buf, p.in[p.pos:p.pos+n]...)
 			p.pos += n
@@ -522,7 +525,7 @@ func (p *parser) hex4() (rune, bool) {
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a canonical JSON string (RFC 8785 §3.2.2.2).
-func appendString(dst []byte, s string) []byte {
+func appendString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {

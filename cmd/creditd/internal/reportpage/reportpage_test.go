@@ -20,7 +20,7 @@ func strp(s string) *string { return &s }
 
 // testReport is a signed report of the given edition, fixed so that its
 // page is byte-stable.
-func testReport(t *testing.T, edition string) *models.Report {
+func testReport(t testing.TB, edition string) *models.Report {
 	t.Helper()
 	r := &models.Report{
 		Format:     models.ReportFormat,
