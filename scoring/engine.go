@@ -253,7 +253,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 			// A time rule changed the entity since it was last evaluated.
 			r := ev2.eval(s, ent, nowU, false)
 			if r.tier != from {
-				res.Changes[res.NChanges] = e.change(s, ent, from, r, nowU, "")
+				res.Changes[res.NChanges] = e.change(s, ent, from, r, r.causeAt, "")
 				res.NChanges++
 			}
 			from = r.tier
@@ -314,7 +314,16 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 	r := ev2.eval(s, ent, nowU, false)
 	e.store(s, idx, ent, r)
 	if r.tier != from {
-		res.Changes[res.NChanges] = e.change(s, ent, from, r, nowU, ev.ID)
+		// The change is dated by its cause, not by when it was processed,
+		// so that a replay produces the same history.
+		at := ev.OccurredAt.Unix()
+		if ev.Type == models.TypeRepair {
+			at = repairInstant(ev)
+		}
+		if at > nowU {
+			at = nowU
+		}
+		res.Changes[res.NChanges] = e.change(s, ent, from, r, at, ev.ID)
 		res.NChanges++
 	}
 	res.Outcome = Applied
@@ -347,13 +356,35 @@ func (e *Engine) store(s *shard, idx uint32, ent *entity, r evalResult) {
 	ent.nextChange = next
 }
 
-// change builds a TierChange; an empty cause is taken from the evaluation.
-func (e *Engine) change(s *shard, ent *entity, from models.Tier, r evalResult, now int64, cause string) TierChange {
+// change builds a TierChange dated at; an empty cause is taken from the
+// evaluation (the latest boundary: a time rule or an event's effect).
+func (e *Engine) change(s *shard, ent *entity, from models.Tier, r evalResult, at int64, cause string) TierChange {
 	if cause == "" {
 		cause = e.causeString(s, r)
 	}
 	return TierChange{USCC: ent.code.Unpack(), Region: regionString(ent.region), From: from, To: r.tier,
-		Score: r.score, At: time.Unix(now, 0).UTC(), Cause: cause}
+		Score: r.score, At: time.Unix(at, 0).UTC(), Cause: cause}
+}
+
+// TierAt returns an entity's tier and score at instant t.
+func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool) {
+	p := code.Pack()
+	s, h := e.shardFor(p)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	idx, ok := s.find(p, h)
+	if !ok {
+		return models.NoTier, 0, false
+	}
+	ent := s.ent(idx)
+	T := t.Unix()
+	if cacheValid(ent, T) {
+		return models.Tier(ent.tier), ent.score, true
+	}
+	ev := e.evaluator()
+	defer e.release(ev)
+	r := ev.eval(s, ent, T, false)
+	return r.tier, r.score, true
 }
 
 func (e *Engine) causeString(s *shard, r evalResult) string {

@@ -357,9 +357,12 @@ type TierStat struct {
 	Tier        string
 	Entities    int
 	Inspections int // inspections of entities while in this tier
-	// Found counts inspections with a finding: every result except
-	// no_problem (domain.md §8: unreachable and refused are findings).
+	// Found counts inspections that found problems: problem_found or
+	// corrected (a problem found and corrected on the spot).
 	Found int
+	// Adverse counts Found plus refused and unreachable: every result but
+	// no_problem (domain.md §8 counts unreachable as a finding too).
+	Adverse int
 	// ByResult counts inspections per result wire value.
 	ByResult map[string]int
 }
@@ -382,8 +385,8 @@ type TierStats struct {
 func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix string) (TierStats, error) {
 	scheme := e.model.scheme
 	type acc struct {
-		ents, insp, found []int
-		by                []map[string]int
+		ents, insp, found, adverse []int
+		by                         []map[string]int
 	}
 	accs := make([]acc, len(e.shards))
 	T := asOf.Unix()
@@ -391,7 +394,7 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 	errs := make([]error, len(e.shards))
 	e.parallelShards(func(i int, s *shard) {
 		a := acc{ents: make([]int, scheme.Len()), insp: make([]int, scheme.Len()), found: make([]int, scheme.Len()),
-			by: make([]map[string]int, scheme.Len())}
+			adverse: make([]int, scheme.Len()), by: make([]map[string]int, scheme.Len())}
 		ev := e.evaluator()
 		defer e.release(ev)
 		s.mu.RLock()
@@ -421,8 +424,11 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 				}
 				t := ev.eval(s, ent, r.at-1, false).tier
 				a.insp[t]++
-				if r.sub != models.ResultNoProblem {
+				if r.sub == models.ResultProblemFound || r.sub == models.ResultCorrected {
 					a.found[t]++
+				}
+				if r.sub != models.ResultNoProblem {
+					a.adverse[t]++
 				}
 				if a.by[t] == nil {
 					a.by[t] = map[string]int{}
@@ -447,6 +453,7 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 			ts.Entities += a.ents[t]
 			ts.Inspections += a.insp[t]
 			ts.Found += a.found[t]
+			ts.Adverse += a.adverse[t]
 			for k, n := range a.by[t] {
 				ts.ByResult[k] += n
 			}
@@ -480,7 +487,7 @@ func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
 			r := ev.eval(s, ent, T, false)
 			e.store(s, it.idx, ent, r)
 			if r.tier != from && fn != nil {
-				changes = append(changes, e.change(s, ent, from, r, T, ""))
+				changes = append(changes, e.change(s, ent, from, r, r.causeAt, ""))
 			}
 		}
 		s.compactHeap()

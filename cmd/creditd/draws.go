@@ -31,6 +31,7 @@ type drawService struct {
 	engines  func() []*scoring.Engine
 	complete func() error // nil when this instance holds the whole province
 	pubDir   string
+	onDraw   func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
 	m        *Metrics
 	logger   *slog.Logger
 }
@@ -169,6 +170,9 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 			"unassigned", st.Unassigned, "seconds", time.Since(t0).Seconds())
 	}
 	b, _ := rec.MarshalJSON()
+	if !st.Replayed && d.onDraw != nil {
+		d.onDraw(rec, st.Eligible, b)
+	}
 	w.Header().Set("Location", "/v1/draws/"+rec.DrawID)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))

@@ -121,6 +121,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv.draws = draws
+	var hist *history
+	if cfg.ClickHouseDSN != "" {
+		hist, err = openHistory(ctx, cfg, cfg.Data, m, logger.With("component", "clickhouse"))
+		if err != nil {
+			return err
+		}
+		hist.eng = func(models.USCC) *scoring.Engine { return eng }
+		hist.scheme = eng.Scheme().ID
+		ing.AddObserver(hist)
+		srv.history = hist
+		draws.onDraw = hist.DrawDone
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -187,6 +199,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stopIngest()
 	ingErr := <-ingDone
 	draws.Close()
+	if hist != nil {
+		hist.Close(sctx)
+	}
 	logger.Info("stopped", "applied", ing.Applied())
 	if loadErr != nil && ctx.Err() == nil {
 		return loadErr

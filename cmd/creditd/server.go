@@ -414,6 +414,7 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 			st.Tiers[t].Entities += part.Tiers[t].Entities
 			st.Tiers[t].Inspections += part.Tiers[t].Inspections
 			st.Tiers[t].Found += part.Tiers[t].Found
+			st.Tiers[t].Adverse += part.Tiers[t].Adverse
 			for k, n := range part.Tiers[t].ByResult {
 				st.Tiers[t].ByResult[k] += n
 			}
@@ -425,6 +426,8 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		Inspections     int            `json:"inspections"`
 		ProblemsFound   int            `json:"problems_found"`
 		HitRateBP       *int           `json:"hit_rate_bp"`
+		Adverse         int            `json:"adverse"`
+		AdverseRateBP   *int           `json:"adverse_rate_bp"`
 		InspectionsByRe map[string]int `json:"inspections_by_result"`
 	}
 	out := struct {
@@ -435,12 +438,14 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		Tiers        []tierOut `json:"tiers"`
 		Definition   string    `json:"definition"`
 	}{AsOf: models.ReportInstant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: prefix, Entities: st.Entities,
-		Definition: "hit_rate_bp: inspections with a finding (any result but no_problem) per 10,000 inspections of entities while in the tier; null when there were none"}
+		Definition: "Inspections are counted under the tier the entity had just before each inspection. problems_found = problem_found + corrected; hit_rate_bp = problems_found per 10,000 inspections; adverse = problems_found + refused + unreachable (every result but no_problem), adverse_rate_bp per 10,000; null when there were no inspections"}
 	for _, t := range st.Tiers {
-		to := tierOut{Tier: t.Tier, Entities: t.Entities, Inspections: t.Inspections, ProblemsFound: t.Found, InspectionsByRe: t.ByResult}
+		to := tierOut{Tier: t.Tier, Entities: t.Entities, Inspections: t.Inspections, ProblemsFound: t.Found, Adverse: t.Adverse,
+			InspectionsByRe: t.ByResult}
 		if t.Inspections > 0 {
 			bp := (t.Found*10000 + t.Inspections/2) / t.Inspections
-			to.HitRateBP = &bp
+			abp := (t.Adverse*10000 + t.Inspections/2) / t.Inspections
+			to.HitRateBP, to.AdverseRateBP = &bp, &abp
 		}
 		out.Tiers = append(out.Tiers, to)
 	}

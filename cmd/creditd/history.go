@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
+	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/scoring"
+)
+
+// history feeds the ClickHouse history store and answers its analytics.
+// The sink never blocks scoring: rows are batched in memory and spooled
+// to DATA/clickhouse-spool when ClickHouse is slow or down.
+type history struct {
+	sink   *chsink.Sink
+	eng    func(models.USCC) *scoring.Engine
+	scheme string
+	logger *slog.Logger
+}
+
+// openHistory connects the sink (creating or migrating the schema) and
+// registers its metrics.
+func openHistory(ctx context.Context, cfg *Config, dataDir string, m *Metrics, logger *slog.Logger) (*history, error) {
+	opts := chsink.Options{SpoolDir: filepath.Join(dataDir, "clickhouse-spool"), Logger: logger}
+	if strings.Contains(cfg.ClickHouseDSN, "://") {
+		opts.DSN = cfg.ClickHouseDSN
+	} else {
+		opts.Addr = cfg.ClickHouseDSN
+	}
+	sink, err := chsink.New(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	if err := sink.Register(m.Registry); err != nil {
+		return nil, fmt.Errorf("clickhouse metrics: %w", err)
+	}
+	return &history{sink: sink, logger: logger}, nil
+}
+
+// Close flushes what is buffered (spooling what cannot be inserted).
+func (h *history) Close(ctx context.Context) {
+	if err := h.sink.Close(ctx); err != nil {
+		h.logger.Warn("closing the clickhouse sink", "err", err)
+	}
+}
+
+func regionOf(ev *models.Event) string {
+	if ev.Type == models.TypeRegistered && ev.Region != "" {
+		return ev.Region
+	}
+	return ev.USCC.Division()
+}
+
+// Applied implements Observer.
+func (h *history) Applied(ev *models.Event, raw []byte, source string, pos uint64) {
+	code := ev.USCC.String()
+	region := regionOf(ev)
+	if eng := h.eng(ev.USCC); eng != nil {
+		if v, ok := eng.Entity(ev.USCC, ev.OccurredAt, false); ok && v.Region != "" {
+			region = v.Region
+		}
+	}
+	h.add(h.sink.AddAppliedEvent(chsink.AppliedEvent{EventID: ev.ID, USCC: code, Type: ev.Type.String(),
+		OccurredAt: ev.OccurredAt, Authority: ev.Authority, Region: region, Attrs: string(ev.RawAttrs),
+		AppliedAt: time.Now().UTC(), Source: source, Seq: pos}))
+	if ev.Type == models.TypeInspection {
+		tier := ""
+		if eng := h.eng(ev.USCC); eng != nil {
+			if t, _, ok := eng.TierAt(ev.USCC, ev.OccurredAt.Add(-time.Second)); ok {
+				tier = eng.Scheme().Label(t)
+			}
+		}
+		h.add(h.sink.AddInspection(chsink.Inspection{EventID: ev.ID, USCC: code, Region: region, At: ev.OccurredAt,
+			PlanID: ev.PlanID, Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))
+	}
+}
+
+// Rejected implements Observer.
+func (h *history) Rejected(l Letter) {
+	h.add(h.sink.AddRejectedEvent(chsink.RejectedEvent{At: l.At, Source: l.Source, Reason: l.Reason, Detail: l.Detail,
+		EventID: l.EventID, Original: string(l.Original)}))
+}
+
+// TierChanged implements Observer.
+func (h *history) TierChanged(c scoring.TierChange) {
+	scheme := h.scheme
+	lbl := func(t models.Tier) string {
+		if eng := h.eng(c.USCC); eng != nil {
+			return eng.Scheme().Label(t)
+		}
+		return ""
+	}
+	h.add(h.sink.AddTierChange(chsink.TierChange{USCC: c.USCC.String(), Region: c.Region, At: c.At,
+		OldTier: lbl(c.From), NewTier: lbl(c.To), Scheme: scheme, Score: c.Score, Cause: c.Cause}))
+}
+
+// DrawDone records a draw and its selections.
+func (h *history) DrawDone(rec *models.DrawRecord, eligible int64, recordJSON []byte) {
+	h.add(h.sink.AddDraw(chsink.Draw{DrawID: rec.DrawID, PlanID: rec.Request.PlanID, AsOf: rec.Request.AsOf,
+		Scheme: rec.Scheme.ID, PopulationDigest: hex.EncodeToString(rec.PopulationDigest[:]), Eligible: int(eligible),
+		Selected: len(rec.Selected), RecordJSON: string(recordJSON)}))
+	for _, sel := range rec.Selected {
+		h.add(h.sink.AddDrawSelection(chsink.DrawSelection{DrawID: rec.DrawID, PlanID: rec.Request.PlanID, AsOf: rec.Request.AsOf,
+			USCC: sel.USCC.String(), Region: string(sel.Region[:]), Tier: rec.Scheme.Label(sel.Tier),
+			Priority: hex.EncodeToString(sel.Priority[:]), Inspectors: sel.Inspectors, Unassigned: sel.Unassigned}))
+	}
+}
+
+func (h *history) add(err error) {
+	if err != nil {
+		h.logger.Debug("clickhouse sink refused a row", "err", err)
+	}
+}
+
+// ServeHistory implements HistoryQuerier: the analytics endpoints.
+func (h *history) ServeHistory(w http.ResponseWriter, r *http.Request, which string) {
+	q := r.URL.Query()
+	prefix := q.Get("region_prefix")
+	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
+		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+		return
+	}
+	from, err1 := parseWhen(q.Get("from"))
+	to, err2 := parseWhen(q.Get("to"))
+	if err := errors.Join(err1, err2); err != nil {
+		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := r.Context()
+	var out any
+	var err error
+	switch which {
+	case "tiers-history":
+		out, err = h.sink.Querier().TierHistory(ctx, chsink.TierHistoryQuery{Prefix: prefix, From: from, To: to, Scheme: q.Get("scheme")})
+	case "hit-rates":
+		out, err = h.sink.Querier().HitRates(ctx, chsink.HitRateQuery{Prefix: prefix, From: from, To: to, Scheme: q.Get("scheme"),
+			PlanID: q.Get("plan_id"), RandomOnly: q.Get("random_only") == "1" || q.Get("random_only") == "true"})
+	case "tier-changes":
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		out, err = h.sink.Querier().TierChanges(ctx, chsink.TierChangeQuery{Prefix: prefix, From: from, To: to, USCC: q.Get("uscc"), Limit: limit})
+	}
+	if err != nil {
+		writeProblem(w, r, http.StatusServiceUnavailable, "history query failed: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// parseWhen accepts YYYY-MM, YYYY-MM-DD or RFC 3339; "" is the zero time.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01", time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not YYYY-MM, YYYY-MM-DD or RFC 3339", s)
+}
