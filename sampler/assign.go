@@ -112,6 +112,8 @@ type assignWorker struct {
 	cands []int32
 	rank  []ranked
 	buf   [51 + models.MaxInspectorIDLen]byte // K2 || USCC || 0x00 || id
+	// hashes counts the g computed
+	hashes int64
 }
 
 func (a *assigner) worker() *assignWorker {
@@ -167,12 +169,24 @@ func (w *assignWorker) rankCandidates(c *cand) {
 			binary.BigEndian.Uint64(h[0:]), binary.BigEndian.Uint64(h[8:]),
 			binary.BigEndian.Uint64(h[16:]), binary.BigEndian.Uint64(h[24:])}})
 	}
+	w.hashes += int64(len(w.cands))
+	if len(w.rank) <= 32 {
+		for i := 1; i < len(w.rank); i++ { // insertion sort: the usual case is a few dozen
+			r := w.rank[i]
+			j := i
+			for ; j > 0 && prioLess(&r.g, &w.rank[j-1].g); j-- {
+				w.rank[j] = w.rank[j-1]
+			}
+			w.rank[j] = r
+		}
+		return
+	}
 	slices.SortFunc(w.rank, func(x, y ranked) int { return prioCmp(&x.g, &y.g) })
 }
 
 // assign assigns inspectors to sel (ascending priority) with the given
-// number of workers.
-func (a *assigner) assign(sel []cand, workers int) []assignment {
+// number of workers. It also returns the number of g hashes computed.
+func (a *assigner) assign(sel []cand, workers int) ([]assignment, int64) {
 	n := len(sel)
 	topM := 2*a.k + 8
 	kept := make([]int32, n*topM) // entity i's ranking prefix: kept[i*topM:][:keptN[i]]
@@ -181,12 +195,13 @@ func (a *assigner) assign(sel []cand, workers int) []assignment {
 	cover := make([]int32, n)
 	confl := make([]int32, n)
 	// phase A
-	var next atomic.Int64
+	var next, hashes atomic.Int64
 	var wg sync.WaitGroup
 	const chunk = 256
 	for range max(1, workers) {
 		wg.Go(func() {
 			w := a.worker()
+			defer func() { hashes.Add(w.hashes) }()
 			for {
 				lo := int(next.Add(chunk) - chunk)
 				if lo >= n {
@@ -209,9 +224,10 @@ func (a *assigner) assign(sel []cand, workers int) []assignment {
 	// phase B
 	load := make([]int64, len(a.pool))
 	out := make([]assignment, n)
+	ids := make([]string, n*a.k) // backing array of every entity's inspectors
 	slow := a.worker()
 	for i := range sel {
-		var chosen []string
+		chosen := ids[i*a.k : i*a.k : (i+1)*a.k]
 		take := func(j int32) {
 			if load[j] < a.cap && len(chosen) < a.k {
 				chosen = append(chosen, a.pool[j].ID)
@@ -236,7 +252,7 @@ func (a *assigner) assign(sel []cand, workers int) []assignment {
 			out[i].reason = unassignedReason(len(chosen), a.k, int(cover[i]), a.deptCount, a.dept, sel[i].region, int(confl[i]), atCap, a.cap)
 		}
 	}
-	return out
+	return out, hashes.Load() + slow.hashes
 }
 
 // unassignedReason is the record's "reason" for an entity with fewer than k

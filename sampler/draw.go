@@ -23,6 +23,10 @@ type Stats struct {
 	Unassigned int
 	// Excluded counts the units that were not eligible, by reason.
 	Excluded Exclusions
+	// AssignHashes is the number of inspector rank hashes g computed
+	// (selected entities × the inspectors that could serve each; the slow
+	// path recomputes some).
+	AssignHashes int64
 	// Passes is the number of counting+selection pass pairs (1 unless the
 	// Source's population changed between passes).
 	Passes int
@@ -168,7 +172,8 @@ func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 		st.PopulationTime = time.Since(t)
 	})
 	t := time.Now()
-	as := newAssigner(r, len(sp.selected)).assign(sp.selected, opts.Workers)
+	as, hashes := newAssigner(r, len(sp.selected)).assign(sp.selected, opts.Workers)
+	st.AssignHashes = hashes
 	st.AssignTime = time.Since(t)
 	wg.Wait()
 	if popErr != nil {

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,12 +41,83 @@ func sortKeys(a []uint64, scratch *[]uint64, lsdLimit int) {
 			}
 			a[j] = v
 		}
-	case len(a) <= 1024:
-		slices.Sort(a) // the radix sort's fixed cost (8×256 counters) dominates here
+	case len(a) <= 256:
+		slices.Sort(a)
 	case len(a) <= lsdLimit:
-		lsdSort(a, scratch)
+		if cap(*scratch) < len(a) {
+			*scratch = make([]uint64, len(a))
+		}
+		var counts [1 << maxDigitBits]int
+		msdRadix(a, (*scratch)[:len(a)], &counts)
 	default:
 		msdSort(a, scratch, lsdLimit)
+	}
+}
+
+// maxDigitBits bounds msdRadix's digit: 2^11 counters fit in L1.
+const maxDigitBits = 11
+
+// msdRadix sorts a with scratch (same length): one pass of counting and one
+// of scattering on a digit of about log2(n)−3 bits, taken just below the
+// highest bit on which the keys differ, leaves runs of a few keys, which are
+// insertion-sorted (or, when the keys are clustered, sorted the same way).
+// About 4 passes over the keys, against 7 digit passes for an LSD sort.
+func msdRadix(a, scratch []uint64, counts *[1 << maxDigitBits]int) {
+	n := len(a)
+	if n <= 24 {
+		insertionSort(a)
+		return
+	}
+	or, and := uint64(0), ^uint64(0)
+	for _, v := range a {
+		or |= v
+		and &= v
+	}
+	diff := or ^ and
+	if diff == 0 {
+		return // all equal
+	}
+	d := min(max(bits.Len(uint(n))-3, 4), maxDigitBits)
+	shift := bits.Len64(diff) - d
+	if shift < 0 {
+		d, shift = d+shift, 0
+	}
+	mask := uint64(1)<<d - 1
+	cnt := counts[:1<<d]
+	clear(cnt)
+	for _, v := range a {
+		cnt[(v>>shift)&mask]++
+	}
+	sum := 0
+	for i, c := range cnt {
+		cnt[i] = sum
+		sum += c
+	}
+	for _, v := range a {
+		x := (v >> shift) & mask
+		scratch[cnt[x]] = v
+		cnt[x]++
+	}
+	copy(a, scratch)
+	start := 0
+	for i := 1; i <= n; i++ {
+		if i == n || (a[i]^a[start])>>shift&mask != 0 {
+			if i-start > 1 {
+				msdRadix(a[start:i], scratch[start:i], counts)
+			}
+			start = i
+		}
+	}
+}
+
+func insertionSort(a []uint64) {
+	for i := 1; i < len(a); i++ {
+		v := a[i]
+		j := i
+		for ; j > 0 && a[j-1] > v; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = v
 	}
 }
 
@@ -138,7 +210,16 @@ func sortPopulation(pop *population, workers int) {
 				if b >= len(pop.prefixes) {
 					return
 				}
-				sortKeys(pop.keys[pop.off[b]:pop.off[b]+pop.size[b]], &scratch, lsdMax)
+				// move the real keys before the unused slots, then sort them
+				keys := pop.keys[pop.off[b] : pop.off[b]+pop.size[b]]
+				j := 0
+				for _, k := range keys {
+					if k != sentinelKey {
+						keys[j] = k
+						j++
+					}
+				}
+				sortKeys(keys[:j], &scratch, lsdMax)
 			}
 		})
 	}
@@ -165,8 +246,10 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 		}
 	}
 	tails := make([][]byte, scheme.Len()) // ",LABEL\n"
+	lineMax := 0
 	for t, l := range scheme.Labels {
 		tails[t] = []byte("," + l + "\n")
+		lineMax = max(lineMax, 18+len(tails[t]))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -198,6 +281,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 				select {
 				case buf = <-free:
 				default:
+					buf = make([]byte, 0, segKeys*lineMax)
 				}
 				buf, err := formatSegment(buf[:0], pop, segs[i], tails)
 				slots[i%window] <- segResult{buf, err}

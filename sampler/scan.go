@@ -162,31 +162,48 @@ func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
 }
 
 // checkUnit validates what the population lines and the record need: an
-// uppercase alphabet USCC with a digit division, and a 6-digit region. It
-// does not allocate.
+// uppercase alphabet USCC with a digit division, and a 6-digit region. The
+// prefix (positions 1–8) is checked by checkPrefix once per distinct prefix;
+// this checks the rest. It does not allocate.
 func checkUnit(u *Unit) error {
 	var bad byte
-	for _, b := range u.USCC {
-		bad |= usccVal[b]
+	for _, b := range u.USCC[8:] {
+		bad |= usccVal[b] // 0xff outside the alphabet
 	}
-	for _, b := range u.USCC[2:8] {
+	if bad&0x80 != 0 || !regionDigits(&u.Region) {
+		return unitError(u)
+	}
+	return nil
+}
+
+func regionDigits(r *[6]byte) bool {
+	for _, b := range r {
 		if b < '0' || b > '9' {
-			bad = 0xff
+			return false
 		}
 	}
-	if bad&0x80 != 0 {
-		_, err := models.ParseUSCCFormat(string(u.USCC[:]))
-		if err == nil {
-			err = errors.New("not uppercase")
-		}
-		return fmt.Errorf("sampler: unit %q: %v", string(u.USCC[:]), err)
-	}
-	for _, b := range u.Region {
-		if b < '0' || b > '9' {
-			return fmt.Errorf("sampler: unit %s: region %q is not a 6-digit division code", u.USCC, string(u.Region[:]))
+	return true
+}
+
+// checkPrefix validates positions 1–8 of a unit's USCC.
+func checkPrefix(u *Unit) error {
+	for i, b := range u.USCC[:8] {
+		if usccVal[b] == 0xff || i >= 2 && (b < '0' || b > '9') {
+			return unitError(u)
 		}
 	}
 	return nil
+}
+
+func unitError(u *Unit) error {
+	if !regionDigits(&u.Region) {
+		return fmt.Errorf("sampler: unit %s: region %q is not a 6-digit division code", u.USCC, string(u.Region[:]))
+	}
+	_, err := models.ParseUSCCFormat(string(u.USCC[:]))
+	if err == nil {
+		err = errors.New("not uppercase")
+	}
+	return fmt.Errorf("sampler: unit %q: %v", string(u.USCC[:]), err)
 }
 
 // scanAll runs fn over every unit of src with the given number of workers;
@@ -229,11 +246,9 @@ type countPass struct {
 
 func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (*countPass, error) {
 	type worker struct {
-		c    scanCounts
-		pref map[uint64]int64
-		// last prefix seen and its count, to skip the map for runs
-		last  uint64
-		lastN int64
+		c     scanCounts
+		pref  map[uint64]int64
+		cache prefixCache // counts per prefix, flushed into pref on eviction
 	}
 	ws := make([]worker, workers)
 	for i := range ws {
@@ -250,14 +265,17 @@ func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (
 		}
 		wk.c.n[u.Tier]++
 		pre := prefixOf(&u.USCC)
-		if pre == wk.last && wk.lastN > 0 {
-			wk.lastN++
-			return nil
+		s := prefixSlot(pre)
+		if wk.cache.key[s] != pre {
+			if err := checkPrefix(u); err != nil {
+				return err
+			}
+			if wk.cache.key[s] != 0 {
+				wk.pref[wk.cache.key[s]] += wk.cache.val[s]
+			}
+			wk.cache.key[s], wk.cache.val[s] = pre, 0
 		}
-		if wk.lastN > 0 {
-			wk.pref[wk.last] += wk.lastN
-		}
-		wk.last, wk.lastN = pre, 1
+		wk.cache.val[s]++
 		return nil
 	})
 	if err != nil {
@@ -266,8 +284,10 @@ func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (
 	cp := &countPass{prefixes: map[uint64]int64{}}
 	for i := range ws {
 		wk := &ws[i]
-		if wk.lastN > 0 {
-			wk.pref[wk.last] += wk.lastN
+		for s, k := range wk.cache.key {
+			if k != 0 {
+				wk.pref[k] += wk.cache.val[s]
+			}
 		}
 		cp.counts.add(&wk.c)
 		for k, v := range wk.pref {
@@ -276,6 +296,19 @@ func runCountPass(ctx context.Context, src Source, p *scanParams, workers int) (
 	}
 	return cp, nil
 }
+
+// prefixCache is a direct-mapped cache in front of a map keyed by USCC
+// prefix: a province has a few hundred prefixes, so nearly every lookup
+// hits and the map is rarely touched. Key 0 marks an empty slot (a prefix
+// is 8 ASCII bytes, never 0).
+type prefixCache struct {
+	key [prefixSlots]uint64
+	val [prefixSlots]int64
+}
+
+const prefixSlots = 4096
+
+func prefixSlot(pre uint64) int { return int((pre * 0x9e3779b97f4a7c15) >> (64 - 12)) }
 
 // population is the eligible population as packed keys grouped by prefix.
 type population struct {
@@ -430,8 +463,7 @@ func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, 
 		// per bucket: reserved block [pos, end) and entities written
 		pos, end, written []int64
 		overflow          bool
-		lastPre           uint64
-		lastB             int32
+		cache             prefixCache // prefix → bucket
 	}
 	nb := len(pop.prefixes)
 	ws := make([]worker, workers)
@@ -443,7 +475,6 @@ func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, 
 		}
 		copy(wk.buf[:32], p.k[:])
 		wk.pos, wk.end, wk.written = make([]int64, nb), make([]int64, nb), make([]int64, nb)
-		wk.lastB = -1
 	}
 	pop.reset()
 	err := scanAll(ctx, src, time.Unix(p.asOf, 0), workers, func(w int, u *Unit) error {
@@ -456,15 +487,16 @@ func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, 
 		wk.c.n[t]++
 		// population key
 		pre := prefixOf(&u.USCC)
-		b := wk.lastB
-		if pre != wk.lastPre || b < 0 {
-			var found bool
-			if b, found = pop.index[pre]; !found {
+		sl := prefixSlot(pre)
+		if wk.cache.key[sl] != pre {
+			b, found := pop.index[pre]
+			if !found {
 				wk.overflow = true // a prefix pass 0 did not see
 				return nil
 			}
-			wk.lastPre, wk.lastB = pre, b
+			wk.cache.key[sl], wk.cache.val[sl] = pre, int64(b)
 		}
+		b := wk.cache.val[sl]
 		suffix, ok := packSuffix(&u.USCC)
 		if !ok {
 			return checkUnit(u)
@@ -521,9 +553,17 @@ func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, 
 		return sp, nil
 	}
 	// merge: per stratum, the n_t smallest of the workers' bottom-n
-	var all []cand
+	var total int64
+	for _, n := range nt {
+		total += n
+	}
+	all := make([]cand, 0, total)
 	for t := range nt {
-		var st []cand
+		size := 0
+		for i := range ws {
+			size += len(ws[i].heaps[t].h)
+		}
+		st := make([]cand, 0, size)
 		for i := range ws {
 			st = append(st, ws[i].heaps[t].h...)
 			ws[i].heaps[t].h = nil
