@@ -114,9 +114,14 @@ func (o Outcome) String() string {
 	return [...]string{"rejected", "applied", "duplicate"}[o]
 }
 
-// TierChange is a change of an entity's tier. Cause is the id of the event
-// that caused it, or "time:<rule>" for a time rule (decay,
-// publicity_ended, window_ended, abnormal_unresolved_3y).
+// TierChange is a change of an entity's tier as a member of the
+// supervised population: From is models.NoTier when the entity enters it
+// (its registration), To is models.NoTier when it leaves (deregistration).
+// Cause is the id of the event that caused it, or "time:<rule>" for a time
+// rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y). At
+// is the instant of the cause (the event's occurred_at, a repair's
+// decision date, a rule's due instant), not of processing, so a replay
+// yields the same changes.
 type TierChange struct {
 	USCC   models.USCC
 	Region string
@@ -248,15 +253,15 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 			ent.flags |= entException
 		}
 	} else if ent.flags&entEvaluated != 0 {
-		from = models.Tier(ent.tier)
+		from = popTier(ent, models.Tier(ent.tier), nowU)
 		if !cacheValid(ent, nowU) {
 			// A time rule changed the entity since it was last evaluated.
 			r := ev2.eval(s, ent, nowU, false)
-			if r.tier != from {
-				res.Changes[res.NChanges] = e.change(s, ent, from, r, r.causeAt, "")
+			if to := popTier(ent, r.tier, nowU); to != from {
+				res.Changes[res.NChanges] = e.change(s, ent, from, to, r, r.causeAt, "")
 				res.NChanges++
+				from = to
 			}
-			from = r.tier
 		}
 	}
 	putBlob(buf, blob...)
@@ -313,7 +318,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 
 	r := ev2.eval(s, ent, nowU, false)
 	e.store(s, idx, ent, r)
-	if r.tier != from {
+	if to := popTier(ent, r.tier, nowU); to != from {
 		// The change is dated by its cause, not by when it was processed,
 		// so that a replay produces the same history.
 		at := ev.OccurredAt.Unix()
@@ -323,7 +328,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		if at > nowU {
 			at = nowU
 		}
-		res.Changes[res.NChanges] = e.change(s, ent, from, r, at, ev.ID)
+		res.Changes[res.NChanges] = e.change(s, ent, from, to, r, at, ev.ID)
 		res.NChanges++
 	}
 	res.Outcome = Applied
@@ -356,13 +361,24 @@ func (e *Engine) store(s *shard, idx uint32, ent *entity, r evalResult) {
 	ent.nextChange = next
 }
 
+// popTier is the tier of an entity as a member of the supervised
+// population at T: NoTier before its registration is applied and from its
+// deregistration on. Tier changes are reported on this tier, so that
+// subscribers see entities enter (From NoTier) and leave (To NoTier).
+func popTier(ent *entity, t models.Tier, T int64) models.Tier {
+	if ent.flags&entRegistered == 0 || (ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T) {
+		return models.NoTier
+	}
+	return t
+}
+
 // change builds a TierChange dated at; an empty cause is taken from the
 // evaluation (the latest boundary: a time rule or an event's effect).
-func (e *Engine) change(s *shard, ent *entity, from models.Tier, r evalResult, at int64, cause string) TierChange {
+func (e *Engine) change(s *shard, ent *entity, from, to models.Tier, r evalResult, at int64, cause string) TierChange {
 	if cause == "" {
 		cause = e.causeString(s, r)
 	}
-	return TierChange{USCC: ent.code.Unpack(), Region: regionString(ent.region), From: from, To: r.tier,
+	return TierChange{USCC: ent.code.Unpack(), Region: regionString(ent.region), From: from, To: to,
 		Score: r.score, At: time.Unix(at, 0).UTC(), Cause: cause}
 }
 

@@ -143,7 +143,13 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 		r := s.rec(ri)
 		next := r.next
 		typ := models.EventType(r.typ)
-		if r.target != 0 || typ == models.TypeDeregistered || typ == models.TypeRepair {
+		if typ == models.TypeDeregistered {
+			// Not scored, but the entity leaves the population then.
+			b.at(r.at, causeEvent, ri)
+			ri = next
+			continue
+		}
+		if r.target != 0 || typ == models.TypeRepair {
 			// Referencing events act through their target's endAt/repairAt.
 			ri = next
 			continue

@@ -483,11 +483,11 @@ func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
 				continue
 			}
 			n++
-			from := models.Tier(ent.tier)
+			from := popTier(ent, models.Tier(ent.tier), int64(it.t)-1)
 			r := ev.eval(s, ent, T, false)
 			e.store(s, it.idx, ent, r)
-			if r.tier != from && fn != nil {
-				changes = append(changes, e.change(s, ent, from, r, r.causeAt, ""))
+			if to := popTier(ent, r.tier, T); to != from && fn != nil {
+				changes = append(changes, e.change(s, ent, from, to, r, r.causeAt, ""))
 			}
 		}
 		s.compactHeap()
