@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -514,5 +515,40 @@ func FuzzParseReport(f *testing.F) {
 			t.Fatalf("unstable:\n%s\n%s", b, b2)
 		}
 		_, _ = VerifyReport(raw, keys, testNow) // must not panic
+	})
+}
+
+func FuzzParseJWKS(f *testing.F) {
+	_, pub := testReportKey()
+	b, _ := json.Marshal(NewJWKS(pub))
+	f.Add(b)
+	f.Add([]byte(`{"keys":[{"kty":"RSA","kid":"r"},{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"a"}]}`))
+	f.Add([]byte(`{"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseJWKS(data)
+		if err != nil {
+			return
+		}
+		for _, k := range s.Keys {
+			// Every Ed25519 key of an accepted set is usable and found by
+			// its kid or its thumbprint.
+			if k.Kty != "OKP" || k.Crv != "Ed25519" {
+				continue
+			}
+			pub, err := k.PublicKey()
+			if err != nil {
+				t.Fatalf("accepted set with unusable key %+v: %v", k, err)
+			}
+			id := k.Kid
+			if id == "" {
+				id = KeyID(pub)
+				if slices.ContainsFunc(s.Keys, func(o JWK) bool { return o.Kid == id }) {
+					continue // another key claims the thumbprint as its kid
+				}
+			}
+			if got, err := s.Key(id); err != nil || len(got) != ed25519.PublicKeySize {
+				t.Fatalf("Key(%q): %v", id, err)
+			}
+		}
 	})
 }

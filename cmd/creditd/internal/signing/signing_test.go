@@ -192,3 +192,28 @@ func TestMarshalPEMRoundTrip(t *testing.T) {
 		t.Fatalf("MarshalPEM differs from openssl's encoding:\n%s\n%s", data, orig)
 	}
 }
+
+func FuzzParsePEM(f *testing.F) {
+	for _, name := range []string{"openssl-ed25519.pem", "encrypted-ed25519.pem", "rsa.pem"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		priv, err := ParsePEM(data)
+		if err != nil {
+			return
+		}
+		// What parses writes back as a key that parses to the same.
+		out, err := MarshalPEM(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParsePEM(out)
+		if err != nil || !again.Equal(priv) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
