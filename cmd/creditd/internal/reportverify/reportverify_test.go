@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -36,7 +37,7 @@ func strp(s string) *string { return &s }
 // independently, and the independent canonical form of the report without
 // its signature is byte for byte the issuer's signed bytes.
 func TestGoldenVectors(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "report")
+	dir := filepath.Join("..", "..", "..", "..", "models", "testdata", "report")
 	keys, err := os.ReadFile(filepath.Join(dir, "jwks.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,22 +51,16 @@ func TestGoldenVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := independentVerify(raw, keys, now)
+		doc, err := reportverify.Verify(raw, keys, now)
 		if err != nil {
 			t.Fatalf("%s: %v", ed, err)
 		}
-		var canon bytes.Buffer
-		rest := object{}
-		for _, m := range doc {
-			if m.name != "signature" {
-				rest = append(rest, m)
-			}
-		}
-		if err := writeCanonical(&canon, rest); err != nil {
+		canon, err := doc.CanonicalWithout("signature")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(canon.Bytes(), signed) {
-			t.Fatalf("%s: canonical forms differ:\nindependent %s\nissuer      %s", ed, canon.Bytes(), signed)
+		if !bytes.Equal(canon, signed) {
+			t.Fatalf("%s: canonical forms differ:\nindependent %s\nissuer      %s", ed, canon, signed)
 		}
 		if _, err := models.VerifyReport(raw, mustKeys(t, keys), now); err != nil {
 			t.Fatalf("%s: issuer's verifier: %v", ed, err)
@@ -176,7 +171,7 @@ func TestIssuerReportsVerifyIndependently(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, raw := range [][]byte{canon, plain} {
-			if _, err := independentVerify(raw, keysJSON, now); err != nil {
+			if _, err := reportverify.Verify(raw, keysJSON, now); err != nil {
 				t.Fatalf("case %d: independent verifier: %v\n%s", i, err, raw)
 			}
 			if _, err := models.VerifyReport(raw, keys, now); err != nil {
@@ -187,7 +182,7 @@ func TestIssuerReportsVerifyIndependently(t *testing.T) {
 		other, _ := key(2)
 		wrong, _ := json.Marshal(models.JWKS{Keys: []models.JWK{{Kty: "OKP", Crv: "Ed25519",
 			X: models.NewJWK(other.Public().(ed25519.PublicKey)).X, Kid: kid}}})
-		if _, err := independentVerify(canon, wrong, now); err == nil {
+		if _, err := reportverify.Verify(canon, wrong, now); err == nil {
 			t.Fatalf("case %d: independent verifier accepted the wrong key", i)
 		}
 		if _, err := models.VerifyReport(canon, mustKeys(t, wrong), now); err == nil {
@@ -221,7 +216,7 @@ func TestEveryByteFlipFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := independentVerify(raw, keysJSON, now); err != nil {
+	if _, err := reportverify.Verify(raw, keysJSON, now); err != nil {
 		t.Fatalf("unaltered report: %v", err)
 	}
 	flipped := make([]byte, len(raw))
@@ -231,7 +226,7 @@ func TestEveryByteFlipFails(t *testing.T) {
 			copy(flipped, raw)
 			flipped[pos] ^= 1 << bit
 			tried++
-			if _, err := independentVerify(flipped, keysJSON, now); err == nil {
+			if _, err := reportverify.Verify(flipped, keysJSON, now); err == nil {
 				t.Errorf("independent verifier accepts bit %d of byte %d flipped: %s", bit, pos, flipped)
 			}
 			if _, err := models.VerifyReport(flipped, keys, now); err == nil {
@@ -253,14 +248,12 @@ func TestPublicEditionHasNoAssessment(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := rep.CanonicalJSON()
-	doc, err := independentVerify(raw, keysJSON, now)
+	doc, err := reportverify.Verify(raw, keysJSON, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range doc {
-		if m.name == "assessment" {
-			t.Fatal("public edition has an assessment member")
-		}
+	if doc.Has("assessment") {
+		t.Fatal("public edition has an assessment member")
 	}
 	// The issuer refuses to sign a public edition with an assessment...
 	leaky := randReport(r, models.EditionRegulatory)
@@ -284,20 +277,14 @@ func TestPublicEditionHasNoAssessment(t *testing.T) {
 	delete(m, "signature")
 	body, _ := json.Marshal(m)
 	// Sign it as a careless issuer would, with the independent canonical form.
-	bd := json.NewDecoder(bytes.NewReader(body))
-	bd.UseNumber()
-	doc2, err := readValue(bd)
+	canon, err := reportverify.Canonicalize(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var canon bytes.Buffer
-	if err := writeCanonical(&canon, doc2); err != nil {
-		t.Fatal(err)
-	}
-	sig := ed25519.Sign(priv, canon.Bytes())
+	sig := ed25519.Sign(priv, canon)
 	m["signature"] = map[string]any{"alg": "Ed25519", "key_id": kid, "value": base64.RawURLEncoding.EncodeToString(sig)}
 	bad, _ := json.Marshal(m)
-	if _, err := independentVerify(bad, keysJSON, now); err == nil || !strings.Contains(err.Error(), "public edition") {
+	if _, err := reportverify.Verify(bad, keysJSON, now); err == nil || !strings.Contains(err.Error(), "public edition") {
 		t.Fatalf("independent verifier: %v", err)
 	}
 	if _, err := models.VerifyReport(bad, mustKeys(t, keysJSON), now); err == nil || !strings.Contains(err.Error(), "no assessment") {

@@ -1,11 +1,12 @@
-package reportverify_test
-
-// An independent verifier of credit-report/v1, written from
-// spec/report.md alone, the way a receiving province would write it. It
+// Package reportverify is an independent verifier of credit-report/v1,
+// written from spec/report.md alone, the way a receiving province would
+// write it. The service's end-to-end tests use it as the second verifier
+// of reports fetched over HTTP. It
 // shares no code with the issuer: no import of models or models/jcs; its
 // canonicalisation is encoding/json tokens (numbers kept as text) plus its
 // own sorting by UTF-16 code units and its own string escaping. Keep it
 // that way: its worth is that it is a second, separate reading of the spec.
+package reportverify
 
 import (
 	"bytes"
@@ -34,18 +35,18 @@ type jwks struct {
 	} `json:"keys"`
 }
 
-// member is one object member, in input order.
+// member is one Object member, in input order.
 type member struct {
 	name  string
 	value any
 }
 
-// object keeps members in a slice so that duplicates can be detected.
-type object []member
+// Object keeps members in a slice so that duplicates can be detected.
+type Object []member
 
-// independentVerify verifies raw against the key set keysJSON at now and
-// returns the report's top-level members.
-func independentVerify(raw, keysJSON []byte, now time.Time) (object, error) {
+// Verify verifies raw against the key set keysJSON (a JWKS document) at
+// now and returns the report's top-level members.
+func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("not UTF-8")
 	}
@@ -58,11 +59,11 @@ func independentVerify(raw, keysJSON []byte, now time.Time) (object, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the report")
 	}
-	doc, ok := v.(object)
+	doc, ok := v.(Object)
 	if !ok {
 		return nil, errors.New("report is not an object")
 	}
-	get := func(o object, name string) any {
+	get := func(o Object, name string) any {
 		for _, m := range o {
 			if m.name == name {
 				return m.value
@@ -81,8 +82,8 @@ func independentVerify(raw, keysJSON []byte, now time.Time) (object, error) {
 	if edition != "public" && (edition != "regulatory" || !hasAssessment) {
 		return nil, errors.New("bad edition")
 	}
-	sig, _ := get(doc, "signature").(object)
-	issuer, _ := get(doc, "issuer").(object)
+	sig, _ := get(doc, "signature").(Object)
+	issuer, _ := get(doc, "issuer").(Object)
 	if sig == nil || issuer == nil {
 		return nil, errors.New("no signature or issuer")
 	}
@@ -143,7 +144,7 @@ func readValue(dec *json.Decoder) (any, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			var o object
+			var o Object
 			for dec.More() {
 				nt, err := dec.Token()
 				if err != nil {
@@ -237,7 +238,7 @@ func writeCanonical(w *bytes.Buffer, v any) error {
 			}
 		}
 		w.WriteByte(']')
-	case object:
+	case Object:
 		sorted := slices.Clone(t)
 		slices.SortFunc(sorted, func(a, b member) int {
 			return slices.Compare(utf16.Encode([]rune(a.name)), utf16.Encode([]rune(b.name)))
@@ -260,4 +261,35 @@ func writeCanonical(w *bytes.Buffer, v any) error {
 		return fmt.Errorf("unexpected %T", v)
 	}
 	return nil
+}
+
+// Has reports whether the object has a member called name.
+func (o Object) Has(name string) bool {
+	return slices.ContainsFunc(o, func(m member) bool { return m.name == name })
+}
+
+// CanonicalWithout returns the object's RFC 8785 form without the named
+// members (the signed bytes, for "signature").
+func (o Object) CanonicalWithout(names ...string) ([]byte, error) {
+	rest := slices.DeleteFunc(slices.Clone(o), func(m member) bool { return slices.Contains(names, m.name) })
+	var b bytes.Buffer
+	if err := writeCanonical(&b, rest); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Canonicalize returns the RFC 8785 form of a JSON document.
+func Canonicalize(doc []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	v, err := readValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := writeCanonical(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
