@@ -1,7 +1,6 @@
 package models
 
 import (
-	"errors"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -18,8 +17,6 @@ type jsonScanner struct {
 	pos int
 	buf []byte // scratch for unescaping
 }
-
-var errJSON = errors.New("invalid JSON")
 
 type jsonSyntaxError struct {
 	offset int
