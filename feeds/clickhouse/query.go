@@ -1,0 +1,648 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// Analytics over the history tables, for GET /v1/stats/tiers/history,
+// /v1/stats/hit-rates and /v1/stats/tier-changes. Results are plain structs
+// with JSON tags. Months are calendar months in UTC, written "2006-01".
+//
+// Query parameters are checked (prefixes are digits, months in range) and
+// string values are embedded as escaped literals (quote): 18.16 has no
+// server-side parameters.
+
+// ErrBadQuery wraps every invalid-parameter error of the analytics queries.
+var ErrBadQuery = errors.New("bad query")
+
+// maxMonths bounds a monthly series.
+const maxMonths = 240
+
+var prefixRE = regexp.MustCompile(`^[0-9]{0,6}$`)
+
+func checkPrefix(p string) error {
+	if !prefixRE.MatchString(p) {
+		return fmt.Errorf("%w: division-code prefix %q must be 0–6 digits", ErrBadQuery, p)
+	}
+	return nil
+}
+
+// ParseMonth parses "2006-01" as the first instant of that month, UTC.
+func ParseMonth(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: month %q: want YYYY-MM", ErrBadQuery, s)
+	}
+	return t, nil
+}
+
+// monthIndex numbers months: year×12 + month−1, the same expression the
+// queries compute in SQL (toYear(at)*12 + toMonth(at) - 1).
+func monthIndex(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*12 + int(t.Month()) - 1
+}
+
+func monthStart(idx int) time.Time {
+	return time.Date(idx/12, time.Month(idx%12+1), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func monthLabel(idx int) string { return monthStart(idx).Format("2006-01") }
+
+// monthRange resolves From/To (any instant inside the first and last
+// month; zero To = the current month, zero From = 11 months before To).
+func monthRange(from, to time.Time) (first, last int, err error) {
+	if to.IsZero() {
+		to = time.Now()
+	}
+	last = monthIndex(to)
+	if from.IsZero() {
+		first = last - 11
+	} else {
+		first = monthIndex(from)
+	}
+	if first > last {
+		return 0, 0, fmt.Errorf("%w: from %s is after to %s", ErrBadQuery, monthLabel(first), monthLabel(last))
+	}
+	if last-first+1 > maxMonths {
+		return 0, 0, fmt.Errorf("%w: %d months requested, at most %d", ErrBadQuery, last-first+1, maxMonths)
+	}
+	if first < monthIndex(minTime) || monthStart(last+1).After(maxTime) {
+		return 0, 0, fmt.Errorf("%w: months must lie in 1970–2105", ErrBadQuery)
+	}
+	return first, last, nil
+}
+
+// quote returns s as a ClickHouse string literal.
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\'':
+			b.WriteString(`\'`)
+		case 0:
+			b.WriteString(`\0`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// likePrefix is a LIKE pattern matching strings that start with a
+// digits-only prefix (checked by checkPrefix, so no LIKE metacharacters).
+func likePrefix(p string) string { return quote(p + "%") }
+
+// schemeLabels orders a scheme's tier labels: the built-in scheme's order,
+// then any other label seen, sorted.
+func schemeLabels(scheme string, seen map[string]bool) []string {
+	var out []string
+	if s, err := models.LookupTierScheme(scheme); err == nil {
+		out = append(out, s.Labels...)
+	}
+	var extra []string
+	for l := range seen {
+		if !slices.Contains(out, l) {
+			extra = append(extra, l)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// --- (a) tier distribution over time --------------------------------------
+
+// TierHistoryQuery selects a tier distribution series.
+type TierHistoryQuery struct {
+	// Prefix keeps entities whose 6-digit division code starts with it
+	// ("" all, "37" Shandong, "3702" Qingdao).
+	Prefix string
+	// From and To are the first and last month (any instant in them, UTC),
+	// inclusive. Zero To: the current month; zero From: 11 months before To.
+	From, To time.Time
+	// Scheme keeps one tier scheme ("" = every scheme, each its own series).
+	Scheme string
+}
+
+// TierHistory is the number of entities in each tier at the end of each
+// month.
+type TierHistory struct {
+	Prefix string `json:"prefix"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	// Method explains how the counts are computed.
+	Method string       `json:"method"`
+	Series []TierSeries `json:"series"`
+}
+
+// TierSeries is one scheme's monthly distribution.
+type TierSeries struct {
+	Scheme string `json:"scheme"`
+	// Tiers are the labels, lowest risk first.
+	Tiers  []string    `json:"tiers"`
+	Months []TierMonth `json:"months"`
+}
+
+// TierMonth is the distribution at the end of one month.
+type TierMonth struct {
+	Month string `json:"month"`
+	// Counts maps every tier label of the series to its entity count.
+	Counts map[string]int64 `json:"counts"`
+	Total  int64            `json:"total"`
+}
+
+// TierHistoryMethod documents TierHistory's computation.
+const TierHistoryMethod = "For each month end (the first instant of the next month, UTC), every entity is counted once, " +
+	"in the tier of its latest tier change at or before that instant (latest by at, then milliseconds); entities whose " +
+	"latest change has no new tier (deregistered) and entities with no change yet are not counted. An entity is placed " +
+	"by the division code and scheme of that latest change. Duplicated rows do not change a latest value, so no FINAL " +
+	"is needed; ties within one millisecond are broken arbitrarily."
+
+// TierHistory computes the tier distribution at each month end of the
+// range, from tier_changes (see TierHistoryMethod).
+//
+// SQL shape: per (entity, month) the last change of that month; each such
+// row is fanned out (arrayJoin) to every month end of the range at or after
+// its month; per (entity, month end) the latest of those wins (argMax by
+// month); then counts per month, scheme and tier. Cost is about rows ×
+// months of the range.
+func (q *Querier) TierHistory(ctx context.Context, tq TierHistoryQuery) (*TierHistory, error) {
+	if err := checkPrefix(tq.Prefix); err != nil {
+		return nil, err
+	}
+	first, last, err := monthRange(tq.From, tq.To)
+	if err != nil {
+		return nil, err
+	}
+	ends := make([]string, 0, last-first+1)
+	for m := first; m <= last; m++ {
+		ends = append(ends, fmt.Sprint(m))
+	}
+	schemeFilter := ""
+	if tq.Scheme != "" {
+		schemeFilter = " AND scheme = " + quote(tq.Scheme)
+	}
+	query := q.sql(fmt.Sprintf(`
+SELECT m, scheme, tier, count() AS n FROM (
+  SELECT uscc, m, argMax(tier, mon) AS tier, argMax(scheme, mon) AS scheme, argMax(region, mon) AS region FROM (
+    SELECT uscc, mon, tier, scheme, region, toInt32(arrayJoin(arrayFilter(e -> e >= mon, [%s]))) AS m FROM (
+      SELECT uscc, toInt32(toYear(at) * 12 + toMonth(at) - 1) AS mon,
+             argMax(new_tier, toUInt64(at) * 1000 + at_ms) AS tier,
+             argMax(scheme, toUInt64(at) * 1000 + at_ms) AS scheme,
+             argMax(region, toUInt64(at) * 1000 + at_ms) AS region
+      FROM {db}.tier_changes
+      WHERE at < toDateTime(%d)
+      GROUP BY uscc, mon))
+  GROUP BY uscc, m)
+WHERE tier != '' AND region LIKE %s%s
+GROUP BY m, scheme, tier
+ORDER BY m, scheme, tier`, strings.Join(ends, ", "), monthStart(last+1).Unix(), likePrefix(tq.Prefix), schemeFilter))
+	ctx, cancel := q.queryCtx(ctx)
+	defer cancel()
+	rows, err := q.conn.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse tier history: %w", err)
+	}
+	defer rows.Close()
+	type key struct {
+		m      int
+		scheme string
+	}
+	counts := map[key]map[string]int64{}
+	seen := map[string]map[string]bool{} // scheme → labels
+	for rows.Next() {
+		var m int32
+		var scheme, tier string
+		var n uint64
+		if err := rows.Scan(&m, &scheme, &tier, &n); err != nil {
+			return nil, fmt.Errorf("clickhouse tier history: %w", err)
+		}
+		k := key{int(m), scheme}
+		if counts[k] == nil {
+			counts[k] = map[string]int64{}
+		}
+		counts[k][tier] += int64(n)
+		if seen[scheme] == nil {
+			seen[scheme] = map[string]bool{}
+		}
+		seen[scheme][tier] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse tier history: %w", err)
+	}
+	if tq.Scheme != "" && seen[tq.Scheme] == nil {
+		seen[tq.Scheme] = map[string]bool{}
+	}
+	out := &TierHistory{Prefix: tq.Prefix, From: monthLabel(first), To: monthLabel(last), Method: TierHistoryMethod, Series: []TierSeries{}}
+	schemes := make([]string, 0, len(seen))
+	for s := range seen {
+		schemes = append(schemes, s)
+	}
+	slices.Sort(schemes)
+	for _, s := range schemes {
+		ser := TierSeries{Scheme: s, Tiers: schemeLabels(s, seen[s])}
+		for m := first; m <= last; m++ {
+			tm := TierMonth{Month: monthLabel(m), Counts: make(map[string]int64, len(ser.Tiers))}
+			for _, l := range ser.Tiers {
+				n := counts[key{m, s}][l]
+				tm.Counts[l] = n
+				tm.Total += n
+			}
+			ser.Months = append(ser.Months, tm)
+		}
+		out.Series = append(out.Series, ser)
+	}
+	return out, nil
+}
+
+// --- (b) inspection hit rates ----------------------------------------------
+
+// HitRateQuery selects inspections for hit rates.
+type HitRateQuery struct {
+	// Prefix keeps inspections of entities whose division code starts with it.
+	Prefix string
+	// From and To are the first and last month, inclusive (as TierHistoryQuery).
+	From, To time.Time
+	// Scheme keeps one tier scheme ("" = all).
+	Scheme string
+	// PlanID keeps one inspection plan ("" = all).
+	PlanID string
+	// RandomOnly keeps inspections whose plan has a recorded draw, i.e. the
+	// double-random ones: only those estimate a tier's problem rate without
+	// the bias of targeted inspections.
+	RandomOnly bool
+}
+
+// HitRates are inspection outcomes per tier and month.
+type HitRates struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Definition explains the rates.
+	Definition string `json:"definition"`
+	// Rows are per month, scheme and tier at inspection, months ascending.
+	Rows []HitRateRow `json:"rows"`
+	// Totals are per scheme and tier over the whole range (Month "").
+	Totals []HitRateRow `json:"totals"`
+}
+
+// HitRateRow counts one cell's inspections by result.
+type HitRateRow struct {
+	Month  string `json:"month,omitempty"`
+	Scheme string `json:"scheme"`
+	// Tier is the entity's tier just before the inspection ("" unknown).
+	Tier         string `json:"tier"`
+	Inspections  int64  `json:"inspections"`
+	ProblemFound int64  `json:"problem_found"`
+	Corrected    int64  `json:"corrected"`
+	NoProblem    int64  `json:"no_problem"`
+	Refused      int64  `json:"refused"`
+	Unreachable  int64  `json:"unreachable"`
+	// Other counts results outside credit-event/v1's five.
+	Other int64 `json:"other"`
+	// Found = ProblemFound + Corrected: inspections that found a problem.
+	Found int64 `json:"found"`
+	// HitRate = Found / Inspections, with its Wilson 95% interval.
+	HitRate     float64 `json:"hit_rate"`
+	HitRateLow  float64 `json:"hit_rate_low"`
+	HitRateHigh float64 `json:"hit_rate_high"`
+	// AdverseRate = (Found + Refused + Unreachable) / Inspections: the
+	// broader reading of domain.md §8, where "unreachable at the registered
+	// address" and "serious non-cooperation" also count as findings.
+	AdverseRate float64 `json:"adverse_rate"`
+}
+
+// HitRateDefinition documents the hit-rate columns.
+const HitRateDefinition = "Each inspection is counted once (deduplicated by event id) in the month of its occurred_at (UTC) and " +
+	"under the tier its entity had just before the inspection. found = problem_found + corrected (a problem was found, " +
+	"whether or not it was corrected on the spot); hit_rate = found / inspections, with a Wilson 95% interval; " +
+	"adverse_rate = (found + refused + unreachable) / inspections. no_problem counts as no finding. A sound risk model " +
+	"shows hit_rate rising from the lowest-risk tier to the highest (domain.md §8); only double-random inspections " +
+	"(random_only) estimate it without selection bias."
+
+// HitRates computes inspection outcomes per tier and month from the
+// inspections table (see HitRateDefinition).
+func (q *Querier) HitRates(ctx context.Context, hq HitRateQuery) (*HitRates, error) {
+	if err := checkPrefix(hq.Prefix); err != nil {
+		return nil, err
+	}
+	first, last, err := monthRange(hq.From, hq.To)
+	if err != nil {
+		return nil, err
+	}
+	where := fmt.Sprintf("at >= toDateTime(%d) AND at < toDateTime(%d) AND region LIKE %s",
+		monthStart(first).Unix(), monthStart(last+1).Unix(), likePrefix(hq.Prefix))
+	if hq.Scheme != "" {
+		where += " AND scheme = " + quote(hq.Scheme)
+	}
+	if hq.PlanID != "" {
+		where += " AND plan_id = " + quote(hq.PlanID)
+	}
+	if hq.RandomOnly {
+		where += " AND plan_id IN (SELECT plan_id FROM {db}.draws)"
+	}
+	query := q.sql(`
+SELECT toInt32(toYear(at) * 12 + toMonth(at) - 1) AS mon, scheme, tier_at_inspection,
+       count(), countIf(result = 'problem_found'), countIf(result = 'corrected'), countIf(result = 'no_problem'),
+       countIf(result = 'refused'), countIf(result = 'unreachable')
+FROM {db}.inspections FINAL
+WHERE ` + where + `
+GROUP BY mon, scheme, tier_at_inspection
+ORDER BY mon, scheme, tier_at_inspection`)
+	ctx, cancel := q.queryCtx(ctx)
+	defer cancel()
+	rows, err := q.conn.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse hit rates: %w", err)
+	}
+	defer rows.Close()
+	out := &HitRates{From: monthLabel(first), To: monthLabel(last), Definition: HitRateDefinition, Rows: []HitRateRow{}, Totals: []HitRateRow{}}
+	type tk struct{ scheme, tier string }
+	totals := map[tk]*HitRateRow{}
+	for rows.Next() {
+		var mon int32
+		var r HitRateRow
+		var n, pf, co, np, rf, un uint64
+		if err := rows.Scan(&mon, &r.Scheme, &r.Tier, &n, &pf, &co, &np, &rf, &un); err != nil {
+			return nil, fmt.Errorf("clickhouse hit rates: %w", err)
+		}
+		r.Month = monthLabel(int(mon))
+		r.Inspections, r.ProblemFound, r.Corrected, r.NoProblem, r.Refused, r.Unreachable =
+			int64(n), int64(pf), int64(co), int64(np), int64(rf), int64(un)
+		r.finish()
+		out.Rows = append(out.Rows, r)
+		t := totals[tk{r.Scheme, r.Tier}]
+		if t == nil {
+			t = &HitRateRow{Scheme: r.Scheme, Tier: r.Tier}
+			totals[tk{r.Scheme, r.Tier}] = t
+		}
+		t.Inspections += r.Inspections
+		t.ProblemFound += r.ProblemFound
+		t.Corrected += r.Corrected
+		t.NoProblem += r.NoProblem
+		t.Refused += r.Refused
+		t.Unreachable += r.Unreachable
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse hit rates: %w", err)
+	}
+	for _, t := range totals {
+		t.finish()
+		out.Totals = append(out.Totals, *t)
+	}
+	slices.SortFunc(out.Totals, func(a, b HitRateRow) int {
+		if c := strings.Compare(a.Scheme, b.Scheme); c != 0 {
+			return c
+		}
+		return tierCompare(a.Scheme, a.Tier, b.Tier)
+	})
+	slices.SortStableFunc(out.Rows, func(a, b HitRateRow) int {
+		if c := strings.Compare(a.Month, b.Month); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Scheme, b.Scheme); c != 0 {
+			return c
+		}
+		return tierCompare(a.Scheme, a.Tier, b.Tier)
+	})
+	return out, nil
+}
+
+// tierCompare orders labels by the scheme's risk order when known.
+func tierCompare(scheme, a, b string) int {
+	if s, err := models.LookupTierScheme(scheme); err == nil {
+		ia, ib := slices.Index(s.Labels, a), slices.Index(s.Labels, b)
+		if ia >= 0 && ib >= 0 {
+			return ia - ib
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+// finish derives Other, Found and the rates from the counts.
+func (r *HitRateRow) finish() {
+	r.Other = r.Inspections - r.ProblemFound - r.Corrected - r.NoProblem - r.Refused - r.Unreachable
+	r.Found = r.ProblemFound + r.Corrected
+	if r.Inspections == 0 {
+		return
+	}
+	n := float64(r.Inspections)
+	r.HitRate = float64(r.Found) / n
+	r.HitRateLow, r.HitRateHigh = wilson(r.Found, r.Inspections)
+	r.AdverseRate = float64(r.Found+r.Refused+r.Unreachable) / n
+}
+
+// wilson is the Wilson score 95% interval for k successes in n trials.
+func wilson(k, n int64) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 0
+	}
+	const z = 1.959963984540054
+	p, nf := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nf
+	center := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return math.Max(0, center-half), math.Min(1, center+half)
+}
+
+// --- (c) tier changes --------------------------------------------------------
+
+// TierChangeQuery selects tier changes.
+type TierChangeQuery struct {
+	// Prefix keeps changes of entities whose division code starts with it.
+	Prefix string
+	// From and To bound the change time: From ≤ at < To. Zero From: no
+	// lower bound; zero To: no upper bound.
+	From, To time.Time
+	// USCC keeps one entity ("" = all).
+	USCC string
+	// Limit caps the rows returned: default 100, at most 10,000.
+	Limit int
+}
+
+// TierChanges lists tier changes, newest first.
+type TierChanges struct {
+	Changes []TierChangeRow `json:"changes"`
+	// Truncated is true when more changes matched than Limit.
+	Truncated bool `json:"truncated"`
+}
+
+// TierChangeRow is one change and why it happened.
+type TierChangeRow struct {
+	USCC    string    `json:"uscc"`
+	Region  string    `json:"region"`
+	At      time.Time `json:"at"`
+	OldTier string    `json:"old_tier"`
+	NewTier string    `json:"new_tier"`
+	Scheme  string    `json:"scheme"`
+	Score   int32     `json:"score"`
+	// Direction is "raised" (to a higher-risk tier), "lowered", "entered"
+	// (first tier), "left" (no tier after) or "" (labels not comparable).
+	Direction string `json:"direction"`
+	// Cause is the causing event's id or "time:<rule>".
+	Cause string `json:"cause"`
+	// CauseType is the causing event's type when it is in applied_events,
+	// "time" for a time rule, else "".
+	CauseType string `json:"cause_type,omitempty"`
+}
+
+// TierChanges lists tier changes in a period, newest first, with their
+// causes; the event type of each cause is looked up in applied_events.
+func (q *Querier) TierChanges(ctx context.Context, cq TierChangeQuery) (*TierChanges, error) {
+	if err := checkPrefix(cq.Prefix); err != nil {
+		return nil, err
+	}
+	if cq.Limit == 0 {
+		cq.Limit = 100
+	}
+	if cq.Limit < 0 || cq.Limit > 10_000 {
+		return nil, fmt.Errorf("%w: limit %d: use 1–10000", ErrBadQuery, cq.Limit)
+	}
+	where := "region LIKE " + likePrefix(cq.Prefix)
+	if !cq.From.IsZero() {
+		if err := checkTime("from", cq.From); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadQuery, err)
+		}
+		sec, ms := splitTime(cq.From)
+		where += fmt.Sprintf(" AND (at > toDateTime(%d) OR (at = toDateTime(%d) AND at_ms >= %d))", sec.Unix(), sec.Unix(), ms)
+	}
+	if !cq.To.IsZero() {
+		if err := checkTime("to", cq.To); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadQuery, err)
+		}
+		sec, ms := splitTime(cq.To)
+		where += fmt.Sprintf(" AND (at < toDateTime(%d) OR (at = toDateTime(%d) AND at_ms < %d))", sec.Unix(), sec.Unix(), ms)
+	}
+	if cq.USCC != "" {
+		where += " AND uscc = " + quote(cq.USCC)
+	}
+	query := q.sql(fmt.Sprintf(`
+SELECT uscc, region, at, at_ms, old_tier, new_tier, scheme, score, cause
+FROM {db}.tier_changes FINAL
+WHERE %s
+ORDER BY at DESC, at_ms DESC, uscc, cause
+LIMIT %d`, where, cq.Limit+1))
+	ctx, cancel := q.queryCtx(ctx)
+	defer cancel()
+	rows, err := q.conn.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse tier changes: %w", err)
+	}
+	defer rows.Close()
+	out := &TierChanges{Changes: []TierChangeRow{}}
+	for rows.Next() {
+		var r TierChangeRow
+		var ms uint16
+		if err := rows.Scan(&r.USCC, &r.Region, &r.At, &ms, &r.OldTier, &r.NewTier, &r.Scheme, &r.Score, &r.Cause); err != nil {
+			return nil, fmt.Errorf("clickhouse tier changes: %w", err)
+		}
+		r.At = r.At.Add(time.Duration(ms) * time.Millisecond).UTC()
+		r.Direction = direction(r.Scheme, r.OldTier, r.NewTier)
+		out.Changes = append(out.Changes, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse tier changes: %w", err)
+	}
+	if len(out.Changes) > cq.Limit {
+		out.Changes, out.Truncated = out.Changes[:cq.Limit], true
+	}
+	if err := q.fillCauseTypes(ctx, out.Changes); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func direction(scheme, old, new string) string {
+	switch {
+	case old == "" && new != "":
+		return "entered"
+	case new == "" && old != "":
+		return "left"
+	case old == new:
+		return ""
+	}
+	s, err := models.LookupTierScheme(scheme)
+	if err != nil {
+		return ""
+	}
+	io, in := slices.Index(s.Labels, old), slices.Index(s.Labels, new)
+	switch {
+	case io < 0 || in < 0:
+		return ""
+	case in > io:
+		return "raised"
+	default:
+		return "lowered"
+	}
+}
+
+// fillCauseTypes looks up the event type of each cause in applied_events
+// (by its sorting key, uscc and event_id).
+func (q *Querier) fillCauseTypes(ctx context.Context, changes []TierChangeRow) error {
+	usccs, ids := map[string]bool{}, map[string]bool{}
+	for i := range changes {
+		c := &changes[i]
+		if strings.HasPrefix(c.Cause, "time:") {
+			c.CauseType = "time"
+			continue
+		}
+		if c.Cause != "" {
+			usccs[c.USCC], ids[c.Cause] = true, true
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	lit := func(set map[string]bool) string {
+		parts := make([]string, 0, len(set))
+		for s := range set {
+			parts = append(parts, quote(s))
+		}
+		slices.Sort(parts)
+		return strings.Join(parts, ", ")
+	}
+	query := q.sql(fmt.Sprintf(`SELECT uscc, event_id, any(type) FROM {db}.applied_events
+WHERE uscc IN (%s) AND event_id IN (%s) GROUP BY uscc, event_id`, lit(usccs), lit(ids)))
+	rows, err := q.conn.Query(ctx, query)
+	if err != nil {
+		return fmt.Errorf("clickhouse tier changes: cause types: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ uscc, id string }
+	types := map[key]string{}
+	for rows.Next() {
+		var u, id, typ string
+		if err := rows.Scan(&u, &id, &typ); err != nil {
+			return fmt.Errorf("clickhouse tier changes: cause types: %w", err)
+		}
+		types[key{u, id}] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse tier changes: cause types: %w", err)
+	}
+	for i := range changes {
+		if t, ok := types[key{changes[i].USCC, changes[i].Cause}]; ok {
+			changes[i].CauseType = t
+		}
+	}
+	return nil
+}

@@ -1,0 +1,857 @@
+package clickhouse
+
+// Design of the sink's hot path (Add*): scoring calls it for every applied
+// event, tier change and inspection, and must never wait on ClickHouse. An
+// Add takes one mutex for an append to the table's open batch and returns;
+// it never does I/O. Two goroutines do the rest:
+//
+//   - the flusher seals open batches older than FlushInterval (a full batch
+//     is sealed by Add itself) and moves sealed batches from memory to the
+//     spool when memory passes MaxMemRows, when ClickHouse is failing, when
+//     a batch has waited longer than SpoolAfter, or always (SpoolAlways);
+//   - the inserter inserts the oldest batch: the spool's first record if the
+//     spool is not empty (spooled batches are older than those in memory),
+//     else the first sealed batch in memory. A transient failure puts the
+//     batch back and backs off; a batch ClickHouse refuses as invalid goes to
+//     quarantine so it cannot block the stream.
+//
+// The stream is therefore a FIFO whose older part is on disk and newer part
+// in memory. Order is kept except for a batch whose insert fails while
+// newer batches were being spooled: it is retried after them. Order does not
+// matter to the tables (ReplacingMergeTree keeps the highest version
+// whatever the insert order, and every query deduplicates).
+//
+// If memory reaches HardMaxMemRows (the spool is disabled or failing), Add
+// refuses rows with ErrOverloaded and counts them: bounded memory beats an
+// out-of-memory crash of the scorer, and the durable log can refill history.
+// A hard crash loses the rows still in memory (at most MaxMemRows, and
+// about FlushInterval of rows while ClickHouse keeps up; SpoolAlways cuts
+// that to the open batches).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ErrClosed is returned by Add* after Close.
+var ErrClosed = errors.New("clickhouse sink: closed")
+
+// ErrOverloaded is returned by Add* when HardMaxMemRows rows are held in
+// memory and the spool cannot take more; the row is dropped and counted.
+var ErrOverloaded = errors.New("clickhouse sink: overloaded, row dropped")
+
+// Sink writes history rows to ClickHouse in large batches without ever
+// blocking its callers. It is safe for concurrent use.
+type Sink struct {
+	opts  Options
+	log   *slog.Logger
+	conn  driver.Conn
+	q     *Querier
+	spool *spool // nil when DisableSpool
+	m     *metrics
+
+	insertSQL [numTables]string
+
+	mu            sync.Mutex
+	open          [numTables]*batch
+	free          [numTables][]*batch // recycled batches, to keep row slices
+	queue         []*batch            // sealed, in memory, oldest first
+	memRows       int                 // rows in open, queue and inflight
+	inflight      *batch              // in-memory batch being inserted
+	busyFirst     int64               // firstAdded of the batch being inserted (memory or spool), 0 if none
+	spoolingFirst int64               // firstAdded of the batch being spooled, 0 if none
+	nextSeq       uint64
+	pending       map[uint64]struct{} // seqs sealed but not yet inserted, quarantined or dropped
+	progress      chan struct{}       // closed and replaced whenever pending shrinks
+	closed        bool
+
+	wakeFlush  chan struct{}
+	wakeInsert chan struct{}
+	down       atomic.Bool // the last insert or migration failed
+	migrated   atomic.Bool
+
+	stopInsert  context.CancelFunc
+	insertDone  chan struct{}
+	stopFlush   chan struct{}
+	flushDone   chan struct{}
+	closeOnce   sync.Once
+	closeResult error
+
+	inserted    [numTables]atomic.Uint64
+	dropped     atomic.Uint64
+	quarantined atomic.Uint64
+}
+
+// New starts a sink. It opens (and replays on its own) the spool, then tries
+// to create and migrate the schema within ctx; if ClickHouse is not
+// reachable, New still succeeds: rows are buffered and spooled, and the
+// schema is migrated before the first insert once the server answers.
+func New(ctx context.Context, opts Options) (*Sink, error) {
+	if err := opts.EnsureDefaults(); err != nil {
+		return nil, err
+	}
+	conn, err := openConn(&opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{
+		opts:       opts,
+		log:        opts.Logger,
+		conn:       conn,
+		q:          &Querier{conn: conn, db: opts.Database, timeout: opts.QueryTimeout},
+		pending:    map[uint64]struct{}{},
+		progress:   make(chan struct{}),
+		wakeFlush:  make(chan struct{}, 1),
+		wakeInsert: make(chan struct{}, 1),
+		stopFlush:  make(chan struct{}),
+		flushDone:  make(chan struct{}),
+		insertDone: make(chan struct{}),
+	}
+	s.m = newMetrics(s)
+	for t := range numTables {
+		s.insertSQL[t] = fmt.Sprintf("INSERT INTO %s.%s (%s)", opts.Database, tableNames[t], insertColumns[t])
+	}
+	if !opts.DisableSpool {
+		sp, err := openSpool(opts.SpoolDir, opts.SegmentBytes, s.log, func() uint64 { s.nextSeq++; return s.nextSeq - 1 })
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		s.spool = sp
+		for _, seq := range sp.pendingSeqs(nil) {
+			s.pending[seq] = struct{}{}
+		}
+		if st := sp.stats(); st.rows > 0 {
+			s.log.Info("clickhouse sink: replaying spool from an earlier run", "dir", opts.SpoolDir, "rows", st.rows, "records", st.records)
+		}
+	}
+	mctx, cancel := context.WithTimeout(ctx, opts.DialTimeout+opts.QueryTimeout)
+	if _, err := s.q.Migrate(mctx); err != nil {
+		s.setDown("migrate", err)
+	} else {
+		s.migrated.Store(true)
+	}
+	cancel()
+	ictx, stop := context.WithCancel(context.Background())
+	s.stopInsert = stop
+	go s.flushLoop()
+	go s.insertLoop(ictx)
+	return s, nil
+}
+
+// Querier returns the sink's Querier (sharing its connections).
+func (s *Sink) Querier() *Querier { return s.q }
+
+// Options returns the sink's options with defaults filled in.
+func (s *Sink) Options() Options { return s.opts }
+
+// --- Add: the hot path -------------------------------------------------------
+
+// AddAppliedEvent queues an applied event. It never blocks on ClickHouse;
+// it fails only for an invalid row (ErrInvalidRow), after Close (ErrClosed)
+// or under overload (ErrOverloaded).
+func (s *Sink) AddAppliedEvent(r AppliedEvent) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	b, err := s.begin(tblApplied)
+	if err != nil {
+		return err
+	}
+	b.applied = append(b.applied, r)
+	s.end(b)
+	return nil
+}
+
+// AddRejectedEvent queues a dead-letter record (see AddAppliedEvent).
+func (s *Sink) AddRejectedEvent(r RejectedEvent) error {
+	if err := r.validate(time.Now()); err != nil {
+		return err
+	}
+	b, err := s.begin(tblRejected)
+	if err != nil {
+		return err
+	}
+	b.rejected = append(b.rejected, r)
+	s.end(b)
+	return nil
+}
+
+// AddTierChange queues a tier change (see AddAppliedEvent).
+func (s *Sink) AddTierChange(r TierChange) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	b, err := s.begin(tblTierChanges)
+	if err != nil {
+		return err
+	}
+	b.tiers = append(b.tiers, r)
+	s.end(b)
+	return nil
+}
+
+// AddDraw queues a draw (see AddAppliedEvent).
+func (s *Sink) AddDraw(r Draw) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	b, err := s.begin(tblDraws)
+	if err != nil {
+		return err
+	}
+	b.draws = append(b.draws, r)
+	s.end(b)
+	return nil
+}
+
+// AddDrawSelection queues one selected entity of a draw (see
+// AddAppliedEvent). The Inspectors slice is kept, not copied: do not modify
+// it afterwards.
+func (s *Sink) AddDrawSelection(r DrawSelection) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	b, err := s.begin(tblDrawSelections)
+	if err != nil {
+		return err
+	}
+	b.selections = append(b.selections, r)
+	s.end(b)
+	return nil
+}
+
+// AddInspection queues an inspection outcome (see AddAppliedEvent).
+func (s *Sink) AddInspection(r Inspection) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	b, err := s.begin(tblInspections)
+	if err != nil {
+		return err
+	}
+	b.inspects = append(b.inspects, r)
+	s.end(b)
+	return nil
+}
+
+// begin locks the sink and returns t's open batch; on success the caller
+// appends one row and calls end, which unlocks.
+func (s *Sink) begin(t table) (*batch, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s.memRows >= s.opts.HardMaxMemRows {
+		s.mu.Unlock()
+		s.drop(t, 1, "overload")
+		return nil, ErrOverloaded
+	}
+	b := s.open[t]
+	if b == nil {
+		b = s.newBatchLocked(t)
+		s.open[t] = b
+	}
+	return b, nil
+}
+
+func (s *Sink) end(b *batch) {
+	s.memRows++
+	full := b.len() >= s.opts.BatchRows
+	if full {
+		s.sealLocked(b.tbl)
+	}
+	s.mu.Unlock()
+	if full {
+		signal(s.wakeInsert)
+		signal(s.wakeFlush)
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sink) newBatchLocked(t table) *batch {
+	now := time.Now()
+	if n := len(s.free[t]); n > 0 {
+		b := s.free[t][n-1]
+		s.free[t] = s.free[t][:n-1]
+		b.opened, b.firstAdded = now, now.UnixNano()
+		return b
+	}
+	b := &batch{tbl: t, opened: now, firstAdded: now.UnixNano()}
+	c := min(s.opts.BatchRows, 1024)
+	switch t {
+	case tblApplied:
+		b.applied = make([]AppliedEvent, 0, c)
+	case tblTierChanges:
+		b.tiers = make([]TierChange, 0, c)
+	case tblInspections:
+		b.inspects = make([]Inspection, 0, c)
+	}
+	return b
+}
+
+// recycle keeps an inserted in-memory batch's row slice for reuse.
+func (s *Sink) recycle(b *batch) {
+	clear(b.applied)
+	clear(b.rejected)
+	clear(b.tiers)
+	clear(b.draws)
+	clear(b.selections)
+	clear(b.inspects)
+	*b = batch{tbl: b.tbl, applied: b.applied[:0], rejected: b.rejected[:0], tiers: b.tiers[:0],
+		draws: b.draws[:0], selections: b.selections[:0], inspects: b.inspects[:0]}
+	s.mu.Lock()
+	if len(s.free[b.tbl]) < 2 {
+		s.free[b.tbl] = append(s.free[b.tbl], b)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Sink) sealLocked(t table) {
+	b := s.open[t]
+	s.open[t] = nil
+	b.seq = s.nextSeq
+	s.nextSeq++
+	b.sealed = time.Now()
+	s.pending[b.seq] = struct{}{}
+	s.queue = append(s.queue, b)
+}
+
+// sealAllLocked seals every non-empty open batch.
+func (s *Sink) sealAllLocked() {
+	for t := range numTables {
+		if b := s.open[t]; b != nil && b.len() > 0 {
+			s.sealLocked(t)
+		}
+	}
+}
+
+func (s *Sink) drop(t table, rows int, reason string) {
+	s.dropped.Add(uint64(rows))
+	s.m.dropped.WithLabelValues(t.String(), reason).Add(float64(rows))
+}
+
+// done retires a batch's seq and wakes Flush/Close waiters.
+func (s *Sink) done(seq uint64) {
+	s.mu.Lock()
+	delete(s.pending, seq)
+	close(s.progress)
+	s.progress = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Sink) setDown(what string, err error) {
+	if s.down.CompareAndSwap(false, true) {
+		s.log.Warn("clickhouse sink: ClickHouse unavailable; buffering rows and spooling them to disk",
+			"op", what, "addr", s.opts.Addr, "err", err)
+	}
+}
+
+func (s *Sink) setUp() {
+	if s.down.CompareAndSwap(true, false) {
+		s.log.Info("clickhouse sink: ClickHouse available again", "addr", s.opts.Addr)
+	}
+}
+
+// --- flusher -----------------------------------------------------------------
+
+func (s *Sink) flushLoop() {
+	defer close(s.flushDone)
+	tick := time.NewTicker(max(s.opts.FlushInterval/4, 5*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-tick.C:
+		case <-s.wakeFlush:
+		}
+		s.sealExpired()
+		s.spoolOverflow()
+	}
+}
+
+func (s *Sink) sealExpired() {
+	sealed := false
+	s.mu.Lock()
+	now := time.Now()
+	for t := range numTables {
+		if b := s.open[t]; b != nil && b.len() > 0 && now.Sub(b.opened) >= s.opts.FlushInterval {
+			s.sealLocked(t)
+			sealed = true
+		}
+	}
+	s.mu.Unlock()
+	if sealed {
+		signal(s.wakeInsert)
+	}
+}
+
+// spoolOverflow moves sealed batches from memory to the spool, oldest first,
+// while a reason to do so holds (see the design comment).
+func (s *Sink) spoolOverflow() {
+	if s.spool == nil {
+		return
+	}
+	defer func() {
+		if err := s.spool.sync(); err != nil {
+			s.log.Error("clickhouse sink: cannot sync the spool", "dir", s.opts.SpoolDir, "err", err)
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		b := s.queue[0]
+		if !(s.opts.SpoolAlways || s.down.Load() || s.memRows > s.opts.MaxMemRows || time.Since(b.sealed) >= s.opts.SpoolAfter) {
+			s.mu.Unlock()
+			return
+		}
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.memRows -= b.len()
+		s.spoolingFirst = b.firstAdded
+		s.mu.Unlock()
+
+		err := s.spool.append(b)
+
+		s.mu.Lock()
+		s.spoolingFirst = 0
+		if err != nil {
+			s.queue = append([]*batch{b}, s.queue...)
+			s.memRows += b.len()
+			s.mu.Unlock()
+			s.log.Error("clickhouse sink: cannot write the spool; keeping rows in memory", "dir", s.opts.SpoolDir, "err", err)
+			return
+		}
+		s.mu.Unlock()
+		s.m.spooled.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
+		s.recycle(b)
+		signal(s.wakeInsert)
+	}
+}
+
+// --- inserter ----------------------------------------------------------------
+
+func (s *Sink) insertLoop(ctx context.Context) {
+	defer close(s.insertDone)
+	attempt := 0       // consecutive failures, for back-off
+	schemaErrors := 0  // consecutive schema errors of the same batch
+	var lastSeq uint64 // seq of the batch that last failed
+	for ctx.Err() == nil {
+		if !s.migrated.Load() {
+			if _, err := s.q.Migrate(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.setDown("migrate", err)
+				signal(s.wakeFlush)
+				s.backoff(ctx, &attempt)
+				continue
+			}
+			s.migrated.Store(true)
+		}
+		b, rec, fromSpool, err := s.next()
+		if err != nil {
+			if errors.Is(err, errCorruptRecord) {
+				s.quarantined.Add(uint64(rec.rows))
+				s.m.quarantined.WithLabelValues(rec.tbl.String()).Add(float64(rec.rows))
+				s.done(rec.seq)
+				continue
+			}
+			s.log.Error("clickhouse sink: cannot read the spool", "dir", s.opts.SpoolDir, "err", err)
+			s.backoff(ctx, &attempt)
+			continue
+		}
+		if b == nil {
+			select {
+			case <-ctx.Done():
+			case <-s.wakeInsert:
+			case <-time.After(s.opts.FlushInterval):
+			}
+			continue
+		}
+
+		start := time.Now()
+		err = s.insertBatch(ctx, b)
+		s.m.insertDur.WithLabelValues(b.tbl.String()).Observe(time.Since(start).Seconds())
+		class := classify(err)
+		if err != nil && ctx.Err() != nil {
+			class = classTransient // aborted by Close: keep the batch
+		}
+		if class == classSchema {
+			if b.seq == lastSeq {
+				schemaErrors++
+			} else {
+				schemaErrors = 1
+			}
+			if schemaErrors > 3 {
+				class = classPermanent
+			}
+		}
+		lastSeq = b.seq
+		switch {
+		case err == nil:
+			// Counters first: finish wakes Flush, whose caller may read them.
+			s.inserted[b.tbl].Add(uint64(b.len()))
+			s.m.inserted.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
+			s.setUp()
+			s.finish(b, rec, fromSpool)
+			attempt, schemaErrors = 0, 0
+
+		case class == classPermanent:
+			s.m.insertErrs.WithLabelValues(b.tbl.String(), "permanent").Inc()
+			path, qerr := "", error(nil)
+			if s.spool != nil {
+				path, qerr = s.spool.quarantineBatch(b)
+			} else {
+				qerr = errors.New("spool disabled")
+			}
+			s.log.Error("clickhouse sink: ClickHouse refused a batch; moved to quarantine", "table", b.tbl.String(),
+				"rows", b.len(), "err", err, "quarantine", path, "quarantine_err", qerr)
+			s.quarantined.Add(uint64(b.len()))
+			s.m.quarantined.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
+			s.finish(b, rec, fromSpool)
+			schemaErrors = 0
+
+		default: // transient or schema: keep the batch and retry
+			kind := "transient"
+			if class == classSchema {
+				kind = "schema"
+				s.migrated.Store(false)
+			}
+			s.m.insertErrs.WithLabelValues(b.tbl.String(), kind).Inc()
+			if !fromSpool {
+				s.mu.Lock()
+				s.inflight = nil
+				s.queue = append([]*batch{b}, s.queue...)
+				s.mu.Unlock()
+			}
+			s.mu.Lock()
+			s.busyFirst = 0
+			s.mu.Unlock()
+			if ctx.Err() != nil {
+				return
+			}
+			s.setDown("insert", err)
+			signal(s.wakeFlush)
+			s.backoff(ctx, &attempt)
+		}
+	}
+}
+
+// next returns the oldest batch to insert: the spool's first record, else
+// the first sealed batch in memory (unless SpoolAlways routes every batch
+// through the spool). b is nil when there is nothing to do.
+func (s *Sink) next() (b *batch, rec spoolRec, fromSpool bool, err error) {
+	if s.spool != nil {
+		r, sb, ok, err := s.spool.peek()
+		if err != nil {
+			return nil, r, true, err
+		}
+		if ok {
+			s.mu.Lock()
+			s.busyFirst = sb.firstAdded
+			s.mu.Unlock()
+			return sb, r, true, nil
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 || (s.spool != nil && s.opts.SpoolAlways) {
+		return nil, spoolRec{}, false, nil
+	}
+	b = s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.inflight = b
+	s.busyFirst = b.firstAdded
+	return b, spoolRec{}, false, nil
+}
+
+// finish retires a batch that was inserted or quarantined.
+func (s *Sink) finish(b *batch, rec spoolRec, fromSpool bool) {
+	if fromSpool {
+		if err := s.spool.commit(rec); err != nil {
+			// The rows are in ClickHouse; a later replay re-inserts them
+			// and the tables deduplicate.
+			s.log.Error("clickhouse sink: cannot advance the spool cursor", "err", err)
+		}
+	}
+	s.mu.Lock()
+	s.busyFirst = 0
+	if !fromSpool {
+		s.inflight = nil
+		s.memRows -= b.len()
+	}
+	s.mu.Unlock()
+	s.done(b.seq)
+	if !fromSpool {
+		s.recycle(b)
+	}
+}
+
+// backoffDelay is the wait after the attempt-th consecutive failure:
+// RetryMin doubling up to RetryMax, jittered into [d/2, d].
+func backoffDelay(o Options, attempt int) time.Duration {
+	d := o.RetryMin << min(attempt, 16)
+	if d > o.RetryMax || d <= 0 {
+		d = o.RetryMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (s *Sink) backoff(ctx context.Context, attempt *int) {
+	d := backoffDelay(s.opts, *attempt)
+	*attempt++
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+type errClass int
+
+const (
+	classTransient errClass = iota // network, timeout, server overload: retry
+	classSchema                    // table or column missing: migrate, retry
+	classPermanent                 // the data is refused: quarantine
+)
+
+// permanentError marks client-side errors that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func classify(err error) errClass {
+	if err == nil {
+		return classTransient
+	}
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return classPermanent
+	}
+	var ex *ch.Exception
+	if errors.As(err, &ex) {
+		switch ex.Code {
+		case 10, 16, 47, 60, 81: // NOT_FOUND_COLUMN_IN_BLOCK, NO_SUCH_COLUMN_IN_TABLE, UNKNOWN_IDENTIFIER, UNKNOWN_TABLE, UNKNOWN_DATABASE
+			return classSchema
+		case 6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131:
+			// CANNOT_PARSE_TEXT, CANNOT_PARSE_QUOTED_STRING, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
+			// CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND,
+			// CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER, INCORRECT_DATA, TOO_LARGE_STRING_SIZE
+			return classPermanent
+		}
+	}
+	return classTransient
+}
+
+// --- Flush, Close, Stats -----------------------------------------------------
+
+// Flush seals the open batches and waits until every row added before the
+// call is in ClickHouse (or quarantined), or ctx ends. While ClickHouse is
+// down it waits (rows meanwhile go to the spool); it does not block Add*.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	s.sealAllLocked()
+	target := s.nextSeq
+	s.mu.Unlock()
+	signal(s.wakeInsert)
+	return s.waitDone(ctx, target, false)
+}
+
+// waitDone waits until no seq below target is pending. With stopIfDown it
+// also returns (nil) as soon as ClickHouse is failing and a spool exists.
+func (s *Sink) waitDone(ctx context.Context, target uint64, stopIfDown bool) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		outstanding := false
+		for seq := range s.pending {
+			if seq < target {
+				outstanding = true
+				break
+			}
+		}
+		ch := s.progress
+		s.mu.Unlock()
+		if !outstanding {
+			return nil
+		}
+		if stopIfDown && s.spool != nil && s.down.Load() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse sink: flush: %w", ctx.Err())
+		case <-ch:
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops accepting rows and flushes: it waits (within ctx) until every
+// row is inserted. If ClickHouse is failing or ctx ends first, the rows not
+// inserted are written to the spool and inserted by the next sink opened on
+// the same SpoolDir. Close returns an error only if rows could be neither
+// inserted nor spooled (they are counted as dropped). Calling it again
+// returns the first result.
+func (s *Sink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeResult = s.close(ctx) })
+	return s.closeResult
+}
+
+func (s *Sink) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.sealAllLocked()
+	target := s.nextSeq
+	s.mu.Unlock()
+	signal(s.wakeInsert)
+	_ = s.waitDone(ctx, target, true)
+
+	s.stopInsert()
+	<-s.insertDone
+	close(s.stopFlush)
+	<-s.flushDone
+
+	s.mu.Lock()
+	rest := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	lost := 0
+	for _, b := range rest {
+		if s.spool != nil {
+			err := s.spool.append(b)
+			if err == nil {
+				s.m.spooled.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
+				continue
+			}
+			s.log.Error("clickhouse sink: cannot spool at close", "table", b.tbl.String(), "rows", b.len(), "err", err)
+		}
+		lost += b.len()
+		s.drop(b.tbl, b.len(), "close")
+	}
+	s.mu.Lock()
+	s.memRows = 0
+	s.mu.Unlock()
+	if s.spool != nil {
+		if st := s.spool.stats(); st.rows > 0 {
+			s.log.Info("clickhouse sink: closed with rows in the spool; they are inserted on the next start",
+				"dir", s.opts.SpoolDir, "rows", st.rows)
+		}
+		s.spool.close()
+	}
+	s.conn.Close()
+	if lost > 0 {
+		return fmt.Errorf("clickhouse sink: %d rows could be neither inserted nor spooled", lost)
+	}
+	return nil
+}
+
+// abandon stops the sink as a crash would: rows in memory are lost, the
+// spool is left as it is. For tests.
+func (s *Sink) abandon() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.stopInsert()
+		<-s.insertDone
+		close(s.stopFlush)
+		<-s.flushDone
+		if s.spool != nil {
+			s.spool.close()
+		}
+		s.conn.Close()
+		s.closeResult = ErrClosed
+	})
+}
+
+// Stats is a snapshot of the sink's state.
+type Stats struct {
+	// Up is false while inserts or migrations are failing.
+	Up bool
+	// Lag is the age of the oldest row not yet inserted (0 if none).
+	Lag time.Duration
+	// MemRows are rows held in memory; SpoolRows, SpoolBytes and
+	// SpoolFiles describe the spool.
+	MemRows    int
+	SpoolRows  int
+	SpoolBytes int64
+	SpoolFiles int
+	// Inserted counts rows inserted per table name since New.
+	Inserted map[string]uint64
+	// Dropped and Quarantined count rows lost (refused under overload or at
+	// Close) and rows set aside under SpoolDir/quarantine since New.
+	Dropped, Quarantined uint64
+}
+
+// Stats returns a snapshot of the sink's state.
+func (s *Sink) Stats() Stats {
+	st := Stats{Up: !s.down.Load(), Inserted: make(map[string]uint64, numTables),
+		Dropped: s.dropped.Load(), Quarantined: s.quarantined.Load()}
+	for t := range numTables {
+		st.Inserted[tableNames[t]] = s.inserted[t].Load()
+	}
+	var oldest int64
+	older := func(ns int64) {
+		if ns != 0 && (oldest == 0 || ns < oldest) {
+			oldest = ns
+		}
+	}
+	s.mu.Lock()
+	st.MemRows = s.memRows
+	for _, b := range s.open {
+		if b != nil && b.len() > 0 {
+			older(b.firstAdded)
+		}
+	}
+	for _, b := range s.queue {
+		older(b.firstAdded)
+	}
+	older(s.busyFirst)
+	older(s.spoolingFirst)
+	s.mu.Unlock()
+	if s.spool != nil {
+		sp := s.spool.stats()
+		st.SpoolRows, st.SpoolBytes, st.SpoolFiles = sp.rows, sp.bytes, sp.segments
+		older(sp.oldest)
+	}
+	if oldest != 0 {
+		st.Lag = max(0, time.Duration(time.Now().UnixNano()-oldest))
+	}
+	return st
+}
+
+// fnv64 hashes a rejected input for the rejected_events sorting key.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
