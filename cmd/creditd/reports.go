@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -83,7 +82,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(buf.Bytes())
 		return
 	}
-	b, err := json.Marshal(rep)
+	b, err := rep.CanonicalJSON()
 	if err != nil {
 		writeProblem(w, r, http.StatusInternalServerError, "encoding the report failed")
 		return
