@@ -28,13 +28,6 @@ import (
 	"github.com/creditrisk/creditd/models"
 )
 
-// assignment is the outcome for one selected entity.
-type assignment struct {
-	inspectors []string
-	unassigned int
-	reason     string
-}
-
 type assigner struct {
 	pool      []models.Inspector
 	k         int
@@ -125,7 +118,7 @@ func (a *assigner) worker() *assignWorker {
 // candidates collects the entity's department inspectors that cover its
 // region, minus conflicts. It returns how many cover the region and how
 // many of those are in conflict.
-func (w *assignWorker) candidates(seq uint32, c *cand) (covering, conflicted int) {
+func (w *assignWorker) candidates(seq uint32, c models.USCC, region *[6]byte) (covering, conflicted int) {
 	a := w.a
 	w.cands = w.cands[:0]
 	add := func(list []int32) {
@@ -138,12 +131,12 @@ func (w *assignWorker) candidates(seq uint32, c *cand) (covering, conflicted int
 	}
 	add(a.anyRegion)
 	for l := 1; l <= 6; l++ {
-		if list, ok := a.byPrefix[string(c.region[:l])]; ok {
+		if list, ok := a.byPrefix[string(region[:l])]; ok {
 			add(list)
 		}
 	}
 	covering = len(w.cands)
-	if bad := a.conflicts[c.uscc]; len(bad) > 0 {
+	if bad := a.conflicts[c]; len(bad) > 0 {
 		kept := w.cands[:0]
 		for _, j := range w.cands {
 			if !slices.Contains(bad, j) {
@@ -156,37 +149,42 @@ func (w *assignWorker) candidates(seq uint32, c *cand) (covering, conflicted int
 	return covering, conflicted
 }
 
-// rankCandidates computes g for w.cands and sorts them ascending into w.rank.
-func (w *assignWorker) rankCandidates(c *cand) {
-	copy(w.buf[32:50], c.uscc[:])
+// rankCandidates computes g for every candidate in w.cands and leaves in
+// w.rank the best keep of them (all when keep < 0), ascending.
+func (w *assignWorker) rankCandidates(c models.USCC, keep int) {
+	copy(w.buf[32:50], c[:])
 	w.buf[50] = 0
 	w.rank = w.rank[:0]
+	if keep < 0 {
+		keep = len(w.cands)
+	}
 	for _, j := range w.cands {
-		id := w.a.pool[j].ID
-		n := copy(w.buf[51:], id)
+		n := copy(w.buf[51:], w.a.pool[j].ID)
 		h := sha256.Sum256(w.buf[:51+n])
-		w.rank = append(w.rank, ranked{idx: j, g: [4]uint64{
-			binary.BigEndian.Uint64(h[0:]), binary.BigEndian.Uint64(h[8:]),
-			binary.BigEndian.Uint64(h[16:]), binary.BigEndian.Uint64(h[24:])}})
+		g := [4]uint64{binary.BigEndian.Uint64(h[0:]), binary.BigEndian.Uint64(h[8:]),
+			binary.BigEndian.Uint64(h[16:]), binary.BigEndian.Uint64(h[24:])}
+		// insertion into the sorted best-keep list
+		if len(w.rank) == keep {
+			if keep == 0 || !prioLess(&g, &w.rank[keep-1].g) {
+				continue
+			}
+		} else {
+			w.rank = append(w.rank, ranked{})
+		}
+		i := len(w.rank) - 1
+		for ; i > 0 && prioLess(&g, &w.rank[i-1].g); i-- {
+			w.rank[i] = w.rank[i-1]
+		}
+		w.rank[i] = ranked{g: g, idx: j}
 	}
 	w.hashes += int64(len(w.cands))
-	if len(w.rank) <= 32 {
-		for i := 1; i < len(w.rank); i++ { // insertion sort: the usual case is a few dozen
-			r := w.rank[i]
-			j := i
-			for ; j > 0 && prioLess(&r.g, &w.rank[j-1].g); j-- {
-				w.rank[j] = w.rank[j-1]
-			}
-			w.rank[j] = r
-		}
-		return
-	}
-	slices.SortFunc(w.rank, func(x, y ranked) int { return prioCmp(&x.g, &y.g) })
 }
 
 // assign assigns inspectors to sel (ascending priority) with the given
-// number of workers. It also returns the number of g hashes computed.
-func (a *assigner) assign(sel []cand, workers int) ([]assignment, int64) {
+// number of workers, filling each selection's Inspectors, Unassigned and
+// Reason. It returns the number of g hashes computed and of entities that
+// took the slow path.
+func (a *assigner) assign(sel []models.DrawSelection, workers int) (hashes, slowPaths int64) {
 	n := len(sel)
 	topM := 2*a.k + 8
 	kept := make([]int32, n*topM) // entity i's ranking prefix: kept[i*topM:][:keptN[i]]
@@ -195,27 +193,26 @@ func (a *assigner) assign(sel []cand, workers int) ([]assignment, int64) {
 	cover := make([]int32, n)
 	confl := make([]int32, n)
 	// phase A
-	var next, hashes atomic.Int64
+	var next, hashCount atomic.Int64
 	var wg sync.WaitGroup
 	const chunk = 256
 	for range max(1, workers) {
 		wg.Go(func() {
 			w := a.worker()
-			defer func() { hashes.Add(w.hashes) }()
+			defer func() { hashCount.Add(w.hashes) }()
 			for {
 				lo := int(next.Add(chunk) - chunk)
 				if lo >= n {
 					return
 				}
 				for i := lo; i < min(lo+chunk, n); i++ {
-					cv, cf := w.candidates(uint32(i+1), &sel[i])
+					cv, cf := w.candidates(uint32(i+1), sel[i].USCC, &sel[i].Region)
 					cover[i], confl[i], total[i] = int32(cv), int32(cf), int32(len(w.cands))
-					w.rankCandidates(&sel[i])
-					m := min(len(w.rank), topM)
-					for r := range m {
+					w.rankCandidates(sel[i].USCC, topM)
+					for r := range w.rank {
 						kept[i*topM+r] = w.rank[r].idx
 					}
-					keptN[i] = int8(m)
+					keptN[i] = int8(len(w.rank))
 				}
 			}
 		})
@@ -223,7 +220,6 @@ func (a *assigner) assign(sel []cand, workers int) ([]assignment, int64) {
 	wg.Wait()
 	// phase B
 	load := make([]int64, len(a.pool))
-	out := make([]assignment, n)
 	ids := make([]string, n*a.k) // backing array of every entity's inspectors
 	slow := a.worker()
 	for i := range sel {
@@ -239,20 +235,22 @@ func (a *assigner) assign(sel []cand, workers int) ([]assignment, int64) {
 		}
 		if len(chosen) < a.k && int(total[i]) > int(keptN[i]) {
 			// slow path: the kept ranking ran out; rank every candidate
-			slow.candidates(uint32(i+1), &sel[i])
-			slow.rankCandidates(&sel[i])
+			slowPaths++
+			slow.candidates(uint32(i+1), sel[i].USCC, &sel[i].Region)
+			slow.rankCandidates(sel[i].USCC, -1)
 			for _, r := range slow.rank[keptN[i]:] {
 				take(r.idx)
 			}
 		}
-		out[i].inspectors = chosen
+		s := &sel[i]
+		s.Inspectors, s.Unassigned, s.Reason = chosen, 0, ""
 		if len(chosen) < a.k {
-			out[i].unassigned = a.k - len(chosen)
+			s.Unassigned = a.k - len(chosen)
 			atCap := int(total[i]) - len(chosen)
-			out[i].reason = unassignedReason(len(chosen), a.k, int(cover[i]), a.deptCount, a.dept, sel[i].region, int(confl[i]), atCap, a.cap)
+			s.Reason = unassignedReason(len(chosen), a.k, int(cover[i]), a.deptCount, a.dept, s.Region, int(confl[i]), atCap, a.cap)
 		}
 	}
-	return out, hashes.Load() + slow.hashes
+	return hashCount.Load() + slow.hashes, slowPaths
 }
 
 // unassignedReason is the record's "reason" for an entity with fewer than k

@@ -27,9 +27,17 @@ type Stats struct {
 	// (selected entities × the inspectors that could serve each; the slow
 	// path recomputes some).
 	AssignHashes int64
+	// AssignSlowPaths is the number of selected entities whose kept
+	// ranking ran out of inspectors below the load cap, so that every
+	// candidate was ranked again.
+	AssignSlowPaths int64
 	// Passes is the number of counting+selection pass pairs (1 unless the
-	// Source's population changed between passes).
+	// Source's population changed between passes, or the fallback ran).
 	Passes int
+	// HeapFallback is set when the selection's fast path (a priority
+	// threshold) kept too few candidates to prove the sample, and the
+	// selection pass was repeated with exact bottom-n heaps.
+	HeapFallback bool
 	// Replayed is set when Sampler.Run returned a stored draw of the same
 	// request instead of drawing again (the other fields are then zero).
 	Replayed bool
@@ -106,6 +114,12 @@ func SchemeOf(src Source, opts *Options) *models.TierScheme {
 // and caps; Draw does not change it. Draw persists nothing: Sampler.Run
 // adds the Store, commitments and the ledger update.
 func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options) (*models.DrawRecord, *Stats, error) {
+	return draw(ctx, req, src, ledger, pop, opts, keepSigmas)
+}
+
+// draw is Draw with the selection fast path's margin as a parameter (tests
+// force the slow path with a negative one).
+func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options, sigmas float64) (*models.DrawRecord, *Stats, error) {
 	opts.EnsureDefaults()
 	start := time.Now()
 	scheme := SchemeOf(src, &opts)
@@ -126,11 +140,10 @@ func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 		sp     *selectPass
 		popu   *population
 		Nt, nt []int64
+		mode   = selThreshold
 	)
+	changes := 0
 	for {
-		if st.Passes == opts.MaxPasses {
-			return nil, st, ErrPopulationChanged
-		}
 		st.Passes++
 		t0 := time.Now()
 		if cp, err = runCountPass(ctx, src, params, opts.Workers); err != nil {
@@ -141,16 +154,25 @@ func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 		popu = newPopulation(cp.prefixes, opts.Workers)
 		t1 := time.Now()
 		st.CountTime += t1.Sub(t0)
-		sp, err = runSelectPass(ctx, src, params, opts.Workers, popu, nt, Nt)
+		sp, err = runSelectPass(ctx, src, params, opts.Workers, popu, nt, Nt, mode, sigmas)
 		st.SelectTime += time.Since(t1)
 		if err != nil {
 			return nil, st, err
 		}
-		if !sp.changed && sp.counts.n == cp.counts.n {
-			break
+		switch {
+		case sp.changed || sp.counts.n != cp.counts.n:
+			if changes++; changes == opts.MaxPasses {
+				return nil, st, ErrPopulationChanged
+			}
+		case sp.tooFew:
+			mode = selHeaps // slow path: exact bottom-n heaps
+			st.HeapFallback = true
+		default:
+			goto done
 		}
 		popu = nil // let the keys go before the next attempt allocates
 	}
+done:
 	c := &sp.counts
 	st.Scanned = c.scanned
 	st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
@@ -159,33 +181,11 @@ func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 	}
 	st.Selected = len(sp.selected)
 
-	// population lines and assignment run concurrently
-	var (
-		wg     sync.WaitGroup
-		digest [32]byte
-		popErr error
-	)
-	wg.Go(func() {
-		t := time.Now()
-		sortPopulation(popu, opts.Workers)
-		digest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop)
-		st.PopulationTime = time.Since(t)
-	})
-	t := time.Now()
-	as, hashes := newAssigner(r, len(sp.selected)).assign(sp.selected, opts.Workers)
-	st.AssignHashes = hashes
-	st.AssignTime = time.Since(t)
-	wg.Wait()
-	if popErr != nil {
-		return nil, st, popErr
-	}
-
 	rec := &models.DrawRecord{
-		Request:          *r,
-		Scheme:           scheme,
-		PopulationDigest: digest,
-		Strata:           make([]models.DrawStratum, scheme.Len()),
-		Selected:         make([]models.DrawSelection, len(sp.selected)),
+		Request:  *r,
+		Scheme:   scheme,
+		Strata:   make([]models.DrawStratum, scheme.Len()),
+		Selected: make([]models.DrawSelection, len(sp.selected)),
 	}
 	for t, l := range scheme.Labels {
 		rec.Strata[t] = models.DrawStratum{Label: l, N: Nt[t], Sample: nt[t], Pi: models.PiString(nt[t], Nt[t])}
@@ -199,11 +199,30 @@ func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
 			}
 		}
-		d.Inspectors, d.Unassigned, d.Reason = as[i].inspectors, as[i].unassigned, as[i].reason
-		if d.Inspectors == nil {
-			d.Inspectors = []string{}
-		}
-		if d.Unassigned > 0 {
+	}
+	sp.selected = nil
+
+	// population lines and assignment run concurrently
+	var (
+		wg     sync.WaitGroup
+		popErr error
+	)
+	wg.Go(func() {
+		t := time.Now()
+		sortPopulation(popu, opts.Workers)
+		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop)
+		st.PopulationTime = time.Since(t)
+	})
+	t := time.Now()
+	st.AssignHashes, st.AssignSlowPaths = newAssigner(r, len(rec.Selected)).assign(rec.Selected, opts.Workers)
+	st.AssignTime = time.Since(t)
+	wg.Wait()
+	popu = nil
+	if popErr != nil {
+		return nil, st, popErr
+	}
+	for i := range rec.Selected {
+		if rec.Selected[i].Unassigned > 0 {
 			st.Unassigned++
 		}
 	}

@@ -89,7 +89,7 @@ func BenchmarkSelectPass(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		pop := newPopulation(cp.prefixes, 1)
-		if _, err := runSelectPass(context.Background(), src, p, 1, pop, nt, Nt); err != nil {
+		if _, err := runSelectPass(context.Background(), src, p, 1, pop, nt, Nt, selThreshold, keepSigmas); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -157,8 +158,22 @@ func TestParallelEqualsSinglePass(t *testing.T) {
 			if st.Eligible != int64(len(units)) || st.Selected != len(want) || st.Passes != 1 {
 				t.Fatalf("stats %+v", st)
 			}
-			if _, err := Verify(context.Background(), rec, &pop); err != nil {
+			if st.HeapFallback {
+				t.Fatalf("the fast path fell back (an 8-sigma event)")
+			}
+			if _, err := Verify(context.Background(), rec, bytes.NewReader(pop.Bytes())); err != nil {
 				t.Fatal(err)
+			}
+			// the slow path (bottom-n heaps) gives the same record
+			rec2, st2, err := draw(context.Background(), req, &MemSource{Units: units, Parts: tc.parts}, nil, io.Discard, Options{Workers: tc.workers}, -50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st2.HeapFallback && st.Selected > 0 && st.Selected < int(st.Eligible) {
+				t.Fatalf("a margin of -50 sigma did not force the slow path")
+			}
+			if !bytes.Equal(rec.AppendJSON(nil), rec2.AppendJSON(nil)) {
+				t.Fatalf("the slow path's record differs")
 			}
 		})
 	}

@@ -182,6 +182,8 @@ func main() {
 				fmt.Printf("  %s N %9d n %7d pi %s\n", s.Label, s.N, s.Sample, s.Pi)
 			}
 			fmt.Printf("excluded: %+v\n", st.Excluded)
+			fmt.Printf("selection slow path (heaps): %v; assignment: %d rank hashes, %d entities on the slow path\n",
+				st.HeapFallback, st.AssignHashes, st.AssignSlowPaths)
 			// SHA-256 blocks the spec requires: one per priority, the
 			// population lines, and per rank hash g (51 bytes + id)
 			idLen := 0
