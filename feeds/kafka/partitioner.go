@@ -127,13 +127,3 @@ func fnv1a32(data []byte) uint32 {
 	}
 	return h
 }
-
-// balancer adapts a Partitioner to kafka-go's Balancer for producers.
-type balancer struct{ p Partitioner }
-
-// Balance implements kafka-go's Balancer. Messages without a key go to the
-// first partition of the list; every message this package produces has a
-// key.
-func (b balancer) Balance(key []byte, partitions ...int) int {
-	return partitions[b.p.Partition(key, len(partitions))]
-}
