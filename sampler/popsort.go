@@ -281,7 +281,9 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 				select {
 				case buf = <-free:
 				default:
-					buf = make([]byte, 0, segKeys*lineMax)
+				}
+				if need := int(segs[i].hi-segs[i].lo) * lineMax; cap(buf) < need {
+					buf = make([]byte, 0, need)
 				}
 				buf, err := formatSegment(buf[:0], pop, segs[i], tails)
 				slots[i%window] <- segResult{buf, err}

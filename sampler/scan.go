@@ -447,4 +447,3 @@ func priority(buf *[50]byte, c *models.USCC, p *[4]uint64) {
 	p[2] = binary.BigEndian.Uint64(h[16:])
 	p[3] = binary.BigEndian.Uint64(h[24:])
 }
-

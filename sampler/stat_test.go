@@ -18,7 +18,7 @@ import (
 // at the 0.999 quantile. It also checks that inspectors are picked
 // uniformly when no cap or region binds. Deterministic (fixed seeds).
 func TestInclusionStatistics(t *testing.T) {
-	const draws = 1500
+	const draws = 1200
 	units := testUnits(99, 260, []int{120, 90, 40, 10}, false)
 	var pool []models.Inspector
 	for i := range 8 {
