@@ -42,6 +42,7 @@ func main() {
 		popFile    = flag.String("population", "", "write the population lines to this file (default: discard; the digest is computed either way)")
 		excl       = flag.Bool("exclusions", false, "exclude entities selected within 30 days and cap at 2 a year, with a ledger of one earlier 2% draw")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the timed draws")
+		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -192,6 +193,21 @@ func main() {
 			}
 			gBlocks := (51 + idLen/len(pool) + 9 + 63) / 64
 			blocks := float64(st.Eligible) + float64(st.PopulationBytes)/64 + float64(st.AssignHashes*int64(gBlocks))
+			if *storeDir != "" {
+				store, err := sampler.OpenStore(*storeDir)
+				if err != nil {
+					log.Fatal(err)
+				}
+				smp := sampler.New(store, opts)
+				r := *req
+				r.Seed = fmt.Sprintf("%064x", time.Now().UnixNano())
+				t := time.Now()
+				rec, _, err := smp.Run(ctx, &r, src)
+				if err != nil {
+					log.Fatal(err)
+				}
+				fmt.Printf("Sampler.Run with the Store in %s: %.3fs (draw %s)\n", *storeDir, time.Since(t).Seconds(), rec.DrawID)
+			}
 			fmt.Printf("SHA-256 work the spec requires: %d priorities + %.0f population blocks + %d rank hashes × %d blocks = %.2f× the floor\n",
 				st.Eligible, float64(st.PopulationBytes)/64, st.AssignHashes, gBlocks, blocks/float64(st.Eligible))
 		}
