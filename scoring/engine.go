@@ -214,6 +214,9 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 			target = t
 		}
 	}
+	if !exists && s.nent >= maxShardEnt {
+		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the store's shard is full"}
+	}
 	if exists && ent.nrec == 0xffff && ev.Type != models.TypeRegistered {
 		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the entity has 65535 records"}
 	}
@@ -258,7 +261,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 			// A time rule changed the entity since it was last evaluated.
 			r := ev2.eval(s, ent, nowU, false)
 			if to := popTier(ent, r.tier, nowU); to != from {
-				res.Changes[res.NChanges] = e.change(s, ent, from, to, r, r.causeAt, "")
+				res.Changes[res.NChanges] = e.change(s, ev.USCC, ent, from, to, r, r.causeAt, "")
 				res.NChanges++
 				from = to
 			}
@@ -328,7 +331,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		if at > nowU {
 			at = nowU
 		}
-		res.Changes[res.NChanges] = e.change(s, ent, from, to, r, at, ev.ID)
+		res.Changes[res.NChanges] = e.change(s, ev.USCC, ent, from, to, r, at, ev.ID)
 		res.NChanges++
 	}
 	res.Outcome = Applied
@@ -374,11 +377,11 @@ func popTier(ent *entity, t models.Tier, T int64) models.Tier {
 
 // change builds a TierChange dated at; an empty cause is taken from the
 // evaluation (the latest boundary: a time rule or an event's effect).
-func (e *Engine) change(s *shard, ent *entity, from, to models.Tier, r evalResult, at int64, cause string) TierChange {
+func (e *Engine) change(s *shard, code models.USCC, ent *entity, from, to models.Tier, r evalResult, at int64, cause string) TierChange {
 	if cause == "" {
 		cause = e.causeString(s, r)
 	}
-	return TierChange{USCC: ent.code.Unpack(), Region: regionString(ent.region), From: from, To: to,
+	return TierChange{USCC: code, Region: regionString(ent.region), From: from, To: to,
 		Score: r.score, At: time.Unix(at, 0).UTC(), Cause: cause}
 }
 

@@ -487,7 +487,7 @@ func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
 			r := ev.eval(s, ent, T, false)
 			e.store(s, it.idx, ent, r)
 			if to := popTier(ent, r.tier, T); to != from && fn != nil {
-				changes = append(changes, e.change(s, ent, from, to, r, r.causeAt, ""))
+				changes = append(changes, e.change(s, ent.code.Unpack(), ent, from, to, r, r.causeAt, ""))
 			}
 		}
 		s.compactHeap()

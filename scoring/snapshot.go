@@ -35,7 +35,7 @@ import (
 const (
 	snapMagic    = "CRSNAP01"
 	snapEnd      = "CRSNAPND"
-	snapVersion  = 1
+	snapVersion  = 2
 	snapPrefix   = "snapshot-"
 	snapSuffix   = ".snap"
 	maxSnapShard = 1 << 31
@@ -291,7 +291,7 @@ func readShard(r io.Reader) (*shard, error) {
 	// Structural checks that keep a crafted snapshot from sending reads out
 	// of bounds: slots name existing entities, lists name existing records.
 	for _, v := range s.slots {
-		if v > nent {
+		if v&slotIdxMask > nent {
 			return nil, errors.New("slot out of range")
 		}
 	}

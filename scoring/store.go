@@ -113,7 +113,7 @@ type heapItem struct {
 type shard struct {
 	mu sync.RWMutex
 
-	slots []uint32 // open addressing; 0 = empty, else entity index + 1
+	slots []uint32 // open addressing; 0 = empty, else slotTag | entity index + 1
 	ents  [][]entity
 	nent  uint32
 
@@ -137,16 +137,32 @@ func newShard() *shard {
 func (s *shard) ent(i uint32) *entity { return &s.ents[i>>chunkBits][i&chunkMask] }
 func (s *shard) rec(i uint32) *record { return &s.recs[i>>chunkBits][i&chunkMask] }
 
+// Slots hold the entity index + 1 in their low slotIdxBits bits and 6
+// bits of the code's hash above them. A probe compares the tag before it
+// loads the entity, so a miss (every insert) and most collisions cost no
+// cache miss on the entity slab: the fast path of find. 2^26 − 1 entities
+// per shard is the limit (4.3 billion in 64 shards).
+const (
+	slotIdxBits = 26
+	slotIdxMask = 1<<slotIdxBits - 1
+	maxShardEnt = slotIdxMask - 1
+)
+
+func slotTag(h uint64) uint32 { return uint32(h>>32) &^ slotIdxMask }
+
 // find returns the index of the entity with code p.
 func (s *shard) find(p models.PackedUSCC, h uint64) (uint32, bool) {
 	mask := uint64(len(s.slots) - 1)
+	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		v := s.slots[i]
 		if v == 0 {
 			return 0, false
 		}
-		if s.ent(v-1).code == p {
-			return v - 1, true
+		if v&^slotIdxMask == tag {
+			if idx := v&slotIdxMask - 1; s.ent(idx).code == p { // slow path: compare the code
+				return idx, true
+			}
 		}
 	}
 }
@@ -173,7 +189,7 @@ func (s *shard) place(h uint64, idx uint32) {
 	for s.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
-	s.slots[i] = idx + 1
+	s.slots[i] = slotTag(h) | (idx + 1)
 }
 
 func (s *shard) grow() {
@@ -181,7 +197,8 @@ func (s *shard) grow() {
 	s.slots = make([]uint32, len(old)*2)
 	for _, v := range old {
 		if v != 0 {
-			s.place(s.ent(v-1).code.Hash(), v-1)
+			idx := v&slotIdxMask - 1
+			s.place(s.ent(idx).code.Hash(), idx)
 		}
 	}
 }

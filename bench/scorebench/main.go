@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -62,6 +63,7 @@ func main() {
 	n := flag.Int("entities", 1_000_000, "entities")
 	dir := flag.String("dir", os.TempDir(), "directory for the snapshot file")
 	batch := flag.Int("batch", 1_000_000, "events generated per batch (untimed)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the registration phase to this file")
 	flag.Parse()
 	debug.SetGCPercent(200)
 	fmt.Printf("scorebench: %d entities, GOMAXPROCS=%d, %s\n", *n, runtime.GOMAXPROCS(0), runtime.Version())
@@ -79,6 +81,14 @@ func main() {
 		for i := start; i < min(start+*batch, *n); i++ {
 			evs = append(evs, models.Event{ID: fmt.Sprintf("REG-%d", i), USCC: code(i), Type: models.TypeRegistered,
 				OccurredAt: now.Add(-time.Hour), Name: "鲁企", Region: "370102", RegisteredOn: models.MakeDate(2015, 1, 1)})
+		}
+		if *cpuprofile != "" && start == 0 {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				panic(err)
+			}
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
 		}
 		t0, c0 := time.Now(), cpu()
 		for i := range evs {
