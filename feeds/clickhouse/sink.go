@@ -293,9 +293,11 @@ func (s *Sink) newBatchLocked(t table) *batch {
 		b.opened, b.firstAdded = now, now.UnixNano()
 		return b
 	}
+	// The high-volume tables get a full batch at once: growing a 50,000-row
+	// slice by doubling copied more than the rows cost to add. Batches are
+	// recycled after their insert, so this is paid rarely.
 	b := &batch{tbl: t, opened: now, firstAdded: now.UnixNano()}
-	c := min(s.opts.BatchRows, 1024)
-	switch t {
+	switch c := s.opts.BatchRows; t {
 	case tblApplied:
 		b.applied = make([]AppliedEvent, 0, c)
 	case tblTierChanges:
@@ -317,7 +319,7 @@ func (s *Sink) recycle(b *batch) {
 	*b = batch{tbl: b.tbl, applied: b.applied[:0], rejected: b.rejected[:0], tiers: b.tiers[:0],
 		draws: b.draws[:0], selections: b.selections[:0], inspects: b.inspects[:0]}
 	s.mu.Lock()
-	if len(s.free[b.tbl]) < 2 {
+	if len(s.free[b.tbl]) < 4 {
 		s.free[b.tbl] = append(s.free[b.tbl], b)
 	}
 	s.mu.Unlock()
