@@ -535,3 +535,28 @@ func (e *Engine) MemoryStats() MemoryStats {
 	}
 	return m
 }
+
+// FeatureWeights returns, for each feature of the model (in model order),
+// the weighted count of the entity's records that the feature scores at
+// instant t: each record counts by its decay weight (1 in its first year,
+// 0.6 in the second, …), after max_count and latest-only. The score at t
+// is base_score + Σ points_k · weight_k (before clamping). Model fitting
+// uses it; ok is false for an unknown entity.
+func (e *Engine) FeatureWeights(code models.USCC, t time.Time) (weights []float64, ok bool) {
+	p := code.Pack()
+	s, h := e.shardFor(p)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	idx, ok := s.find(p, h)
+	if !ok {
+		return nil, false
+	}
+	ev := e.evaluator()
+	defer e.release(ev)
+	r := ev.eval(s, s.ent(idx), t.Unix(), true)
+	weights = make([]float64, len(e.model.features))
+	for _, c := range r.contribs {
+		weights[c.feature] += float64(c.points) / float64(e.model.features[c.feature].Points)
+	}
+	return weights, true
+}
