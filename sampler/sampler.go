@@ -92,6 +92,11 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 		return nil, nil, fmt.Errorf("sampler store: %w", err)
 	}
 	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil { // a published document
+		f.Close()
+		os.Remove(tmp)
+		return nil, nil, fmt.Errorf("sampler store: %w", err)
+	}
 	rec, st, err := Draw(ctx, r, src, s.store.ledger, f, s.opts)
 	if err == nil {
 		err = f.Sync()

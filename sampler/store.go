@@ -382,7 +382,10 @@ func writeAtomic(dir, name string, data []byte) error {
 		return fmt.Errorf("sampler store: %w", err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -9,7 +9,6 @@ package sampler
 // inspector assignment with a plain loop. It reports the first difference.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -86,7 +85,8 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	}
 	k := sha256.Sum256(append([]byte("draw/v1\x00"), seed...))
 
-	// the record's selection, per entity
+	// the record's selection, per entity, and in USCC order for a merge
+	// walk along the sorted population lines
 	type selInfo struct {
 		idx      int
 		seen     bool
@@ -96,6 +96,7 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	sel := make(map[models.USCC]*selInfo, len(rec.Selected))
 	var maxSel = make([][32]byte, scheme.Len()) // largest selected priority per stratum
 	var hasSel = make([]bool, scheme.Len())
+	byCode := make([]*selInfo, 0, len(rec.Selected))
 	for i := range rec.Selected {
 		s := &rec.Selected[i]
 		if o, dup := sel[s.USCC]; dup {
@@ -104,78 +105,99 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 		if int(s.Tier) >= scheme.Len() {
 			return nil, verr(fmt.Sprintf("selected[%d].tier", i), s.USCC.String(), "tier %d is not in scheme %s", s.Tier, scheme.ID)
 		}
-		sel[s.USCC] = &selInfo{idx: i}
+		si := &selInfo{idx: i}
+		sel[s.USCC] = si
+		byCode = append(byCode, si)
 		if !hasSel[s.Tier] || bytes.Compare(s.Priority[:], maxSel[s.Tier][:]) > 0 {
 			maxSel[s.Tier], hasSel[s.Tier] = s.Priority, true
 		}
 	}
+	slices.SortFunc(byCode, func(a, b *selInfo) int {
+		return bytes.Compare(rec.Selected[a.idx].USCC[:], rec.Selected[b.idx].USCC[:])
+	})
+	labels := make(map[string]models.Tier, scheme.Len())
+	for t, l := range scheme.Labels {
+		labels[l] = models.Tier(t)
+	}
 
-	// stream the population lines
-	br := bufio.NewReaderSize(population, 1<<20)
+	// stream the population lines: read in large chunks, hash each chunk's
+	// complete lines at once, check line by line without allocating
 	digest := sha256.New()
 	N := make([]int64, scheme.Len())
 	var (
 		lineNo   int64
 		prev     models.USCC
-		buf      [50]byte
+		hbuf     [50]byte
 		firstBad *VerifyError // first entity-level difference found while streaming
+		next     int          // next entry of byCode
+		carry    int
+		eof      bool
 	)
-	copy(buf[:32], k[:])
-	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return nil, verr(fmt.Sprintf("population line %d", lineNo+1), "", "line too long")
+	copy(hbuf[:32], k[:])
+	buf := make([]byte, 1<<20)
+	for !eof || carry > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		if len(line) == 0 && err == io.EOF {
-			break
-		}
-		lineNo++
-		field := fmt.Sprintf("population line %d", lineNo)
-		if err != nil && err != io.EOF {
-			return nil, verr(field, "", "read: %v", err)
-		}
-		if lineNo&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+		n := 0
+		if !eof {
+			var rerr error
+			n, rerr = io.ReadFull(population, buf[carry:])
+			switch {
+			case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+				eof = true
+			case rerr != nil:
+				return nil, verr(fmt.Sprintf("population line %d", lineNo+1), "", "read: %v", rerr)
 			}
 		}
-		digest.Write(line)
-		if line[len(line)-1] != '\n' {
-			return nil, verr(field, "", "does not end with a newline")
-		}
-		if len(line) < 21 || line[18] != ',' {
-			return nil, verr(field, "", "%q is not USCC,TIER", bytes.TrimSuffix(line, []byte("\n")))
-		}
-		c, perr := models.ParseUSCCFormat(string(line[:18]))
-		if perr != nil || string(c[:]) != string(line[:18]) {
-			return nil, verr(field, string(line[:18]), "not an uppercase unified social credit code: %v", perr)
-		}
-		t, terr := scheme.Parse(string(line[19 : len(line)-1]))
-		if terr != nil {
-			return nil, verr(field, c.String(), "%v", terr)
-		}
-		if lineNo > 1 && bytes.Compare(c[:], prev[:]) <= 0 {
-			return nil, verr(field, c.String(), "not after %s: lines must be sorted by USCC without repeats", prev)
-		}
-		prev = c
-		if !matchCode(req.Population.RegistrationAuthorities, c[0]) {
-			return nil, verr(field, c.String(), "registration authority %q is outside the request's population filter", c[0])
-		}
-		if !matchCode(req.Population.EntityTypes, c[1]) {
-			return nil, verr(field, c.String(), "entity type %q is outside the request's population filter", c[1])
-		}
-		N[t]++
-		copy(buf[32:], c[:])
-		h := sha256.Sum256(buf[:])
-		if si, ok := sel[c]; ok {
-			si.seen, si.lineTier, si.prio = true, t, h
-		} else if firstBad == nil && hasSel[t] && bytes.Compare(h[:], maxSel[t][:]) < 0 {
-			firstBad = verr("selected", c.String(), "not selected, but its priority %x is below that of selected entities of stratum %s (up to %x): it is among the n smallest",
-				h, scheme.Labels[t], maxSel[t])
-		}
-		if err == io.EOF {
+		data := buf[:carry+n]
+		end := bytes.LastIndexByte(data, '\n') + 1
+		if end == 0 {
+			if !eof {
+				return nil, verr(fmt.Sprintf("population line %d", lineNo+1), "", "line too long")
+			}
+			if len(data) > 0 {
+				return nil, verr(fmt.Sprintf("population line %d", lineNo+1), "", "does not end with a newline")
+			}
 			break
 		}
+		digest.Write(data[:end])
+		for rest := data[:end]; len(rest) > 0; {
+			nl := bytes.IndexByte(rest, '\n')
+			line := rest[:nl+1]
+			rest = rest[nl+1:]
+			lineNo++
+			c, t, ferr := parsePopulationLine(line, labels, scheme)
+			if ferr != nil {
+				ferr.Field = fmt.Sprintf("population line %d", lineNo)
+				return nil, ferr
+			}
+			if lineNo > 1 && bytes.Compare(c[:], prev[:]) <= 0 {
+				return nil, verr(fmt.Sprintf("population line %d", lineNo), c.String(), "not after %s: lines must be sorted by USCC without repeats", prev)
+			}
+			prev = c
+			if !matchCode(req.Population.RegistrationAuthorities, c[0]) {
+				return nil, verr(fmt.Sprintf("population line %d", lineNo), c.String(), "registration authority %q is outside the request's population filter", c[0])
+			}
+			if !matchCode(req.Population.EntityTypes, c[1]) {
+				return nil, verr(fmt.Sprintf("population line %d", lineNo), c.String(), "entity type %q is outside the request's population filter", c[1])
+			}
+			N[t]++
+			copy(hbuf[32:], c[:])
+			h := sha256.Sum256(hbuf[:])
+			for next < len(byCode) && bytes.Compare(rec.Selected[byCode[next].idx].USCC[:], c[:]) < 0 {
+				next++ // a selected entity that is not in the population (reported below)
+			}
+			if next < len(byCode) && rec.Selected[byCode[next].idx].USCC == c {
+				si := byCode[next]
+				si.seen, si.lineTier, si.prio = true, t, h
+				next++
+			} else if firstBad == nil && hasSel[t] && bytes.Compare(h[:], maxSel[t][:]) < 0 {
+				firstBad = verr("selected", c.String(), "not selected, but its priority %x is below that of selected entities of stratum %s (up to %x): it is among the n smallest",
+					h, scheme.Labels[t], maxSel[t])
+			}
+		}
+		carry = copy(buf, data[end:])
 	}
 	if got := digest.Sum(nil); !bytes.Equal(got, rec.PopulationDigest[:]) {
 		msg := fmt.Sprintf("the %d population lines hash to %x, the record says %x", lineNo, got, rec.PopulationDigest)
@@ -253,6 +275,36 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	return &VerifySummary{DrawID: rec.DrawID, Eligible: sumInts(N), Selected: len(rec.Selected), Lines: lineNo}, nil
 }
 
+// parsePopulationLine reads "USCC,TIER\n" without allocating (except to
+// describe an error).
+func parsePopulationLine(line []byte, labels map[string]models.Tier, scheme *models.TierScheme) (models.USCC, models.Tier, *VerifyError) {
+	var c models.USCC
+	if len(line) < 21 || line[18] != ',' {
+		return c, 0, &VerifyError{Msg: fmt.Sprintf("%q is not USCC,TIER", bytes.TrimSuffix(line, []byte("\n")))}
+	}
+	copy(c[:], line[:18])
+	var bad byte
+	for i, b := range c {
+		bad |= usccVal[b]
+		if i >= 2 && i < 8 && (b < '0' || b > '9') {
+			bad = 0xff
+		}
+	}
+	if bad&0x80 != 0 {
+		_, err := models.ParseUSCCFormat(string(c[:]))
+		if err == nil {
+			err = errors.New("lowercase")
+		}
+		return c, 0, &VerifyError{Entity: string(c[:]), Msg: fmt.Sprintf("not an uppercase unified social credit code: %v", err)}
+	}
+	t, ok := labels[string(line[19:len(line)-1])]
+	if !ok {
+		_, err := scheme.Parse(string(line[19 : len(line)-1]))
+		return c, 0, &VerifyError{Entity: c.String(), Msg: err.Error()}
+	}
+	return c, t, nil
+}
+
 func sha256Sum(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
@@ -296,8 +348,9 @@ func verifySampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
 }
 
 // verifyAssignment replays the assignment rule literally: for each
-// selected entity in order, every inspector of the pool is tested, the
-// eligible ones ranked by g, the first k taken.
+// selected entity in order, every inspector that could serve it is tested
+// (department, region, conflict, load), the eligible ones are ranked by g,
+// the first k taken.
 func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
 	req := &rec.Request
 	pool := req.Inspectors.Pool
@@ -307,12 +360,13 @@ func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
 		limit = (int64(k)*total + int64(len(pool)) - 1) / int64(len(pool))
 	}
 	k2 := sha256.Sum256(append([]byte("assign/v1\x00"), seed...))
-	conflict := map[string]map[models.USCC]bool{}
+	index := make(map[string]int, len(pool))
+	for j := range pool {
+		index[pool[j].ID] = j
+	}
+	conflict := map[models.USCC][]int{}
 	for _, c := range req.Conflicts {
-		if conflict[c.Inspector] == nil {
-			conflict[c.Inspector] = map[models.USCC]bool{}
-		}
-		conflict[c.Inspector][c.USCC] = true
+		conflict[c.USCC] = append(conflict[c.USCC], index[c.Inspector])
 	}
 	deptOK := make([]bool, len(pool))
 	deptCount := 0
@@ -335,50 +389,52 @@ func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
 		}
 	}
 	load := make([]int64, len(pool))
+	tested := make([]int, len(pool)) // entity index+1 that last tested the inspector
 	type rankedID struct {
-		g []byte
+		g [32]byte
 		j int
 	}
+	var (
+		eligible []rankedID
+		msg      []byte
+		want     []string
+	)
 	for i := range rec.Selected {
 		s := &rec.Selected[i]
 		field := fmt.Sprintf("selected[%d]", i)
-		tested := map[int]bool{}
-		var cands []int
-		for _, j := range everywhere {
-			tested[j] = true
-			cands = append(cands, j)
-		}
-		for l := 1; l <= 6; l++ {
-			for _, j := range byRegion[string(s.Region[:l])] {
-				if !tested[j] {
-					tested[j] = true
-					cands = append(cands, j)
-				}
-			}
-		}
-		var eligible []rankedID
+		eligible = eligible[:0]
 		covering, conflicted, atCap := 0, 0, 0
-		for _, j := range cands {
+		test := func(j int) {
+			if tested[j] == i+1 {
+				return
+			}
+			tested[j] = i + 1
 			in := &pool[j]
 			if !deptOK[j] || !in.Covers(s.Region) {
-				continue
+				return
 			}
 			covering++
-			if conflict[in.ID][s.USCC] {
+			if slices.Contains(conflict[s.USCC], j) {
 				conflicted++
-				continue
+				return
 			}
 			if load[j] >= limit {
 				atCap++
-				continue
+				return
 			}
-			msg := make([]byte, 0, 51+len(in.ID))
-			msg = append(append(append(append(msg, k2[:]...), s.USCC[:]...), 0), in.ID...)
-			g := sha256.Sum256(msg)
-			eligible = append(eligible, rankedID{g[:], j})
+			msg = append(append(append(append(msg[:0], k2[:]...), s.USCC[:]...), 0), in.ID...)
+			eligible = append(eligible, rankedID{sha256.Sum256(msg), j})
 		}
-		slices.SortFunc(eligible, func(a, b rankedID) int { return bytes.Compare(a.g, b.g) })
-		want := []string{}
+		for _, j := range everywhere {
+			test(j)
+		}
+		for l := 1; l <= 6; l++ {
+			for _, j := range byRegion[string(s.Region[:l])] {
+				test(j)
+			}
+		}
+		slices.SortFunc(eligible, func(a, b rankedID) int { return bytes.Compare(a.g[:], b.g[:]) })
+		want = want[:0]
 		for _, e := range eligible[:min(k, len(eligible))] {
 			want = append(want, pool[e.j].ID)
 			load[e.j]++

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -43,6 +44,7 @@ func main() {
 		excl       = flag.Bool("exclusions", false, "exclude entities selected within 30 days and cap at 2 a year, with a ledger of one earlier 2% draw")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the timed draws")
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
+		verify     = flag.Bool("verify", false, "also time sampler.Verify of the last run's record and population")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -139,6 +141,11 @@ func main() {
 		fl, flCPU, hashed := floor()
 		runtime.GC()
 		var w io.Writer = io.Discard
+		var popBuf *bytes.Buffer
+		if *verify && run == *runs {
+			popBuf = new(bytes.Buffer)
+			w = popBuf
+		}
 		var f *os.File
 		if *popFile != "" {
 			var err error
@@ -193,6 +200,14 @@ func main() {
 			}
 			gBlocks := (51 + idLen/len(pool) + 9 + 63) / 64
 			blocks := float64(st.Eligible) + float64(st.PopulationBytes)/64 + float64(st.AssignHashes*int64(gBlocks))
+			if popBuf != nil {
+				t, cpu0 := time.Now(), cpuTime()
+				sum, err := sampler.Verify(ctx, rec, popBuf)
+				if err != nil {
+					log.Fatal(err)
+				}
+				fmt.Printf("sampler.Verify: %.3fs wall, %.3fs CPU (%d lines, %d selected)\n", time.Since(t).Seconds(), (cpuTime() - cpu0).Seconds(), sum.Lines, sum.Selected)
+			}
 			if *storeDir != "" {
 				store, err := sampler.OpenStore(*storeDir)
 				if err != nil {
