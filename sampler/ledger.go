@@ -99,8 +99,11 @@ type exclusion struct {
 	cap     int
 	capFrom int64 // start of the cap window
 	minFrom int64 // earliest time that can matter
-	// selections by earlier draws in [minFrom − mergeLookback, asOf]
-	occ    map[models.USCC][]occasion
+	// selections by earlier draws in [minFrom − mergeLookback, asOf]: the
+	// entity's first occasion in occs, then linked by next (-1 ends). Flat
+	// and pointer-free: a ledger window can hold a million selections.
+	occ    map[models.USCC]int32
+	occs   []occasion
 	plans  []string
 	filter []uint64 // bitset over usccBit, nil when occ is empty
 }
@@ -108,6 +111,7 @@ type exclusion struct {
 type occasion struct {
 	at   int64
 	plan int32
+	next int32
 }
 
 const filterBits = 22
@@ -139,12 +143,19 @@ func newExclusion(req *models.DrawRequest, l *Ledger) *exclusion {
 	planIdx := map[string]int32{}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	n := 0
+	for _, d := range l.draws {
+		if d.at >= from && d.at <= asOf {
+			n += len(d.selected)
+		}
+	}
 	for _, d := range l.draws {
 		if d.at < from || d.at > asOf {
 			continue
 		}
 		if x.occ == nil {
-			x.occ = map[models.USCC][]occasion{}
+			x.occ = make(map[models.USCC]int32, n)
+			x.occs = make([]occasion, 0, n)
 			x.filter = make([]uint64, 1<<filterBits/64)
 		}
 		p, ok := planIdx[d.plan]
@@ -155,7 +166,12 @@ func newExclusion(req *models.DrawRequest, l *Ledger) *exclusion {
 		}
 		for i := range d.selected {
 			c := &d.selected[i]
-			x.occ[*c] = append(x.occ[*c], occasion{at: d.at, plan: p})
+			head, ok := x.occ[*c]
+			if !ok {
+				head = -1
+			}
+			x.occ[*c] = int32(len(x.occs))
+			x.occs = append(x.occs, occasion{at: d.at, plan: p, next: head})
 			b := usccBit(c)
 			x.filter[b/64] |= 1 << (b % 64)
 		}
@@ -165,10 +181,15 @@ func newExclusion(req *models.DrawRequest, l *Ledger) *exclusion {
 
 // check reports whether u is excluded by the window (recent) or the cap.
 func (x *exclusion) check(u *Unit) (recent, capped bool) {
-	var sels []occasion
+	var buf [8]occasion
+	sels := buf[:0]
 	if x.filter != nil {
 		if b := usccBit(&u.USCC); x.filter[b/64]&(1<<(b%64)) != 0 {
-			sels = x.occ[u.USCC]
+			if i, ok := x.occ[u.USCC]; ok {
+				for ; i >= 0; i = x.occs[i].next {
+					sels = append(sels, x.occs[i])
+				}
+			}
 		}
 	}
 	if len(sels) == 0 && len(u.Inspections) == 0 {
@@ -189,8 +210,8 @@ func (x *exclusion) check(u *Unit) (recent, capped bool) {
 	if x.cap == 0 {
 		return false, false
 	}
-	var buf [8]int64
-	latest := buf[:0]
+	var lbuf [8]int64
+	latest := lbuf[:0]
 	for _, s := range sels {
 		latest = append(latest, s.at)
 	}
