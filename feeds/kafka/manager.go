@@ -817,8 +817,10 @@ func (m *Manager) tryRestore(ctx context.Context, part *partition) error {
 // in the background.
 func (m *Manager) maybeSnapshot(part *partition, now time.Time) {
 	o := &m.opts
+	age := now.Sub(part.lastSnap)
 	due := (o.SnapshotEvents > 0 && part.sinceSnap >= o.SnapshotEvents) ||
-		(o.SnapshotInterval > 0 && part.sinceSnap > 0 && now.Sub(part.lastSnap) >= o.SnapshotInterval)
+		(o.SnapshotInterval > 0 && part.sinceSnap > 0 && part.sinceSnap >= o.SnapshotEvents/100 && age >= o.SnapshotInterval) ||
+		(part.sinceSnap > 0 && age >= o.SnapshotMaxAge)
 	if !due || Phase(part.phase.Load()) != PhaseLive || part.snapBusy.Load() {
 		return
 	}

@@ -71,11 +71,15 @@ type Options struct {
 	// this many messages since its last one: the most a restore has to
 	// replay. Default 1,000,000. Negative: no count trigger.
 	SnapshotEvents int64
-	// SnapshotInterval also snapshots a partition that applied anything in
-	// this long, so that a restore never needs source history older than
-	// this (keep the source topic's retention well above it). Default 6h.
-	// Negative: no time trigger.
+	// SnapshotInterval also snapshots a partition after this long once it
+	// has applied at least SnapshotEvents/100 messages since its last
+	// snapshot (a whole-state upload for a handful of events is not worth
+	// it). Default 1h. Negative: no interval trigger.
 	SnapshotInterval time.Duration
+	// SnapshotMaxAge snapshots a partition that applied anything in this
+	// long, so that a restore never needs source history older than this:
+	// keep the source topic's retention well above it. Default 24h.
+	SnapshotMaxAge time.Duration
 	// SnapshotChunkBytes is the size of one snapshot record. Default
 	// 512 KiB (under the 1 MiB default max.message.bytes once compressed
 	// or not).
@@ -173,7 +177,10 @@ func (o *Options) EnsureDefaults() error {
 		o.SnapshotEvents = 1_000_000
 	}
 	if o.SnapshotInterval == 0 {
-		o.SnapshotInterval = 6 * time.Hour
+		o.SnapshotInterval = time.Hour
+	}
+	if o.SnapshotMaxAge <= 0 {
+		o.SnapshotMaxAge = 24 * time.Hour
 	}
 	if o.SnapshotChunkBytes == 0 {
 		o.SnapshotChunkBytes = 512 << 10

@@ -18,9 +18,9 @@ import (
 
 // Member is a group member as the group describes it.
 type Member struct {
-	ID   string
-	Addr string // its advertised HTTP address ("" if it gave none)
-	Self bool   // this Manager
+	ID   string `json:"id"`
+	Addr string `json:"addr"` // its advertised HTTP address ("" if it gave none)
+	Self bool   `json:"self"` // this Manager
 }
 
 // ownerMap maps partitions to members.

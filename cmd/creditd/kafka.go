@@ -1,0 +1,1029 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/creditrisk/creditd/feeds/deadletter"
+	kf "github.com/creditrisk/creditd/feeds/kafka"
+	"github.com/creditrisk/creditd/feeds/ndjson"
+	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/scoring"
+)
+
+// Kafka mode.
+//
+// With --kafka-brokers, creditd is one member of a consumer group over the
+// events topic. feeds/kafka owns the group protocol, the partitions'
+// restore, consumption, outputs, snapshots and commits; this file gives it
+// the per-partition state (a scoring.Engine per source partition, so that a
+// partition's state can move alone), routes queries to the partition that
+// holds an entity (here, or another member over HTTP), and serves the
+// Kafka-specific endpoints. See docs/kafka.md.
+
+// kafkaEngineShards is the shard count of each partition's engine. It is
+// part of the snapshot format: changing it makes existing snapshots
+// unreadable (the partitions are then rebuilt from the source topic).
+const kafkaEngineShards = 8
+
+// Headers between members.
+const (
+	// hdrForwarded marks a request proxied by a member: it is never proxied
+	// again (no loops while ownership changes).
+	hdrForwarded = "X-Creditd-Forwarded-By"
+	// hdrLocal asks a member for its local part of a fan-out query.
+	hdrLocal = "X-Creditd-Local"
+	// hdrPartitions lists the partitions a local answer covers.
+	hdrPartitions = "X-Creditd-Partitions"
+	// hdrServedBy names the member that answered.
+	hdrServedBy = "X-Creditd-Served-By"
+)
+
+// kafkaMetrics are Kafka mode's metrics; the per-partition gauges are read
+// from the manager's status at scrape time.
+type kafkaMetrics struct {
+	applied, duplicate prometheus.Counter
+	rejected           *prometheus.CounterVec // curried: outcome=rejected
+	tierEvent          prometheus.Counter
+	tierTime           prometheus.Counter
+	proxied            *prometheus.CounterVec // by result
+}
+
+func newKafkaMetrics(m *Metrics, mgr *kf.Manager) *kafkaMetrics {
+	km := &kafkaMetrics{
+		applied:   m.Events.WithLabelValues("applied", ""),
+		duplicate: m.Events.WithLabelValues("duplicate", ""),
+		rejected:  m.Events.MustCurryWith(prometheus.Labels{"outcome": "rejected"}),
+		tierEvent: m.TierChanges.WithLabelValues("event"),
+		tierTime:  m.TierChanges.WithLabelValues("time"),
+		proxied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_kafka_proxied_requests_total",
+			Help: "Requests for entities of partitions held by another member, by result (proxied, unavailable)."}, []string{"result"}),
+	}
+	m.Registry.MustRegister(km.proxied, &kafkaCollector{mgr: mgr})
+	return km
+}
+
+// kafkaCollector exports the manager's status.
+type kafkaCollector struct{ mgr *kf.Manager }
+
+var (
+	kdPhase = prometheus.NewDesc("creditd_kafka_partition_phase",
+		"Held partitions by phase (1 for the partition's current phase: restoring, live, retained).", []string{"partition", "phase"}, nil)
+	kdLag = prometheus.NewDesc("creditd_kafka_consumer_lag",
+		"Messages between a held partition's position and its high watermark when last fetched.", []string{"partition"}, nil)
+	kdPos = prometheus.NewDesc("creditd_kafka_position",
+		"Next offset to apply, per held partition.", []string{"partition"}, nil)
+	kdCommitted = prometheus.NewDesc("creditd_kafka_committed_offset",
+		"Committed offset per held partition (-1: none).", []string{"partition"}, nil)
+	kdProgress = prometheus.NewDesc("creditd_kafka_restore_progress",
+		"Restore progress of a held partition in [0, 1]; 1 once live.", []string{"partition"}, nil)
+	kdRestoreBytes = prometheus.NewDesc("creditd_kafka_restore_snapshot_bytes",
+		"Snapshot bytes read by the current or last restore of a partition.", []string{"partition"}, nil)
+	kdReplayLeft = prometheus.NewDesc("creditd_kafka_restore_replay_remaining",
+		"Messages left to replay before a restoring partition is live.", []string{"partition"}, nil)
+	kdRestoreSecs = prometheus.NewDesc("creditd_kafka_restore_seconds",
+		"Duration of a partition's last completed restore.", []string{"partition"}, nil)
+	kdSnapOffset = prometheus.NewDesc("creditd_kafka_snapshot_offset",
+		"Source offset of the snapshot the partition's commit names (-1: none).", []string{"partition"}, nil)
+	kdEntities = prometheus.NewDesc("creditd_kafka_partition_entities",
+		"Entities in a held partition's state.", []string{"partition"}, nil)
+	kdReady = prometheus.NewDesc("creditd_kafka_ready",
+		"1 when this member has joined its group and every partition it holds is live.", nil, nil)
+	kdGeneration = prometheus.NewDesc("creditd_kafka_generation", "Consumer group generation.", nil, nil)
+	kdMembers    = prometheus.NewDesc("creditd_kafka_group_members", "Members of the consumer group.", nil, nil)
+	kdCounters   = map[string]*prometheus.Desc{}
+)
+
+var kafkaCounterNames = []struct{ name, help string }{
+	{"rebalances", "Consumer group generations joined."},
+	{"snapshots", "Partition snapshots written to the snapshot topic."},
+	{"snapshot_bytes", "Bytes of partition snapshots written."},
+	{"snapshot_failures", "Partition snapshots that failed."},
+	{"outputs", "Records written to the dead-letter and tier-change topics."},
+	{"output_errors", "Failed (and retried) output writes."},
+	{"commits", "Partition offsets committed."},
+	{"commit_errors", "Failed offset commits."},
+	{"restore_gaps", "Restores that found source records deleted before they were applied."},
+	{"produced", "Events produced to the source topic by POST /v1/events."},
+}
+
+func init() {
+	for _, c := range kafkaCounterNames {
+		kdCounters[c.name] = prometheus.NewDesc("creditd_kafka_"+c.name+"_total", c.help, nil, nil)
+	}
+}
+
+func (c *kafkaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{kdPhase, kdLag, kdPos, kdCommitted, kdProgress, kdRestoreBytes, kdReplayLeft,
+		kdRestoreSecs, kdSnapOffset, kdEntities, kdReady, kdGeneration, kdMembers} {
+		ch <- d
+	}
+	for _, d := range kdCounters {
+		ch <- d
+	}
+}
+
+func (c *kafkaCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.mgr.Status()
+	g := func(d *prometheus.Desc, v float64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	}
+	for _, p := range st.Held {
+		ps := strconv.Itoa(p.Partition)
+		g(kdPhase, 1, ps, p.Phase)
+		g(kdLag, float64(p.Lag), ps)
+		g(kdPos, float64(p.Position), ps)
+		g(kdCommitted, float64(p.Committed), ps)
+		g(kdProgress, p.Progress, ps)
+		g(kdRestoreBytes, float64(p.RestoreBytes), ps)
+		left := int64(0)
+		if p.Phase == "restoring" && p.ReplayTo > p.Position {
+			left = p.ReplayTo - max(p.Position, p.ReplayFrom)
+		}
+		g(kdReplayLeft, float64(left), ps)
+		g(kdRestoreSecs, p.RestoreSeconds, ps)
+		g(kdSnapOffset, float64(p.SnapshotOffset), ps)
+		g(kdEntities, float64(p.Entities), ps)
+	}
+	ready := 0.0
+	if st.Ready {
+		ready = 1
+	}
+	g(kdReady, ready)
+	g(kdGeneration, float64(st.Generation))
+	g(kdMembers, float64(len(st.Members)))
+	vals := map[string]int64{"rebalances": st.Rebalances, "snapshots": st.Snapshots, "snapshot_bytes": st.SnapshotBytes,
+		"snapshot_failures": st.SnapshotFailures, "outputs": st.Outputs, "output_errors": st.OutputErrors,
+		"commits": st.Commits, "commit_errors": st.CommitErrors, "restore_gaps": st.RestoreGaps, "produced": st.Produced}
+	for name, d := range kdCounters {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(vals[name]))
+	}
+}
+
+// kafkaState is one source partition's state: a scoring.Engine of its own.
+type kafkaState struct {
+	eng       *scoring.Engine
+	dec       models.EventDecoder
+	ev        models.Event
+	tiers     string
+	km        *kafkaMetrics
+	wallClock func() time.Time
+}
+
+// Apply implements kf.State. The time rules' "now" (the 24-hour future
+// rule, the instant of a tier change) is the record's timestamp, or the
+// clock if that is earlier: a replay then decides exactly as the first
+// application did.
+func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
+	if err := s.dec.Decode(m.Value, &s.ev); err != nil {
+		var rej *models.RejectError
+		if !errors.As(err, &rej) {
+			rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+		}
+		s.km.rejected.WithLabelValues(rej.Reason).Inc()
+		return kf.Result{Outcome: kf.Rejected, Reason: rej.Reason, Detail: rej.Detail}
+	}
+	if string(m.Key) != string(s.ev.USCC[:]) {
+		s.km.rejected.WithLabelValues(kf.ReasonKeyMismatch).Inc()
+		return kf.Result{Outcome: kf.Rejected, Reason: kf.ReasonKeyMismatch, EventID: s.ev.ID,
+			Detail: fmt.Sprintf("the message key %q is not the event's USCC %s (keys are the canonical upper-case code)", truncateText(string(m.Key), 40), s.ev.USCC)}
+	}
+	now := s.wallClock()
+	if !m.Time.IsZero() && m.Time.Before(now) {
+		now = m.Time
+	}
+	r, err := s.eng.ApplyAt(&s.ev, now, true, nil)
+	if err != nil {
+		var rej *models.RejectError
+		if !errors.As(err, &rej) {
+			rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+		}
+		s.km.rejected.WithLabelValues(rej.Reason).Inc()
+		return kf.Result{Outcome: kf.Rejected, Reason: rej.Reason, Detail: rej.Detail, EventID: s.ev.ID}
+	}
+	if r.Outcome == scoring.Duplicate {
+		s.km.duplicate.Inc()
+		return kf.Result{Outcome: kf.Duplicate, EventID: s.ev.ID}
+	}
+	s.km.applied.Inc()
+	for _, c := range r.TierChanges() {
+		s.km.tierEvent.Inc()
+		if !m.Replay {
+			emit(s.tierOutput(c, m))
+		}
+	}
+	return kf.Result{Outcome: kf.Applied, EventID: s.ev.ID}
+}
+
+// Tick implements kf.State: the time rules.
+func (s *kafkaState) Tick(now time.Time, emit kf.Emit) {
+	s.eng.Advance(now, func(c scoring.TierChange) {
+		s.km.tierTime.Inc()
+		emit(s.tierOutput(c, nil))
+	})
+}
+
+// appendTierChange writes a record of the tier-changes topic (keyed by
+// USCC), without reflection:
+//
+//	{"uscc":"…","region":"370983","old_tier":"B","new_tier":"C","tier_scheme":"national-4",
+//	 "score":512,"at":"2026-03-01T08:00:00Z","cause":"<event id>|time:<rule>",
+//	 "source":{"topic":"credit.events","partition":3,"offset":1234}}
+//
+// old_tier is null for an entity's first tier, new_tier null when it leaves
+// the tiers (deregistered); source is absent for time-rule changes.
+func appendTierChange(b []byte, c scoring.TierChange, scheme *models.TierScheme, m *kf.Message) []byte {
+	b = append(b, `{"uscc":"`...)
+	b = append(b, c.USCC[:]...)
+	b = append(b, '"')
+	if c.Region != "" {
+		b = append(b, `,"region":"`...)
+		b = append(b, c.Region...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"old_tier":`...)
+	if c.From == models.NoTier {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendQuote(b, scheme.Label(c.From))
+	}
+	b = append(b, `,"new_tier":`...)
+	if c.To == models.NoTier {
+		b = append(b, "null"...) // deregistered: no longer in a tier
+	} else {
+		b = strconv.AppendQuote(b, scheme.Label(c.To))
+	}
+	b = append(b, `,"tier_scheme":`...)
+	b = strconv.AppendQuote(b, scheme.ID)
+	b = append(b, `,"score":`...)
+	b = strconv.AppendInt(b, int64(c.Score), 10)
+	b = append(b, `,"at":"`...)
+	b = c.At.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, `","cause":`...)
+	b = appendJSONString(b, c.Cause)
+	if m != nil {
+		b = append(b, `,"source":{"topic":`...)
+		b = strconv.AppendQuote(b, m.Topic)
+		b = append(b, `,"partition":`...)
+		b = strconv.AppendInt(b, int64(m.Partition), 10)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, m.Offset, 10)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string (event ids are printable
+// ASCII; anything else is escaped by encoding/json).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func (s *kafkaState) tierOutput(c scoring.TierChange, m *kf.Message) kf.Output {
+	return kf.Output{Topic: s.tiers, Key: []byte(c.USCC.String()),
+		Value: appendTierChange(make([]byte, 0, 256), c, s.eng.Scheme(), m)}
+}
+
+// WriteSnapshot implements kf.State.
+func (s *kafkaState) WriteSnapshot(w io.Writer, offset int64) error {
+	return s.eng.WriteSnapshot(w, uint64(offset))
+}
+
+// ReadSnapshot implements kf.State.
+func (s *kafkaState) ReadSnapshot(r io.Reader) (int64, error) {
+	pos, err := s.eng.ReadSnapshot(r)
+	return int64(pos), err
+}
+
+// Entities implements kf.State.
+func (s *kafkaState) Entities() int { return s.eng.Len() }
+
+// kafkaRouter is the Server's EntityRouter in Kafka mode.
+type kafkaRouter struct {
+	mgr    *kf.Manager
+	self   string
+	km     *kafkaMetrics
+	logger *slog.Logger
+	client *http.Client
+	mu     sync.Mutex
+	proxy  map[string]*httputil.ReverseProxy
+}
+
+func newKafkaRouter(mgr *kf.Manager, self string, km *kafkaMetrics, logger *slog.Logger) *kafkaRouter {
+	tr := &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 60 * time.Second}
+	return &kafkaRouter{mgr: mgr, self: self, km: km, logger: logger, client: &http.Client{Transport: tr, Timeout: 2 * time.Minute},
+		proxy: map[string]*httputil.ReverseProxy{}}
+}
+
+// Route implements EntityRouter.
+func (k *kafkaRouter) Route(w http.ResponseWriter, r *http.Request, code models.USCC) (*scoring.Engine, bool) {
+	p := k.mgr.PartitionFor(code[:])
+	if p < 0 {
+		unavailable(w, r, 2, "this instance has not joined its consumer group yet")
+		return nil, false
+	}
+	st, ph := k.mgr.Lookup(p)
+	switch ph {
+	case kf.PhaseLive, kf.PhaseRetained:
+		w.Header().Set(hdrServedBy, k.self)
+		return st.(*kafkaState).eng, true
+	case kf.PhaseRestoring:
+		retry, detail := 2, fmt.Sprintf("partition %d, which holds %s, is being restored", p, code)
+		for _, ps := range k.mgr.Status().Held {
+			if ps.Partition == p {
+				detail += fmt.Sprintf(" (%.0f%% done)", 100*ps.Progress)
+			}
+		}
+		unavailable(w, r, retry, detail)
+		return nil, false
+	}
+	owner, ok := k.mgr.Owner(p)
+	if r.Header.Get(hdrForwarded) != "" || !ok || owner.Self || owner.Addr == "" || owner.Addr == k.self {
+		k.mgr.RefreshOwners()
+		k.km.proxied.WithLabelValues("unavailable").Inc()
+		unavailable(w, r, 1, fmt.Sprintf("partition %d, which holds %s, is changing owner", p, code))
+		return nil, false
+	}
+	k.km.proxied.WithLabelValues("proxied").Inc()
+	k.reverseProxy(owner.Addr).ServeHTTP(w, r)
+	return nil, false
+}
+
+// Engines implements EntityRouter: the states held here that may be
+// queried.
+func (k *kafkaRouter) Engines() []*scoring.Engine {
+	sts := k.mgr.States()
+	ps := make([]int, 0, len(sts))
+	for p := range sts {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	out := make([]*scoring.Engine, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, sts[p].(*kafkaState).eng)
+	}
+	return out
+}
+
+// localPartitions lists the partitions Engines covers.
+func (k *kafkaRouter) localPartitions() []int {
+	var ps []int
+	for p := range k.mgr.States() {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+func (k *kafkaRouter) reverseProxy(addr string) *httputil.ReverseProxy {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p := k.proxy[addr]; p != nil {
+		return p
+	}
+	target := &url.URL{Scheme: "http", Host: addr}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+			pr.Out.Header.Set(hdrForwarded, k.self)
+		},
+		Transport: k.client.Transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			k.logger.Warn("proxying to the partition's owner failed", "owner", addr, "err", err)
+			k.mgr.RefreshOwners()
+			unavailable(w, r, 1, "the instance that holds this entity's partition did not answer; ownership is probably changing")
+		},
+	}
+	k.proxy[addr] = p
+	return p
+}
+
+func unavailable(w http.ResponseWriter, r *http.Request, retryAfter int, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	writeProblem(w, r, http.StatusServiceUnavailable, detail)
+}
+
+// kafkaMode holds Kafka mode's handlers.
+type kafkaMode struct {
+	s         *Server
+	mgr       *kf.Manager
+	router    *kafkaRouter
+	cfg       *Config
+	modelName string
+	schemeID  string
+}
+
+// handler routes Kafka mode's own endpoints and hands the rest to the
+// Server.
+func (k *kafkaMode) handler() http.Handler {
+	s := k.s
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/events", s.wrap("POST /v1/events", k.handleEvents))
+	mux.Handle("GET /readyz", s.wrap("GET /readyz", k.handleReady))
+	mux.Handle("GET /{$}", s.wrap("GET /{$}", k.handleIndex))
+	mux.Handle("GET /v1/stats/tiers", s.wrap("GET /v1/stats/tiers", k.handleTierStats))
+	mux.Handle("GET /v1/kafka/status", k.wrap("GET /v1/kafka/status", nil, k.handleStatus))
+	mux.Handle("GET /v1/kafka/partitions/{partition}/events", k.wrap("GET /v1/kafka/partitions/{partition}/events",
+		[]Role{RoleRegulator}, k.handleExport))
+	mux.Handle("/", s)
+	return mux
+}
+
+// wrap authorises a Kafka-mode route (nil roles: anyone) and counts it.
+func (k *kafkaMode) wrap(route string, roles []Role, fn http.HandlerFunc) http.Handler {
+	s := k.s
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.logger.Error("handler panic", "route", route, "panic", p)
+				if sw.code == 0 {
+					writeProblem(sw, r, http.StatusInternalServerError, "internal error")
+				}
+			}
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.m.HTTP.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			s.m.HTTPSeconds.WithLabelValues(route).Observe(time.Since(t0).Seconds())
+		}()
+		role, err := s.tokens.RoleOf(r)
+		if err != nil {
+			writeProblem(sw, r, http.StatusUnauthorized, err.Error())
+			return
+		}
+		if roles != nil && !roleAllowed(role, roles) {
+			if role == RolePublic {
+				writeProblem(sw, r, http.StatusUnauthorized, "this resource needs a bearer token of role "+rolesText(roles))
+			} else {
+				writeProblem(sw, r, http.StatusForbidden, fmt.Sprintf("role %s may not use this resource (allowed: %s)", role, rolesText(roles)))
+			}
+			return
+		}
+		fn(sw, r.WithContext(context.WithValue(r.Context(), roleKey, role)))
+	})
+}
+
+func (k *kafkaMode) handleReady(w http.ResponseWriter, r *http.Request) {
+	st := k.mgr.Status()
+	restoring := []map[string]any{}
+	for _, p := range st.Held {
+		if p.Phase == "restoring" {
+			restoring = append(restoring, map[string]any{"partition": p.Partition, "progress": p.Progress})
+		}
+	}
+	if !st.Ready {
+		detail := "joining the consumer group " + st.Group
+		if st.Joined {
+			detail = fmt.Sprintf("restoring %d of the %d partitions held", len(restoring), len(st.Held))
+		}
+		unavailable(w, r, 2, detail)
+		return
+	}
+	entities := 0
+	held := make([]int, 0, len(st.Held))
+	for _, p := range st.Held {
+		entities += p.Entities
+		held = append(held, p.Partition)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "entities": entities, "partitions": held,
+		"of": st.Partitions, "group": st.Group, "generation": st.Generation})
+}
+
+func (k *kafkaMode) handleIndex(w http.ResponseWriter, r *http.Request) {
+	s := k.s
+	writeJSON(w, http.StatusOK, map[string]any{
+		"service": "creditd", "mode": "kafka", "model": k.modelName, "tier_scheme": k.schemeID,
+		"issuer": s.issuer.Code, "key_id": s.issuer.KeyID,
+		"kafka": map[string]any{"topic": k.mgr.Options().Topic, "group": k.mgr.Options().Group,
+			"partitioner": k.mgr.Options().Partitioner.Name(), "partitions": k.router.localPartitions()},
+		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/keys", "POST /v1/events",
+			"POST /v1/draws", "GET /v1/draws/{draw_id}", "GET /v1/draws/{draw_id}/population", "GET /v1/stats/tiers",
+			"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events", "GET /metrics", "GET /healthz", "GET /readyz"},
+	})
+}
+
+func (k *kafkaMode) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, k.mgr.Status())
+}
+
+// handleExport writes a held partition's state as credit-event/v1 NDJSON:
+// each entity's applied events in an order that rebuilds it exactly, entity
+// after entity in USCC order. It is the portable form of the partition
+// (re-ingesting it anywhere rebuilds the same state).
+func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
+	p, err := strconv.Atoi(r.PathValue("partition"))
+	if err != nil || p < 0 {
+		writeProblem(w, r, http.StatusBadRequest, "partition must be a partition number")
+		return
+	}
+	st, ph := k.mgr.Lookup(p)
+	if st == nil {
+		if ph == kf.PhaseRestoring {
+			unavailable(w, r, 2, fmt.Sprintf("partition %d is being restored", p))
+			return
+		}
+		if owner, ok := k.mgr.Owner(p); ok && !owner.Self && owner.Addr != "" && r.Header.Get(hdrForwarded) == "" {
+			k.router.reverseProxy(owner.Addr).ServeHTTP(w, r)
+			return
+		}
+		unavailable(w, r, 1, fmt.Sprintf("partition %d is not held here and its owner is unknown", p))
+		return
+	}
+	eng := st.(*kafkaState).eng
+	var codes []models.USCC
+	asOf := time.Now()
+	for shard := range eng.Shards() {
+		err := eng.Scan(r.Context(), shard, asOf, scoring.ScanOptions{}, func(e *scoring.EntityAt) error {
+			codes = append(codes, e.USCC)
+			return nil
+		})
+		if err != nil {
+			return
+		}
+	}
+	slices.SortFunc(codes, func(a, b models.USCC) int { return strings.Compare(string(a[:]), string(b[:])) })
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set(hdrServedBy, k.router.self)
+	bw := newBufferedWriter(w)
+	for _, c := range codes {
+		lines, ok := eng.EntityEvents(c)
+		if !ok {
+			continue
+		}
+		for _, l := range lines {
+			bw.Write(l)
+			bw.Write([]byte{'\n'})
+		}
+	}
+	bw.Flush()
+}
+
+// handleEvents produces an NDJSON body's events to the source topic, each
+// keyed by its USCC on the partition the configured partitioner gives it,
+// and answers 202 once the brokers acknowledged them. Applying is
+// asynchronous: duplicates and state-dependent rejections (a ref to an
+// unknown record, a repair too early) are decided by the partition's owner
+// and go to the dead-letter topic. Lines that fail decoding are rejected
+// here, reported, and dead-lettered.
+func (k *kafkaMode) handleEvents(w http.ResponseWriter, r *http.Request) {
+	s := k.s
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	reqID := strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	var recs []kf.Record
+	var letters []deadletter.Letter
+	var keys [][]byte
+	rejected := []Rejection{}
+	d := models.EventDecoder{Exceptions: s.exc}
+	var ev models.Event
+	rd := ndjson.NewReader(body, ndjson.Options{MaxLineSize: 1 << 20})
+	for {
+		l, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		var tl *ndjson.TooLongError
+		if errors.As(err, &tl) {
+			detail := fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)
+			rejected = append(rejected, Rejection{Line: tl.Number, Reason: models.ReasonLineTooLong, Detail: detail})
+			letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, tl.Number), Reason: models.ReasonLineTooLong, Detail: detail})
+			keys = append(keys, nil)
+			continue
+		}
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; nothing was produced", s.cfg.MaxBody))
+				return
+			}
+			writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error()+"; nothing was produced")
+			return
+		}
+		raw := append([]byte(nil), l.Bytes...)
+		if err := d.Decode(raw, &ev); err != nil {
+			var rej *models.RejectError
+			if !errors.As(err, &rej) {
+				rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+			}
+			rejected = append(rejected, Rejection{Line: l.Number, Reason: rej.Reason, Detail: rej.Detail})
+			letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, l.Number), Reason: rej.Reason,
+				Detail: rej.Detail, Original: raw})
+			keys = append(keys, nil)
+			continue
+		}
+		recs = append(recs, kf.Record{Key: []byte(ev.USCC.String()), Value: raw})
+	}
+	if err := k.mgr.WriteDeadLetters(r.Context(), letters, keys); err != nil {
+		unavailable(w, r, 5, err.Error()+"; nothing was produced")
+		return
+	}
+	if err := k.mgr.ProduceEvents(r.Context(), recs); err != nil {
+		unavailable(w, r, 5, err.Error()+"; some events may have been produced: sending the body again is safe (duplicate ids are no-ops)")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(recs), "rejected": rejected, "topic": k.mgr.Options().Topic,
+		"note": "accepted events are applied asynchronously by the consumer group; duplicates and rejections found against the state go to the dead-letter topic"})
+}
+
+// handleTierStats answers GET /v1/stats/tiers for the whole province: each
+// member answers for the partitions it holds (hdrLocal), and the parts are
+// summed once they cover every partition.
+func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(hdrLocal) != "" {
+		w.Header().Set(hdrPartitions, joinInts(k.router.localPartitions()))
+		k.s.handleTierStats(w, r)
+		return
+	}
+	n := k.mgr.Partitions()
+	type part struct {
+		body  []byte
+		parts []int
+		err   error
+	}
+	var parts []part
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, mb := range k.mgr.Members() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p part
+			if mb.Self {
+				rec := httptest.NewRecorder()
+				lr := r.Clone(r.Context())
+				lr.Header.Set(hdrLocal, "1")
+				k.handleTierStats(rec, lr)
+				if rec.Code != http.StatusOK {
+					p.err = fmt.Errorf("local part: %d %s", rec.Code, rec.Body.String())
+				}
+				p.body, p.parts = rec.Body.Bytes(), splitInts(rec.Header().Get(hdrPartitions))
+			} else {
+				p.body, p.parts, p.err = k.fetchLocal(r, mb.Addr)
+			}
+			mu.Lock()
+			parts = append(parts, p)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	covered := map[int]bool{}
+	var merged *tierStatsJSON
+	for _, p := range parts {
+		if p.err != nil {
+			continue
+		}
+		var ts tierStatsJSON
+		if json.Unmarshal(p.body, &ts) != nil {
+			continue
+		}
+		dup := false
+		for _, q := range p.parts {
+			dup = dup || covered[q]
+		}
+		if dup {
+			continue // two members answered for one partition (ownership moving): retry
+		}
+		for _, q := range p.parts {
+			covered[q] = true
+		}
+		if merged == nil {
+			merged = &ts
+		} else if err := merged.add(&ts); err != nil {
+			unavailable(w, r, 1, err.Error())
+			return
+		}
+	}
+	if merged == nil || len(covered) < n {
+		missing := []int{}
+		for q := range n {
+			if !covered[q] {
+				missing = append(missing, q)
+			}
+		}
+		unavailable(w, r, 2, fmt.Sprintf("partitions %v are being restored or are changing owner", missing))
+		return
+	}
+	merged.finish()
+	writeJSON(w, http.StatusOK, merged)
+}
+
+func (k *kafkaMode) fetchLocal(r *http.Request, addr string) ([]byte, []int, error) {
+	u := url.URL{Scheme: "http", Host: addr, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set(hdrLocal, "1")
+	req.Header.Set(hdrForwarded, k.router.self)
+	if a := r.Header.Get("Authorization"); a != "" {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := k.router.client.Do(req)
+	if err != nil {
+		k.mgr.RefreshOwners()
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("%s answered %d", addr, resp.StatusCode)
+	}
+	return b, splitInts(resp.Header.Get(hdrPartitions)), nil
+}
+
+// tierStatsJSON is the GET /v1/stats/tiers answer, for merging parts.
+type tierStatsJSON struct {
+	AsOf         string          `json:"as_of"`
+	TierScheme   string          `json:"tier_scheme"`
+	RegionPrefix string          `json:"region_prefix"`
+	Entities     int             `json:"entities"`
+	Tiers        []tierStatsTier `json:"tiers"`
+	Definition   string          `json:"definition"`
+}
+
+type tierStatsTier struct {
+	Tier            string         `json:"tier"`
+	Entities        int            `json:"entities"`
+	Inspections     int            `json:"inspections"`
+	ProblemsFound   int            `json:"problems_found"`
+	HitRateBP       *int           `json:"hit_rate_bp"`
+	InspectionsByRe map[string]int `json:"inspections_by_result"`
+}
+
+func (t *tierStatsJSON) add(o *tierStatsJSON) error {
+	if o.TierScheme != t.TierScheme || len(o.Tiers) != len(t.Tiers) {
+		return errors.New("members answered with different tier schemes: they run different models")
+	}
+	t.Entities += o.Entities
+	for i := range t.Tiers {
+		a, b := &t.Tiers[i], &o.Tiers[i]
+		a.Entities += b.Entities
+		a.Inspections += b.Inspections
+		a.ProblemsFound += b.ProblemsFound
+		if a.InspectionsByRe == nil {
+			a.InspectionsByRe = map[string]int{}
+		}
+		for k, n := range b.InspectionsByRe {
+			a.InspectionsByRe[k] += n
+		}
+	}
+	return nil
+}
+
+func (t *tierStatsJSON) finish() {
+	for i := range t.Tiers {
+		a := &t.Tiers[i]
+		a.HitRateBP = nil
+		if a.Inspections > 0 {
+			bp := (a.ProblemsFound*10000 + a.Inspections/2) / a.Inspections
+			a.HitRateBP = &bp
+		}
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func splitInts(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// bufferedWriter batches small writes of a streamed answer.
+type bufferedWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func newBufferedWriter(w io.Writer) *bufferedWriter {
+	return &bufferedWriter{w: w, buf: make([]byte, 0, 64<<10)}
+}
+
+func (b *bufferedWriter) Write(p []byte) {
+	if len(b.buf)+len(p) > cap(b.buf) {
+		b.Flush()
+	}
+	b.buf = append(b.buf, p...)
+}
+
+func (b *bufferedWriter) Flush() {
+	if len(b.buf) > 0 {
+		_, _ = b.w.Write(b.buf)
+		b.buf = b.buf[:0]
+	}
+}
+
+// runKafka is creditd in Kafka mode: a member of the consumer group
+// --kafka-group over --kafka-topic.
+func runKafka(ctx context.Context, c *common) error {
+	cfg := c.cfg
+	part, err := kf.ParsePartitioner(cfg.KafkaPartition)
+	if err != nil {
+		return fmt.Errorf("%w: --kafka-partitioner: %v", errUsage, err)
+	}
+	probe, err := scoring.New(scoring.Options{Model: c.model, Shards: 1})
+	if err != nil {
+		return err
+	}
+	scheme := probe.Scheme()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	advertise := cfg.AdvertiseAddr
+	if advertise == "" {
+		advertise = ln.Addr().String()
+		if host, _, err := net.SplitHostPort(advertise); err == nil && net.ParseIP(host).IsUnspecified() {
+			c.logger.Warn("listening on all interfaces without --advertise-addr: other instances cannot proxy to this one", "listen", advertise)
+		}
+	}
+	m := NewMetrics()
+	logger := c.logger
+	var km *kafkaMetrics
+	newState := func(int) (kf.State, error) {
+		eng, err := scoring.New(scoring.Options{Model: c.model, Shards: kafkaEngineShards})
+		if err != nil {
+			return nil, err
+		}
+		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: c.exc}, tiers: cfg.KafkaTiers, km: km, wallClock: time.Now}, nil
+	}
+	mgr, err := kf.New(kf.Options{
+		Brokers: []string{cfg.KafkaBrokers}, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, DeadLetterTopic: cfg.KafkaDLQ,
+		OutputTopics: []string{cfg.KafkaTiers}, AdvertiseAddr: advertise, Partitioner: part,
+		SessionTimeout: cfg.KafkaSessionTimeout, SnapshotEvents: int64(cfg.SnapshotEvents),
+		SnapshotInterval: cfg.SnapshotInterval, TickInterval: cfg.SweepInterval,
+		Logger: logger.With("component", "kafka"),
+	}, newState)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	km = newKafkaMetrics(m, mgr)
+	router := newKafkaRouter(mgr, advertise, km, logger.With("component", "router"))
+	srv := NewServer(&Server{cfg: cfg, owner: router, tokens: c.tokens, issuer: c.issuer, jwks: c.jwks, m: m,
+		logger: logger, exc: c.exc, renderHTML: reportHTML})
+	complete := func() error {
+		st := mgr.Status()
+		live := 0
+		for _, p := range st.Held {
+			if p.Phase == "live" || p.Phase == "retained" {
+				live++
+			}
+		}
+		if st.Partitions == 0 || live < st.Partitions {
+			return fmt.Errorf("it holds %d of the %d partitions of %s; a draw needs the whole population (run it on an instance that holds every partition, e.g. a single-member group)",
+				live, st.Partitions, cfg.KafkaTopic)
+		}
+		return nil
+	}
+	draws, err := newDrawServiceFor(c.dirs["draws"], router.Engines, complete, scheme, cfg, m, logger.With("component", "draws"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer draws.Close()
+	srv.draws = draws
+	km2 := &kafkaMode{s: srv, mgr: mgr, router: router, cfg: cfg, modelName: probe.ModelName(), schemeID: scheme.ID}
+
+	hs := &http.Server{Handler: km2.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "advertise", advertise, "mode", "kafka", "brokers", cfg.KafkaBrokers,
+		"topic", cfg.KafkaTopic, "group", cfg.KafkaGroup, "partitioner", part.Name(), "model", probe.ModelName())
+	fmt.Fprintf(c.stdout, "creditd listening on http://%s (model %s, kafka group %s on %s)\n", ln.Addr(), probe.ModelName(),
+		cfg.KafkaGroup, cfg.KafkaTopic)
+
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	runDone := make(chan error, 1)
+	go func() { runDone <- mgr.Run(runCtx, cfg.ShutdownTimeout) }()
+
+	// Readiness and the per-tier entity gauges.
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		wasReady := false
+		lastTiers := time.Time{}
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			st := mgr.Status()
+			if st.Joined {
+				srv.ready.Store(true) // per-partition readiness is the router's
+			}
+			if st.Ready != wasReady {
+				wasReady = st.Ready
+				if st.Ready {
+					m.Ready.Set(1)
+					n := 0
+					for _, p := range st.Held {
+						n += p.Entities
+					}
+					logger.Info("ready", "partitions", len(st.Held), "entities", n)
+					fmt.Fprintf(c.stdout, "creditd ready: %d partitions, %d entities\n", len(st.Held), n)
+				} else {
+					m.Ready.Set(0)
+				}
+			}
+			if time.Since(lastTiers) >= cfg.SweepInterval {
+				lastTiers = time.Now()
+				refreshTierGauges(runCtx, m, router.Engines())
+			}
+		}
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		logger.Error("http server stopped", "err", err)
+	case runErr = <-runDone:
+		runDone <- runErr
+		logger.Error("kafka consumer stopped", "err", runErr)
+	}
+	logger.Info("shutting down")
+	srv.ready.Store(false)
+	m.Ready.Set(0)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Snapshot, commit and leave the group while in-flight requests finish.
+	stopRun()
+	if err := hs.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	runErr = <-runDone
+	st := mgr.Status()
+	logger.Info("stopped", "snapshots", st.Snapshots, "commits", st.Commits)
+	return runErr
+}
+
+// refreshTierGauges sets creditd_entities from the held partitions.
+func refreshTierGauges(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
+	counts := map[string]int{}
+	for _, e := range engs {
+		st, err := e.TierStats(ctx, time.Now(), "")
+		if err != nil {
+			return
+		}
+		for _, t := range st.Tiers {
+			counts[t.Tier] += t.Entities
+		}
+	}
+	for t, n := range counts {
+		m.Entities.WithLabelValues(t).Set(float64(n))
+	}
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
