@@ -162,18 +162,3 @@ func BenchmarkFormatSegment(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*segKeys), "ns/line")
 }
-
-func BenchmarkSortKeysLSD(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	src := make([]uint64, 32<<10)
-	for i := range src {
-		src[i] = rng.Uint64() >> 10
-	}
-	a := make([]uint64, len(src))
-	var scratch []uint64
-	for b.Loop() {
-		copy(a, src)
-		lsdSort(a, &scratch)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/key")
-}

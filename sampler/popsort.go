@@ -1,9 +1,10 @@
 package sampler
 
 // Population lines. After the selection pass the keys of each prefix bucket
-// are sorted (radix sort: LSD with a per-worker scratch for buckets up to
-// lsdMax keys, an in-place MSD "American flag" split above that, so memory
-// stays bounded however the population is shaped), then turned into
+// are sorted (radix sort: LSD on bytes, skipping bytes all keys share, with
+// a per-worker scratch for buckets up to lsdMax keys; an in-place MSD
+// "American flag" split above that, so memory stays bounded however the
+// population is shaped), then turned into
 // `USCC,TIER\n` lines in segments of segKeys keys. Workers format segments
 // in parallel; one consumer hashes and writes them in order, with at most
 // window segments in flight. The lines are never all in memory: 14M lines
@@ -14,7 +15,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,80 +33,13 @@ const lsdMax = 1 << 20
 func sortKeys(a []uint64, scratch *[]uint64, lsdLimit int) {
 	switch {
 	case len(a) <= 48:
-		for i := 1; i < len(a); i++ {
-			v := a[i]
-			j := i
-			for ; j > 0 && a[j-1] > v; j-- {
-				a[j] = a[j-1]
-			}
-			a[j] = v
-		}
+		insertionSort(a)
 	case len(a) <= 256:
 		slices.Sort(a)
 	case len(a) <= lsdLimit:
-		if cap(*scratch) < len(a) {
-			*scratch = make([]uint64, len(a))
-		}
-		var counts [1 << maxDigitBits]int
-		msdRadix(a, (*scratch)[:len(a)], &counts)
+		lsdSort(a, scratch)
 	default:
 		msdSort(a, scratch, lsdLimit)
-	}
-}
-
-// maxDigitBits bounds msdRadix's digit: 2^11 counters fit in L1.
-const maxDigitBits = 11
-
-// msdRadix sorts a with scratch (same length): one pass of counting and one
-// of scattering on a digit of about log2(n)−3 bits, taken just below the
-// highest bit on which the keys differ, leaves runs of a few keys, which are
-// insertion-sorted (or, when the keys are clustered, sorted the same way).
-// About 4 passes over the keys, against 7 digit passes for an LSD sort.
-func msdRadix(a, scratch []uint64, counts *[1 << maxDigitBits]int) {
-	n := len(a)
-	if n <= 24 {
-		insertionSort(a)
-		return
-	}
-	or, and := uint64(0), ^uint64(0)
-	for _, v := range a {
-		or |= v
-		and &= v
-	}
-	diff := or ^ and
-	if diff == 0 {
-		return // all equal
-	}
-	d := min(max(bits.Len(uint(n))-3, 4), maxDigitBits)
-	shift := bits.Len64(diff) - d
-	if shift < 0 {
-		d, shift = d+shift, 0
-	}
-	mask := uint64(1)<<d - 1
-	cnt := counts[:1<<d]
-	clear(cnt)
-	for _, v := range a {
-		cnt[(v>>shift)&mask]++
-	}
-	sum := 0
-	for i, c := range cnt {
-		cnt[i] = sum
-		sum += c
-	}
-	for _, v := range a {
-		x := (v >> shift) & mask
-		scratch[cnt[x]] = v
-		cnt[x]++
-	}
-	copy(a, scratch)
-	start := 0
-	for i := 1; i <= n; i++ {
-		if i == n || (a[i]^a[start])>>shift&mask != 0 {
-			if i-start > 1 {
-				msdRadix(a[start:i], scratch[start:i], counts)
-			}
-			start = i
-		}
 	}
 }
 
