@@ -147,17 +147,18 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	rec, st, err := d.s.Run(r.Context(), req, engineSource{engs: engs, scheme: engs[0].Scheme()})
 	if err != nil {
-		status := http.StatusBadRequest
 		var de *models.DrawError
+		status := http.StatusInternalServerError
 		switch {
-		case errors.As(err, &de), errors.Is(err, sampler.ErrCommitment), errors.Is(err, sampler.ErrSeedReused):
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		case errors.As(err, &de):
+			status = http.StatusBadRequest // the request names the bad member
+		case errors.Is(err, sampler.ErrCommitment), errors.Is(err, sampler.ErrSeedReused):
+			status = http.StatusConflict
+		case errors.Is(err, sampler.ErrPopulationChanged), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			w.Header().Set("Retry-After", "5")
 			status = http.StatusServiceUnavailable
 		default:
-			if !isRequestError(err) {
-				status = http.StatusInternalServerError
-				d.logger.Error("draw failed", "err", err)
-			}
+			d.logger.Error("draw failed", "err", err)
 		}
 		writeProblem(w, r, status, err.Error())
 		return
@@ -182,13 +183,6 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// isRequestError reports errors that describe a bad request.
-func isRequestError(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "allocation") || strings.Contains(msg, "ratio") || strings.Contains(msg, "weight") ||
-		strings.Contains(msg, "inspector") || strings.Contains(msg, "seed")
 }
 
 func (s *Server) nowFor() time.Time {
@@ -279,8 +273,9 @@ func (s *Server) handleDrawPopulation(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var mod time.Time
 	if fi, err := f.Stat(); err == nil {
-		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+		mod = fi.ModTime()
 	}
-	_, _ = io.Copy(w, f)
+	http.ServeContent(w, r, id+".txt", mod, f)
 }
