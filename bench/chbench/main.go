@@ -9,6 +9,7 @@
 //	go run ./bench/chbench -events 2000000      # as fast as possible
 //	go run ./bench/chbench -rate 50000 -events 1500000   # paced: lag stays bounded?
 //	go run ./bench/chbench -addr 127.0.0.1:1 -events 1000000 -expect-down   # spool throughput, server down
+//	go run ./bench/chbench -events 2000000 -keep && go run ./bench/chbench -queries-only   # query latency
 package main
 
 import (
@@ -52,6 +53,8 @@ func main() {
 		expectDown = flag.Bool("expect-down", false, "the server is unreachable on purpose: measure the spool, then stop")
 		years      = flag.Int("years", 3, "occurred_at spread over this many years (yearly partitions touched per insert)")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the run")
+		queries    = flag.Bool("queries", true, "after loading, time the analytics queries (3 runs each)")
+		queryOnly  = flag.Bool("queries-only", false, "only time the queries against the data a -keep run left in -db")
 	)
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -85,6 +88,20 @@ func main() {
 		log.Fatal(err)
 	}
 
+	if *queryOnly {
+		q, err := clickhouse.OpenQuerier(opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer q.Close()
+		var n uint64
+		if err := scan(ctx, q, "SELECT count() FROM "+*db+".tier_changes", &n); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("chbench: queries over %s (%d tier_changes rows)\n", *db, n)
+		timeQueries(ctx, q, *years)
+		return
+	}
 	if !*expectDown {
 		q, err := clickhouse.OpenQuerier(opts)
 		if err != nil {
@@ -144,9 +161,9 @@ func main() {
 		close(stopSample)
 		<-sampled
 		st := sink.Stats()
-		fmt.Printf("server down (%s): %d rows (%d events + %d tier changes) accepted in %v (%.0f rows/s into Add, %.0f ns/row inside Add), "+
+		fmt.Printf("server down (%s): %d rows (%d events + %d tier changes + %d inspections) accepted in %v (%.0f rows/s into Add, %.0f ns/row inside Add), "+
 			"all in the spool after %v: %.0f rows/s; spool %d rows, %.1f MiB; refused %d; close: %v\n",
-			*addr, res.Rows(), res.Events, res.TierChanges, accepted.Round(time.Millisecond), float64(res.Rows())/accepted.Seconds(),
+			*addr, res.Rows(), res.Events, res.TierChanges, res.Inspections, accepted.Round(time.Millisecond), float64(res.Rows())/accepted.Seconds(),
 			float64(res.AddTime.Nanoseconds())/float64(res.Rows()), elapsed.Round(time.Millisecond), float64(res.Rows())/elapsed.Seconds(),
 			st.SpoolRows, float64(st.SpoolBytes)/(1<<20), res.Refused, err)
 		return
@@ -165,19 +182,18 @@ func main() {
 
 	st := sink.Stats()
 	q := sink.Querier()
-	var nEv, nTc uint64
-	if err := scan(ctx, q, "SELECT count() FROM "+*db+".applied_events FINAL", &nEv); err != nil {
-		log.Fatal(err)
-	}
-	if err := scan(ctx, q, "SELECT count() FROM "+*db+".tier_changes FINAL", &nTc); err != nil {
-		log.Fatal(err)
+	var nEv, nTc, nIn uint64
+	for table, dst := range map[string]*uint64{"applied_events": &nEv, "tier_changes": &nTc, "inspections": &nIn} {
+		if err := scan(ctx, q, "SELECT count() FROM "+*db+"."+table+" FINAL", dst); err != nil {
+			log.Fatal(err)
+		}
 	}
 	inserts, insertSecs := histogram(reg, "creditd_clickhouse_insert_duration_seconds")
 	spooled := counter(reg, "creditd_clickhouse_rows_spooled_total")
 
 	rows := res.Rows()
-	fmt.Printf("chbench: %d events + %d tier changes = %d rows; batch %d, flush %v, compression %v, spool-always %v, rate %v\n",
-		res.Events, res.TierChanges, rows, opts.BatchRows, opts.FlushInterval, !opts.NoCompression, opts.SpoolAlways, rateLabel(*rate))
+	fmt.Printf("chbench: %d events + %d tier changes + %d inspections = %d rows; batch %d, flush %v, compression %v, spool-always %v, rate %v\n",
+		res.Events, res.TierChanges, res.Inspections, rows, opts.BatchRows, opts.FlushInterval, !opts.NoCompression, opts.SpoolAlways, rateLabel(*rate))
 	fmt.Printf("  accepted by Add in %v (%.0f rows/s; %.0f ns/row inside Add)\n",
 		accepted.Round(time.Millisecond), float64(rows)/accepted.Seconds(), float64(res.AddTime.Nanoseconds())/float64(rows))
 	fmt.Printf("  landed in ClickHouse after %v: %.0f rows/s sustained\n", landed.Round(time.Millisecond), float64(rows)/landed.Seconds())
@@ -185,8 +201,12 @@ func main() {
 		inserts, 1000*insertSecs/float64(max(inserts, 1)), float64(rows)/float64(max(inserts, 1)), spooled, res.Refused, st.Quarantined)
 	fmt.Printf("  worst lag %v, most rows in memory %d, most rows in spool %d; heap in use after %.0f MiB\n",
 		maxLag.Round(time.Millisecond), maxMemRows, maxSpoolRows, float64(ms1.HeapInuse)/(1<<20))
-	ok := nEv == uint64(res.Events-res.Refused) && nTc == uint64(res.TierChanges)
-	fmt.Printf("  check: applied_events %d, tier_changes %d in ClickHouse (FINAL): %v\n", nEv, nTc, map[bool]string{true: "ok", false: "MISMATCH"}[ok])
+	ok := res.Refused == 0 && nEv == uint64(res.Events) && nTc == uint64(res.TierChanges) && nIn == uint64(res.Inspections)
+	fmt.Printf("  check: applied_events %d, tier_changes %d, inspections %d in ClickHouse (FINAL): %v\n",
+		nEv, nTc, nIn, map[bool]string{true: "ok", false: "MISMATCH"}[ok])
+	if *queries {
+		timeQueries(ctx, q, *years)
+	}
 
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	if err := sink.Close(cctx); err != nil {
@@ -203,6 +223,63 @@ func main() {
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// timeQueries runs each analytics query three times and prints the range.
+func timeQueries(ctx context.Context, q *clickhouse.Querier, years int) {
+	end := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC) // the stream's last month
+	all := end.AddDate(-years, 1, 0)
+	for _, c := range []struct {
+		name string
+		run  func() (int, error)
+	}{
+		{"tier history, 12 months, all regions", func() (int, error) {
+			h, err := q.TierHistory(ctx, clickhouse.TierHistoryQuery{From: end.AddDate(-1, 1, 0), To: end})
+			return monthsOf(h), err
+		}},
+		{fmt.Sprintf("tier history, %d months, all regions", 12*years), func() (int, error) {
+			h, err := q.TierHistory(ctx, clickhouse.TierHistoryQuery{From: all, To: end})
+			return monthsOf(h), err
+		}},
+		{fmt.Sprintf("tier history, %d months, prefix 3702", 12*years), func() (int, error) {
+			h, err := q.TierHistory(ctx, clickhouse.TierHistoryQuery{Prefix: "3702", From: all, To: end})
+			return monthsOf(h), err
+		}},
+		{fmt.Sprintf("hit rates, %d months", 12*years), func() (int, error) {
+			h, err := q.HitRates(ctx, clickhouse.HitRateQuery{From: all, To: end})
+			return len(h.Rows), err
+		}},
+		{"tier changes, last 30 days, prefix 37, limit 100", func() (int, error) {
+			c, err := q.TierChanges(ctx, clickhouse.TierChangeQuery{Prefix: "37", From: end.AddDate(0, 1, -30), To: end.AddDate(0, 1, 0), Limit: 100})
+			return len(c.Changes), err
+		}},
+		{"tier changes of one entity", func() (int, error) {
+			c, err := q.TierChanges(ctx, clickhouse.TierChangeQuery{USCC: chstream.New(chstream.Options{Entities: 1}).USCC(0), Limit: 1000})
+			return len(c.Changes), err
+		}},
+	} {
+		lo, hi := time.Duration(1<<62), time.Duration(0)
+		var n int
+		for range 3 {
+			t := time.Now()
+			k, err := c.run()
+			if err != nil {
+				log.Fatalf("%s: %v", c.name, err)
+			}
+			d := time.Since(t)
+			lo, hi, n = min(lo, d), max(hi, d), k
+		}
+		fmt.Printf("  query %-48s %4d–%4d ms (%d result rows)\n", c.name+":", lo.Milliseconds(), hi.Milliseconds(), n)
+	}
+}
+
+// monthsOf counts the (scheme, month) points of a tier history.
+func monthsOf(h *clickhouse.TierHistory) int {
+	n := 0
+	for _, s := range h.Series {
+		n += len(s.Months)
+	}
+	return n
 }
 
 func rateLabel(r float64) string {

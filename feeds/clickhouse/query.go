@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -173,19 +174,27 @@ type TierMonth struct {
 
 // TierHistoryMethod documents TierHistory's computation.
 const TierHistoryMethod = "For each month end (the first instant of the next month, UTC), every entity is counted once, " +
-	"in the tier of its latest tier change at or before that instant (latest by at, then milliseconds); entities whose " +
-	"latest change has no new tier (deregistered) and entities with no change yet are not counted. An entity is placed " +
-	"by the division code and scheme of that latest change. Duplicated rows do not change a latest value, so no FINAL " +
-	"is needed; ties within one millisecond are broken arbitrarily."
+	"in the tier of its latest tier change at or before that instant (latest by at and milliseconds; equal instants are " +
+	"ordered by label); entities whose latest change has no new tier (deregistered) and entities with no change yet are " +
+	"not counted. An entity is placed by the division code and scheme of that latest change. Re-inserted duplicate rows " +
+	"do not change the counts."
 
 // TierHistory computes the tier distribution at each month end of the
 // range, from tier_changes (see TierHistoryMethod).
 //
-// SQL shape: per (entity, month) the last change of that month; each such
-// row is fanned out (arrayJoin) to every month end of the range at or after
-// its month; per (entity, month end) the latest of those wins (argMax by
-// month); then counts per month, scheme and tier. Cost is about rows ×
-// months of the range.
+// How: each entity's changes are sorted by time (one groupArray per
+// entity); change k holds from its month until the month of change k+1, so
+// it adds +1 to its (scheme, tier) at its own month and −1 at the next
+// change's month (a change superseded within its month nets to zero, and
+// so does an identical duplicate row). The server sums these deltas per
+// month, scheme and tier; the running sum over months, done here, is the
+// count at each month end. The cost is one pass over the entity's changes,
+// whatever the number of months asked for (the first version fanned each
+// change out to every later month and spent 2–13 s on 145,000 changes on
+// 18.16, against 0.2–0.4 s now). 18.16 rejects lambdas that capture
+// columns from another SELECT level and is slow to aggregate strings with
+// argMax, which shaped this query; a groupArray of tuples was the fastest
+// of the forms tried.
 func (q *Querier) TierHistory(ctx context.Context, tq TierHistoryQuery) (*TierHistory, error) {
 	if err := checkPrefix(tq.Prefix); err != nil {
 		return nil, err
@@ -194,29 +203,36 @@ func (q *Querier) TierHistory(ctx context.Context, tq TierHistoryQuery) (*TierHi
 	if err != nil {
 		return nil, err
 	}
-	ends := make([]string, 0, last-first+1)
-	for m := first; m <= last; m++ {
-		ends = append(ends, fmt.Sprint(m))
+	where := "c.3 != '' AND c.5 LIKE " + likePrefix(tq.Prefix)
+	// Only entities with a change in the region (and scheme) can count;
+	// with a filter, the per-entity work is limited to them (3× faster for
+	// a quarter of the rows). Their other changes stay in, so an entity
+	// that moved away is still counted right.
+	entities := ""
+	if tq.Prefix != "" || tq.Scheme != "" {
+		sub := "region LIKE " + likePrefix(tq.Prefix)
+		if tq.Scheme != "" {
+			sub += " AND scheme = " + quote(tq.Scheme)
+		}
+		entities = " AND uscc IN (SELECT uscc FROM {db}.tier_changes WHERE " + sub + ")"
 	}
-	schemeFilter := ""
 	if tq.Scheme != "" {
-		schemeFilter = " AND scheme = " + quote(tq.Scheme)
+		where += " AND c.4 = " + quote(tq.Scheme)
 	}
+	// arr: (ms since epoch, month index, tier, scheme, region), sorted.
 	query := q.sql(fmt.Sprintf(`
-SELECT m, scheme, tier, count() AS n FROM (
-  SELECT uscc, m, argMax(tier, mon) AS tier, argMax(scheme, mon) AS scheme, argMax(region, mon) AS region FROM (
-    SELECT uscc, mon, tier, scheme, region, toInt32(arrayJoin(arrayFilter(e -> e >= mon, [%s]))) AS m FROM (
-      SELECT uscc, toInt32(toYear(at) * 12 + toMonth(at) - 1) AS mon,
-             argMax(new_tier, toUInt64(at) * 1000 + at_ms) AS tier,
-             argMax(scheme, toUInt64(at) * 1000 + at_ms) AS scheme,
-             argMax(region, toUInt64(at) * 1000 + at_ms) AS region
+SELECT ev.1 AS mon, c.4 AS scheme, c.3 AS tier, sum(ev.2) AS delta FROM (
+  SELECT c, arrayJoin([(c.2, toInt64(1)), (nxt, toInt64(-1))]) AS ev FROM (
+    SELECT arr, arrayPushBack(arrayPopFront(arrayMap(x -> x.2, arr)), toInt32(2147483647)) AS nexts FROM (
+      SELECT uscc, arraySort(groupArray((toUInt64(at) * 1000 + at_ms, toInt32(toYear(at) * 12 + toMonth(at) - 1), new_tier, scheme, region))) AS arr
       FROM {db}.tier_changes
-      WHERE at < toDateTime(%d)
-      GROUP BY uscc, mon))
-  GROUP BY uscc, m)
-WHERE tier != '' AND region LIKE %s%s
-GROUP BY m, scheme, tier
-ORDER BY m, scheme, tier`, strings.Join(ends, ", "), monthStart(last+1).Unix(), likePrefix(tq.Prefix), schemeFilter))
+      WHERE at < toDateTime(%d)%s
+      GROUP BY uscc))
+  ARRAY JOIN arr AS c, nexts AS nxt)
+WHERE ev.1 <= %d AND %s
+GROUP BY mon, scheme, tier
+HAVING delta != 0
+ORDER BY mon, scheme, tier`, monthStart(last+1).Unix(), entities, last, where))
 	ctx, cancel := q.queryCtx(ctx)
 	defer cancel()
 	rows, err := q.conn.Query(ctx, query)
@@ -224,47 +240,62 @@ ORDER BY m, scheme, tier`, strings.Join(ends, ", "), monthStart(last+1).Unix(), 
 		return nil, fmt.Errorf("clickhouse tier history: %w", err)
 	}
 	defer rows.Close()
-	type key struct {
-		m      int
-		scheme string
+	type st struct{ scheme, tier string }
+	type delta struct {
+		mon int
+		d   int64
 	}
-	counts := map[key]map[string]int64{}
-	seen := map[string]map[string]bool{} // scheme → labels
+	deltas := map[st][]delta{} // in month order (ORDER BY)
 	for rows.Next() {
-		var m int32
-		var scheme, tier string
-		var n uint64
-		if err := rows.Scan(&m, &scheme, &tier, &n); err != nil {
+		var mon int32
+		var k st
+		var d int64
+		if err := rows.Scan(&mon, &k.scheme, &k.tier, &d); err != nil {
 			return nil, fmt.Errorf("clickhouse tier history: %w", err)
 		}
-		k := key{int(m), scheme}
-		if counts[k] == nil {
-			counts[k] = map[string]int64{}
-		}
-		counts[k][tier] += int64(n)
-		if seen[scheme] == nil {
-			seen[scheme] = map[string]bool{}
-		}
-		seen[scheme][tier] = true
+		deltas[k] = append(deltas[k], delta{int(mon), d})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clickhouse tier history: %w", err)
 	}
-	if tq.Scheme != "" && seen[tq.Scheme] == nil {
-		seen[tq.Scheme] = map[string]bool{}
+	// Running sums: counts[scheme][tier][m-first].
+	counts := map[string]map[string][]int64{}
+	for k, ds := range deltas {
+		series := make([]int64, last-first+1)
+		var run int64
+		j := 0
+		for m := first; m <= last; m++ {
+			for j < len(ds) && ds[j].mon <= m {
+				run += ds[j].d
+				j++
+			}
+			series[m-first] = run
+		}
+		if !slices.ContainsFunc(series, func(n int64) bool { return n != 0 }) {
+			continue
+		}
+		if counts[k.scheme] == nil {
+			counts[k.scheme] = map[string][]int64{}
+		}
+		counts[k.scheme][k.tier] = series
+	}
+	if tq.Scheme != "" && counts[tq.Scheme] == nil {
+		counts[tq.Scheme] = map[string][]int64{}
 	}
 	out := &TierHistory{Prefix: tq.Prefix, From: monthLabel(first), To: monthLabel(last), Method: TierHistoryMethod, Series: []TierSeries{}}
-	schemes := make([]string, 0, len(seen))
-	for s := range seen {
-		schemes = append(schemes, s)
-	}
-	slices.Sort(schemes)
-	for _, s := range schemes {
-		ser := TierSeries{Scheme: s, Tiers: schemeLabels(s, seen[s])}
+	for _, scheme := range slices.Sorted(maps.Keys(counts)) {
+		seen := map[string]bool{}
+		for t := range counts[scheme] {
+			seen[t] = true
+		}
+		ser := TierSeries{Scheme: scheme, Tiers: schemeLabels(scheme, seen)}
 		for m := first; m <= last; m++ {
 			tm := TierMonth{Month: monthLabel(m), Counts: make(map[string]int64, len(ser.Tiers))}
 			for _, l := range ser.Tiers {
-				n := counts[key{m, s}][l]
+				var n int64
+				if c := counts[scheme][l]; c != nil {
+					n = c[m-first]
+				}
 				tm.Counts[l] = n
 				tm.Total += n
 			}

@@ -20,6 +20,7 @@ import (
 type Adder interface {
 	AddAppliedEvent(clickhouse.AppliedEvent) error
 	AddTierChange(clickhouse.TierChange) error
+	AddInspection(clickhouse.Inspection) error
 }
 
 // Options shape a Stream. Zero fields take the defaults noted.
@@ -111,14 +112,28 @@ func makeUSCC(region string, i int) string {
 // USCC returns entity i's code.
 func (s *Stream) USCC(i int) string { return s.usccs[i] }
 
-// Next returns the next applied event and, if it changed the entity's
-// tier, the tier change (changed true).
-func (s *Stream) Next() (ev clickhouse.AppliedEvent, tc clickhouse.TierChange, changed bool) {
+// Rows are what one applied event produces.
+type Rows struct {
+	Event clickhouse.AppliedEvent
+	// TierChange is set when the event changed the entity's tier.
+	TierChange    clickhouse.TierChange
+	HasTierChange bool
+	// Inspection is set for events of type "inspection": the outcome,
+	// likelier to find a problem the higher the entity's tier.
+	Inspection    clickhouse.Inspection
+	HasInspection bool
+}
+
+var results = []string{clickhouse.ResultCorrected, clickhouse.ResultProblemFound, clickhouse.ResultRefused, clickhouse.ResultUnreachable}
+
+// Next returns the rows of the next applied event.
+func (s *Stream) Next() Rows {
 	s.seq++
 	e := s.r.IntN(len(s.usccs))
 	k := s.r.IntN(len(eventTypes))
 	at := time.UnixMilli(s.start + s.r.Int64N(s.span)).UTC()
-	ev = clickhouse.AppliedEvent{
+	var out Rows
+	out.Event = clickhouse.AppliedEvent{
 		EventID:    fmt.Sprintf("BENCH-%s-%012d", s.region[e], s.seq),
 		USCC:       s.usccs[e],
 		Type:       eventTypes[k],
@@ -130,80 +145,100 @@ func (s *Stream) Next() (ev clickhouse.AppliedEvent, tc clickhouse.TierChange, c
 		Source:     fmt.Sprintf("kafka:credit.events/%d@%d", e%12, s.seq),
 		Seq:        s.seq,
 	}
-	if s.tier[e] != 255 && s.r.Float64() >= s.o.TierChangeRatio {
-		return ev, tc, false
-	}
+	ev := &out.Event
 	old := ""
 	if s.tier[e] != 255 {
 		old = models.National4.Labels[s.tier[e]]
+	}
+	if ev.Type == "inspection" {
+		res := clickhouse.ResultNoProblem
+		risk := 0.0
+		if s.tier[e] != 255 {
+			risk = float64(s.tier[e])
+		}
+		if s.r.Float64() < 0.04+0.08*risk {
+			res = results[s.r.IntN(len(results))]
+		}
+		out.Inspection = clickhouse.Inspection{EventID: ev.EventID, USCC: ev.USCC, Region: ev.Region, At: at,
+			PlanID: fmt.Sprintf("SD-%d-%02d", at.Year(), at.Month()), Result: res, TierAtInspection: old, Scheme: models.National4.ID}
+		out.HasInspection = true
+	}
+	if s.tier[e] != 255 && s.r.Float64() >= s.o.TierChangeRatio {
+		return out
 	}
 	nt := uint8(s.r.IntN(4))
 	if nt == s.tier[e] {
 		nt = (nt + 1) % 4
 	}
 	s.tier[e] = nt
-	tc = clickhouse.TierChange{USCC: ev.USCC, Region: ev.Region, At: at, OldTier: old, NewTier: models.National4.Labels[nt],
+	out.TierChange = clickhouse.TierChange{USCC: ev.USCC, Region: ev.Region, At: at, OldTier: old, NewTier: models.National4.Labels[nt],
 		Scheme: models.National4.ID, Score: int32(s.r.IntN(1000)), Cause: ev.EventID}
-	return ev, tc, true
+	out.HasTierChange = true
+	return out
 }
 
 // Result reports a Drive.
 type Result struct {
-	// Events and TierChanges are the rows offered; Refused those the sink
-	// refused (ErrOverloaded).
-	Events, TierChanges, Refused int
+	// Events, TierChanges and Inspections are the rows offered; Refused
+	// those the sink refused (ErrOverloaded).
+	Events, TierChanges, Inspections, Refused int
 	// AddTime is the time spent inside Add* calls (generation excluded).
 	AddTime time.Duration
 	// Elapsed is the wall time of the whole drive.
 	Elapsed time.Duration
 }
 
-// Rows is Events + TierChanges.
-func (r Result) Rows() int { return r.Events + r.TierChanges }
+// Rows is the number of rows offered.
+func (r Result) Rows() int { return r.Events + r.TierChanges + r.Inspections }
 
-// Drive feeds n events from st (and their tier changes) to sink, at most
-// rate events per second (0: as fast as possible). Rows are generated in
-// chunks outside the timed Add calls. It stops early if ctx ends; an error
-// other than ErrOverloaded stops it and is returned.
+// Drive feeds n events from st (with their tier changes and inspections)
+// to sink, at most rate events per second (0: as fast as possible). Rows
+// are generated in chunks outside the timed Add calls. It stops early if
+// ctx ends; an error other than ErrOverloaded stops it and is returned.
 func Drive(ctx context.Context, sink Adder, st *Stream, n int, rate float64) (Result, error) {
 	const chunk = 4096
 	var res Result
-	evs := make([]clickhouse.AppliedEvent, 0, chunk)
-	tcs := make([]clickhouse.TierChange, 0, chunk)
+	rows := make([]Rows, 0, chunk)
 	start := time.Now()
+	count := func(err error) error {
+		if err != nil {
+			if !errors.Is(err, clickhouse.ErrOverloaded) {
+				return err
+			}
+			res.Refused++
+		}
+		return nil
+	}
 	for done := 0; done < n; {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		evs, tcs = evs[:0], tcs[:0]
+		rows = rows[:0]
 		for k := 0; k < chunk && done+k < n; k++ {
-			ev, tc, ok := st.Next()
-			evs = append(evs, ev)
-			if ok {
-				tcs = append(tcs, tc)
-			}
+			rows = append(rows, st.Next())
 		}
 		t := time.Now()
-		for i := range evs {
-			if err := sink.AddAppliedEvent(evs[i]); err != nil {
-				if !errors.Is(err, clickhouse.ErrOverloaded) {
-					return res, err
-				}
-				res.Refused++
+		for i := range rows {
+			r := &rows[i]
+			if err := count(sink.AddAppliedEvent(r.Event)); err != nil {
+				return res, err
 			}
-		}
-		for i := range tcs {
-			if err := sink.AddTierChange(tcs[i]); err != nil {
-				if !errors.Is(err, clickhouse.ErrOverloaded) {
+			if r.HasTierChange {
+				if err := count(sink.AddTierChange(r.TierChange)); err != nil {
 					return res, err
 				}
-				res.Refused++
+				res.TierChanges++
+			}
+			if r.HasInspection {
+				if err := count(sink.AddInspection(r.Inspection)); err != nil {
+					return res, err
+				}
+				res.Inspections++
 			}
 		}
 		res.AddTime += time.Since(t)
-		res.Events += len(evs)
-		res.TierChanges += len(tcs)
-		done += len(evs)
+		res.Events += len(rows)
+		done += len(rows)
 		if rate > 0 {
 			due := start.Add(time.Duration(float64(done) / rate * float64(time.Second)))
 			if d := time.Until(due); d > 0 {

@@ -9,9 +9,11 @@ import (
 )
 
 type countingSink struct {
-	events  int
-	changes map[string][]clickhouse.TierChange
+	events, inspections int
+	changes             map[string][]clickhouse.TierChange
 }
+
+func (c *countingSink) AddInspection(clickhouse.Inspection) error { c.inspections++; return nil }
 
 func (c *countingSink) AddAppliedEvent(clickhouse.AppliedEvent) error { c.events++; return nil }
 func (c *countingSink) AddTierChange(t clickhouse.TierChange) error {
@@ -47,12 +49,13 @@ func TestStreamIsConsistent(t *testing.T) {
 	if n != res.TierChanges || n < 20_000/5 {
 		t.Fatalf("%d tier changes (result %d)", n, res.TierChanges)
 	}
+	if sink.inspections != res.Inspections || res.Inspections < 20_000/20 {
+		t.Fatalf("%d inspections (result %d)", sink.inspections, res.Inspections)
+	}
 	// Deterministic.
 	a, b := New(Options{Seed: 3, Entities: 10}), New(Options{Seed: 3, Entities: 10})
 	for range 100 {
-		x, _, _ := a.Next()
-		y, _, _ := b.Next()
-		if x != y {
+		if a.Next() != b.Next() {
 			t.Fatal("streams with one seed differ")
 		}
 	}
