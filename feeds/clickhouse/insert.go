@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // insertColumns names the columns of each table's INSERT, in the order
@@ -23,6 +25,9 @@ var insertColumns = [numTables]string{
 func (s *Sink) insertBatch(ctx context.Context, b *batch) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.InsertTimeout)
 	defer cancel()
+	if s.liftPartitionLimit.Load() {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"max_partitions_per_insert_block": 0}))
+	}
 	cols := columnsOf(b)
 	bt, err := s.conn.PrepareBatch(ctx, s.insertSQL[b.tbl])
 	if err != nil {

@@ -29,7 +29,7 @@ func newMetrics(s *Sink) *metrics {
 		}, []string{"table"}),
 		insertErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "creditd_clickhouse_insert_errors_total",
-			Help: "Failed batch inserts, by table and kind (transient: retried; schema: retried after migrating; permanent: quarantined).",
+			Help: "Failed batch inserts, by table and kind (transient: retried; schema: retried after migrating; server: other server error, retried a few times; permanent: quarantined).",
 		}, []string{"table", "kind"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "creditd_clickhouse_rows_dropped_total",
@@ -50,8 +50,11 @@ func newMetrics(s *Sink) *metrics {
 		m.insertDur.WithLabelValues(t)
 		m.quarantined.WithLabelValues(t)
 		m.spooled.WithLabelValues(t)
-		for _, k := range []string{"transient", "schema", "permanent"} {
+		for _, k := range []string{"transient", "schema", "server", "permanent"} {
 			m.insertErrs.WithLabelValues(t, k)
+		}
+		for _, r := range []string{"overload", "close"} {
+			m.dropped.WithLabelValues(t, r)
 		}
 	}
 	return m

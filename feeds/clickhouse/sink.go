@@ -78,6 +78,11 @@ type Sink struct {
 	wakeInsert chan struct{}
 	down       atomic.Bool // the last insert or migration failed
 	migrated   atomic.Bool
+	// liftPartitionLimit is set for servers (≥ 20) whose
+	// max_partitions_per_insert_block (default 100) could refuse a batch
+	// of events spread over more than 100 years; 18.16 has no such limit
+	// and no such setting.
+	liftPartitionLimit atomic.Bool
 
 	stopInsert  context.CancelFunc
 	insertDone  chan struct{}
@@ -138,7 +143,7 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 	if _, err := s.q.Migrate(mctx); err != nil {
 		s.setDown("migrate", err)
 	} else {
-		s.migrated.Store(true)
+		s.connected()
 	}
 	cancel()
 	ictx, stop := context.WithCancel(context.Background())
@@ -358,6 +363,17 @@ func (s *Sink) done(seq uint64) {
 	s.mu.Unlock()
 }
 
+// connected records a successful migration and looks at the server.
+func (s *Sink) connected() {
+	s.migrated.Store(true)
+	v, err := s.conn.ServerVersion()
+	if err != nil {
+		return
+	}
+	s.liftPartitionLimit.Store(v.Version.Major >= 20)
+	s.log.Debug("clickhouse sink: connected", "addr", s.opts.Addr, "server", v.Version, "database", s.opts.Database, "schema", SchemaVersion())
+}
+
 func (s *Sink) setDown(what string, err error) {
 	if s.down.CompareAndSwap(false, true) {
 		s.log.Warn("clickhouse sink: ClickHouse unavailable; buffering rows and spooling them to disk",
@@ -456,7 +472,7 @@ func (s *Sink) spoolOverflow() {
 func (s *Sink) insertLoop(ctx context.Context) {
 	defer close(s.insertDone)
 	attempt := 0       // consecutive failures, for back-off
-	schemaErrors := 0  // consecutive schema errors of the same batch
+	sameFailures := 0  // consecutive schema or server errors of the same batch
 	var lastSeq uint64 // seq of the batch that last failed
 	for ctx.Err() == nil {
 		if !s.migrated.Load() {
@@ -469,7 +485,7 @@ func (s *Sink) insertLoop(ctx context.Context) {
 				s.backoff(ctx, &attempt)
 				continue
 			}
-			s.migrated.Store(true)
+			s.connected()
 		}
 		b, rec, fromSpool, err := s.next()
 		if err != nil {
@@ -499,13 +515,16 @@ func (s *Sink) insertLoop(ctx context.Context) {
 		if err != nil && ctx.Err() != nil {
 			class = classTransient // aborted by Close: keep the batch
 		}
-		if class == classSchema {
+		if class == classSchema || class == classServer {
+			// A server error that is not known to pass, repeated on the
+			// same batch, means the batch is what the server refuses:
+			// quarantine it rather than block the stream for ever.
 			if b.seq == lastSeq {
-				schemaErrors++
+				sameFailures++
 			} else {
-				schemaErrors = 1
+				sameFailures = 1
 			}
-			if schemaErrors > 3 {
+			if (class == classSchema && sameFailures > 3) || (class == classServer && sameFailures >= serverRetries) {
 				class = classPermanent
 			}
 		}
@@ -517,7 +536,7 @@ func (s *Sink) insertLoop(ctx context.Context) {
 			s.m.inserted.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
 			s.setUp()
 			s.finish(b, rec, fromSpool)
-			attempt, schemaErrors = 0, 0
+			attempt, sameFailures = 0, 0
 
 		case class == classPermanent:
 			s.m.insertErrs.WithLabelValues(b.tbl.String(), "permanent").Inc()
@@ -532,13 +551,16 @@ func (s *Sink) insertLoop(ctx context.Context) {
 			s.quarantined.Add(uint64(b.len()))
 			s.m.quarantined.WithLabelValues(b.tbl.String()).Add(float64(b.len()))
 			s.finish(b, rec, fromSpool)
-			schemaErrors = 0
+			sameFailures = 0
 
-		default: // transient or schema: keep the batch and retry
+		default: // transient, schema or server: keep the batch and retry
 			kind := "transient"
-			if class == classSchema {
+			switch class {
+			case classSchema:
 				kind = "schema"
 				s.migrated.Store(false)
+			case classServer:
+				kind = "server"
 			}
 			s.m.insertErrs.WithLabelValues(b.tbl.String(), kind).Inc()
 			if !fromSpool {
@@ -635,10 +657,16 @@ func (s *Sink) backoff(ctx context.Context, attempt *int) {
 type errClass int
 
 const (
-	classTransient errClass = iota // network, timeout, server overload: retry
-	classSchema                    // table or column missing: migrate, retry
+	classTransient errClass = iota // network, timeout, server busy: retry for ever
+	classSchema                    // table or column missing: migrate, retry (3 times per batch)
+	classServer                    // another server exception: retry (serverRetries times per batch)
 	classPermanent                 // the data is refused: quarantine
 )
+
+// serverRetries is how often a batch may fail with a server exception
+// that is neither known transient nor known data error before it is
+// quarantined.
+const serverRetries = 5
 
 // permanentError marks client-side errors that retrying cannot fix.
 type permanentError struct{ err error }
@@ -655,18 +683,27 @@ func classify(err error) errClass {
 		return classPermanent
 	}
 	var ex *ch.Exception
-	if errors.As(err, &ex) {
-		switch ex.Code {
-		case 10, 16, 47, 60, 81: // NOT_FOUND_COLUMN_IN_BLOCK, NO_SUCH_COLUMN_IN_TABLE, UNKNOWN_IDENTIFIER, UNKNOWN_TABLE, UNKNOWN_DATABASE
-			return classSchema
-		case 6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131:
-			// CANNOT_PARSE_TEXT, CANNOT_PARSE_QUOTED_STRING, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
-			// CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND,
-			// CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER, INCORRECT_DATA, TOO_LARGE_STRING_SIZE
-			return classPermanent
-		}
+	if !errors.As(err, &ex) {
+		return classTransient // network, timeouts, driver I/O
 	}
-	return classTransient
+	switch ex.Code {
+	case 10, 16, 47, 60, 81:
+		// NOT_FOUND_COLUMN_IN_BLOCK, NO_SUCH_COLUMN_IN_TABLE, UNKNOWN_IDENTIFIER,
+		// UNKNOWN_TABLE, UNKNOWN_DATABASE
+		return classSchema
+	case 6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131:
+		// CANNOT_PARSE_TEXT, CANNOT_PARSE_QUOTED_STRING, CANNOT_PARSE_INPUT_ASSERTION_FAILED,
+		// CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH, ARGUMENT_OUT_OF_BOUND,
+		// CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER, INCORRECT_DATA, TOO_LARGE_STRING_SIZE
+		return classPermanent
+	case 3, 159, 164, 202, 203, 209, 210, 236, 241, 242, 252, 319, 394, 425, 999:
+		// UNEXPECTED_END_OF_FILE, TIMEOUT_EXCEEDED, READONLY, TOO_MANY_SIMULTANEOUS_QUERIES,
+		// NO_FREE_CONNECTION, SOCKET_TIMEOUT, NETWORK_ERROR, ABORTED, MEMORY_LIMIT_EXCEEDED,
+		// TABLE_IS_READ_ONLY, TOO_MANY_PARTS, UNKNOWN_STATUS_OF_INSERT, QUERY_WAS_CANCELLED,
+		// SYSTEM_ERROR, KEEPER_EXCEPTION
+		return classTransient
+	}
+	return classServer
 }
 
 // --- Flush, Close, Stats -----------------------------------------------------

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -490,6 +492,45 @@ func TestRefusedBatchIsQuarantined(t *testing.T) {
 	}
 }
 
+// TestPoisonBatchIsQuarantined: a batch the server keeps refusing with an
+// error the sink does not know (here a DEFAULT expression that throws for
+// one row) is retried a few times, then quarantined; later batches land.
+func TestPoisonBatchIsQuarantined(t *testing.T) {
+	addr, db := chAddr(t), testDB(t)
+	q, _ := OpenQuerier(Options{Addr: addr, Database: db, Logger: discard})
+	defer q.Close()
+	ctx := context.Background()
+	if err := q.conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	poisoned := strings.Replace(migrations[0].Statements[0], "seq         UInt64", "seq         UInt64,\n\t\t\t\tpoison UInt8 DEFAULT throwIf(seq = 13)", 1)
+	if err := q.conn.Exec(ctx, q.sql(poisoned)); err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions(t, addr, db)
+	o.BatchRows = 10
+	s := newSink(t, o)
+	for i := range 30 { // seqs 1..30: the second batch holds seq 13
+		if err := s.AddAppliedEvent(appliedRow(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, s)
+	// Normally the second batch of 10 is quarantined; a slow machine may
+	// seal a partial batch on the flush timer, so check the invariants.
+	st := s.Stats()
+	ins := st.Inserted["applied_events"]
+	if st.Quarantined == 0 || st.Quarantined > 10 || ins+st.Quarantined != 30 {
+		t.Fatalf("stats %+v: want the batch with seq 13 (≤ 10 rows) quarantined, the rest inserted", st)
+	}
+	if got := count(t, q, "SELECT count() FROM {db}.applied_events"); got != ins {
+		t.Fatalf("%d rows in the table, want %d", got, ins)
+	}
+	if got := count(t, q, "SELECT count() FROM {db}.applied_events WHERE seq = 13"); got != 0 {
+		t.Fatal("the poisoned row was inserted")
+	}
+}
+
 func appliedRowUTC(i int) AppliedEvent {
 	r := appliedRow(i)
 	r.OccurredAt, r.AppliedAt = r.OccurredAt.UTC(), r.AppliedAt.UTC()
@@ -625,5 +666,28 @@ func TestBackoffBounded(t *testing.T) {
 			t.Fatalf("attempt %d: bound fell", a)
 		}
 		prevHi = hi
+	}
+}
+
+func TestClassify(t *testing.T) {
+	exc := func(code int32) error { return fmt.Errorf("insert: %w", &ch.Exception{Code: code, Message: "x"}) }
+	for _, tc := range []struct {
+		name string
+		err  error
+		want errClass
+	}{
+		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, classTransient},
+		{"deadline", context.DeadlineExceeded, classTransient},
+		{"client conversion", &permanentError{errors.New("converting []uint64 to Date is unsupported")}, classPermanent},
+		{"unknown table", exc(60), classSchema},
+		{"unknown database", exc(81), classSchema},
+		{"type mismatch", exc(53), classPermanent},
+		{"too many parts", exc(252), classTransient},
+		{"memory limit", exc(241), classTransient},
+		{"something else", exc(48), classServer},
+	} {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("%s: class %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
