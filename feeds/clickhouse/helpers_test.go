@@ -81,10 +81,10 @@ func testDB(t testing.TB) string {
 			return
 		}
 		defer q.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if err := q.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
-			t.Logf("drop %s: %v", db, err)
+			t.Logf("drop %s: %v (the database is left on the server)", db, err)
 		}
 	})
 	return db
