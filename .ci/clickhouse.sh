@@ -14,7 +14,9 @@
 #
 # Environment (optional):
 #   CH_DATA_DIR=/tmp/creditd-ci-clickhouse   server directory (data, logs, config, pid)
-#   CH_TCP_PORT=9000 CH_HTTP_PORT=8123       loopback ports (native, HTTP)
+#   CH_TCP_PORT=9000 CH_HTTP_PORT=8123       loopback ports (native, HTTP); when neither is set
+#                                            and another server holds 9000/8123, a free pair
+#                                            from 19000 up is used (CLICKHOUSE_ADDR says which)
 #   and the variables of .ci/start-clickhouse.sh (CH_WAIT_SECS, CH_LOG_LEVEL, ...).
 # Tests then read CLICKHOUSE_ADDR; with CI=true they fail instead of skipping
 # when it does not answer.
@@ -45,14 +47,38 @@ _creditd_ch_install() {
   return "$rc"
 }
 
+_creditd_ch_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
+
 clickhouse_start() {
   local dir=${CH_DATA_DIR:-/tmp/creditd-ci-clickhouse}
+  if [[ -d $dir ]]; then dir=$(cd "$dir" && pwd); fi
   (
     set -euo pipefail
     _creditd_ch_install
-    CH_INSTALL=0 bash "$_creditd_ch_here/start-clickhouse.sh" "$dir" >/dev/null
+  ) || { echo "clickhouse.sh: could not install ClickHouse" >&2; return 1; }
+  local tcp=${CH_TCP_PORT:-} http=${CH_HTTP_PORT:-}
+  if [[ -z $tcp && -z $http ]]; then
+    local pid=""
+    [[ -f $dir/clickhouse.pid ]] && pid=$(cat "$dir/clickhouse.pid")
+    if [[ -n $pid && -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--config-file=$dir/config.xml"; then
+      # Our server for this directory is running: keep its ports.
+      tcp=$(sed -n 's:.*<tcp_port>\([0-9]*\)</tcp_port>.*:\1:p' "$dir/config.xml")
+      http=$(sed -n 's:.*<http_port>\([0-9]*\)</http_port>.*:\1:p' "$dir/config.xml")
+    else
+      tcp=9000 http=8123
+      # Another server (a developer's) holds the defaults: take free ports.
+      while _creditd_ch_busy "$tcp" || _creditd_ch_busy "$http"; do
+        if ((tcp == 9000)); then tcp=19000; else tcp=$((tcp + 2)); fi
+        http=$((tcp + 1))
+        ((tcp < 20000)) || { echo "clickhouse.sh: no free port pair below 20000" >&2; return 1; }
+      done
+    fi
+  fi
+  (
+    set -euo pipefail
+    CH_TCP_PORT=$tcp CH_HTTP_PORT=${http:-8123} CH_INSTALL=0 bash "$_creditd_ch_here/start-clickhouse.sh" "$dir" >/dev/null
   ) || { echo "clickhouse.sh: ClickHouse did not start (see $dir/log)" >&2; return 1; }
-  export CLICKHOUSE_ADDR="127.0.0.1:${CH_TCP_PORT:-9000}"
+  export CLICKHOUSE_ADDR="127.0.0.1:$tcp"
   echo "CLICKHOUSE_ADDR=$CLICKHOUSE_ADDR"
 }
 
