@@ -148,6 +148,10 @@ func (h *history) ServeHistory(w http.ResponseWriter, r *http.Request, which str
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		out, err = h.sink.Querier().TierChanges(ctx, chsink.TierChangeQuery{Prefix: prefix, From: from, To: to, USCC: q.Get("uscc"), Limit: limit})
 	}
+	if errors.Is(err, chsink.ErrBadQuery) {
+		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err != nil {
 		writeProblem(w, r, http.StatusServiceUnavailable, "history query failed: "+err.Error())
 		return
@@ -160,7 +164,10 @@ func parseWhen(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	for _, layout := range []string{"2006-01", time.DateOnly, time.RFC3339} {
+	if t, err := chsink.ParseMonth(s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}
