@@ -35,7 +35,11 @@ type Config struct {
 	KafkaTiers     string
 	KafkaDLQ       string
 	KafkaPartition string
-	ClickHouseDSN  string
+	// AdvertiseAddr is this instance's HTTP address as other instances of
+	// the consumer group reach it (Kafka mode); default: the listen address.
+	AdvertiseAddr       string
+	KafkaSessionTimeout time.Duration
+	ClickHouseDSN       string
 
 	SnapshotInterval time.Duration
 	SnapshotEvents   int
@@ -72,6 +76,8 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.KafkaTiers, "kafka-tiers-topic", "credit.tiers", "Kafka topic for tier changes")
 	fs.StringVar(&c.KafkaDLQ, "kafka-dlq-topic", "credit.events.dlq", "Kafka dead-letter topic")
 	fs.StringVar(&c.KafkaPartition, "kafka-partitioner", "crc32", "key-to-partition function of the producers: crc32 (librdkafka, kcat), murmur2 (Java), fnv1a (kafka-go Hash)")
+	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "Kafka mode: host:port where the other instances of the group reach this one's HTTP API (default: the listen address)")
+	fs.DurationVar(&c.KafkaSessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout: how long a silent instance keeps its partitions (brokers require at least 6s by default)")
 	fs.StringVar(&c.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse native address, e.g. clickhouse://127.0.0.1:9000/creditd; empty: no history store")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 5*time.Minute, "how often to snapshot the state (0: only at shutdown)")
 	fs.IntVar(&c.SnapshotEvents, "snapshot-events", 1_000_000, "also snapshot after this many applied events")

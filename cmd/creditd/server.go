@@ -258,7 +258,7 @@ func (s *Server) parseUSCC(w http.ResponseWriter, r *http.Request) (models.USCC,
 func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
-		return s.eng.Now(), true
+		return s.nowFor(), true // s.eng is nil in Kafka mode
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
