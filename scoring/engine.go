@@ -385,16 +385,26 @@ func (e *Engine) change(s *shard, code models.USCC, ent *entity, from, to models
 		Score: r.score, At: time.Unix(at, 0).UTC(), Cause: cause}
 }
 
-// TierAt returns an entity's tier and score at instant t.
-func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool) {
+// rlockEntity finds the entity with code and returns its shard, read
+// locked, and its index; the caller unlocks. When ok is false nothing is
+// locked.
+func (e *Engine) rlockEntity(code models.USCC) (s *shard, idx uint32, ok bool) {
 	p := code.Pack()
 	s, h := e.shardFor(p)
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	idx, ok := s.find(p, h)
+	if idx, ok = s.find(p, h); !ok {
+		s.mu.RUnlock()
+	}
+	return s, idx, ok
+}
+
+// TierAt returns an entity's tier and score at instant t.
+func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool) {
+	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return models.NoTier, 0, false
 	}
+	defer s.mu.RUnlock()
 	ent := s.ent(idx)
 	T := t.Unix()
 	if cacheValid(ent, T) {

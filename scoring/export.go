@@ -17,14 +17,11 @@ import (
 // store and are not exported; every other event's attrs are exported as
 // received. ok is false for an unknown entity.
 func (e *Engine) EntityEvents(code models.USCC) (lines [][]byte, ok bool) {
-	p := code.Pack()
-	s, h := e.shardFor(p)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	idx, ok := s.find(p, h)
+	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return nil, false
 	}
+	defer s.mu.RUnlock()
 	ent := s.ent(idx)
 	cs := code.String()
 	if ent.flags&entRegistered != 0 {

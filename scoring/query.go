@@ -86,14 +86,11 @@ type EntityView struct {
 // with its records when withRecords is set. ok is false for an unknown
 // code.
 func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v EntityView, ok bool) {
-	p := code.Pack()
-	s, h := e.shardFor(p)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	idx, ok := s.find(p, h)
+	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return v, false
 	}
+	defer s.mu.RUnlock()
 	ent := s.ent(idx)
 	T := asOf.Unix()
 	ev := e.evaluator()
@@ -543,14 +540,11 @@ func (e *Engine) MemoryStats() MemoryStats {
 // is base_score + Σ points_k · weight_k (before clamping). Model fitting
 // uses it; ok is false for an unknown entity.
 func (e *Engine) FeatureWeights(code models.USCC, t time.Time) (weights []float64, ok bool) {
-	p := code.Pack()
-	s, h := e.shardFor(p)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	idx, ok := s.find(p, h)
+	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return nil, false
 	}
+	defer s.mu.RUnlock()
 	ev := e.evaluator()
 	defer e.release(ev)
 	r := ev.eval(s, s.ent(idx), t.Unix(), true)
