@@ -17,19 +17,15 @@ type Problem struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// problemTypes names each status's problem type URI (relative, resolvable
-// against the service's documentation).
-func problemType(status int) string {
-	return "about:blank"
-}
-
 // writeProblem writes a problem+json response.
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
 	writeProblemReason(w, r, status, "", detail)
 }
 
 func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
-	p := Problem{Type: problemType(status), Title: http.StatusText(status), Status: status, Detail: detail, Reason: reason}
+	// "about:blank": the status code and title say what kind of problem it
+	// is (RFC 9457 §4.2.1); reason carries the machine-readable code.
+	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Reason: reason}
 	if r != nil {
 		p.Instance = r.URL.Path
 	}
