@@ -43,7 +43,7 @@ type fetchedBatch struct {
 	hwm      int64 // high watermark when fetched
 	logStart int64
 	next     int64 // offset to fetch after this batch
-	err      error // a fetch error to handle (with no records)
+	fetched  time.Time
 }
 
 func (b *fetchedBatch) key(r *rec) []byte {
@@ -77,14 +77,14 @@ func readBytes(dst []byte, b protocol.Bytes) ([]byte, int32, error) {
 // number of records copied. Control batches (transaction markers) are
 // skipped by kafka-go.
 func fetchInto(ctx context.Context, cl *kafkago.Client, topic string, partition int, offset int64, maxBytes int, maxWait time.Duration, b *fetchedBatch) error {
-	b.recs, b.data, b.err = b.recs[:0], b.data[:0], nil
+	b.recs, b.data = b.recs[:0], b.data[:0]
 	b.next = offset
 	resp, err := cl.Fetch(ctx, &kafkago.FetchRequest{Topic: topic, Partition: partition, Offset: offset,
 		MinBytes: 1, MaxBytes: int64(maxBytes), MaxWait: maxWait})
 	if err != nil {
 		return err
 	}
-	b.hwm, b.logStart = resp.HighWatermark, resp.LogStartOffset
+	b.hwm, b.logStart, b.fetched = resp.HighWatermark, resp.LogStartOffset, time.Now()
 	if resp.Error != nil {
 		drain(resp.Records)
 		return resp.Error

@@ -31,6 +31,7 @@ type Manager struct {
 	snaps     *snapStore
 	bal       *stickyBalancer
 	snapSem   chan struct{}
+	snapBufs  chan []byte // serialization buffers, reused: fresh memory is slow to fault in
 	bg        context.Context // lives until Run returns; uploads and tombstones use it
 	bgCancel  context.CancelFunc
 	bgWG      sync.WaitGroup
@@ -46,6 +47,7 @@ type Manager struct {
 	running    atomic.Bool
 	crash      atomic.Bool // tests: stop as a crash would (no final commit, outputs abandoned)
 	refreshReq chan struct{}
+	topicParts sync.Map // output topic -> partition count
 
 	rebalances       atomic.Int64
 	snapshots        atomic.Int64
@@ -77,6 +79,7 @@ func New(opts Options, newState NewState) (*Manager, error) {
 		snaps: &snapStore{cl: cl, topic: opts.SnapshotTopic, source: opts.Topic, chunk: opts.SnapshotChunkBytes, codec: codec,
 			fetchBytes: max(opts.FetchMaxBytes, 4*opts.SnapshotChunkBytes), writer: host + ":" + strconv.Itoa(os.Getpid()), now: opts.Now},
 		bal: &stickyBalancer{}, snapSem: make(chan struct{}, opts.SnapshotsInFlight),
+		snapBufs: make(chan []byte, opts.SnapshotsInFlight),
 		parts: map[int]*partition{}, refreshReq: make(chan struct{}, 1)}
 	m.bal.set(opts.AdvertiseAddr, nil)
 	empty := map[int]*partition{}
@@ -201,6 +204,11 @@ func (m *Manager) Run(ctx context.Context, shutdownTimeout time.Duration) error 
 			break
 		}
 		if err != nil {
+			if errors.Is(err, kafkago.InvalidSessionTimeout) {
+				_ = cg.Close()
+				return fmt.Errorf("the broker refuses a session timeout of %v (outside its group.min/max.session.timeout.ms): %w",
+					m.opts.SessionTimeout, err)
+			}
 			m.log.Warn("joining the consumer group", "group", m.opts.Group, "err", err)
 			continue
 		}
@@ -333,9 +341,11 @@ func (m *Manager) runGeneration(ctx, gctx context.Context, gen *kafkago.Generati
 		m.finalSnapshots(fctx, run)
 	}
 	m.commit(fctx, gen, run)
+	var retained []int
 	for _, part := range run {
 		if Phase(part.phase.Load()) == PhaseLive && part.durable.Load() == part.pos.Load() {
 			part.phase.Store(int32(PhaseRetained))
+			retained = append(retained, part.id)
 			continue
 		}
 		// Not restored, or outputs not written: a later owner (perhaps this
@@ -347,6 +357,8 @@ func (m *Manager) runGeneration(ctx, gctx context.Context, gen *kafkago.Generati
 		m.mu.Unlock()
 		part.phase.Store(int32(PhaseNone))
 	}
+	slices.Sort(retained)
+	m.bal.set(m.opts.AdvertiseAddr, retained) // the states this member can keep
 	m.publishView()
 	if shutdown {
 		close(final)
@@ -460,7 +472,9 @@ func (m *Manager) consume(ctx context.Context, part *partition, pp *pipe) {
 	batches := make(chan *fetchedBatch, 1)
 	free := make(chan *fetchedBatch, 3)
 	for range 3 {
-		free <- &fetchedBatch{}
+		// Sized once: growing (and faulting in) arenas batch after batch
+		// costs more than the fetches.
+		free <- &fetchedBatch{data: make([]byte, 0, m.opts.FetchMaxBytes+64<<10), recs: make([]rec, 0, m.opts.FetchMaxBytes/128)}
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -550,7 +564,7 @@ type applier struct {
 func (a *applier) applyBatch(b *fetchedBatch) {
 	part, o := a.part, &a.m.opts
 	msg := &a.msg
-	msg.Topic, msg.Partition = o.Topic, part.id
+	msg.Topic, msg.Partition, msg.Fetched = o.Topic, part.id, b.fetched
 	var applied, dups, rejected int64
 	for i := range b.recs {
 		r := &b.recs[i]
@@ -601,6 +615,9 @@ func (a *applier) applyBatch(b *fetchedBatch) {
 		part.next = b.next // stepped over offsets with no records
 	}
 	msg.Key, msg.Value = nil, nil
+	if be, ok := part.state.(BatchEnder); ok {
+		be.EndBatch()
+	}
 	part.sinceSnap += applied
 	part.applied.Add(applied)
 	part.duplicates.Add(dups)
@@ -855,16 +872,31 @@ type snapData struct {
 
 func (m *Manager) serialize(part *partition) (snapData, error) {
 	t0 := time.Now()
-	var buf bytes.Buffer
-	if err := part.state.WriteSnapshot(&buf, part.next); err != nil {
+	var b []byte
+	select {
+	case b = <-m.snapBufs:
+	default:
+	}
+	buf := bytes.NewBuffer(b[:0])
+	if err := part.state.WriteSnapshot(buf, part.next); err != nil {
+		m.releaseBuf(buf.Bytes())
 		return snapData{}, err
 	}
 	return snapData{b: buf.Bytes(), offset: part.next, t0: t0}, nil
 }
 
+// releaseBuf keeps a serialization buffer for the next snapshot.
+func (m *Manager) releaseBuf(b []byte) {
+	select {
+	case m.snapBufs <- b[:0]:
+	default:
+	}
+}
+
 func (m *Manager) upload(ctx context.Context, part *partition, d snapData) {
 	entities := part.state.Entities()
 	ptr, err := m.snaps.upload(ctx, part.id, d.b, d.offset, entities)
+	m.releaseBuf(d.b)
 	if err != nil {
 		m.snapshotFailures.Add(1)
 		m.log.Error("uploading a snapshot failed", "partition", part.id, "err", err)

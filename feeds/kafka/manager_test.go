@@ -221,8 +221,19 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // caughtUp reports whether the members together hold every partition live
-// and applied to its end, with everything committed.
+// and applied to the topic's current end, with everything committed.
 func caughtUp(ms ...*member) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	ends := map[int]int64{}
+	for p := range testParts {
+		_, last, err := ms[0].m.offsetRange(context.Background(), testTopic, p)
+		if err != nil {
+			return false
+		}
+		ends[p] = last
+	}
 	held := map[int]bool{}
 	for _, mb := range ms {
 		st := mb.m.Status()
@@ -230,7 +241,7 @@ func caughtUp(ms ...*member) bool {
 			return false
 		}
 		for _, p := range st.Held {
-			if p.Phase != "live" || p.Position < p.HighWatermark || p.Committed < p.Position {
+			if p.Phase != "live" || p.Position < ends[p.Partition] || p.Committed < p.Position {
 				return false
 			}
 			held[p.Partition] = true
@@ -509,5 +520,23 @@ func TestSnapshotRoundTripThroughTopic(t *testing.T) {
 		if len(r.Value) > 0 {
 			t.Fatalf("compaction left %s with a value", r.Key)
 		}
+	}
+}
+
+// kfake, like Apache Kafka, refuses session timeouts under 6s; kafka-go
+// would retry forever, Run reports it.
+func TestSessionTimeoutRefused(t *testing.T) {
+	c := newCluster(t)
+	o := testOptions(t, c, "")
+	o.SessionTimeout, o.HeartbeatInterval = 2*time.Second, 200*time.Millisecond
+	m, err := New(o, newListState(testOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = m.Run(ctx, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "session timeout") {
+		t.Fatalf("Run: %v", err)
 	}
 }

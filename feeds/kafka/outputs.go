@@ -2,7 +2,8 @@ package kafka
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -96,54 +97,166 @@ type pipe struct {
 	durable *atomic.Int64
 }
 
+// maxProduceBytes bounds the records of one produce request (one record
+// batch, which the broker checks against max.message.bytes).
+const maxProduceBytes = 900_000
+
+// startPipe starts a partition's output goroutine. It writes with
+// Client.Produce, one request per output partition (a partition's tier
+// changes all land on the same partition of the co-partitioned tiers
+// topic), and coalesces the items that queued while a write was in flight
+// (group commit): the applier never waits for a round trip per batch.
 func (m *Manager) startPipe(ctx context.Context, durable *atomic.Int64) *pipe {
-	p := &pipe{ch: make(chan outItem, 16), done: make(chan struct{}), durable: durable}
+	p := &pipe{ch: make(chan outItem, 64), done: make(chan struct{}), durable: durable}
 	go func() {
 		defer close(p.done)
+		var msgs []kafkago.Message
 		for it := range p.ch {
-			if len(it.msgs) > 0 && !m.write(ctx, it.msgs) {
+			msgs = append(msgs[:0], it.msgs...)
+			end := it.end
+		coalesce:
+			for len(msgs) < 50_000 {
+				select {
+				case it2, ok := <-p.ch:
+					if !ok {
+						break coalesce
+					}
+					msgs = append(msgs, it2.msgs...)
+					end = it2.end
+				default:
+					break coalesce
+				}
+			}
+			if len(msgs) > 0 && !m.write(ctx, msgs) {
 				// Abandoned (the context ended): durable stays where it is,
 				// and later items must not move it either.
 				for range p.ch {
 				}
 				return
 			}
-			p.durable.Store(it.end)
+			p.durable.Store(end)
 		}
 	}()
 	return p
 }
 
-// write writes msgs, retrying failures until they succeed or ctx ends.
+// outKey identifies an output partition.
+type outKey struct {
+	topic string
+	part  int
+}
+
+// write produces msgs, in order per output partition, retrying failures
+// until they succeed or ctx ends.
 func (m *Manager) write(ctx context.Context, msgs []kafkago.Message) bool {
-	backoff := 100 * time.Millisecond
-	for {
-		err := m.writer.WriteMessages(ctx, msgs...)
-		if err == nil {
-			m.outputs.Add(int64(len(msgs)))
-			return true
+	groups := map[outKey][]kafkago.Record{}
+	var order []outKey
+	for i := range msgs {
+		msg := &msgs[i]
+		n, err := m.topicPartitions(ctx, msg.Topic)
+		if err != nil {
+			if !m.sleep(ctx, err, len(msgs)) {
+				return false
+			}
+			return m.write(ctx, msgs)
 		}
-		var we kafkago.WriteErrors
-		if errors.As(err, &we) && len(we) == len(msgs) {
-			var retry []kafkago.Message
-			for i, e := range we {
-				if e != nil {
-					retry = append(retry, msgs[i])
+		k := outKey{topic: msg.Topic}
+		if p, ok := msg.WriterData.(int); ok {
+			k.part = p % n
+		} else {
+			k.part = m.opts.Partitioner.Partition(msg.Key, n)
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		rec := kafkago.Record{Time: msg.Time, Value: kafkago.NewBytes(msg.Value)}
+		if msg.Key != nil {
+			rec.Key = kafkago.NewBytes(msg.Key)
+		}
+		for _, h := range msg.Headers {
+			rec.Headers = append(rec.Headers, kafkago.Header(h))
+		}
+		if rec.Time.IsZero() {
+			rec.Time = m.opts.Now()
+		}
+		groups[k] = append(groups[k], rec)
+	}
+	for _, k := range order {
+		recs := groups[k]
+		for len(recs) > 0 {
+			n, size := 0, 0
+			for n < len(recs) && (n == 0 || size+recordSize(&recs[n]) <= maxProduceBytes) {
+				size += recordSize(&recs[n])
+				n++
+			}
+			for {
+				res, err := m.cl.Produce(ctx, &kafkago.ProduceRequest{Topic: k.topic, Partition: k.part,
+					RequiredAcks: kafkago.RequireAll, Records: kafkago.NewRecordReader(recs[:n]...)})
+				if err == nil && res.Error != nil {
+					err = res.Error
+				}
+				if err == nil {
+					break
+				}
+				for i := range recs[:n] { // the readers were consumed: rewind them
+					rewind(recs[i].Key)
+					rewind(recs[i].Value)
+				}
+				if !m.sleep(ctx, fmt.Errorf("producing to %s/%d: %w", k.topic, k.part, err), n) {
+					return false
 				}
 			}
-			m.outputs.Add(int64(len(msgs) - len(retry)))
-			msgs = retry
-			if len(msgs) == 0 {
-				return true
-			}
+			m.outputs.Add(int64(n))
+			recs = recs[n:]
 		}
-		m.outputErrors.Add(1)
-		m.log.Warn("writing outputs failed; retrying", "records", len(msgs), "err", err)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
+	return true
+}
+
+func recordSize(r *kafkago.Record) int {
+	n := 32
+	if r.Key != nil {
+		n += r.Key.Len()
+	}
+	if r.Value != nil {
+		n += r.Value.Len()
+	}
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value) + 8
+	}
+	return n
+}
+
+func rewind(b kafkago.Bytes) {
+	if s, ok := b.(io.Seeker); ok {
+		_, _ = s.Seek(0, io.SeekStart)
+	}
+}
+
+// sleep logs a failed write and backs off; false if ctx ended.
+func (m *Manager) sleep(ctx context.Context, err error, n int) bool {
+	m.outputErrors.Add(1)
+	m.log.Warn("writing outputs failed; retrying", "records", n, "err", err)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(500 * time.Millisecond):
+		return true
+	}
+}
+
+// topicPartitions returns (and caches) a topic's partition count.
+func (m *Manager) topicPartitions(ctx context.Context, topic string) (int, error) {
+	if v, ok := m.topicParts.Load(topic); ok {
+		return v.(int), nil
+	}
+	n, err := partitionCount(ctx, m.cl, topic)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("output topic %s does not exist", topic)
+	}
+	m.topicParts.Store(topic, n)
+	return n, nil
 }

@@ -15,6 +15,9 @@ type Message struct {
 	// the earlier of Time and its clock, so that a replay decides exactly
 	// as the first application did. Zero when the record has no timestamp.
 	Time time.Time
+	// Fetched is when the record's batch was fetched: a clock reading the
+	// State can use instead of reading the clock per message.
+	Fetched time.Time
 	// Key and Value are valid only during the call.
 	Key, Value []byte
 	// Replay is set while a restore re-applies messages whose outputs were
@@ -95,6 +98,12 @@ type State interface {
 	ReadSnapshot(r io.Reader) (offset int64, err error)
 	// Entities is the number of entities, for status and metrics.
 	Entities() int
+}
+
+// BatchEnder is implemented by States that want to know when a fetched
+// batch has been applied (to flush per-batch counters, say).
+type BatchEnder interface {
+	EndBatch()
 }
 
 // NewState returns an empty State for a partition.

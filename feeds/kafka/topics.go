@@ -70,8 +70,10 @@ func (m *Manager) ensureTopics(ctx context.Context) (int, error) {
 				return 0, fmt.Errorf("creating topic %s: %w", tc.Topic, err)
 			}
 			m.log.Info("created topic", "topic", tc.Topic, "partitions", tc.NumPartitions)
+			m.topicParts.Store(tc.Topic, tc.NumPartitions)
 			continue
 		}
+		m.topicParts.Store(tc.Topic, have)
 		if tc.Topic == o.SnapshotTopic && have < n {
 			return 0, fmt.Errorf("the snapshot topic %s has %d partitions, the source %s has %d: they must be co-partitioned (add partitions to %s)",
 				tc.Topic, have, o.Topic, n, tc.Topic)
