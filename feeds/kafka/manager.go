@@ -31,7 +31,7 @@ type Manager struct {
 	snaps     *snapStore
 	bal       *stickyBalancer
 	snapSem   chan struct{}
-	snapBufs  chan []byte // serialization buffers, reused: fresh memory is slow to fault in
+	snapBufs  chan []byte     // serialization buffers, reused: fresh memory is slow to fault in
 	bg        context.Context // lives until Run returns; uploads and tombstones use it
 	bgCancel  context.CancelFunc
 	bgWG      sync.WaitGroup
@@ -80,7 +80,7 @@ func New(opts Options, newState NewState) (*Manager, error) {
 			fetchBytes: max(opts.FetchMaxBytes, 4*opts.SnapshotChunkBytes), writer: host + ":" + strconv.Itoa(os.Getpid()), now: opts.Now},
 		bal: &stickyBalancer{}, snapSem: make(chan struct{}, opts.SnapshotsInFlight),
 		snapBufs: make(chan []byte, opts.SnapshotsInFlight),
-		parts: map[int]*partition{}, refreshReq: make(chan struct{}, 1)}
+		parts:    map[int]*partition{}, refreshReq: make(chan struct{}, 1)}
 	m.bal.set(opts.AdvertiseAddr, nil)
 	empty := map[int]*partition{}
 	m.view.Store(&empty)
