@@ -218,8 +218,10 @@ func total(ends map[int]int64) int64 {
 
 // produce writes the synthetic stream, keyed by USCC (CRC32 partitioner).
 func produce(brokers []string, topic string, entities, days int, seed uint64) (int64, error) {
+	tr := &kafkago.Transport{} // a metadata cache that knows the (new) topic
+	defer tr.CloseIdleConnections()
 	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: topic, Balancer: kafkago.CRC32Balancer{Consistent: true},
-		BatchSize: 10000, BatchBytes: 1 << 20, BatchTimeout: 20 * time.Millisecond, RequiredAcks: kafkago.RequireAll}
+		BatchSize: 10000, BatchBytes: 1 << 20, BatchTimeout: 20 * time.Millisecond, RequiredAcks: kafkago.RequireAll, Transport: tr}
 	defer w.Close()
 	t0 := time.Now()
 	var n int64
