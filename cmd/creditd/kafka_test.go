@@ -357,7 +357,12 @@ func TestKafkaModeInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := b.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
+	var resp *http.Response
+	var body []byte
+	waitUntil(t, "province-wide stats", 30*time.Second, func() bool {
+		resp, body = b.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
+		return resp.StatusCode != http.StatusServiceUnavailable
+	})
 	var ts tierStatsJSON
 	if resp.StatusCode != 200 || json.Unmarshal(body, &ts) != nil {
 		t.Fatalf("stats: %d %s", resp.StatusCode, body)
