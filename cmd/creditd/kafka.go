@@ -194,6 +194,9 @@ type kafkaState struct {
 // clock if that is earlier: a replay then decides exactly as the first
 // application did.
 func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
+	// The decoder borrows m.Value (Borrow mode): nothing decoded outlives
+	// this call — the engine copies what it keeps, and outputs (dead
+	// letters, tier changes) are encoded before Apply returns.
 	if err := s.dec.Decode(m.Value, &s.ev); err != nil {
 		var rej *models.RejectError
 		if !errors.As(err, &rej) {
@@ -912,7 +915,7 @@ func runKafka(ctx context.Context, c *common) error {
 		if err != nil {
 			return nil, err
 		}
-		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: c.exc}, tiers: cfg.KafkaTiers, km: km}, nil
+		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: c.exc, Borrow: true}, tiers: cfg.KafkaTiers, km: km}, nil
 	}
 	mgr, err := kf.New(kf.Options{
 		Brokers: []string{cfg.KafkaBrokers}, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, DeadLetterTopic: cfg.KafkaDLQ,
