@@ -288,6 +288,7 @@ const (
 
 type attrField struct {
 	name     string
+	field    string // "attrs." + name, for rejections (precomputed: no concatenation per event)
 	kind     attrKind
 	optional bool
 	enum     []string // for aEnum: index = sub-code
@@ -349,6 +350,11 @@ var attrSpecs = func() [numEventTypes][]attrField {
 		text("ref", func(e *Event, s string) { e.Ref = s }),
 		{name: "decided_on", kind: aDate, set: func(e *Event, _ string, n int64, _ bool) { e.DecidedOn = Date(n) }},
 	}
+	for _, spec := range t {
+		for i := range spec {
+			spec[i].field = "attrs." + spec[i].name
+		}
+	}
 	return t
 }()
 
@@ -372,7 +378,7 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 		f := &spec[idx]
 		if seen&(1<<idx) != 0 {
 			if rerr == nil {
-				rerr = reject(ReasonInvalidAttrs, "attrs."+f.name, "appears more than once")
+				rerr = reject(ReasonInvalidAttrs, f.field, "appears more than once")
 			}
 			return s.skipValue(1)
 		}
@@ -391,7 +397,7 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 	}
 	for i := range spec {
 		if seen&(1<<i) == 0 && !spec[i].optional {
-			return reject(ReasonInvalidAttrs, "attrs."+spec[i].name, "required for %s events", ev.Type)
+			return reject(ReasonInvalidAttrs, spec[i].field, "required for %s events", ev.Type)
 		}
 	}
 	return nil
@@ -400,7 +406,7 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 // readAttr reads one attribute value; the scanner is at the value. It
 // always consumes the value; a shape error is returned as *RejectError.
 func (d *EventDecoder) readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
-	field := "attrs." + f.name
+	field := f.field
 	k := s.kind()
 	switch f.kind {
 	case aText, aEnum, aDate, aRegion:
