@@ -486,39 +486,7 @@ func (k *kafkaMode) handler() http.Handler {
 
 // wrap authorises a Kafka-mode route (nil roles: anyone) and counts it.
 func (k *kafkaMode) wrap(route string, roles []Role, fn http.HandlerFunc) http.Handler {
-	s := k.s
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t0 := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if p := recover(); p != nil {
-				s.logger.Error("handler panic", "route", route, "panic", p)
-				if sw.code == 0 {
-					writeProblem(sw, r, http.StatusInternalServerError, "internal error")
-				}
-			}
-			code := sw.code
-			if code == 0 {
-				code = http.StatusOK
-			}
-			s.m.HTTP.WithLabelValues(route, strconv.Itoa(code)).Inc()
-			s.m.HTTPSeconds.WithLabelValues(route).Observe(time.Since(t0).Seconds())
-		}()
-		role, err := s.tokens.RoleOf(r)
-		if err != nil {
-			writeProblem(sw, r, http.StatusUnauthorized, err.Error())
-			return
-		}
-		if roles != nil && !roleAllowed(role, roles) {
-			if role == RolePublic {
-				writeProblem(sw, r, http.StatusUnauthorized, "this resource needs a bearer token of role "+rolesText(roles))
-			} else {
-				writeProblem(sw, r, http.StatusForbidden, fmt.Sprintf("role %s may not use this resource (allowed: %s)", role, rolesText(roles)))
-			}
-			return
-		}
-		fn(sw, r.WithContext(context.WithValue(r.Context(), roleKey, role)))
-	})
+	return k.s.wrapRoles(route, roles, fn)
 }
 
 func (k *kafkaMode) handleReady(w http.ResponseWriter, r *http.Request) {

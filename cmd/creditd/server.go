@@ -162,9 +162,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap adds authentication, authorisation, panic recovery and metrics.
+// wrap adds authentication, authorisation (routeRoles), panic recovery
+// and metrics.
 func (s *Server) wrap(route string, fn http.HandlerFunc) http.Handler {
-	allowed := routeRoles[route]
+	return s.wrapRoles(route, routeRoles[route], fn)
+}
+
+// wrapRoles is wrap with the allowed roles given; nil allows everyone.
+func (s *Server) wrapRoles(route string, allowed []Role, fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -187,7 +192,7 @@ func (s *Server) wrap(route string, fn http.HandlerFunc) http.Handler {
 			writeProblem(sw, r, http.StatusUnauthorized, err.Error())
 			return
 		}
-		if !roleAllowed(role, allowed) {
+		if allowed != nil && !roleAllowed(role, allowed) {
 			if role == RolePublic {
 				writeProblem(sw, r, http.StatusUnauthorized, "this resource needs a bearer token of role "+rolesText(allowed))
 			} else {
