@@ -56,9 +56,6 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger}, nil
 }
 
-// Close releases the store.
-func (d *drawService) Close() {}
-
 // engineSource presents engines to the sampler: each engine shard is a
 // partition, scanned with tiers as of the draw's as_of.
 type engineSource struct {

@@ -919,7 +919,6 @@ func runKafka(ctx context.Context, c *common) error {
 		ln.Close()
 		return err
 	}
-	defer draws.Close()
 	srv.draws = draws
 	km2 := &kafkaMode{s: srv, mgr: mgr, router: router, cfg: cfg, modelName: probe.ModelName(), schemeID: scheme.ID}
 

@@ -198,7 +198,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	stopIngest()
 	ingErr := <-ingDone
-	draws.Close()
 	if hist != nil {
 		hist.Close(sctx)
 	}
