@@ -60,17 +60,19 @@ func regionOf(ev *models.Event) string {
 	return ev.USCC.Division()
 }
 
-// Applied implements Observer.
+// Applied implements Observer. The event's strings may borrow an input
+// buffer that is reused after the call: whatever the sink keeps is cloned.
 func (h *history) Applied(ev *models.Event, raw []byte, source string, pos uint64) {
 	code := ev.USCC.String()
-	region := regionOf(ev)
+	region := strings.Clone(regionOf(ev))
 	if eng := h.eng(ev.USCC); eng != nil {
 		if v, ok := eng.Entity(ev.USCC, ev.OccurredAt, false); ok && v.Region != "" {
 			region = v.Region
 		}
 	}
-	h.add(h.sink.AddAppliedEvent(chsink.AppliedEvent{EventID: ev.ID, USCC: code, Type: ev.Type.String(),
-		OccurredAt: ev.OccurredAt, Authority: ev.Authority, Region: region, Attrs: string(ev.RawAttrs),
+	id := strings.Clone(ev.ID)
+	h.add(h.sink.AddAppliedEvent(chsink.AppliedEvent{EventID: id, USCC: code, Type: ev.Type.String(),
+		OccurredAt: ev.OccurredAt, Authority: strings.Clone(ev.Authority), Region: region, Attrs: string(ev.RawAttrs),
 		AppliedAt: time.Now().UTC(), Source: source, Seq: pos}))
 	if ev.Type == models.TypeInspection {
 		tier := ""
@@ -79,15 +81,15 @@ func (h *history) Applied(ev *models.Event, raw []byte, source string, pos uint6
 				tier = eng.Scheme().Label(t)
 			}
 		}
-		h.add(h.sink.AddInspection(chsink.Inspection{EventID: ev.ID, USCC: code, Region: region, At: ev.OccurredAt,
-			PlanID: ev.PlanID, Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))
+		h.add(h.sink.AddInspection(chsink.Inspection{EventID: id, USCC: code, Region: region, At: ev.OccurredAt,
+			PlanID: strings.Clone(ev.PlanID), Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))
 	}
 }
 
 // Rejected implements Observer.
 func (h *history) Rejected(l Letter) {
 	h.add(h.sink.AddRejectedEvent(chsink.RejectedEvent{At: l.At, Source: l.Source, Reason: l.Reason, Detail: l.Detail,
-		EventID: l.EventID, Original: string(l.Original)}))
+		EventID: strings.Clone(l.EventID), Original: string(l.Original)}))
 }
 
 // TierChanged implements Observer.
@@ -100,7 +102,7 @@ func (h *history) TierChanged(c scoring.TierChange) {
 		return ""
 	}
 	h.add(h.sink.AddTierChange(chsink.TierChange{USCC: c.USCC.String(), Region: c.Region, At: c.At,
-		OldTier: lbl(c.From), NewTier: lbl(c.To), Scheme: scheme, Score: c.Score, Cause: c.Cause}))
+		OldTier: lbl(c.From), NewTier: lbl(c.To), Scheme: scheme, Score: c.Score, Cause: strings.Clone(c.Cause)}))
 }
 
 // DrawDone records a draw and its selections.

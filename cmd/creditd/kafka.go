@@ -183,6 +183,7 @@ type kafkaState struct {
 	ev    models.Event
 	tiers string
 	km    *kafkaMetrics
+	hist  *history // ClickHouse history, nil without --clickhouse-dsn
 	// Counted here and added to the shared counters once per batch: twelve
 	// goroutines incrementing one counter per event fight over its cache
 	// line.
@@ -231,6 +232,12 @@ func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
 		return kf.Result{Outcome: kf.Duplicate, EventID: s.ev.ID}
 	}
 	s.nApplied++
+	if s.hist != nil && !m.Replay {
+		s.hist.Applied(&s.ev, m.Value, deadletter.KafkaSource(m.Topic, int32(m.Partition), m.Offset), uint64(m.Offset))
+		for _, c := range r.TierChanges() {
+			s.hist.TierChanged(c)
+		}
+	}
 	for _, c := range r.TierChanges() {
 		s.nTier++
 		// An entity's first tier is not a change: it is not published (a
@@ -261,6 +268,9 @@ func (s *kafkaState) EndBatch() {
 func (s *kafkaState) Tick(now time.Time, emit kf.Emit) {
 	s.eng.Advance(now, func(c scoring.TierChange) {
 		s.km.tierTime.Inc()
+		if s.hist != nil {
+			s.hist.TierChanged(c)
+		}
 		if c.From != models.NoTier {
 			emit(s.tierOutput(c, nil))
 		}
@@ -878,12 +888,13 @@ func runKafka(ctx context.Context, c *common) error {
 	m := NewMetrics()
 	logger := c.logger
 	var km *kafkaMetrics
+	var hist *history
 	newState := func(int) (kf.State, error) {
 		eng, err := scoring.New(scoring.Options{Model: c.model, Shards: kafkaEngineShards})
 		if err != nil {
 			return nil, err
 		}
-		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: c.exc, Borrow: true}, tiers: cfg.KafkaTiers, km: km}, nil
+		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: c.exc, Borrow: true}, tiers: cfg.KafkaTiers, km: km, hist: hist}, nil
 	}
 	mgr, err := kf.New(kf.Options{
 		Brokers: []string{cfg.KafkaBrokers}, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, DeadLetterTopic: cfg.KafkaDLQ,
@@ -920,6 +931,25 @@ func runKafka(ctx context.Context, c *common) error {
 		return err
 	}
 	srv.draws = draws
+	if cfg.ClickHouseDSN != "" {
+		hist, err = openHistory(ctx, cfg, cfg.Data, m, logger.With("component", "clickhouse"))
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hist.scheme = scheme.ID
+		hist.eng = func(code models.USCC) *scoring.Engine {
+			if st, _ := mgr.Lookup(mgr.PartitionFor(code[:])); st != nil {
+				if ks, ok := st.(*kafkaState); ok {
+					return ks.eng
+				}
+			}
+			return nil
+		}
+		srv.history = hist
+		draws.onDraw = hist.DrawDone
+		defer hist.Close(context.Background())
+	}
 	km2 := &kafkaMode{s: srv, mgr: mgr, router: router, cfg: cfg, modelName: probe.ModelName(), schemeID: scheme.ID}
 
 	hs := &http.Server{Handler: km2.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
