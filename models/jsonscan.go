@@ -68,30 +68,63 @@ func (s *jsonScanner) stringBytes() ([]byte, error) {
 		return nil, err
 	}
 	start := s.pos
-	// Fast path: no escapes, all ASCII or valid UTF-8.
-	for s.pos < len(s.b) {
-		c := s.b[s.pos]
-		switch {
-		case c == '"':
-			out := s.b[start:s.pos]
+	// Fast path: no escapes. A table lookup per byte finds the closing
+	// quote, a backslash or a control character; UTF-8 is validated once
+	// over the whole string (utf8.Valid beats decoding rune by rune).
+	nonASCII := false
+	b := s.b
+	for s.pos < len(b) {
+		switch strClass[b[s.pos]] {
+		case clsPlain:
 			s.pos++
-			return out, nil
-		case c == '\\':
-			return s.stringSlow(start)
-		case c < 0x20:
-			return nil, s.fail("control character in string")
-		case c < utf8.RuneSelf:
+			continue
+		case clsHigh:
+			nonASCII = true
 			s.pos++
-		default:
-			r, n := utf8.DecodeRune(s.b[s.pos:])
-			if r == utf8.RuneError && n == 1 {
+			continue
+		case clsQuote:
+			out := b[start:s.pos]
+			if nonASCII && !utf8.Valid(out) {
 				return nil, s.fail("invalid UTF-8 in string")
 			}
-			s.pos += n
+			s.pos++
+			return out, nil
+		case clsEscape:
+			if nonASCII && !utf8.Valid(b[start:s.pos]) {
+				return nil, s.fail("invalid UTF-8 in string")
+			}
+			return s.stringSlow(start)
+		default:
+			return nil, s.fail("control character in string")
 		}
 	}
 	return nil, s.fail("unterminated string")
 }
+
+// byte classes inside strings
+const (
+	clsPlain = iota
+	clsHigh
+	clsQuote
+	clsEscape
+	clsControl
+)
+
+var strClass = func() (t [256]uint8) {
+	for i := range t {
+		switch {
+		case i < 0x20:
+			t[i] = clsControl
+		case i == '"':
+			t[i] = clsQuote
+		case i == '\\':
+			t[i] = clsEscape
+		case i >= utf8.RuneSelf:
+			t[i] = clsHigh
+		}
+	}
+	return t
+}()
 
 // stringSlow is the slow path of stringBytes, taken at the first escape.
 func (s *jsonScanner) stringSlow(start int) ([]byte, error) {
