@@ -245,9 +245,12 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		}
 	}
 
-	// Commit.
-	ev2 := e.evaluator()
-	defer e.release(ev2)
+	// Commit. Writers hold the shard's write lock, so the shard's own
+	// evaluator serves them without a pool round trip.
+	if s.wev == nil {
+		s.wev = &evaluator{m: e.model}
+	}
+	ev2 := s.wev
 	from := models.NoTier
 	if !exists {
 		idx = s.insert(p, h)
@@ -381,7 +384,7 @@ func (e *Engine) change(s *shard, code models.USCC, ent *entity, from, to models
 	if cause == "" {
 		cause = e.causeString(s, r)
 	}
-	return TierChange{USCC: code, Region: regionString(ent.region), From: from, To: to,
+	return TierChange{USCC: code, Region: s.regionName(ent.region), From: from, To: to,
 		Score: r.score, At: time.Unix(at, 0).UTC(), Cause: cause}
 }
 

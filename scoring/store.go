@@ -125,6 +125,9 @@ type shard struct {
 
 	heap []heapItem // min-heap on t, lazily invalidated
 
+	regionNames map[uint32]string // interned region strings for tier changes (a few thousand divisions)
+	wev         *evaluator        // the writer's evaluator (used under the write lock)
+
 	_ [64]byte // keep neighbouring shards' locks on separate cache lines
 }
 
@@ -350,6 +353,22 @@ func (s *shard) nrecEntities() uint32 {
 		return s.nrec
 	}
 	return s.nent
+}
+
+// regionName returns the interned string of an encoded region; the shard's
+// write lock must be held.
+func (s *shard) regionName(v uint32) string {
+	if r, ok := s.regionNames[v]; ok {
+		return r
+	}
+	if s.regionNames == nil {
+		s.regionNames = map[uint32]string{}
+	}
+	r := regionString(v)
+	if len(s.regionNames) < 1<<16 {
+		s.regionNames[v] = r
+	}
+	return r
 }
 
 // hashID is FNV-1a 64 of an event id: stable across runs (snapshots keep
