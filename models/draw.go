@@ -1170,111 +1170,15 @@ func (d *drawDec) str() (string, error) {
 	if d.peek() != '"' {
 		return "", d.syntax("want a string")
 	}
-	d.pos++
-	start := d.pos
-	// fast path: no escapes
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			s := d.data[start:d.pos]
-			d.pos++
-			if !utf8.Valid(s) {
-				return "", d.syntax("string is not valid UTF-8")
-			}
-			return string(s), nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", d.syntax("control character in string")
-		}
-		d.pos++
+	// The lexing (escapes, surrogate pairs, UTF-8, control characters) is
+	// the event decoder's scanner, shared by the package.
+	sc := jsonScanner{b: d.data, pos: d.pos}
+	v, err := sc.stringBytes()
+	if err != nil {
+		return "", &DrawError{Msg: err.Error()}
 	}
-	// slow path: escapes
-	buf := append([]byte(nil), d.data[start:d.pos]...)
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			if !utf8.Valid(buf) {
-				return "", d.syntax("string is not valid UTF-8")
-			}
-			return string(buf), nil
-		case c < 0x20:
-			return "", d.syntax("control character in string")
-		case c != '\\':
-			buf = append(buf, c)
-			d.pos++
-			continue
-		}
-		d.pos++
-		if d.pos >= len(d.data) {
-			break
-		}
-		e := d.data[d.pos]
-		d.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return "", d.syntax("bad \\u escape")
-			}
-			if r >= 0xd800 && r < 0xdc00 { // high surrogate: needs a low one
-				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-					d.pos += 2
-					r2, ok := d.hex4()
-					if !ok || r2 < 0xdc00 || r2 >= 0xe000 {
-						return "", d.syntax("unpaired surrogate in \\u escape")
-					}
-					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
-				} else {
-					return "", d.syntax("unpaired surrogate in \\u escape")
-				}
-			} else if r >= 0xdc00 && r < 0xe000 {
-				return "", d.syntax("unpaired surrogate in \\u escape")
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", d.syntax("bad escape \\%c", e)
-		}
-	}
-	return "", d.syntax("unterminated string")
-}
-
-func (d *drawDec) hex4() (rune, bool) {
-	if len(d.data)-d.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			r |= rune(c-'A') + 10
-		default:
-			return 0, false
-		}
-	}
-	d.pos += 4
-	return r, true
+	d.pos = sc.pos
+	return string(v), nil
 }
 
 // numText reads a JSON number and returns its text.
