@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditrisk/creditd/models"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -346,7 +348,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		s := b.String()
-		enc := appendString(nil, s)
+		enc := models.AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(enc, &back); err != nil {
 			t.Fatalf("%q encoded as %s: %v", s, enc, err)

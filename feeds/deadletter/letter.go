@@ -39,6 +39,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/creditrisk/creditd/models"
 )
 
 // Letter is one rejected input.
@@ -121,20 +123,20 @@ func (l Letter) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"at":"`...)
 	dst = l.At.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","source":`...)
-	dst = appendString(dst, l.Source)
+	dst = models.AppendJSONString(dst, l.Source)
 	dst = append(dst, `,"reason":`...)
-	dst = appendString(dst, l.Reason)
+	dst = models.AppendJSONString(dst, l.Reason)
 	dst = append(dst, `,"detail":`...)
-	dst = appendString(dst, l.Detail)
+	dst = models.AppendJSONString(dst, l.Detail)
 	if l.EventID != "" {
 		dst = append(dst, `,"event_id":`...)
-		dst = appendString(dst, l.EventID)
+		dst = models.AppendJSONString(dst, l.EventID)
 	}
 	switch {
 	case l.Original == nil:
 	case utf8.Valid(l.Original):
 		dst = append(dst, `,"original":`...)
-		dst = appendString(dst, l.Original)
+		dst = models.AppendJSONString(dst, l.Original)
 	default:
 		dst = append(dst, `,"original_b64":"`...)
 		dst = base64Append(dst, l.Original)

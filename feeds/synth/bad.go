@@ -95,7 +95,7 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 		b = append(b, `Z"`...)
 	}
 	b = append(b, `,"authority":`...)
-	b = appendString(b, g.samrAuth[e.div])
+	b = models.AppendJSONString(b, g.samrAuth[e.div])
 	b = append(b, `,"attrs":{`...)
 	switch class {
 	case badInvalidAttrs:

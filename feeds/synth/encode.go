@@ -51,7 +51,7 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 		b = append(b, '"')
 		if !validPlain(b[nameStart+1 : len(b)-1]) { // never for the built-in tables
 			name := string(b[nameStart+1 : len(b)-1])
-			b = appendString(b[:nameStart], name)
+			b = models.AppendJSONString(b[:nameStart], name)
 		}
 		b = append(b, `,"region":"`...)
 		b = append(b, div.code...)
@@ -255,49 +255,4 @@ func validPlain(s []byte) bool {
 		}
 	}
 	return utf8.Valid(s)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, so
-// the output is always valid JSON.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -920,7 +920,7 @@ func TestEntityCompact(t *testing.T) {
 
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"", "plain", "济南鑫达商贸有限公司", "q\"b\\s\n\r\t\x01\x7f", "bad\xffutf8", "\u2028"} {
-		b := appendString(nil, s)
+		b := models.AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q → %s: %v", s, b, err)
@@ -936,7 +936,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
+		b := models.AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q → %s: %v", s, b, err)
