@@ -463,16 +463,22 @@ func findRecord(s *shard, ent *entity, id string) (uint32, *record) {
 	return 0, nil
 }
 
+// refRecord returns the record ev.Ref names, or an unknown_ref rejection.
+func refRecord(s *shard, ent *entity, exists bool, ev *models.Event) (uint32, *record, error) {
+	if exists {
+		if ri, r := findRecord(s, ent, ev.Ref); r != nil {
+			return ri, r, nil
+		}
+	}
+	return 0, nil, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
+		Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
+}
+
 // checkRef validates the ref of a removal or commitment outcome.
 func (e *Engine) checkRef(s *shard, ent *entity, exists bool, ev *models.Event, want models.EventType) (uint32, error) {
-	var ri uint32
-	var r *record
-	if exists {
-		ri, r = findRecord(s, ent, ev.Ref)
-	}
-	if r == nil {
-		return 0, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
-			Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
+	ri, r, err := refRecord(s, ent, exists, ev)
+	if err != nil {
+		return 0, err
 	}
 	if models.EventType(r.typ) != want {
 		return 0, &models.RejectError{Reason: models.ReasonRefType, Field: "attrs.ref",
@@ -503,14 +509,9 @@ func endedWord(r *record) string {
 
 // checkRepair validates a repair and returns its target record.
 func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *models.Event) (uint32, error) {
-	var ri uint32
-	var r *record
-	if exists {
-		ri, r = findRecord(s, ent, ev.Ref)
-	}
-	if r == nil {
-		return 0, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
-			Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
+	ri, r, err := refRecord(s, ent, exists, ev)
+	if err != nil {
+		return 0, err
 	}
 	typ := models.EventType(r.typ)
 	if typ == models.TypeCommitmentBreached {
