@@ -22,7 +22,6 @@ import (
 
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/feeds/ndjson"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -603,50 +602,33 @@ func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
 // here, reported, and dead-lettered.
 func (k *kafkaMode) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s := k.s
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	reqID := strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	reqID := s.newRequestID()
 	var recs []kf.Record
 	var letters []deadletter.Letter
 	var keys [][]byte
 	rejected := []Rejection{}
 	d := models.EventDecoder{Exceptions: s.exc}
 	var ev models.Event
-	rd := ndjson.NewReader(body, ndjson.Options{MaxLineSize: 1 << 20})
-	for {
-		l, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var tl *ndjson.TooLongError
-		if errors.As(err, &tl) {
-			detail := fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)
-			rejected = append(rejected, Rejection{Line: tl.Number, Reason: models.ReasonLineTooLong, Detail: detail})
-			letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, tl.Number), Reason: models.ReasonLineTooLong, Detail: detail})
-			keys = append(keys, nil)
-			continue
-		}
-		if err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; nothing was produced", s.cfg.MaxBody))
-				return
-			}
-			writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error()+"; nothing was produced")
-			return
-		}
-		raw := append([]byte(nil), l.Bytes...)
+	reject := func(num int64, rej *models.RejectError, raw []byte) {
+		rejected = append(rejected, Rejection{Line: num, Reason: rej.Reason, Detail: rej.Detail})
+		letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, num), Reason: rej.Reason,
+			Detail: rej.Detail, Original: raw})
+		keys = append(keys, nil)
+	}
+	ok := s.readEventLines(w, r, "produced", func(num int64, b []byte) {
+		raw := append([]byte(nil), b...)
 		if err := d.Decode(raw, &ev); err != nil {
 			var rej *models.RejectError
 			if !errors.As(err, &rej) {
 				rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
 			}
-			rejected = append(rejected, Rejection{Line: l.Number, Reason: rej.Reason, Detail: rej.Detail})
-			letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, l.Number), Reason: rej.Reason,
-				Detail: rej.Detail, Original: raw})
-			keys = append(keys, nil)
-			continue
+			reject(num, rej, raw)
+			return
 		}
 		recs = append(recs, kf.Record{Key: []byte(ev.USCC.String()), Value: raw})
+	}, func(num int64, rej *models.RejectError) { reject(num, rej, nil) })
+	if !ok {
+		return
 	}
 	if err := k.mgr.WriteDeadLetters(r.Context(), letters, keys); err != nil {
 		unavailable(w, r, 5, err.Error()+"; nothing was produced")

@@ -467,39 +467,55 @@ func (s *Server) historyHandler(which string) http.HandlerFunc {
 	}
 }
 
-// handleEvents ingests an NDJSON body.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	if s.notReady(w, r) {
-		return
-	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
-	reqID := strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	source := "http:" + reqID
-	var lines []inLine
-	// Each line is copied once into its inLine, which the decoded event borrows.
-	d := models.EventDecoder{Exceptions: s.exc, Borrow: true}
-	rd := ndjson.NewReader(body, ndjson.Options{MaxLineSize: 1 << 20})
+// newRequestID names a request in dead-letter sources.
+func (s *Server) newRequestID() string {
+	return strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
+// readEventLines reads an NDJSON request body of at most --max-body bytes:
+// line gets each line (its bytes valid during the call), tooLong each line
+// over 1 MiB with its line_too_long rejection. On a read error it answers
+// (413 for an oversized body, 400 otherwise, saying nothing was done) and
+// returns false.
+func (s *Server) readEventLines(w http.ResponseWriter, r *http.Request, done string,
+	line func(num int64, b []byte), tooLong func(num int64, rej *models.RejectError)) bool {
+	rd := ndjson.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson.Options{MaxLineSize: 1 << 20})
 	for {
 		l, err := rd.Next()
 		if err == io.EOF {
-			break
+			return true
 		}
 		var tl *ndjson.TooLongError
 		if errors.As(err, &tl) {
-			lines = append(lines, inLine{num: tl.Number, raw: nil, rej: &models.RejectError{Reason: models.ReasonLineTooLong,
-				Detail: fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)}})
+			tooLong(tl.Number, &models.RejectError{Reason: models.ReasonLineTooLong,
+				Detail: fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)})
 			continue
 		}
 		if err != nil {
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; nothing was applied", s.cfg.MaxBody))
-				return
+				writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; nothing was %s", s.cfg.MaxBody, done))
+				return false
 			}
-			writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error()+"; nothing was applied")
-			return
+			writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error()+"; nothing was "+done)
+			return false
 		}
-		in := inLine{num: l.Number, raw: append([]byte(nil), l.Bytes...)}
+		line(l.Number, l.Bytes)
+	}
+}
+
+// handleEvents ingests an NDJSON body.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	if s.notReady(w, r) {
+		return
+	}
+	reqID := s.newRequestID()
+	source := "http:" + reqID
+	var lines []inLine
+	// Each line is copied once into its inLine, which the decoded event borrows.
+	d := models.EventDecoder{Exceptions: s.exc, Borrow: true}
+	ok := s.readEventLines(w, r, "applied", func(num int64, b []byte) {
+		in := inLine{num: num, raw: append([]byte(nil), b...)}
 		ev := &models.Event{}
 		if err := d.Decode(in.raw, ev); err != nil {
 			in.rej = err.(*models.RejectError)
@@ -507,6 +523,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			in.ev = ev
 		}
 		lines = append(lines, in)
+	}, func(num int64, rej *models.RejectError) {
+		lines = append(lines, inLine{num: num, rej: rej})
+	})
+	if !ok {
+		return
 	}
 	res, err := s.ing.Submit(r.Context(), source, lines)
 	if err != nil {
