@@ -934,9 +934,7 @@ func runKafka(ctx context.Context, c *common) error {
 	}
 	km2 := &kafkaMode{s: srv, mgr: mgr, router: router, cfg: cfg, modelName: probe.ModelName(), schemeID: scheme.ID}
 
-	hs := &http.Server{Handler: km2.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(km2.handler(), logger)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "advertise", advertise, "mode", "kafka", "brokers", cfg.KafkaBrokers,

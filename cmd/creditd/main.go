@@ -138,9 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(srv, logger)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "model", eng.ModelName(), "data", cfg.Data,
@@ -221,6 +219,15 @@ type common struct {
 	issuer *Issuer
 	jwks   []byte
 	stdout io.Writer
+}
+
+// newHTTPServer returns the HTTP server with the service's limits: 10 s
+// for headers, 5 minutes to read or write a request (large ingest bodies,
+// population files), 64 KiB of headers.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
