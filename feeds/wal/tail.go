@@ -36,9 +36,9 @@ const tailScanBudget = 1 << 30
 // errScanBudget reports a search for a valid record that ran out of budget.
 var errScanBudget = errors.New("wal: tail scan budget exhausted")
 
-// damagedDir is the subdirectory of the log where recovery keeps the bytes
-// it cuts from the last segment. Nothing in it is read back.
-const damagedDir = "damaged"
+// DamagedDir is the subdirectory of the log directory where recovery keeps
+// the bytes it cuts from the last segment. Nothing in it is read back.
+const DamagedDir = "damaged"
 
 // validFrameAt returns the offset in b of the first whole frame (length in
 // range and fitting in b, checksum matching) at or after offset 0, or -1.
@@ -120,7 +120,7 @@ func setAside(fsys FS, dir, name string, off int64, keepZero bool) (string, erro
 	if !keepZero && allZero(cut) {
 		return "", nil
 	}
-	ddir := filepath.Join(dir, damagedDir)
+	ddir := filepath.Join(dir, DamagedDir)
 	if err := fsys.MkdirAll(ddir); err != nil {
 		return "", err
 	}

@@ -162,7 +162,7 @@ func TestCorruptionMatrix(t *testing.T) {
 			if got, _ := os.ReadFile(filepath.Join(dir, name)); !bytes.Equal(got, damaged) {
 				t.Fatal("refusing to open changed the damaged segment")
 			}
-			if _, err := os.Stat(filepath.Join(dir, damagedDir)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(dir, DamagedDir)); !os.IsNotExist(err) {
 				t.Fatalf("refusing to open set something aside: %v", err)
 			}
 
