@@ -50,6 +50,7 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	AllowExemptA     bool
+	WALSalvage       bool
 
 	// Files are NDJSON event files ingested on start.
 	Files []string
@@ -87,6 +88,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "grace period for in-flight requests at shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&c.WALSalvage, "wal-salvage", false, "start even if the last event-log segment is damaged before its end: move the damaged remainder to DATA/log/damaged/ and continue without the events in it (default: refuse to start)")
 	fs.BoolVar(&c.AllowExemptA, "allow-exempt-lowest-tier", false, "allow draws that give the lowest tier probability 0 (Shanghai); default: no exemption (Shandong 不免抽)")
 }
 

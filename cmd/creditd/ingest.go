@@ -91,7 +91,7 @@ type Ingester struct {
 	dlq       DeadLetters
 	m         *Metrics
 	logger    *slog.Logger
-	snapDir   string
+	snaps     *snapshotSet
 	observers []Observer
 
 	snapEvery  time.Duration
@@ -119,7 +119,7 @@ func NewIngester(eng *scoring.Engine, log *wal.Log, dlq DeadLetters, m *Metrics,
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
 	}
-	return &Ingester{eng: eng, log: log, dlq: dlq, m: m, logger: logger, snapDir: o.SnapshotDir,
+	return &Ingester{eng: eng, log: log, dlq: dlq, m: m, logger: logger, snaps: &snapshotSet{dir: o.SnapshotDir},
 		snapEvery: o.SnapshotInterval, snapEvents: o.SnapshotEvents, sweepEvery: o.SweepInterval,
 		in: make(chan *ingestBatch, 64), stopped: make(chan struct{})}
 }
@@ -351,8 +351,9 @@ func (g *Ingester) sweep() {
 	}
 }
 
-// snapshot writes a snapshot at the log's next position, keeps the two
-// newest, and drops log segments older than the older kept one.
+// snapshot writes a snapshot at the log's next position, checks it, keeps
+// the two newest verified ones, and drops log segments older than the older
+// of them (snapshots.go).
 func (g *Ingester) snapshot() {
 	if err := g.log.Sync(); err != nil {
 		g.logger.Error("snapshot: syncing the log", "err", err)
@@ -360,7 +361,10 @@ func (g *Ingester) snapshot() {
 	}
 	t0 := time.Now()
 	pos := uint64(g.log.Next())
-	path, err := g.eng.WriteSnapshotFile(g.snapDir, pos)
+	path, err := g.eng.WriteSnapshotFile(g.snaps.dir, pos)
+	if err == nil {
+		err = g.snaps.verifyWritten(path, pos)
+	}
 	if err != nil {
 		g.logger.Error("snapshot failed", "err", err)
 		return
@@ -373,15 +377,10 @@ func (g *Ingester) snapshot() {
 	}
 	g.sinceSnp = 0
 	g.logger.Info("snapshot written", "path", filepath.Base(path), "position", pos, "seconds", d.Seconds())
-	names, poss, err := scoring.SnapshotFiles(g.snapDir)
-	if err != nil || len(names) < 2 {
-		return
-	}
-	for _, old := range names[2:] {
-		_ = os.Remove(old)
-	}
-	if err := g.log.TruncateBefore(wal.Position(poss[1])); err != nil {
-		g.logger.Warn("truncating the log", "err", err)
+	if before, ok := g.snaps.prune(g.logger); ok {
+		if err := g.log.TruncateBefore(before); err != nil {
+			g.logger.Warn("truncating the log", "err", err)
+		}
 	}
 }
 

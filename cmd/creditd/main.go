@@ -99,9 +99,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runKafka(ctx, &common{cfg: cfg, logger: logger, dirs: dirs, model: model, exc: exc, tokens: tokens,
 			issuer: issuer, jwks: jwks, stdout: stdout})
 	}
-	log, err := wal.Open(dirs["log"], wal.Options{Logger: logger.With("component", "log")})
+	log, err := openLog(dirs["log"], cfg.WALSalvage, logger.With("component", "log"))
 	if err != nil {
-		return fmt.Errorf("opening the event log: %w", err)
+		return err
 	}
 	defer log.Close()
 	dlq, err := openDeadLetters(dirs["deadletters"])
@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// Recover: newest valid snapshot, then the log tail.
 	t0 := time.Now()
-	if err := recoverState(ctx, eng, log, dirs["snapshots"], exc, logger); err != nil {
+	if err := recoverState(ctx, eng, log, ing.snaps, exc, logger); err != nil {
 		_ = hs.Close()
 		return err
 	}
@@ -283,13 +283,11 @@ func loadExceptions(path string) (*models.USCCExceptions, error) {
 
 // recoverState restores the newest valid snapshot and replays the log
 // from its position.
-func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snapDir string, exc *models.USCCExceptions, logger *slog.Logger) error {
+func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snaps *snapshotSet, exc *models.USCCExceptions, logger *slog.Logger) error {
 	t0 := time.Now()
-	pos, found, err := eng.LoadLatestSnapshot(snapDir, func(path string, err error) {
-		logger.Warn("skipping a snapshot that does not verify", "path", path, "err", err)
-	})
+	pos, found, err := snaps.restore(eng, logger)
 	if err != nil {
-		return fmt.Errorf("restoring a snapshot: %w", err)
+		return err
 	}
 	if found {
 		logger.Info("snapshot restored", "position", pos, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
@@ -313,6 +311,10 @@ func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snapDi
 		}
 		return nil
 	})
+	if ce := (*wal.CorruptionError)(nil); errors.As(err, &ce) {
+		return fmt.Errorf("replaying the event log from position %d: %w; an older segment is damaged, which --wal-salvage does not repair: "+
+			"nothing was changed; restore %s from a backup (events acknowledged after the damage are in the later segments)", pos, err, log.Dir())
+	}
 	if err != nil {
 		return fmt.Errorf("replaying the event log from position %d: %w", pos, err)
 	}

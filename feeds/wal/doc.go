@@ -83,10 +83,15 @@
 //
 // # Recovery
 //
-// Open scans the last segment and truncates it after its last valid record:
-// a partial record or a checksum mismatch there is the signature of a crash
-// during a write that was never acknowledged. What was cut is logged and
-// reported by (*Log).Recovery. Older segments are not scanned at Open (that
+// Open scans the last segment. A crash can tear only its end (the last
+// unsynced write), so a record that does not decode is a torn tail only if
+// no valid record follows it anywhere in the segment (tail.go): then Open
+// truncates the segment after its last valid record, keeps the cut bytes
+// (unless all zero) in a file under dir/damaged/, logs a warning and reports
+// it by (*Log).Recovery. Damage followed by a valid record is not a torn
+// write: Open returns a *CorruptionError naming the segment and offset and
+// changes nothing, unless Options.Salvage moves the damaged remainder to
+// dir/damaged/ (then logged as an error). Older segments are not scanned at Open (that
 // would read the whole log on every start); they are verified as Replay reads
 // them, and a bad record or a gap in an older segment is a *CorruptionError,
 // never skipped.

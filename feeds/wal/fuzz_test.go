@@ -10,8 +10,9 @@ import (
 // FuzzRecovery feeds arbitrary bytes to recovery and the record decoder as
 // the last (only) segment of a log. With withHeader the bytes follow a valid
 // segment header (so the fuzzer works on records); without, they are the
-// whole file. It must never panic; Open may refuse only a file whose header
-// is bad and too long to be a torn creation; otherwise the log must hold
+// whole file. It must never panic; Open must refuse, changing nothing,
+// exactly when a valid record follows the first damage (checked against a
+// naive search); otherwise the log must hold
 // exactly the longest valid prefix of records (checked against a naive
 // decoder), whatever the read buffer size, and must take appends and reopen
 // cleanly.
@@ -35,10 +36,16 @@ func FuzzRecovery(f *testing.F) {
 			seg = append(h[:len(h):len(h)], data...)
 		}
 		var want [][]byte
-		headerOK := false
+		refuse := false // damage with a valid frame after it is not a torn tail
 		if _, err := decodeSegmentHeader(seg); err == nil {
-			headerOK = true
 			want = refDecode(seg[segmentHeaderSize:])
+			valid := segmentHeaderSize
+			for _, r := range want {
+				valid += recordHeaderSize + len(r)
+			}
+			refuse = valid < len(seg) && refFollows(seg[valid+1:])
+		} else {
+			refuse = len(seg) > segmentHeaderSize && refFollows(seg[segmentHeaderSize:])
 		}
 		for _, bufSize := range []int{1, 13, 4096} {
 			fsys := NewMemFS()
@@ -50,10 +57,13 @@ func FuzzRecovery(f *testing.F) {
 			opts := testOptions(fsys)
 			opts.ReadBufferSize = bufSize
 			l, err := Open("/log", opts)
-			if !headerOK && len(seg) > segmentHeaderSize {
+			if refuse {
 				var ce *CorruptionError
 				if !errors.As(err, &ce) {
-					t.Fatalf("Open of a long segment with a bad header: %v", err)
+					t.Fatalf("Open of a segment with a valid record after damage: %v", err)
+				}
+				if got, _ := fsys.ReadFile(name); !bytes.Equal(got, seg) {
+					t.Fatal("a refused Open changed the segment")
 				}
 				return
 			}

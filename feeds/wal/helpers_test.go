@@ -101,6 +101,22 @@ func refDecode(data []byte) [][]byte {
 	}
 }
 
+// refFollows is a deliberately naive answer to "does a whole, valid frame
+// start at any offset of data": what makes recovery refuse rather than cut.
+func refFollows(data []byte) bool {
+	for o := range data {
+		rest := data[o:]
+		if len(rest) < 8 {
+			return false
+		}
+		n := uint64(binary.LittleEndian.Uint32(rest[4:]))
+		if n <= uint64(len(rest)-8) && binary.LittleEndian.Uint32(rest) == recordChecksum(rest[4:8+n]) {
+			return true
+		}
+	}
+	return false
+}
+
 // gateFS wraps an FS so that a test can hold file Syncs in fdatasync.
 type gateFS struct {
 	FS

@@ -56,12 +56,22 @@ type Recovery struct {
 	ValidBytes int64  // size of the valid part, where the cut was made (0 if the header itself was torn and rewritten)
 	CutBytes   int64  // bytes cut after the last valid record (0 after a clean shutdown)
 	Reason     string // why decoding stopped early; empty if nothing was cut
+	// SetAside is the file under the log's damaged/ directory that holds
+	// the cut bytes; empty if nothing was cut or they were all zero.
+	SetAside string
+	// Damaged is true when the cut was not a torn tail but damage before
+	// valid records, accepted only because Options.Salvage was set.
+	Damaged bool
 }
 
 // Open opens the log in dir, creating the directory and a first segment
 // (starting at position 0) if there is none, and recovers it: the last
-// segment is scanned and cut after its last valid record, and what was cut
-// is logged and reported by Recovery. It takes an exclusive lock on the
+// segment is scanned and a torn tail (damage with no valid record after it,
+// what a crash during an unsynced write leaves) is cut after the last valid
+// record; cut bytes that are not all zero are kept under dir/damaged/, and
+// what was cut is logged and reported by Recovery. Damage followed by a valid
+// record is a *CorruptionError naming the segment and offset, unless
+// Options.Salvage is set. It takes an exclusive lock on the
 // directory for as long as the Log is open.
 func Open(dir string, opts Options) (*Log, error) {
 	opts.EnsureDefaults()
@@ -122,8 +132,16 @@ func (l *Log) recover() error {
 	for rd.Next() {
 		n++
 	}
+	damaged := false
 	if err := rd.Err(); err != nil {
-		return err
+		var ce *CorruptionError
+		if !l.opts.Salvage || !errors.As(err, &ce) || ce.Segment != name {
+			return err
+		}
+		// Salvage: treat the damage like a torn tail, but keep every byte
+		// from the bad record on, even zeros, and say so loudly.
+		rd.tail, damaged = &Recovery{ValidBytes: ce.Offset, Reason: ce.Reason}, true
+		rd.pos = ce.Position
 	}
 
 	f, err := l.fs.OpenAppend(path)
@@ -138,10 +156,19 @@ func (l *Log) recover() error {
 	l.recovery = Recovery{Segment: name, Records: n, ValidBytes: size}
 	l.segSize = size
 	if t := rd.tail; t != nil {
+		aside, err := setAside(l.fs, l.dir, name, t.ValidBytes, damaged)
+		if err != nil {
+			return fmt.Errorf("wal: keeping the cut bytes of segment %s: %w", name, err)
+		}
 		l.recovery.ValidBytes, l.recovery.CutBytes, l.recovery.Reason = t.ValidBytes, size-t.ValidBytes, t.Reason
-		l.opts.Logger.Warn("wal: cut the torn tail of the last segment",
-			"dir", l.dir, "segment", name, "offset", t.ValidBytes, "cut_bytes", size-t.ValidBytes,
-			"reason", t.Reason, "records_kept", n, "next_position", uint64(rd.pos))
+		l.recovery.SetAside, l.recovery.Damaged = aside, damaged
+		attrs := []any{"dir", l.dir, "segment", name, "offset", t.ValidBytes, "cut_bytes", size - t.ValidBytes,
+			"reason", t.Reason, "records_kept", n, "next_position", uint64(rd.pos), "set_aside", aside}
+		if damaged {
+			l.opts.Logger.Error("wal: salvage: moved the damaged remainder of the last segment aside; the records in it are not in the log", attrs...)
+		} else {
+			l.opts.Logger.Warn("wal: cut the torn tail of the last segment (an unacknowledged write interrupted by a crash)", attrs...)
+		}
 		if err := f.Truncate(t.ValidBytes); err != nil {
 			return fmt.Errorf("wal: cutting torn tail: %w", err)
 		}

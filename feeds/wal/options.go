@@ -25,6 +25,13 @@ type Options struct {
 	ReadBufferSize int
 	// FS is the file system. Default OSFS().
 	FS FS
+	// Salvage makes Open accept a last segment that is damaged before its
+	// end (a record that does not decode, followed by one that does): the
+	// bytes from the bad record on are moved to the log's damaged/
+	// directory and the log continues after the last good record. The
+	// records moved aside are no longer in the log. Without Salvage, Open
+	// refuses such a log with a *CorruptionError and changes nothing.
+	Salvage bool
 	// Logger receives what recovery cut and why, and I/O failures.
 	// Default slog.Default().
 	Logger *slog.Logger

@@ -29,8 +29,9 @@ var ErrBeyondEnd = errors.New("wal: position is after the last record")
 // next segment are the slow path.
 //
 // A Reader from (*Log).NewReader sees the records that existed when it was
-// created; one from OpenReader reads what is on disk, up to the first torn or
-// corrupt record of the last segment. A Reader is not safe for concurrent use.
+// created; one from OpenReader reads what is on disk, up to a torn tail of
+// the last segment; damage followed by a valid record is a *CorruptionError
+// in any segment. A Reader is not safe for concurrent use.
 type Reader struct {
 	fs      FS
 	dir     string
@@ -67,8 +68,8 @@ func newReader(fsys FS, dir string, segs []Position, from Position, bufSize int)
 // OpenReader reads the log in dir from position from without opening it for
 // writing: for tools, and for reading a log that another process owns. It
 // stops at the end of the last segment or quietly at a torn tail there
-// (which the writer's recovery would cut); corruption in an older segment is
-// an error. Only opts.FS and opts.ReadBufferSize are used.
+// (which the writer's recovery would cut); corruption, in an older segment or
+// before valid records of the last one, is an error. Only opts.FS and opts.ReadBufferSize are used.
 func OpenReader(dir string, from Position, opts Options) (*Reader, error) {
 	opts.EnsureDefaults()
 	segs, err := listSegments(opts.FS, dir)
@@ -205,12 +206,16 @@ func (r *Reader) fill(need int) {
 // isLast reports whether the open segment is the last one to read.
 func (r *Reader) isLast() bool { return r.idx == len(r.segs)-1 }
 
-// bad handles a record or header that does not decode at the current
-// offset: a quietly recorded torn tail when reading the last segment of a log
-// that may have crashed, corruption otherwise.
+// bad handles a record that does not decode at the current offset: a
+// quietly recorded torn tail when reading the last segment of a log that may
+// have crashed and no valid record follows (see tail.go), corruption
+// otherwise.
 func (r *Reader) bad(reason string) {
 	off := r.base + int64(r.r)
 	if !r.bounded && r.isLast() {
+		if r.err = classifyDamage(r.fs, r.dir, r.name, off, off+1, r.pos, reason); r.err != nil {
+			return
+		}
 		r.tail = &Recovery{Segment: r.name, ValidBytes: off, CutBytes: r.size - off, Reason: reason}
 		r.finish()
 		return
@@ -272,7 +277,12 @@ func (r *Reader) openNext() {
 	}
 	hp, err := decodeSegmentHeader(r.buf[:r.w])
 	if err != nil {
-		if !r.bounded && r.isLast() && r.size <= segmentHeaderSize {
+		if !r.bounded && r.isLast() {
+			// A header that does not check out with no valid record after
+			// it is a creation torn by a crash (or a zero-filled file).
+			if r.err = classifyDamage(r.fs, r.dir, r.name, 0, segmentHeaderSize, first, err.Error()); r.err != nil {
+				return
+			}
 			r.tail = &Recovery{Segment: r.name, ValidBytes: 0, CutBytes: r.size, Reason: "torn segment header: " + err.Error()}
 			r.pos = first
 			r.finish()
