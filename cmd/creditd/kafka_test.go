@@ -23,6 +23,7 @@ import (
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/testenv"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -568,10 +569,7 @@ func killRound(t *testing.T, bin string, lines [][]byte, seed uint64) {
 func TestKafkaKcatInterop(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("kcat is not installed (CI installs the Debian package kcat)")
-		}
-		t.Skip("kcat is not installed: apt-get install -y kcat")
+		testenv.MissingTool(t, "kcat", "not on PATH: apt-get install -y kcat (CI installs the Debian package)")
 	}
 	c := newKafkaCluster(t)
 	brokers := strings.Join(c.ListenAddrs(), ",")
