@@ -8,7 +8,9 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"strings"
 )
 
@@ -51,4 +53,26 @@ func MissingTool(t TB, what, why string, extra ...string) {
 		return
 	}
 	t.Skipf("%s is not available (%s); skipping here, this fails under CI", what, why)
+}
+
+// Python runs a standard-library-only python3 script with args in dir and
+// returns its standard output; the test fails with the script's standard
+// error when it exits non-zero. Without python3 it calls MissingTool. The
+// scripts are independent checks of golden files, written from the
+// specifications rather than from the Go code.
+func Python(t TB, dir, script string, args ...string) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		MissingTool(t, "python3", "an independent check of a golden file is a python3 script: apt-get install -y python3")
+		return ""
+	}
+	cmd := exec.Command(py, append([]string{script}, args...)...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("python3 %s %v: %v\n%s", script, args, err, stderr.String())
+	}
+	return stdout.String()
 }
