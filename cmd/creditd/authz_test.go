@@ -1,26 +1,36 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creditrisk/creditd/feeds/deadletter"
+	kf "github.com/creditrisk/creditd/feeds/kafka"
 )
 
-// Every route with every role: 401 without a (valid) token where a role is
-// needed, 403 for a role outside the route's, and nothing done.
-func TestAuthorisationEveryRouteAndRole(t *testing.T) {
-	s := startService(t, t.TempDir())
-	s.tokens["bogus"] = "not-a-known-token-at-all"
-	const code = "914403001922038216"
-	event := `{"id":"AUTH-1","uscc":"` + code + `","type":"registered","occurred_at":"2020-01-01T00:00:00Z","attrs":{"name":"n","region":"440300","registered_on":"2020-01-01"}}` + "\n"
-	routes := []struct {
-		method, path string
-		body         string
-		allowed      []Role // empty: everyone
-	}{
-		{"GET", "/v1/entities/" + code, "", []Role{RoleRegulator, RolePeer}},
-		{"GET", "/v1/reports/" + code, "", nil},
-		{"GET", "/v1/reports/" + code + "?edition=regulatory", "", []Role{RoleRegulator, RolePeer}},
+// authzRoute is one route with the roles allowed on it (empty: everyone).
+type authzRoute struct {
+	method, path string
+	body         string
+	allowed      []Role
+}
+
+const authzUSCC = "914403001922038216"
+
+// authzRoutes are the routes of both modes. event is a valid event line
+// plus a bad one, so that a POST that were carried out would apply or
+// produce one event and dead-letter one line.
+func authzRoutes() []authzRoute {
+	event := `{"id":"AUTH-1","uscc":"` + authzUSCC + `","type":"registered","occurred_at":"2020-01-01T00:00:00Z","attrs":{"name":"n","region":"440300","registered_on":"2020-01-01"}}` + "\nnot json\n"
+	return []authzRoute{
+		{"GET", "/v1/entities/" + authzUSCC, "", []Role{RoleRegulator, RolePeer}},
+		{"GET", "/v1/reports/" + authzUSCC, "", nil},
+		{"GET", "/v1/reports/" + authzUSCC + "?edition=regulatory", "", []Role{RoleRegulator, RolePeer}},
 		{"GET", "/v1/keys", "", nil},
 		{"POST", "/v1/events", event, []Role{RoleSource, RoleRegulator}},
 		{"POST", "/v1/draws", `{}`, []Role{RoleRegulator}},
@@ -36,11 +46,20 @@ func TestAuthorisationEveryRouteAndRole(t *testing.T) {
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},
 	}
-	// Refused roles first, so that "nothing done" is checked before an allowed role acts.
+}
+
+// checkAuthz calls every route as every caller — anonymous, an unknown
+// token, peer, source, regulator; refused callers first, so that "nothing
+// done" is checked before an allowed caller acts — and wants 401 (no or
+// unknown token) or 403 (wrong role) with problem+json where the route is
+// not allowed. After each refused call, refusedDidNothing checks that the
+// call had no effect.
+func checkAuthz(t *testing.T, s *service, routes []authzRoute, refusedDidNothing func(rt authzRoute, role Role)) {
+	t.Helper()
+	s.tokens["bogus"] = "not-a-known-token-at-all"
 	roles := []Role{RolePublic, "bogus", RolePeer, RoleSource, RoleRegulator}
 	for _, rt := range routes {
 		for _, role := range roles {
-			// A forbidden POST /v1/events must apply nothing: check first.
 			resp, body := s.do(rt.method, rt.path, role, strings.NewReader(rt.body))
 			allowed := len(rt.allowed) == 0
 			for _, a := range rt.allowed {
@@ -67,11 +86,76 @@ func TestAuthorisationEveryRouteAndRole(t *testing.T) {
 			if (resp.StatusCode == 401 || resp.StatusCode == 403) && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
 				t.Errorf("%s %s: %d without problem+json", rt.method, rt.path, resp.StatusCode)
 			}
-			if rt.path == "/v1/events" && !allowed {
-				if r, _ := s.do("GET", "/v1/entities/"+code, RoleRegulator, nil); r.StatusCode != http.StatusNotFound {
-					t.Fatalf("a refused POST /v1/events as %s applied its event", role)
-				}
+			if !allowed || role == "bogus" {
+				refusedDidNothing(rt, role)
 			}
 		}
 	}
+}
+
+// Every route with every role in local mode: 401 without a (valid) token
+// where a role is needed, 403 for a role outside the route's, and nothing
+// done.
+func TestAuthorisationEveryRouteAndRole(t *testing.T) {
+	s := startService(t, t.TempDir())
+	checkAuthz(t, s, authzRoutes(), func(rt authzRoute, role Role) {
+		if rt.path != "/v1/events" {
+			return
+		}
+		if r, _ := s.do("GET", "/v1/entities/"+authzUSCC, RoleRegulator, nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("a refused POST /v1/events as %s applied its event", role)
+		}
+		if n := deadLetterCount(t, s); n != 0 {
+			t.Fatalf("a refused POST /v1/events as %s wrote %d dead letters", role, n)
+		}
+	})
+}
+
+// The same in Kafka mode, with its own routes (docs/kafka.md): a refused
+// POST /v1/events produces nothing to the events topic and nothing to the
+// dead-letter topic.
+func TestAuthorisationEveryRouteAndRoleKafka(t *testing.T) {
+	c := newKafkaCluster(t)
+	brokers := c.ListenAddrs()
+	data := t.TempDir()
+	sharedTokens(t, data)
+	s := startService(t, data, kafkaArgs(c, data)...)
+	waitUntil(t, "ready", 60*time.Second, func() bool {
+		st, err := kafkaStatus(s.base)
+		return err == nil && st.Ready && len(st.Held) == kafkaTestParts
+	})
+	routes := append(authzRoutes(),
+		authzRoute{"GET", "/v1/kafka/status", "", nil},
+		authzRoute{"GET", "/v1/kafka/partitions/0/events", "", []Role{RoleRegulator}},
+		authzRoute{"GET", "/", "", nil},
+	)
+	produced := func() (events, letters int) {
+		return len(readAll(t, brokers, kf.DefaultTopic)), len(readAll(t, brokers, kf.DefaultDeadLetterTopic))
+	}
+	checkAuthz(t, s, routes, func(rt authzRoute, role Role) {
+		if rt.path != "/v1/events" {
+			return
+		}
+		if ev, dl := produced(); ev != 0 || dl != 0 {
+			t.Fatalf("a refused POST /v1/events as %s produced %d events and %d dead letters", role, ev, dl)
+		}
+	})
+	// The allowed callers' POSTs did produce (source, then regulator: one
+	// event and one dead letter each), so the check above could fail.
+	if ev, dl := produced(); ev != 2 || dl != 2 {
+		t.Errorf("allowed POSTs produced %d events and %d dead letters, want 2 and 2", ev, dl)
+	}
+}
+
+// deadLetterCount is the number of dead letters in the data directory.
+func deadLetterCount(t *testing.T, s *service) int {
+	t.Helper()
+	letters, err := deadletter.ReadFile(filepath.Join(s.data, "deadletters", "deadletters.ndjson"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(letters)
 }

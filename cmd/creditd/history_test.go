@@ -12,6 +12,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 // clickhouseAddr returns a reachable ClickHouse, skipping the test when
@@ -24,10 +25,7 @@ func clickhouseAddr(t *testing.T) string {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		msg := fmt.Sprintf("ClickHouse not reachable at %s (%v); start one with `bash .ci/clickhouse.sh` or set CLICKHOUSE_ADDR", addr, err)
-		if os.Getenv("CI") == "true" || os.Getenv("CLICKHOUSE_REQUIRED") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.MissingTool(t, "ClickHouse", msg, "CLICKHOUSE_REQUIRED")
 	}
 	c.Close()
 	return addr

@@ -23,6 +23,7 @@ import (
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/testenv"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -526,22 +527,26 @@ func killRound(t *testing.T, bin string, lines [][]byte, seed uint64) {
 	const chunks = 20
 	killAt := 6 + r.IntN(8)
 	size := (len(lines) + chunks - 1) / chunks
+	bHeld := map[int]kf.PartitionStatus{} // b's partitions just before the kill
 	for i := 0; i < chunks; i++ {
 		produceLines(t, brokers, lines[i*size:min((i+1)*size, len(lines))])
 		if i == killAt {
 			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
-			if st, err := kafkaStatus(b.base); err == nil {
-				var committed, snapshots int
-				for _, p := range st.Held {
-					if p.Committed > 0 {
-						committed++
-					}
-					if p.SnapshotOffset > 0 {
-						snapshots++
-					}
-				}
-				t.Logf("b before the kill: %d partitions, %d with commits, %d with snapshots", len(st.Held), committed, snapshots)
+			st, err := kafkaStatus(b.base)
+			if err != nil {
+				t.Fatalf("b's status before the kill: %v", err)
 			}
+			var committed, snapshots int
+			for _, p := range st.Held {
+				bHeld[p.Partition] = p
+				if p.Committed > 0 {
+					committed++
+				}
+				if p.SnapshotOffset > 0 {
+					snapshots++
+				}
+			}
+			t.Logf("b before the kill: %d partitions, %d with commits, %d with snapshots", len(st.Held), committed, snapshots)
 			b.kill()
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -549,13 +554,42 @@ func killRound(t *testing.T, bin string, lines [][]byte, seed uint64) {
 	ends := endOffsets(t, brokers, kf.DefaultTopic, kafkaTestParts)
 	t0 := time.Now()
 	waitUntil(t, "a took over every partition", 90*time.Second, func() bool { return caughtUpTo(ends, a.base) })
-	st, _ := kafkaStatus(a.base)
+	st, err := kafkaStatus(a.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The replay path: every partition a took over from b was restored
+	// from b's newest commit (its snapshot when it had one, at or after
+	// the one b reported before the kill) and replayed from there; the
+	// messages produced after the kill must have been replayed by a.
 	restored, replayed := 0, int64(0)
 	for _, p := range st.Held {
+		was, fromB := bHeld[p.Partition]
+		if !fromB {
+			continue
+		}
+		if p.Position != ends[p.Partition] {
+			t.Errorf("partition %d: position %d, want the end %d", p.Partition, p.Position, ends[p.Partition])
+		}
+		if p.ReplayFrom > p.ReplayTo || p.ReplayTo > ends[p.Partition] {
+			t.Errorf("partition %d: replay %d..%d outside 0..%d", p.Partition, p.ReplayFrom, p.ReplayTo, ends[p.Partition])
+		}
+		if was.SnapshotOffset > 0 {
+			if p.RestoreBytesTotal == 0 || p.SnapshotOffset < was.SnapshotOffset || p.ReplayFrom < was.SnapshotOffset {
+				t.Errorf("partition %d: b had a snapshot at %d, a restored %d bytes from a snapshot at %d and replayed from %d",
+					p.Partition, was.SnapshotOffset, p.RestoreBytesTotal, p.SnapshotOffset, p.ReplayFrom)
+			}
+		}
 		if p.RestoreBytesTotal > 0 {
 			restored++
 		}
 		replayed += p.ReplayTo - p.ReplayFrom
+	}
+	if len(bHeld) == 0 {
+		t.Fatal("b held no partition before the kill")
+	}
+	if replayed == 0 {
+		t.Errorf("a replayed no message of b's %d partitions, though chunks %d..%d were produced after the kill", len(bHeld), killAt+1, chunks-1)
 	}
 	t.Logf("killed b after chunk %d; a caught up %.1fs later; %d partitions restored from snapshots, %d messages replayed",
 		killAt, time.Since(t0).Seconds(), restored, replayed)
@@ -568,10 +602,7 @@ func killRound(t *testing.T, bin string, lines [][]byte, seed uint64) {
 func TestKafkaKcatInterop(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("kcat is not installed (CI installs the Debian package kcat)")
-		}
-		t.Skip("kcat is not installed: apt-get install -y kcat")
+		testenv.MissingTool(t, "kcat", "not on PATH: apt-get install -y kcat (CI installs the Debian package)")
 	}
 	c := newKafkaCluster(t)
 	brokers := strings.Join(c.ListenAddrs(), ",")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -310,17 +311,74 @@ func TestBadInputFromFile(t *testing.T) {
 			t.Errorf("no dead letter with reason %s", want)
 		}
 	}
-	// Restarting with the same file applies nothing twice.
+	// Restarting with the same file applies nothing twice: the state (every
+	// tier count and inspection count, and each entity's record history)
+	// is the same, and each bad line is dead-lettered once per ingest.
+	asOf := time.Now().UTC().Truncate(time.Second) // one instant for both digests
+	before := stateDigest(t, s, lines, asOf)
+	if strings.Count(before, ":{Active") < 10 {
+		t.Fatalf("the digest covers too few entities: %s", before)
+	}
 	s.stop()
 	s = startService(t, filepath.Join(dir, "data"), path)
-	letters2, _ := deadletter.ReadFile(filepath.Join(s.data, "deadletters", "deadletters.ndjson"))
-	if len(letters2) != 2*len(letters) {
-		t.Logf("dead letters after re-ingest: %d (first run %d)", len(letters2), len(letters))
-	}
 	resp, _ := s.do("GET", "/readyz", RolePublic, nil)
 	if resp.StatusCode != 200 {
 		t.Fatal("not ready after restart")
 	}
-	_ = good
-	_ = fmt.Sprint()
+	if after := stateDigest(t, s, lines, asOf); after != before {
+		t.Errorf("state changed by re-ingesting the same file:\nbefore %s\nafter  %s", before, after)
+	}
+	letters2, err := deadletter.ReadFile(filepath.Join(s.data, "deadletters", "deadletters.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(letters2) != 2*len(letters) {
+		t.Errorf("dead letters after re-ingest: %d, want %d (each bad line once more)", len(letters2), 2*len(letters))
+	}
+	for i, l := range letters2[len(letters):] {
+		if l.Reason != letters[i].Reason || !bytes.Equal(l.Original, letters[i].Original) {
+			t.Errorf("re-ingest letter %d: %s %q, first ingest %s %q", i, l.Reason, l.Original, letters[i].Reason, letters[i].Original)
+		}
+	}
+	if good == 0 {
+		t.Fatal("no good line generated")
+	}
+}
+
+// stateDigest summarises the service's state: the tier statistics and the
+// record history of the entities of the first good lines.
+func stateDigest(t *testing.T, s *service, lines [][]byte, asOf time.Time) string {
+	t.Helper()
+	at := url.QueryEscape(asOf.Format(time.RFC3339))
+	resp, body := s.do("GET", "/v1/stats/tiers?as_of="+at, RoleRegulator, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("stats: %d %s", resp.StatusCode, body)
+	}
+	var st statsAnswer
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "entities %d;", st.Entities)
+	for _, tier := range st.Tiers {
+		fmt.Fprintf(&b, " %s %d/%d/%d/%d;", tier.Tier, tier.Entities, tier.Inspections, tier.ProblemsFound, tier.Adverse)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		var ev struct{ USCC string }
+		if json.Unmarshal(l, &ev) != nil || ev.USCC == "" || seen[ev.USCC] || len(seen) == 20 {
+			continue
+		}
+		seen[ev.USCC] = true
+		resp, body := s.do("GET", "/v1/entities/"+ev.USCC+"?records=1&as_of="+at, RoleRegulator, nil)
+		if resp.StatusCode != 200 {
+			continue // a line of an invalid code
+		}
+		var ent entityJSON
+		if err := json.Unmarshal(body, &ent); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, " %s:%d:%d:%+v", ev.USCC, len(ent.History), ent.Score, ent.Records)
+	}
+	return b.String()
 }

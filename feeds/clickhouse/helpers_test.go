@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 // Integration tests run against a real ClickHouse at CLICKHOUSE_ADDR
@@ -43,10 +45,7 @@ func chAddr(t testing.TB) string {
 	})
 	if probe.err != nil {
 		msg := fmt.Sprintf("ClickHouse not reachable at %s (%v); start one with `bash .ci/clickhouse.sh` or set CLICKHOUSE_ADDR", probe.addr, probe.err)
-		if os.Getenv("CI") == "true" || os.Getenv("CLICKHOUSE_REQUIRED") == "1" {
-			t.Fatal(msg + " (CI=true or CLICKHOUSE_REQUIRED=1: failing instead of skipping)")
-		}
-		t.Skip(msg + " (skipping; CI=true or CLICKHOUSE_REQUIRED=1 makes this a failure)")
+		testenv.MissingTool(t, "ClickHouse", msg, "CLICKHOUSE_REQUIRED")
 	}
 	return probe.addr
 }

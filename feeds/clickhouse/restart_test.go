@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 // TestRealServerRestart stops a real clickhouse-server (SIGTERM, as an
@@ -20,12 +22,8 @@ func TestRealServerRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and stops a server: not in -short mode")
 	}
-	required := os.Getenv("CI") == "true" || os.Getenv("CLICKHOUSE_REQUIRED") == "1"
 	if _, err := os.Stat("/usr/sbin/clickhouse-server"); err != nil {
-		if required {
-			t.Fatal("clickhouse-server is not installed (run: bash .ci/clickhouse.sh)")
-		}
-		t.Skip("clickhouse-server is not installed (run: bash .ci/clickhouse.sh)")
+		testenv.MissingTool(t, "clickhouse-server", "not installed (run: bash .ci/clickhouse.sh)", "CLICKHOUSE_REQUIRED")
 	}
 	scripts, err := filepath.Abs("../../.ci")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -106,6 +107,9 @@ func TestFileRoundTrip(t *testing.T) {
 	if !bytes.Equal(raw, want) {
 		t.Errorf("file differs from %s:\n%s", golden, raw)
 	}
+	// An independent reading of the golden from the format's description,
+	// so that a golden rewritten by -update from a wrong encoder fails.
+	testenv.Python(t, "testdata", "check_letters.py", "letters.golden")
 	for i, line := range bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n")) {
 		if !json.Valid(line) {
 			t.Errorf("line %d is not valid JSON: %s", i+1, line)

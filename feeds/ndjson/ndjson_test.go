@@ -167,6 +167,17 @@ func TestGolden(t *testing.T) {
 	if b.String() != string(want) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
+	// The golden must also be what the obvious implementation of the line
+	// rules (reference, checked against the hand-written table of
+	// TestLines) derives from the input, so a golden rewritten by -update
+	// from a wrong reader fails here.
+	var r strings.Builder
+	for _, it := range reference(in, 120) {
+		fmt.Fprintln(&r, it)
+	}
+	if r.String() != string(want) {
+		t.Errorf("%s differs from the reference's reading of the input:\nreference:\n%s\ngolden:\n%s", golden, r.String(), want)
+	}
 }
 
 // TestAgainstReference compares random streams, mostly of the awkward bytes,

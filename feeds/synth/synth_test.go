@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -705,6 +706,10 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
+	// An independent check of the golden itself, written from the event
+	// spec (USCC check characters, types, attrs, references), so that a
+	// golden rewritten by -update from a wrong generator fails.
+	testenv.Python(t, "testdata", "check_events.py", "tiny.ndjson")
 	if !bytes.Equal(got, want) {
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 		for i := range min(len(gl), len(wl)) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -96,6 +97,10 @@ func TestRenderGolden(t *testing.T) {
 			golden(t, ed+".html", b.Bytes())
 		})
 	}
+	// An independent reading of both goldens (records and subject shown,
+	// nothing of the assessment on the public page), so that a golden
+	// rewritten by -update from a wrong template fails.
+	testenv.Python(t, "testdata", "check_page.py", "public.html", "regulatory.html")
 }
 
 func TestRenderContent(t *testing.T) {
