@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/creditrisk/creditd/sampler"
 )
 
 // Config is creditd's configuration. Every flag can also be set by an
@@ -50,6 +52,7 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	AllowExemptA     bool
+	DrawMaxWork      int64 // sampler.Options.MaxRankHashes
 
 	// Files are NDJSON event files ingested on start.
 	Files []string
@@ -88,6 +91,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&c.AllowExemptA, "allow-exempt-lowest-tier", false, "allow draws that give the lowest tier probability 0 (Shanghai); default: no exemption (Shandong 不免抽)")
+	fs.Int64Var(&c.DrawMaxWork, "draw-max-work", sampler.DefaultMaxRankHashes, "largest draw accepted, in inspector rank hashes (selected entities × the most inspectors that could serve one); larger draws get 422 before any selection (0: the default)")
 }
 
 // parseConfig parses args (without the program name) with the environment
