@@ -3,6 +3,7 @@ package sampler
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 	"slices"
 
 	"github.com/creditrisk/creditd/models"
@@ -132,10 +133,18 @@ func strataWarnings(s *models.TierScheme, N, n []int64) []string {
 	}
 	for t := 1; t < len(N); t++ {
 		// π_t < π_{t-1}  ⇔  n_t·N_{t-1} < n_{t-1}·N_t (both strata non-empty)
-		if N[t] > 0 && N[t-1] > 0 && n[t]*N[t-1] < n[t-1]*N[t] {
+		if N[t] > 0 && N[t-1] > 0 && mulLess(n[t], N[t-1], n[t-1], N[t]) {
 			ws = append(ws, fmt.Sprintf("after rounding, tier %s's inclusion probability %s is below tier %s's %s",
 				s.Labels[t], models.PiString(n[t], N[t]), s.Labels[t-1], models.PiString(n[t-1], N[t-1])))
 		}
 	}
 	return ws
+}
+
+// mulLess reports a·b < c·d for non-negative operands in 128 bits: stratum
+// sizes up to models.MaxDrawCount (2^40) make int64 products overflow.
+func mulLess(a, b, c, d int64) bool {
+	h1, l1 := bits.Mul64(uint64(a), uint64(b))
+	h2, l2 := bits.Mul64(uint64(c), uint64(d))
+	return h1 < h2 || h1 == h2 && l1 < l2
 }

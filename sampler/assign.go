@@ -18,11 +18,11 @@ package sampler
 // there and the ranking of an entity's candidates does not depend on loads.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/creditrisk/creditd/models"
@@ -92,6 +92,22 @@ func newAssigner(req *models.DrawRequest, total int) *assigner {
 	return a
 }
 
+// maxCandidates bounds the inspectors phase A ranks for any one entity:
+// the department's inspectors with no regions plus, along the listed
+// region prefixes of one code, those listing each prefix (an inspector
+// listing two prefixes of one code counts twice, so it is an upper bound).
+func (a *assigner) maxCandidates() int {
+	chain := 0
+	for r := range a.byPrefix {
+		c := 0
+		for l := 1; l <= min(len(r), 6); l++ {
+			c += len(a.byPrefix[r[:l]])
+		}
+		chain = max(chain, c)
+	}
+	return min(len(a.anyRegion)+chain, a.deptCount)
+}
+
 // ranked is one candidate inspector and its rank hash g.
 type ranked struct {
 	g   [4]uint64
@@ -101,7 +117,7 @@ type ranked struct {
 // assignWorker holds one goroutine's scratch space.
 type assignWorker struct {
 	a     *assigner
-	stamp []uint32 // per inspector: last entity+1 that listed it (dedup)
+	stamp []int // per inspector: last entity+1 that listed it (dedup)
 	cands []int32
 	rank  []ranked
 	buf   [51 + models.MaxInspectorIDLen]byte // K2 || USCC || 0x00 || id
@@ -110,7 +126,7 @@ type assignWorker struct {
 }
 
 func (a *assigner) worker() *assignWorker {
-	w := &assignWorker{a: a, stamp: make([]uint32, len(a.pool))}
+	w := &assignWorker{a: a, stamp: make([]int, len(a.pool))}
 	copy(w.buf[:32], a.k2[:])
 	return w
 }
@@ -118,7 +134,7 @@ func (a *assigner) worker() *assignWorker {
 // candidates collects the entity's department inspectors that cover its
 // region, minus conflicts. It returns how many cover the region and how
 // many of those are in conflict.
-func (w *assignWorker) candidates(seq uint32, c models.USCC, region *[6]byte) (covering, conflicted int) {
+func (w *assignWorker) candidates(seq int, c models.USCC, region *[6]byte) (covering, conflicted int) {
 	a := w.a
 	w.cands = w.cands[:0]
 	add := func(list []int32) {
@@ -180,24 +196,38 @@ func (w *assignWorker) rankCandidates(c models.USCC, keep int) {
 	w.hashes += int64(len(w.cands))
 }
 
+// keptLen is topM, how much of each entity's ranking phase A keeps: 2k+8
+// (enough for phase B to rarely need the slow path), but never more than
+// the inspectors that could serve any entity.
+func (a *assigner) keptLen() int { return max(1, min(2*a.k+8, a.deptCount)) }
+
 // assign assigns inspectors to sel (ascending priority) with the given
 // number of workers, filling each selection's Inspectors, Unassigned and
 // Reason. It returns the number of g hashes computed and of entities that
-// took the slow path.
-func (a *assigner) assign(sel []models.DrawSelection, workers int) (hashes, slowPaths int64) {
+// took the slow path. Both phases check ctx before each entity (one
+// entity's ranking is at most models.MaxPoolSize hashes), so a cancelled
+// draw stops promptly with ctx's error.
+//
+// Counters are int or int32: an entity's kept ranking holds up to
+// 2·models.MaxPerEntity+8 = 208 entries (an int8 here overflowed at
+// per_entity 60), and candidate counts are at most models.MaxPoolSize.
+func (a *assigner) assign(ctx context.Context, sel []models.DrawSelection, workers int) (hashes, slowPaths int64, err error) {
 	n := len(sel)
-	topM := 2*a.k + 8
+	topM := a.keptLen()
 	kept := make([]int32, n*topM) // entity i's ranking prefix: kept[i*topM:][:keptN[i]]
-	keptN := make([]int8, n)
+	keptN := make([]int32, n)
 	total := make([]int32, n) // candidates after conflicts
 	cover := make([]int32, n)
 	confl := make([]int32, n)
 	// phase A
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := ctx.Done()
 	var next, hashCount atomic.Int64
-	var wg sync.WaitGroup
+	g := &group{stop: cancel}
 	const chunk = 256
 	for range max(1, workers) {
-		wg.Go(func() {
+		g.Go(func() {
 			w := a.worker()
 			defer func() { hashCount.Add(w.hashes) }()
 			for {
@@ -206,23 +236,32 @@ func (a *assigner) assign(sel []models.DrawSelection, workers int) (hashes, slow
 					return
 				}
 				for i := lo; i < min(lo+chunk, n); i++ {
-					cv, cf := w.candidates(uint32(i+1), sel[i].USCC, &sel[i].Region)
+					if stopped(done) {
+						return
+					}
+					cv, cf := w.candidates(i+1, sel[i].USCC, &sel[i].Region)
 					cover[i], confl[i], total[i] = int32(cv), int32(cf), int32(len(w.cands))
 					w.rankCandidates(sel[i].USCC, topM)
 					for r := range w.rank {
 						kept[i*topM+r] = w.rank[r].idx
 					}
-					keptN[i] = int8(len(w.rank))
+					keptN[i] = int32(len(w.rank))
 				}
 			}
 		})
 	}
-	wg.Wait()
+	g.Wait()
+	if err := ctx.Err(); err != nil {
+		return hashCount.Load(), 0, err
+	}
 	// phase B
 	load := make([]int64, len(a.pool))
 	ids := make([]string, n*a.k) // backing array of every entity's inspectors
 	slow := a.worker()
 	for i := range sel {
+		if stopped(done) {
+			return hashCount.Load() + slow.hashes, slowPaths, ctx.Err()
+		}
 		chosen := ids[i*a.k : i*a.k : (i+1)*a.k]
 		take := func(j int32) {
 			if load[j] < a.cap && len(chosen) < a.k {
@@ -233,10 +272,10 @@ func (a *assigner) assign(sel []models.DrawSelection, workers int) (hashes, slow
 		for _, j := range kept[i*topM : i*topM+int(keptN[i])] {
 			take(j)
 		}
-		if len(chosen) < a.k && int(total[i]) > int(keptN[i]) {
+		if len(chosen) < a.k && total[i] > keptN[i] {
 			// slow path: the kept ranking ran out; rank every candidate
 			slowPaths++
-			slow.candidates(uint32(i+1), sel[i].USCC, &sel[i].Region)
+			slow.candidates(i+1, sel[i].USCC, &sel[i].Region)
 			slow.rankCandidates(sel[i].USCC, -1)
 			for _, r := range slow.rank[keptN[i]:] {
 				take(r.idx)
@@ -250,7 +289,7 @@ func (a *assigner) assign(sel []models.DrawSelection, workers int) (hashes, slow
 			s.Reason = unassignedReason(len(chosen), a.k, int(cover[i]), a.deptCount, a.dept, s.Region, int(confl[i]), atCap, a.cap)
 		}
 	}
-	return hashCount.Load() + slow.hashes, slowPaths
+	return hashCount.Load() + slow.hashes, slowPaths, nil
 }
 
 // unassignedReason is the record's "reason" for an entity with fewer than k

@@ -19,8 +19,10 @@
 //
 // Draw is the same computation without a Store (offline draws, tests).
 // Request problems are *models.DrawError (with the JSON path of the
-// member); ErrCommitment, ErrSeedReused, ErrNotFound and
-// ErrPopulationChanged are sentinel errors for the others.
+// member); ErrCommitment, ErrSeedReused, ErrNotFound, ErrPopulationChanged
+// and ErrTooLarge (Options.MaxRankHashes, Options.MaxAssignments) are
+// sentinel errors for the others. A draw stops soon after its context
+// ends and returns the context's error.
 //
 // # Choices the spec leaves open
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/creditrisk/creditd/models"
@@ -134,6 +133,8 @@ func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 		excl:   newExclusion(r, ledger),
 		k:      drawKey(r.SeedBytes()),
 	}
+	asg := newAssigner(r, 0) // the load cap is set once Σ n_t is known
+	perEntity := int64(asg.maxCandidates())
 	st := &Stats{}
 	var (
 		cp     *countPass
@@ -151,6 +152,9 @@ func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 		}
 		Nt = append([]int64(nil), cp.counts.n[:scheme.Len()]...)
 		nt = SampleSizes(&r.Allocation, vals, Nt)
+		if err := checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts); err != nil {
+			return nil, st, err
+		}
 		popu = newPopulation(cp.prefixes, opts.Workers)
 		t1 := time.Now()
 		st.CountTime += t1.Sub(t0)
@@ -202,24 +206,38 @@ done:
 	}
 	sp.selected = nil
 
-	// population lines and assignment run concurrently
-	var (
-		wg     sync.WaitGroup
-		popErr error
-	)
-	wg.Go(func() {
+	// population lines and assignment run concurrently; either failing
+	// (or panicking) stops the other
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var popErr error
+	g := &group{stop: cancel}
+	g.Go(func() {
 		t := time.Now()
 		sortPopulation(popu, opts.Workers)
 		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop)
 		st.PopulationTime = time.Since(t)
+		if popErr != nil {
+			cancel()
+		}
 	})
-	t := time.Now()
-	st.AssignHashes, st.AssignSlowPaths = newAssigner(r, len(rec.Selected)).assign(rec.Selected, opts.Workers)
-	st.AssignTime = time.Since(t)
-	wg.Wait()
+	var asgErr error
+	g.Go(func() {
+		t := time.Now()
+		asg.cap = loadCap(r, len(rec.Selected))
+		st.AssignHashes, st.AssignSlowPaths, asgErr = asg.assign(ctx, rec.Selected, opts.Workers)
+		st.AssignTime = time.Since(t)
+		if asgErr != nil {
+			cancel()
+		}
+	})
+	g.Wait()
 	popu = nil
 	if popErr != nil {
 		return nil, st, popErr
+	}
+	if asgErr != nil {
+		return nil, st, asgErr
 	}
 	for i := range rec.Selected {
 		if rec.Selected[i].Unassigned > 0 {

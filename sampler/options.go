@@ -1,6 +1,8 @@
 package sampler
 
 import (
+	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -40,6 +42,55 @@ type Options struct {
 	AllowSeedReuse bool
 	// Now is the clock used to time-stamp commitments. Default time.Now.
 	Now func() time.Time
+	// MaxRankHashes bounds a draw's dominant, request-driven cost: the
+	// inspector rank hashes g, Σ n_t × the most inspectors that could serve
+	// one entity (the department's inspectors without regions plus those
+	// listing the prefixes of one division code). A draw above it fails
+	// with ErrTooLarge after the counting pass, before selection,
+	// assignment or any allocation that grows with the sample. Default
+	// DefaultMaxRankHashes.
+	MaxRankHashes int64
+	// MaxAssignments bounds Σ n_t × per_entity, the inspector slots of the
+	// record (its memory: about 50 bytes each while drawing). Above it a
+	// draw fails with ErrTooLarge at the same point. Default
+	// DefaultMaxAssignments.
+	MaxAssignments int64
+}
+
+// Default work limits. Rank hashes run at about 10.5M/s on the project's
+// two-core VM (bench/RESULTS.md: 19.6M in 1.87 s), so DefaultMaxRankHashes
+// is about 50 s of assignment; the benchmark province's draw (253k
+// selected from 14M with county and city pools of 5,000 inspectors) needs
+// under 10^8, while the same draw over one flat pool (1.3·10^9, minutes)
+// is refused. DefaultMaxAssignments allows a sample of five million
+// entities with two inspectors each.
+const (
+	DefaultMaxRankHashes  = 500_000_000
+	DefaultMaxAssignments = 10_000_000
+)
+
+// ErrTooLarge: the draw's work exceeds Options.MaxRankHashes or
+// Options.MaxAssignments. Nothing was selected, assigned or stored.
+var ErrTooLarge = errors.New("sampler: draw too large")
+
+// checkWork refuses a draw whose sample sizes nt, with up to perEntity
+// candidate inspectors to rank and k to assign per selected entity, exceed
+// the Options' limits. Products are computed so that they cannot overflow:
+// Σ n_t ≤ 16 × 2^40 and the factors are at most models.MaxPoolSize.
+func checkWork(nt []int64, perEntity, k int64, o *Options) error {
+	var n int64
+	for _, v := range nt {
+		n += v
+	}
+	if n > 0 && perEntity > o.MaxRankHashes/n {
+		return fmt.Errorf("%w: %d selected entities × up to %d candidate inspectors each is more inspector rankings than this service's limit of %d; draw fewer entities per request (by region or tier) or name a department or regions to narrow the pool",
+			ErrTooLarge, n, perEntity, o.MaxRankHashes)
+	}
+	if n > 0 && k > o.MaxAssignments/n {
+		return fmt.Errorf("%w: %d selected entities × per_entity %d is more inspector assignments than this service's limit of %d; draw fewer entities per request",
+			ErrTooLarge, n, k, o.MaxAssignments)
+	}
+	return nil
 }
 
 // EnsureDefaults fills unset fields with their documented defaults.
@@ -58,5 +109,11 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxRankHashes <= 0 {
+		o.MaxRankHashes = DefaultMaxRankHashes
+	}
+	if o.MaxAssignments <= 0 {
+		o.MaxAssignments = DefaultMaxAssignments
 	}
 }

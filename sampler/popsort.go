@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/creditrisk/creditd/models"
@@ -134,7 +133,7 @@ func msdSort(a []uint64, scratch *[]uint64, lsdLimit int) {
 // sortPopulation sorts every bucket's slots with the given workers.
 func sortPopulation(pop *population, workers int) {
 	var next atomic.Int64
-	var wg sync.WaitGroup
+	wg := &group{}
 	for range workers {
 		wg.Go(func() {
 			var scratch []uint64
@@ -197,7 +196,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 	}
 	free := make(chan []byte, window+workers)
 	var next atomic.Int64
-	var wg sync.WaitGroup
+	wg := &group{stop: cancel}
 	for range workers {
 		wg.Go(func() {
 			for {

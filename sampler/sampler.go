@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/creditrisk/creditd/models"
 )
@@ -19,13 +18,15 @@ import (
 type Sampler struct {
 	store *Store
 	opts  Options
-	mu    sync.Mutex
+	// turn is the draws' lock: a buffered channel of one, so that a draw
+	// waiting for another gives up when its context ends.
+	turn chan struct{}
 }
 
 // New returns a Sampler over store. opts are completed with EnsureDefaults.
 func New(store *Store, opts Options) *Sampler {
 	opts.EnsureDefaults()
-	return &Sampler{store: store, opts: opts}
+	return &Sampler{store: store, opts: opts, turn: make(chan struct{}, 1)}
 }
 
 // Store is the sampler's store.
@@ -53,9 +54,20 @@ func (s *Sampler) Commit(planID, commitment string) (Commitment, error) {
 // returns the stored record with Stats.Replayed set and draws nothing.
 // Otherwise a seed already revealed by a stored draw is ErrSeedReused
 // unless Options.AllowSeedReuse.
+//
+// Cancellation and failure: Run waits for an earlier draw only as long as
+// ctx allows; a draw stops soon after ctx ends and returns ctx's error.
+// Whatever ends a draw (an error, ctx, a draw above Options.MaxRankHashes
+// or MaxAssignments, which is ErrTooLarge, or a panic, which is raised
+// again after clean-up), the lock is released and no temporary file is
+// left in the Store.
 func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) (*models.DrawRecord, *Stats, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	defer func() { <-s.turn }()
 	scheme := SchemeOf(src, &s.opts)
 	r, _, err := PrepareRequest(req, scheme, &s.opts)
 	if err != nil {
@@ -92,22 +104,27 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 		return nil, nil, fmt.Errorf("sampler store: %w", err)
 	}
 	tmp := f.Name()
+	stored := false
+	defer func() { // also on a panic
+		if !stored {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
 	if err := f.Chmod(0o644); err != nil { // a published document
-		f.Close()
-		os.Remove(tmp)
 		return nil, nil, fmt.Errorf("sampler store: %w", err)
 	}
 	rec, st, err := Draw(ctx, r, src, s.store.ledger, f, s.opts)
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(tmp)
 		return nil, st, err
 	}
+	if err := f.Close(); err != nil {
+		return nil, st, fmt.Errorf("sampler store: %w", err)
+	}
+	stored = true // put moves or removes tmp
 	if err := s.store.put(rec, tmp); err != nil {
 		return nil, st, err
 	}

@@ -206,6 +206,11 @@ func unitError(u *Unit) error {
 	return fmt.Errorf("sampler: unit %q: %v", string(u.USCC[:]), err)
 }
 
+// scanCheckEvery is how many units a scan worker visits between checks of
+// the context, so that a cancelled draw stops even over a Source that does
+// not check it.
+const scanCheckEvery = 1024
+
 // scanAll runs fn over every unit of src with the given number of workers;
 // partitions are handed out in order. The first error stops all workers.
 func scanAll(ctx context.Context, src Source, asOf time.Time, workers int, fn func(w int, u *Unit) error) error {
@@ -215,10 +220,17 @@ func scanAll(ctx context.Context, src Source, asOf time.Time, workers int, fn fu
 	var next atomic.Int64
 	var once sync.Once
 	var first error
-	var wg sync.WaitGroup
+	g := &group{stop: cancel}
+	done := ctx.Done()
 	for w := range min(workers, max(parts, 1)) {
-		wg.Go(func() {
-			visit := func(u *Unit) error { return fn(w, u) }
+		g.Go(func() {
+			seen := 0
+			visit := func(u *Unit) error {
+				if seen++; seen%scanCheckEvery == 0 && stopped(done) {
+					return ctx.Err()
+				}
+				return fn(w, u)
+			}
 			for {
 				p := int(next.Add(1) - 1)
 				if p >= parts {
@@ -231,7 +243,7 @@ func scanAll(ctx context.Context, src Source, asOf time.Time, workers int, fn fu
 			}
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	if first == nil {
 		first = ctx.Err()
 	}

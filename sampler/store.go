@@ -333,6 +333,7 @@ func (s *Store) put(rec *models.DrawRecord, popTmp string) error {
 		return fmt.Errorf("sampler store: %w", err)
 	}
 	if err := syncDir(filepath.Join(s.dir, populationsDir)); err != nil {
+		os.Remove(s.populationPath(rec.DrawID))
 		return err
 	}
 	if err := writeAtomic(filepath.Join(s.dir, recordsDir), rec.DrawID+".json", rec.AppendJSON(nil)); err != nil {

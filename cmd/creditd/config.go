@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/creditrisk/creditd/sampler"
 )
 
 // Config is creditd's configuration. Every flag can also be set by an
@@ -51,6 +53,7 @@ type Config struct {
 	LogFormat        string
 	AllowExemptA     bool
 	WALSalvage       bool
+	DrawMaxWork      int64 // sampler.Options.MaxRankHashes
 
 	// Files are NDJSON event files ingested on start.
 	Files []string
@@ -90,6 +93,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&c.WALSalvage, "wal-salvage", false, "start even if the last event-log segment is damaged before its end: move the damaged remainder to DATA/log/damaged/ and continue without the events in it (default: refuse to start)")
 	fs.BoolVar(&c.AllowExemptA, "allow-exempt-lowest-tier", false, "allow draws that give the lowest tier probability 0 (Shanghai); default: no exemption (Shandong 不免抽)")
+	fs.Int64Var(&c.DrawMaxWork, "draw-max-work", sampler.DefaultMaxRankHashes, "largest draw accepted, in inspector rank hashes (selected entities × the most inspectors that could serve one); larger draws get 422 before any selection (0: the default)")
 }
 
 // parseConfig parses args (without the program name) with the environment

@@ -52,7 +52,7 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 	if err := os.MkdirAll(pub, 0o750); err != nil {
 		return nil, err
 	}
-	s := sampler.New(store, sampler.Options{Scheme: scheme, AllowZeroLowestTier: cfg.AllowExemptA})
+	s := sampler.New(store, sampler.Options{Scheme: scheme, AllowZeroLowestTier: cfg.AllowExemptA, MaxRankHashes: cfg.DrawMaxWork})
 	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger}, nil
 }
 
@@ -149,6 +149,8 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &de):
 			status = http.StatusBadRequest // the request names the bad member
+		case errors.Is(err, sampler.ErrTooLarge):
+			status = http.StatusUnprocessableEntity // valid, but above --draw-max-work; nothing was drawn
 		case errors.Is(err, sampler.ErrCommitment), errors.Is(err, sampler.ErrSeedReused):
 			status = http.StatusConflict
 		case errors.Is(err, sampler.ErrPopulationChanged), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -229,15 +231,15 @@ func (s *Server) handleDrawPublish(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"draw_id": id, "published": true})
 }
 
-// drawVisible answers 404 for draws a caller may not see.
+// drawVisible answers 404 for draws a caller may not see. Until a draw is
+// published only regulators see its record and population; every other
+// caller (anonymous, which includes enterprises, and the peer and source
+// roles) gets the same 404 as for a draw that does not exist, so that the
+// answer does not even reveal that an unpublished draw exists.
 func (s *Server) drawVisible(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("draw_id")
-	if !validDrawID(id) {
+	if !validDrawID(id) || roleOf(r) != RoleRegulator && !s.draws.published(id) {
 		writeProblem(w, r, http.StatusNotFound, "no such draw")
-		return "", false
-	}
-	if roleOf(r) != RoleRegulator && !s.draws.published(id) {
-		writeProblem(w, r, http.StatusNotFound, "no such published draw")
 		return "", false
 	}
 	return id, true

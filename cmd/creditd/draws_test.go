@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +117,160 @@ func TestDrawOverHTTP(t *testing.T) {
 		if first[sel.USCC] {
 			t.Fatalf("%s selected again within the exclusion window", sel.USCC)
 		}
+	}
+}
+
+// drawRequestPool is a draw of the 37 province with a pool of n
+// inspectors (no regions) and k per entity.
+func drawRequestPool(plan, seed string, asOf time.Time, n, k int) string {
+	var pool strings.Builder
+	for i := range n {
+		if i > 0 {
+			pool.WriteByte(',')
+		}
+		fmt.Fprintf(&pool, `{"id":"INS-%04d"}`, i)
+	}
+	return fmt.Sprintf(`{"plan_id":%q,"as_of":%q,"population":{"region_prefix":"37"},
+ "allocation":{"ratios":{"A":0.02,"B":0.05,"C":0.2,"D":0.5}},
+ "inspectors":{"pool":[%s],"per_entity":%d},"seed":%q}`, plan, asOf.UTC().Format(time.RFC3339), pool.String(), k, seed)
+}
+
+// drawTempFiles lists temporary files left in the draw store.
+func drawTempFiles(t *testing.T, data string) []string {
+	t.Helper()
+	left, err := filepath.Glob(filepath.Join(data, "draws", "store", "*", "*.tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return left
+}
+
+func problemOf(t *testing.T, resp *http.Response, b []byte) Problem {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("%d with Content-Type %q, want application/problem+json: %.300s", resp.StatusCode, ct, b)
+	}
+	var p Problem
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Hardening over HTTP: per_entity on both sides of the old int8 overflow
+// (60) and of the spec's maximum (100); a draw above --draw-max-work is 422
+// problem+json before anything is drawn; no temporary file remains; and
+// every draw route × role × published state (unpublished draws are for
+// regulators only, and look exactly like missing ones to everyone else).
+func TestDrawHardeningOverHTTP(t *testing.T) {
+	data := t.TempDir()
+	// the draws below rank at most ~300 selected × 130 inspectors = 39,000
+	// hashes; the refused one 300 × 1,000
+	s := startService(t, data, "--draw-max-work", "100000")
+	s.tokens["bogus"] = "not-a-known-token-at-all"
+	lines := genLines(t, 3000, 400, 43, 0)
+	for i := 0; i < len(lines); i += 2000 {
+		if res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
+			t.Fatalf("post: %d %+v", code, res)
+		}
+	}
+	asOf := time.Now().Truncate(time.Second)
+	ids := map[int]string{}
+	for i, tc := range []struct {
+		k, want int
+	}{{59, 201}, {60, 201}, {100, 201}, {101, 400}} {
+		seed := fmt.Sprintf("%032x", 0x5100+i)
+		resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequestPool(fmt.Sprintf("37-K-%d", tc.k), seed, asOf, 130, tc.k)))
+		if resp.StatusCode != tc.want {
+			t.Fatalf("per_entity %d: %d %s, want %d", tc.k, resp.StatusCode, b, tc.want)
+		}
+		if tc.want != 201 {
+			if p := problemOf(t, resp, b); !strings.Contains(p.Detail, "per_entity") {
+				t.Errorf("per_entity %d: detail %q", tc.k, p.Detail)
+			}
+			continue
+		}
+		rec, err := models.ParseDrawRecord(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sel := range rec.Selected {
+			if len(sel.Inspectors)+sel.Unassigned != tc.k {
+				t.Fatalf("per_entity %d: %s has %d + %d unassigned", tc.k, sel.USCC, len(sel.Inspectors), sel.Unassigned)
+			}
+		}
+		ids[tc.k] = rec.DrawID
+	}
+	// above --draw-max-work: 422 problem+json, nothing stored
+	records := func() int {
+		es, err := os.ReadDir(filepath.Join(data, "draws", "store", "records"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	before := records()
+	resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequestPool("37-BIG", fmt.Sprintf("%032x", 0x5200), asOf, 1000, 2)))
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("draw above the limit: %d %.300s, want 422", resp.StatusCode, b)
+	}
+	if p := problemOf(t, resp, b); !strings.Contains(p.Detail, "1000 candidate inspectors") || !strings.Contains(p.Detail, "limit of 100000") {
+		t.Errorf("detail %q", p.Detail)
+	}
+	if after := records(); after != before {
+		t.Errorf("%d records before, %d after a refused draw", before, after)
+	}
+	if left := drawTempFiles(t, data); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+
+	// authorisation: every draw route × role × published state
+	unpub, pub := ids[59], ids[60]
+	if resp, b := s.do("POST", "/v1/draws/"+pub+"/publish", RoleRegulator, nil); resp.StatusCode != 200 {
+		t.Fatalf("publish: %d %s", resp.StatusCode, b)
+	}
+	_, missing := s.do("GET", "/v1/draws/37-NOPE-20260101T000000Z-000000000000", RolePublic, nil)
+	missingDetail := problemOf(t, &http.Response{Header: http.Header{"Content-Type": {"application/problem+json"}}}, missing).Detail
+	roles := []Role{RolePublic, "bogus", RolePeer, RoleSource, RoleRegulator}
+	for _, id := range []string{unpub, pub} {
+		published := id == pub
+		for _, suffix := range []string{"", "/population"} {
+			for _, role := range roles {
+				path := "/v1/draws/" + id + suffix
+				resp, b := s.do("GET", path, role, nil)
+				switch {
+				case role == "bogus":
+					if resp.StatusCode != http.StatusUnauthorized {
+						t.Errorf("GET %s with an unknown token: %d, want 401", path, resp.StatusCode)
+					}
+				case published || role == RoleRegulator:
+					if resp.StatusCode != 200 || !bytes.Contains(b, []byte("37")) {
+						t.Errorf("GET %s as %s (published %v): %d, want 200", path, role, published, resp.StatusCode)
+					}
+				default:
+					// unpublished, not a regulator: the same 404 as a missing draw
+					if resp.StatusCode != http.StatusNotFound {
+						t.Errorf("GET %s as %s, unpublished: %d %s, want 404", path, role, resp.StatusCode, b)
+						continue
+					}
+					if p := problemOf(t, resp, b); p.Detail != missingDetail {
+						t.Errorf("GET %s as %s: detail %q differs from a missing draw's %q", path, role, p.Detail, missingDetail)
+					}
+				}
+			}
+		}
+		// publishing is for regulators only; a refused publish publishes nothing
+		for _, role := range roles[:4] {
+			resp, _ := s.do("POST", "/v1/draws/"+id+"/publish", role, nil)
+			if want := map[Role]int{RolePublic: 401, "bogus": 401}[role]; want == 0 && resp.StatusCode != 403 || want != 0 && resp.StatusCode != want {
+				t.Errorf("publish %s as %s: %d", id, role, resp.StatusCode)
+			}
+		}
+		if resp, _ := s.do("GET", "/v1/draws/"+unpub, RolePublic, nil); resp.StatusCode != 404 {
+			t.Fatalf("a refused publish made %s public: %d", unpub, resp.StatusCode)
+		}
+	}
+	if left := drawTempFiles(t, data); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
