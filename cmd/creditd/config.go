@@ -14,15 +14,17 @@ import (
 // environment variable CREDITD_<NAME> (--kafka-brokers is
 // CREDITD_KAFKA_BROKERS); a flag given on the command line wins.
 type Config struct {
-	Listen     string
-	Data       string
-	Tokens     string
-	Key        string
-	Issuer     string
-	IssuerName string
-	Model      string
-	Scheme     string
-	Exceptions string
+	Listen string
+	Data   string
+	Tokens string
+	// AllowSharedTokens accepts a tokens file its group or others may read.
+	AllowSharedTokens bool
+	Key               string
+	Issuer            string
+	IssuerName        string
+	Model             string
+	Scheme            string
+	Exceptions        string
 
 	Demo         bool
 	DemoEntities int
@@ -60,6 +62,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&c.Data, "data", "./data", "data directory: durable log, snapshots, keys, draws, dead letters")
 	fs.StringVar(&c.Tokens, "tokens", "", "bearer tokens file: one `ROLE TOKEN` pair per line (roles: regulator, source, peer); # starts a comment (default: DATA/tokens, generated with one random token per role on first start)")
+	fs.BoolVar(&c.AllowSharedTokens, "allow-shared-tokens-file", false, "accept a tokens file that its group or others may read or write (default: refuse it, as ssh refuses such keys)")
 	fs.StringVar(&c.Key, "key", "", "Ed25519 signing key (PKCS#8 PEM); default: generated on first start as DATA/keys/signing.pem")
 	fs.StringVar(&c.Issuer, "issuer", "37", "issuer code in reports (a province's 2-digit division code)")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "issuer name in reports (default: the province's market regulation bureau)")

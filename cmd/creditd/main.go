@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.Info("generated bearer tokens (one per role)", "file", cfg.Tokens)
 		}
 	}
-	tokens, err := LoadTokens(cfg.Tokens)
+	tokens, err := LoadTokens(cfg.Tokens, cfg.AllowSharedTokens)
 	if err != nil {
 		return err
 	}
