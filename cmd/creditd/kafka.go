@@ -979,7 +979,7 @@ func runKafka(ctx context.Context, c *common) error {
 			}
 			if time.Since(lastTiers) >= cfg.SweepInterval {
 				lastTiers = time.Now()
-				refreshTierGauges(runCtx, m, router.Engines())
+				refreshEntitiesGauge(runCtx, m, router.Engines())
 			}
 		}
 	}()
@@ -1009,21 +1009,17 @@ func runKafka(ctx context.Context, c *common) error {
 	return runErr
 }
 
-// refreshTierGauges sets creditd_entities from the held partitions.
-func refreshTierGauges(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
-	counts := map[string]int{}
+// refreshEntitiesGauge sets creditd_entities from the held partitions.
+func refreshEntitiesGauge(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
+	n := 0
 	for _, e := range engs {
 		st, err := e.TierStats(ctx, time.Now(), "")
 		if err != nil {
 			return
 		}
-		for _, t := range st.Tiers {
-			counts[t.Tier] += t.Entities
-		}
+		n += st.Entities
 	}
-	for t, n := range counts {
-		m.Entities.WithLabelValues(t).Set(float64(n))
-	}
+	m.Entities.Set(float64(n))
 }
 
 func truncateText(s string, n int) string {
