@@ -346,7 +346,8 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 	withHistory := r.URL.Query().Get("records") == "1" || r.URL.Query().Get("records") == "true"
 	v, found := eng.Entity(code, at, withHistory)
 	if !found {
-		writeProblem(w, r, http.StatusNotFound, "no events have been applied for "+code.String())
+		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+models.ReportInstant(at)+
+			" (no events applied for it, or registered later)")
 		return
 	}
 	out := entityJSON{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
