@@ -265,9 +265,9 @@ func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (time.Time, bool) 
 	if v == "" {
 		return s.nowFor(), true // s.eng is nil in Kafka mode
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := models.ParseInstant(v)
 	if err != nil {
-		writeProblem(w, r, http.StatusBadRequest, "as_of must be an RFC 3339 instant")
+		writeProblem(w, r, http.StatusBadRequest, "as_of: "+err.Error())
 		return t, false
 	}
 	return t, true
