@@ -1244,14 +1244,14 @@ func (d *drawDec) request(path string, r *DrawRequest) error {
 				return err
 			}
 			have.asOf = true
-			if !strings.HasSuffix(s, "Z") {
+			t, perr := ParseInstant(s)
+			if perr != nil {
+				return drawErr(p, "%v", perr)
+			}
+			if !strings.HasSuffix(s, "Z") && !strings.HasSuffix(s, "z") {
 				return drawErr(p, "%q is not an RFC 3339 UTC instant (it must end in Z)", s)
 			}
-			t, perr := time.Parse(time.RFC3339Nano, s)
-			if perr != nil {
-				return drawErr(p, "%q is not an RFC 3339 UTC instant", s)
-			}
-			r.AsOf = t.UTC()
+			r.AsOf = t
 		case "population":
 			if d.null() {
 				return nil

@@ -208,9 +208,9 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if occK != kindString {
 		return reject(ReasonInvalidField, "occurred_at", "must be an RFC 3339 string, got %s", occK)
 	}
-	t, terr := parseInstant(occV)
+	t, terr := ParseInstant(occV)
 	if terr != nil {
-		return reject(ReasonInvalidField, "occurred_at", "%q is not an RFC 3339 instant", truncate(occV, 64))
+		return reject(ReasonInvalidField, "occurred_at", "%v", terr)
 	}
 	ev.OccurredAt = t
 
@@ -244,20 +244,6 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 		ev.RawAttrs, ev.ownsRaw = append(ev.RawAttrs[:0], line[attrsStart:attrsEnd]...), true
 	}
 	return d.decodeAttrs(ev)
-}
-
-// parseInstant parses an RFC 3339 instant and returns it in UTC.
-func parseInstant(v string) (time.Time, error) {
-	// RFC 3339 needs "T" (or "t") and an offset; Go's RFC3339Nano layout
-	// parses fractional seconds of any length.
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if y := t.Year(); y < 1900 || y > 9999 {
-		return time.Time{}, strconv.ErrRange
-	}
-	return t.UTC(), nil
 }
 
 func describeSyntax(err error, s *jsonScanner) string {

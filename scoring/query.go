@@ -82,9 +82,24 @@ type EntityView struct {
 	Records               []RecordView
 }
 
+// registeredBy reports whether ent's registration, if applied, has begun
+// at T: from 00:00 CST of its registered_on date (an entity does not
+// exist before it is registered; draws count it the same way, sampler's
+// RegisteredAt ≤ as_of). An entity without a registered_on date or
+// without a registration event has no such bound.
+func registeredBy(ent *entity, T int64) bool {
+	return ent.flags&entRegistered == 0 || models.Date(ent.regOn) == models.NoDate || models.Date(ent.regOn).Unix() <= T
+}
+
+// inPopulation reports whether ent is a registered, not deregistered
+// entity at T: what tier counts count.
+func inPopulation(ent *entity, T int64) bool {
+	return ent.flags&entRegistered != 0 && registeredBy(ent, T) && !(ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T)
+}
+
 // Entity returns the state of the entity with the given code as of asOf,
 // with its records when withRecords is set. ok is false for an unknown
-// code.
+// code and for an entity registered after asOf (it did not exist then).
 func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v EntityView, ok bool) {
 	s, idx, ok := e.rlockEntity(code)
 	if !ok {
@@ -93,6 +108,9 @@ func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v E
 	defer s.mu.RUnlock()
 	ent := s.ent(idx)
 	T := asOf.Unix()
+	if !registeredBy(ent, T) {
+		return v, false
+	}
 	ev := e.evaluator()
 	defer e.release(ev)
 	r := ev.eval(s, ent, T, true)
@@ -273,9 +291,9 @@ type EntityAt struct {
 	Tier           models.Tier
 	Score          int32
 	Registered     bool
-	RegisteredOn   models.Date
-	Deregistered   bool  // deregistered at or before the scan instant
-	DeregisteredAt int64 // unix seconds, 0 if not
+	RegisteredOn   models.Date // callers exclude entities registered after the scan instant (as draws do)
+	Deregistered   bool        // deregistered at or before the scan instant
+	DeregisteredAt int64       // unix seconds, 0 if not
 	// Inspections at or before the scan instant, newest first (only when
 	// the scan asks for them).
 	Inspections []InspectionAt
@@ -373,8 +391,8 @@ type TierStats struct {
 	Tiers        []TierStat
 }
 
-// TierStats counts, as of asOf, the registered and not deregistered
-// entities per tier whose division code starts with regionPrefix, and per
+// TierStats counts, as of asOf, the registered (registered_on begun, see
+// registeredBy) and not deregistered entities per tier whose division code starts with regionPrefix, and per
 // tier the inspections made (at or before asOf) of entities while they were
 // in that tier, with the number that found problems. The tier at an
 // inspection is the entity's tier just before it: a pure function of the
@@ -405,7 +423,7 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 			if regionPrefix != "" && !strings.HasPrefix(regionString(ent.region), regionPrefix) {
 				continue
 			}
-			if ent.flags&entRegistered != 0 && !(ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T) {
+			if inPopulation(ent, T) {
 				var t models.Tier
 				if cacheValid(ent, T) {
 					t = models.Tier(ent.tier)

@@ -256,9 +256,9 @@ func parseUnitTime(s string) (int64, error) {
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return v, nil
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := models.ParseInstant(s)
 	if err != nil {
-		return 0, fmt.Errorf("time %q is neither unix seconds nor RFC 3339", s)
+		return 0, fmt.Errorf("time: not unix seconds, and %v", err)
 	}
 	return t.Unix(), nil
 }

@@ -62,9 +62,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	now := time.Now()
 	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
+		t, err := models.ParseInstant(*at)
 		if err != nil {
-			fmt.Fprintf(stderr, "creditctl report verify: --at %q is not an RFC 3339 instant (e.g. 2026-03-01T08:00:00Z)\n", *at)
+			fmt.Fprintf(stderr, "creditctl report verify: --at %v (e.g. 2026-03-01T08:00:00Z)\n", err)
 			return 2
 		}
 		now = t

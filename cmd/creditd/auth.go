@@ -30,17 +30,28 @@ type Tokens struct {
 }
 
 // LoadTokens reads a tokens file: one "ROLE TOKEN" pair per line; blank
-// lines and text after # are ignored.
-func LoadTokens(path string) (*Tokens, error) {
+// lines and text after # are ignored. Like ssh with private keys, it
+// refuses a file that its group or others may read or write unless
+// allowShared is set (--allow-shared-tokens-file), and a file without any
+// token: either is a mistake that would leave the service open or unusable.
+func LoadTokens(path string, allowShared bool) (*Tokens, error) {
 	t := &Tokens{byHash: map[[32]byte]Role{}}
-	if path == "" {
-		return t, nil
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("tokens %s: not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && !allowShared {
+		return nil, fmt.Errorf("tokens %s: mode %04o lets other users read or change the bearer tokens; "+
+			"run chmod 600 %s (or start with --allow-shared-tokens-file)", path, perm, path)
+	}
 	sc := bufio.NewScanner(f)
 	n := 0
 	for sc.Scan() {
@@ -73,6 +84,9 @@ func LoadTokens(path string) (*Tokens, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokens %s: %w", path, err)
+	}
+	if len(t.byHash) == 0 {
+		return nil, fmt.Errorf("tokens %s: no tokens (want \"ROLE TOKEN\" lines; roles: regulator, source, peer)", path)
 	}
 	return t, nil
 }

@@ -16,15 +16,17 @@ import (
 // environment variable CREDITD_<NAME> (--kafka-brokers is
 // CREDITD_KAFKA_BROKERS); a flag given on the command line wins.
 type Config struct {
-	Listen     string
-	Data       string
-	Tokens     string
-	Key        string
-	Issuer     string
-	IssuerName string
-	Model      string
-	Scheme     string
-	Exceptions string
+	Listen string
+	Data   string
+	Tokens string
+	// AllowSharedTokens accepts a tokens file its group or others may read.
+	AllowSharedTokens bool
+	Key               string
+	Issuer            string
+	IssuerName        string
+	Model             string
+	Scheme            string
+	Exceptions        string
 
 	Demo         bool
 	DemoEntities int
@@ -64,6 +66,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&c.Data, "data", "./data", "data directory: durable log, snapshots, keys, draws, dead letters")
 	fs.StringVar(&c.Tokens, "tokens", "", "bearer tokens file: one `ROLE TOKEN` pair per line (roles: regulator, source, peer); # starts a comment (default: DATA/tokens, generated with one random token per role on first start)")
+	fs.BoolVar(&c.AllowSharedTokens, "allow-shared-tokens-file", false, "accept a tokens file that its group or others may read or write (default: refuse it, as ssh refuses such keys)")
 	fs.StringVar(&c.Key, "key", "", "Ed25519 signing key (PKCS#8 PEM); default: generated on first start as DATA/keys/signing.pem")
 	fs.StringVar(&c.Issuer, "issuer", "37", "issuer code in reports (a province's 2-digit division code)")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "issuer name in reports (default: the province's market regulation bureau)")
@@ -97,46 +100,79 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 }
 
 // parseConfig parses args (without the program name) with the environment
-// as the source of defaults.
+// as the source of defaults. Every invalid value is reported, one line
+// each, by a *ConfigError naming the flag (and the environment variable
+// when the value came from there) and why; nothing is printed except the
+// usage for -h.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("creditd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors become ConfigError lines, not the flag package's text and usage
 	c.flagSet(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: creditd [flags] [events.ndjson ...]\n\nEvery flag can also be set as CREDITD_<NAME> (e.g. CREDITD_DATA, CREDITD_KAFKA_BROKERS).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	raw := map[string]string{} // each flag's value as given, by flag name
+	var bad *ConfigProblem     // the last value that did not parse
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &rawValue{Value: f.Value, name: f.Name, raw: raw, bad: &bad} })
 	// Environment first, so that command-line flags override it.
-	var envErr error
+	var probs []ConfigProblem
+	fromEnv := map[string]string{}
+	unparsed := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) {
-		name := "CREDITD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" && envErr == nil {
+		name := envName(f.Name)
+		if v := getenv(name); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+				bad.Env = name
+				probs = append(probs, *bad)
+				unparsed[f.Name] = true
+				return
 			}
+			fromEnv[f.Name] = name
 		}
 	})
-	if envErr != nil {
-		return nil, envErr
-	}
+	bad = nil
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stderr)
 			return nil, errFlagHelp
 		}
-		return nil, err
+		if bad != nil {
+			probs = append(probs, *bad)
+		} else {
+			probs = append(probs, ConfigProblem{Reason: err.Error()})
+		}
+		return nil, &ConfigError{Problems: probs}
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	for _, p := range c.validate() {
+		if unparsed[p.Flag] {
+			continue // already reported as not parsing
+		}
+		p.Value = raw[p.Flag]
+		if !onCommandLine[p.Flag] {
+			p.Env = fromEnv[p.Flag]
+		}
+		probs = append(probs, p)
+	}
+	if len(probs) > 0 {
+		return nil, &ConfigError{Problems: probs}
 	}
 	c.Files = fs.Args()
-	if c.DemoEntities < 1 || c.DemoDays < 1 {
-		return nil, fmt.Errorf("--demo-entities and --demo-days must be positive")
-	}
-	if c.MaxBody < 1024 {
-		return nil, fmt.Errorf("--max-body must be at least 1024")
-	}
-	if len(c.Issuer) == 0 || len(c.Issuer) > 16 {
-		return nil, fmt.Errorf("--issuer must be 1–16 characters")
-	}
 	return c, nil
+}
+
+// printUsage prints the usage and every flag with its default.
+func printUsage(w io.Writer) {
+	fs := flag.NewFlagSet("creditd", flag.ContinueOnError)
+	fs.SetOutput(w)
+	(&Config{}).flagSet(fs)
+	fmt.Fprintf(w, "Usage: creditd [flags] [events.ndjson ...]\n\nEvery flag can also be set as CREDITD_<NAME> (e.g. CREDITD_DATA, CREDITD_KAFKA_BROKERS).\n\nFlags:\n")
+	fs.PrintDefaults()
+}
+
+// envName is the environment variable of a flag: CREDITD_ and the flag's
+// name in upper case with "_" for "-".
+func envName(flagName string) string {
+	return "CREDITD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 // envNames lists the environment variables (for documentation tests).
@@ -145,9 +181,7 @@ func envNames() []string {
 	fs := flag.NewFlagSet("creditd", flag.ContinueOnError)
 	c.flagSet(fs)
 	var out []string
-	fs.VisitAll(func(f *flag.Flag) {
-		out = append(out, "CREDITD_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
-	})
+	fs.VisitAll(func(f *flag.Flag) { out = append(out, envName(f.Name)) })
 	sort.Strings(out)
 	return out
 }

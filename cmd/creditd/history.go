@@ -169,10 +169,15 @@ func parseWhen(s string) (time.Time, error) {
 	if t, err := chsink.ParseMonth(s); err == nil {
 		return t, nil
 	}
-	for _, layout := range []string{time.DateOnly, time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not YYYY-MM, YYYY-MM-DD or RFC 3339", s)
+	t, err := models.ParseInstant(s)
+	var ie *models.InstantError
+	if errors.As(err, &ie) && ie.Range {
+		return time.Time{}, err
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not YYYY-MM, YYYY-MM-DD or RFC 3339", s)
+	}
+	return t, nil
 }

@@ -337,7 +337,7 @@ func (g *Ingester) notify(acks []pendingAck, letters []Letter, changes []scoring
 	}
 }
 
-// sweep applies time rules up to now and refreshes the tier gauges.
+// sweep applies time rules up to now and refreshes the entities gauge.
 func (g *Ingester) sweep() {
 	var changes []scoring.TierChange
 	n := g.eng.Advance(g.eng.Now(), func(c scoring.TierChange) { changes = append(changes, c) })
@@ -345,9 +345,7 @@ func (g *Ingester) sweep() {
 	g.notify(nil, nil, changes)
 	st, err := g.eng.TierStats(context.Background(), g.eng.Now(), "")
 	if err == nil {
-		for _, t := range st.Tiers {
-			g.m.Entities.WithLabelValues(t.Tier).Set(float64(t.Entities))
-		}
+		g.m.Entities.Set(float64(st.Entities))
 	}
 }
 

@@ -684,14 +684,14 @@ func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	covered := map[int]bool{}
-	var merged *tierStatsJSON
+	var merged *tierStatsDoc
 	for _, p := range parts {
 		if p.err != nil {
 			continue
 		}
-		var ts tierStatsJSON
-		if json.Unmarshal(p.body, &ts) != nil {
-			continue
+		var ts tierStatsDoc
+		if len(p.parts) == 0 || json.Unmarshal(p.body, &ts) != nil {
+			continue // a member holding no partition adds nothing
 		}
 		dup := false
 		for _, q := range p.parts {
@@ -749,56 +749,6 @@ func (k *kafkaMode) fetchLocal(r *http.Request, addr string) ([]byte, []int, err
 		return nil, nil, fmt.Errorf("%s answered %d", addr, resp.StatusCode)
 	}
 	return b, splitInts(resp.Header.Get(hdrPartitions)), nil
-}
-
-// tierStatsJSON is the GET /v1/stats/tiers answer, for merging parts.
-type tierStatsJSON struct {
-	AsOf         string          `json:"as_of"`
-	TierScheme   string          `json:"tier_scheme"`
-	RegionPrefix string          `json:"region_prefix"`
-	Entities     int             `json:"entities"`
-	Tiers        []tierStatsTier `json:"tiers"`
-	Definition   string          `json:"definition"`
-}
-
-type tierStatsTier struct {
-	Tier            string         `json:"tier"`
-	Entities        int            `json:"entities"`
-	Inspections     int            `json:"inspections"`
-	ProblemsFound   int            `json:"problems_found"`
-	HitRateBP       *int           `json:"hit_rate_bp"`
-	InspectionsByRe map[string]int `json:"inspections_by_result"`
-}
-
-func (t *tierStatsJSON) add(o *tierStatsJSON) error {
-	if o.TierScheme != t.TierScheme || len(o.Tiers) != len(t.Tiers) {
-		return errors.New("members answered with different tier schemes: they run different models")
-	}
-	t.Entities += o.Entities
-	for i := range t.Tiers {
-		a, b := &t.Tiers[i], &o.Tiers[i]
-		a.Entities += b.Entities
-		a.Inspections += b.Inspections
-		a.ProblemsFound += b.ProblemsFound
-		if a.InspectionsByRe == nil {
-			a.InspectionsByRe = map[string]int{}
-		}
-		for k, n := range b.InspectionsByRe {
-			a.InspectionsByRe[k] += n
-		}
-	}
-	return nil
-}
-
-func (t *tierStatsJSON) finish() {
-	for i := range t.Tiers {
-		a := &t.Tiers[i]
-		a.HitRateBP = nil
-		if a.Inspections > 0 {
-			bp := (a.ProblemsFound*10000 + a.Inspections/2) / a.Inspections
-			a.HitRateBP = &bp
-		}
-	}
 }
 
 func joinInts(xs []int) string {
@@ -979,7 +929,7 @@ func runKafka(ctx context.Context, c *common) error {
 			}
 			if time.Since(lastTiers) >= cfg.SweepInterval {
 				lastTiers = time.Now()
-				refreshTierGauges(runCtx, m, router.Engines())
+				refreshEntitiesGauge(runCtx, m, router.Engines())
 			}
 		}
 	}()
@@ -1009,21 +959,17 @@ func runKafka(ctx context.Context, c *common) error {
 	return runErr
 }
 
-// refreshTierGauges sets creditd_entities from the held partitions.
-func refreshTierGauges(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
-	counts := map[string]int{}
+// refreshEntitiesGauge sets creditd_entities from the held partitions.
+func refreshEntitiesGauge(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
+	n := 0
 	for _, e := range engs {
 		st, err := e.TierStats(ctx, time.Now(), "")
 		if err != nil {
 			return
 		}
-		for _, t := range st.Tiers {
-			counts[t.Tier] += t.Entities
-		}
+		n += st.Entities
 	}
-	for t, n := range counts {
-		m.Entities.WithLabelValues(t).Set(float64(n))
-	}
+	m.Entities.Set(float64(n))
 }
 
 func truncateText(s string, n int) string {

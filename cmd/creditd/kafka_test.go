@@ -353,32 +353,49 @@ func TestKafkaModeInProcess(t *testing.T) {
 	}
 	sameAsClean(t, b.base, b.tokens[RoleRegulator], partitionExports(t, clean, codes))
 
-	// Province-wide tier stats from either member equal the clean replay's.
+	// Province-wide tier stats from either member equal the clean replay's,
+	// and are the very document local mode answers for the same events.
 	want, err := clean.TierStats(context.Background(), asOf, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var resp *http.Response
-	var body []byte
-	waitUntil(t, "province-wide stats", 30*time.Second, func() bool {
-		resp, body = b.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
-		return resp.StatusCode != http.StatusServiceUnavailable
-	})
-	var ts tierStatsJSON
-	if resp.StatusCode != 200 || json.Unmarshal(body, &ts) != nil {
-		t.Fatalf("stats: %d %s", resp.StatusCode, body)
+	local := startService(t, t.TempDir())
+	local.postEvents(RoleSource, joinLines(lines))
+	for _, q := range []string{"?as_of=" + asOf.Format(time.RFC3339), "?as_of=2025-06-30T16:00:00Z&region_prefix=37"} {
+		var resp *http.Response
+		var body []byte
+		waitUntil(t, "province-wide stats", 30*time.Second, func() bool {
+			resp, body = b.do("GET", "/v1/stats/tiers"+q, RoleRegulator, nil)
+			return resp.StatusCode != http.StatusServiceUnavailable
+		})
+		_, localBody := local.do("GET", "/v1/stats/tiers"+q, RoleRegulator, nil)
+		if resp.StatusCode != 200 || !bytes.Equal(body, localBody) {
+			t.Fatalf("stats%s: Kafka mode %d\n%s\nlocal mode\n%s", q, resp.StatusCode, body, localBody)
+		}
+	}
+	var ts tierStatsDoc
+	_, statsBody := a.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
+	if err := json.Unmarshal(statsBody, &ts); err != nil {
+		t.Fatal(err)
 	}
 	if ts.Entities != want.Entities || len(ts.Tiers) != len(want.Tiers) {
 		t.Fatalf("stats: %d entities, want %d", ts.Entities, want.Entities)
 	}
+	adverse := 0
 	for i, tier := range want.Tiers {
-		if ts.Tiers[i].Entities != tier.Entities || ts.Tiers[i].Inspections != tier.Inspections || ts.Tiers[i].ProblemsFound != tier.Found {
-			t.Fatalf("tier %s: %+v, want %+v", tier.Tier, ts.Tiers[i], tier)
+		got := ts.Tiers[i]
+		adverse += got.Adverse
+		if got.Entities != tier.Entities || got.Inspections != tier.Inspections || got.ProblemsFound != tier.Found ||
+			got.Adverse != tier.Adverse || (got.Inspections > 0) != (got.AdverseRateBP != nil) {
+			t.Fatalf("tier %s: %+v, want %+v", tier.Tier, got, tier)
 		}
+	}
+	if adverse == 0 {
+		t.Fatal("no adverse inspections: the comparison proves nothing")
 	}
 
 	// A draw needs the whole province.
-	resp, body = a.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(`{}`))
+	resp, body := a.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(`{}`))
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("draw on a partial member: %d %s", resp.StatusCode, body)
 	}

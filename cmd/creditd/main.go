@@ -32,16 +32,32 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "creditd:", err)
-		os.Exit(1)
-	}
+	code := exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 var errUsage = errors.New("usage")
+
+// exitCode reports run's error on stderr and returns the exit status: 0,
+// 2 for a configuration error (one line per invalid value), 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	var ce *ConfigError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ce):
+		for _, p := range ce.Problems {
+			fmt.Fprintln(stderr, "creditd:", p)
+		}
+		return 2
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "creditd:", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		return 2
+	}
+	fmt.Fprintln(stderr, "creditd:", err)
+	return 1
+}
 
 // run is the whole service; it returns when ctx is cancelled and the
 // shutdown is complete, or on a start-up error.
@@ -51,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if errors.Is(err, errFlagHelp) {
 			return nil
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	logger := newLogger(cfg, stderr)
 
@@ -87,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.Info("generated bearer tokens (one per role)", "file", cfg.Tokens)
 		}
 	}
-	tokens, err := LoadTokens(cfg.Tokens)
+	tokens, err := LoadTokens(cfg.Tokens, cfg.AllowSharedTokens)
 	if err != nil {
 		return err
 	}

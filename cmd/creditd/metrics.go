@@ -19,7 +19,7 @@ type Metrics struct {
 	SnapshotSize prometheus.Gauge         // its size in bytes
 	Recovery     prometheus.Gauge         // seconds the last start-up recovery took
 	Ready        prometheus.Gauge         // 1 once the state is recovered
-	Entities     *prometheus.GaugeVec     // by tier, refreshed by the sweep
+	Entities     prometheus.Gauge         // registered, not deregistered; refreshed by the sweep (no tier: /metrics is public)
 	TierChanges  *prometheus.CounterVec   // by cause kind (event, time)
 	Swept        prometheus.Counter       // entities re-evaluated by the time sweep
 	HTTP         *prometheus.CounterVec   // by route and code
@@ -49,8 +49,10 @@ func NewMetrics() *Metrics {
 	m.SnapshotSize = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_snapshot_bytes", Help: "Size of the newest snapshot."})
 	m.Recovery = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_recovery_seconds", Help: "Duration of the last start-up recovery (snapshot restore and log replay)."})
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_ready", Help: "1 once the state is recovered and the service answers."})
-	m.Entities = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "creditd_entities",
-		Help: "Registered, not deregistered entities per tier (refreshed by the sweep)."}, []string{"tier"})
+	// No per-tier counts here: /metrics is public and tiers are internal
+	// (per-tier counts are GET /v1/stats/tiers, for regulators).
+	m.Entities = prometheus.NewGauge(prometheus.GaugeOpts{Name: "creditd_entities",
+		Help: "Registered, not deregistered entities (refreshed by the sweep)."})
 	m.TierChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_tier_changes_total",
 		Help: "Tier changes by cause kind: event or time rule."}, []string{"cause"})
 	m.Swept = prometheus.NewCounter(prometheus.CounterOpts{Name: "creditd_sweep_reevaluated_total", Help: "Entities re-evaluated by the time-rule sweep."})

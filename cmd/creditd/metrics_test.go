@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -44,7 +47,7 @@ func TestMetricsScrapeAndKey(t *testing.T) {
 		t.Errorf("apply latency count %v", got)
 	}
 	for _, re := range []string{`creditd_log_sync_seconds_count`, `creditd_snapshot_seconds_count`, `creditd_snapshot_position`,
-		`creditd_entities\{tier="A"\}`, `creditd_entities\{tier="D"\}`, `creditd_ready`, `creditd_recovery_seconds`,
+		`creditd_entities`, `creditd_ready`, `creditd_recovery_seconds`,
 		`creditd_http_requests_total\{code="200",route="POST /v1/events"\}`, `creditd_http_request_seconds_count\{route="POST /v1/events"\}`,
 		`creditd_log_appended_bytes_total`, `go_goroutines`} {
 		metricValue(t, body, re)
@@ -62,5 +65,90 @@ func TestMetricsScrapeAndKey(t *testing.T) {
 	_, keys2 := s.do("GET", "/v1/keys", RolePublic, nil)
 	if !bytes.Equal(keys1, keys2) {
 		t.Error("key set changed across a restart")
+	}
+}
+
+// publicMetricLabels are the label names a public /metrics sample may
+// carry; none says anything about an entity's tier.
+var publicMetricLabels = map[string]bool{"outcome": true, "reason": true, "cause": true, "route": true, "code": true,
+	"le": true, "quantile": true, "edition": true, "format": true, "table": true, "kind": true, "version": true}
+
+// publicMetric reports whether a metric name may appear on the public
+// /metrics: the service's own (listed one by one) and the Go runtime's and
+// process collectors'.
+func publicMetric(name string) bool {
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		name = strings.TrimSuffix(name, suffix)
+	}
+	switch name {
+	case "creditd_events_total", "creditd_apply_seconds", "creditd_ingest_batch_seconds", "creditd_log_sync_seconds",
+		"creditd_log_appended_bytes_total", "creditd_snapshot_seconds", "creditd_snapshot_position", "creditd_snapshot_bytes",
+		"creditd_recovery_seconds", "creditd_ready", "creditd_entities", "creditd_tier_changes_total",
+		"creditd_sweep_reevaluated_total", "creditd_http_requests_total", "creditd_http_request_seconds",
+		"creditd_draws_total", "creditd_draw_selected_total", "creditd_draw_seconds", "creditd_reports_total":
+		return true
+	}
+	return strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_")
+}
+
+// An anonymous caller's /metrics, /healthz, /readyz, /v1/keys and index
+// reveal no tier: every metric and label name is on an allow-list (the
+// per-tier entity gauge is gone; per-tier counts are /v1/stats/tiers,
+// regulators only), and no tier label of the scheme appears as a label
+// value.
+func TestPublicEndpointsRevealNoTier(t *testing.T) {
+	s := startService(t, t.TempDir())
+	if res, _ := s.postEvents(RoleSource, joinLines(genLines(t, 300, 200, 5, 0))); res.Applied == 0 {
+		t.Fatal("nothing applied")
+	}
+	s.do("GET", "/v1/stats/tiers", RoleRegulator, nil) // so that the route's counters exist
+	resp, body := s.do("GET", "/metrics", RolePublic, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	sample := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$`)
+	label := regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := sample.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("unparsed sample %q", line)
+			continue
+		}
+		n++
+		if !publicMetric(m[1]) {
+			t.Errorf("metric %s is not on the public allow-list", m[1])
+		}
+		for _, l := range label.FindAllStringSubmatch(m[2], -1) {
+			if !publicMetricLabels[l[1]] {
+				t.Errorf("%s: label %s is not on the public allow-list", m[1], l[1])
+			}
+			if l[1] != "route" && l[1] != "code" && l[1] != "le" && l[1] != "quantile" && len(l[2]) == 1 && l[2] >= "A" && l[2] <= "E" {
+				t.Errorf("%s: label value %q looks like a tier", line, l[2])
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d samples scraped", n)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/v1/keys", "/"} {
+		resp, body := s.do("GET", path, RolePublic, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		allowed := map[string][]string{"/healthz": {"status"}, "/readyz": {"status", "entities"}, "/v1/keys": {"keys"},
+			"/": {"service", "model", "tier_scheme", "issuer", "key_id", "endpoints"}}[path]
+		for k := range doc {
+			if !slices.Contains(allowed, k) {
+				t.Errorf("%s: member %q is not on the public allow-list", path, k)
+			}
+		}
 	}
 }

@@ -265,9 +265,9 @@ func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (time.Time, bool) 
 	if v == "" {
 		return s.nowFor(), true // s.eng is nil in Kafka mode
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := models.ParseInstant(v)
 	if err != nil {
-		writeProblem(w, r, http.StatusBadRequest, "as_of must be an RFC 3339 instant")
+		writeProblem(w, r, http.StatusBadRequest, "as_of: "+err.Error())
 		return t, false
 	}
 	return t, true
@@ -346,7 +346,8 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 	withHistory := r.URL.Query().Get("records") == "1" || r.URL.Query().Get("records") == "true"
 	v, found := eng.Entity(code, at, withHistory)
 	if !found {
-		writeProblem(w, r, http.StatusNotFound, "no events have been applied for "+code.String())
+		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+models.ReportInstant(at)+
+			" (no events applied for it, or registered later)")
 		return
 	}
 	out := entityJSON{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
@@ -403,58 +404,25 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
 		return
 	}
-	var st scoring.TierStats
-	for i, eng := range s.engines() {
-		part, err := eng.TierStats(r.Context(), at, prefix)
+	var doc *tierStatsDoc
+	for _, eng := range s.engines() {
+		st, err := eng.TierStats(r.Context(), at, prefix)
 		if err != nil {
 			writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
 			return
 		}
-		if i == 0 {
-			st = part
-			continue
-		}
-		st.Entities += part.Entities
-		for t := range st.Tiers {
-			st.Tiers[t].Entities += part.Tiers[t].Entities
-			st.Tiers[t].Inspections += part.Tiers[t].Inspections
-			st.Tiers[t].Found += part.Tiers[t].Found
-			st.Tiers[t].Adverse += part.Tiers[t].Adverse
-			for k, n := range part.Tiers[t].ByResult {
-				st.Tiers[t].ByResult[k] += n
-			}
+		if part := newTierStatsDoc(st); doc == nil {
+			doc = part
+		} else if err := doc.add(part); err != nil {
+			writeProblem(w, r, http.StatusInternalServerError, err.Error())
+			return
 		}
 	}
-	type tierOut struct {
-		Tier            string         `json:"tier"`
-		Entities        int            `json:"entities"`
-		Inspections     int            `json:"inspections"`
-		ProblemsFound   int            `json:"problems_found"`
-		HitRateBP       *int           `json:"hit_rate_bp"`
-		Adverse         int            `json:"adverse"`
-		AdverseRateBP   *int           `json:"adverse_rate_bp"`
-		InspectionsByRe map[string]int `json:"inspections_by_result"`
+	if doc == nil { // a Kafka member holding no partition: an empty part
+		doc = &tierStatsDoc{AsOf: models.ReportInstant(at), RegionPrefix: prefix, Tiers: []tierStatsLine{}}
 	}
-	out := struct {
-		AsOf         string    `json:"as_of"`
-		TierScheme   string    `json:"tier_scheme"`
-		RegionPrefix string    `json:"region_prefix"`
-		Entities     int       `json:"entities"`
-		Tiers        []tierOut `json:"tiers"`
-		Definition   string    `json:"definition"`
-	}{AsOf: models.ReportInstant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: prefix, Entities: st.Entities,
-		Definition: "Inspections are counted under the tier the entity had just before each inspection. problems_found = problem_found + corrected; hit_rate_bp = problems_found per 10,000 inspections; adverse = problems_found + refused + unreachable (every result but no_problem), adverse_rate_bp per 10,000; null when there were no inspections"}
-	for _, t := range st.Tiers {
-		to := tierOut{Tier: t.Tier, Entities: t.Entities, Inspections: t.Inspections, ProblemsFound: t.Found, Adverse: t.Adverse,
-			InspectionsByRe: t.ByResult}
-		if t.Inspections > 0 {
-			bp := (t.Found*10000 + t.Inspections/2) / t.Inspections
-			abp := (t.Adverse*10000 + t.Inspections/2) / t.Inspections
-			to.HitRateBP, to.AdverseRateBP = &bp, &abp
-		}
-		out.Tiers = append(out.Tiers, to)
-	}
-	writeJSON(w, http.StatusOK, out)
+	doc.finish()
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (s *Server) historyHandler(which string) http.HandlerFunc {

@@ -170,7 +170,7 @@ func (l *Letter) UnmarshalJSON(b []byte) error {
 	if w.At == nil {
 		return errors.New(`deadletter: missing "at"`)
 	}
-	at, err := time.Parse(time.RFC3339Nano, *w.At)
+	at, err := models.ParseInstant(*w.At)
 	if err != nil {
 		return fmt.Errorf(`deadletter: "at": %w`, err)
 	}
