@@ -154,6 +154,9 @@ func (c *Config) validate() []ConfigProblem {
 	if c.SweepInterval <= 0 {
 		bad("sweep-interval", "must be positive")
 	}
+	if c.DrawMaxWork < 0 {
+		bad("draw-max-work", "must not be negative (0: the default)")
+	}
 	if c.MaxBody < 1024 {
 		bad("max-body", "must be at least 1024 (bytes)")
 	}

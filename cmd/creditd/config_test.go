@@ -85,6 +85,7 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"snapshot-interval", "-1s", "must not be negative"},
 		{"snapshot-interval", "5 minutes", "not a duration"},
 		{"snapshot-events", "-1", "must not be negative"},
+		{"draw-max-work", "-1", "must not be negative"},
 		{"sweep-interval", "0", "must be positive"},
 		{"sweep-interval", "-1m", "must be positive"},
 		{"max-body", "0", "at least 1024"},
