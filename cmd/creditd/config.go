@@ -49,6 +49,8 @@ type Config struct {
 	SnapshotEvents   int
 	SweepInterval    time.Duration
 	MaxBody          int64
+	MaxIngest        int // concurrent POST /v1/events requests
+	MaxConns         int // open HTTP connections
 	ReportValidity   time.Duration
 	ShutdownTimeout  time.Duration
 	LogLevel         string
@@ -90,6 +92,8 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.IntVar(&c.SnapshotEvents, "snapshot-events", 1_000_000, "also snapshot after this many applied events")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often time rules (decay, publicity ends, the 3-year rule) are applied")
 	fs.Int64Var(&c.MaxBody, "max-body", 64<<20, "largest accepted request body in bytes")
+	fs.IntVar(&c.MaxIngest, "max-ingest", 4, "most POST /v1/events requests at once; more get 429 with Retry-After")
+	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open HTTP connections; more wait in the listen backlog")
 	fs.DurationVar(&c.ReportValidity, "report-validity", 24*time.Hour, "how long a credit report stays valid")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "grace period for in-flight requests at shutdown")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")

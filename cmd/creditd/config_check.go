@@ -154,6 +154,12 @@ func (c *Config) validate() []ConfigProblem {
 	if c.SweepInterval <= 0 {
 		bad("sweep-interval", "must be positive")
 	}
+	if c.MaxIngest < 1 {
+		bad("max-ingest", "must be at least 1")
+	}
+	if c.MaxConns < 1 {
+		bad("max-conns", "must be at least 1")
+	}
 	if c.DrawMaxWork < 0 {
 		bad("draw-max-work", "must not be negative (0: the default)")
 	}

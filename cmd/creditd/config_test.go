@@ -86,6 +86,8 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"snapshot-interval", "5 minutes", "not a duration"},
 		{"snapshot-events", "-1", "must not be negative"},
 		{"draw-max-work", "-1", "must not be negative"},
+		{"max-ingest", "0", "must be at least 1"},
+		{"max-conns", "0", "must be at least 1"},
 		{"sweep-interval", "0", "must be positive"},
 		{"sweep-interval", "-1m", "must be positive"},
 		{"max-body", "0", "at least 1024"},

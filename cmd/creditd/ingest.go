@@ -73,13 +73,29 @@ type IngestResult struct {
 type ingestBatch struct {
 	source string
 	lines  []inLine
-	done   chan batchDone
+	// letterBudget is how many bytes of dead letters the batch may write
+	// one by one; beyond it rejected lines are summarised (letterUse).
+	// Negative: no limit.
+	letterBudget int64
+	done         chan batchDone
 }
 
 type batchDone struct {
-	res IngestResult
-	err error
+	res     IngestResult
+	letters letterUse
+	err     error
 }
+
+// letterUse is what a batch's dead letters cost.
+type letterUse struct {
+	bytes   int64 // bytes of the letters written one by one
+	written int   // letters written one by one
+	omitted int   // rejected lines over the budget, covered by one summary letter
+}
+
+// reasonLettersOmitted is the reason of the letter that stands for the
+// rejected lines of a batch over its dead-letter budget.
+const reasonLettersOmitted = "dead_letters_omitted"
 
 // errStopped is returned for batches submitted after the ingester stopped.
 var errStopped = errors.New("ingest stopped")
@@ -133,28 +149,34 @@ func (g *Ingester) AddObserver(o Observer) {
 
 // Submit hands a batch to the ingester and waits for its durable outcome.
 func (g *Ingester) Submit(ctx context.Context, source string, lines []inLine) (IngestResult, error) {
+	d := g.submit(ctx, &ingestBatch{source: source, lines: lines, letterBudget: -1})
+	return d.res, d.err
+}
+
+// submit hands b to the ingester and waits for its durable outcome.
+func (g *Ingester) submit(ctx context.Context, b *ingestBatch) batchDone {
 	if p := g.failed.Load(); p != nil {
-		return IngestResult{}, *p
+		return batchDone{err: *p}
 	}
-	b := &ingestBatch{source: source, lines: lines, done: make(chan batchDone, 1)}
+	b.done = make(chan batchDone, 1)
 	select {
 	case g.in <- b:
 	case <-g.stopped:
-		return IngestResult{}, errStopped
+		return batchDone{err: errStopped}
 	case <-ctx.Done():
-		return IngestResult{}, ctx.Err()
+		return batchDone{err: ctx.Err()}
 	}
 	// Once submitted, the batch is processed even if the caller goes away:
 	// wait for it so that the answer reflects what happened.
 	select {
 	case d := <-b.done:
-		return d.res, d.err
+		return d
 	case <-g.stopped:
 		select {
 		case d := <-b.done:
-			return d.res, d.err
+			return d
 		default:
-			return IngestResult{}, errStopped
+			return batchDone{err: errStopped}
 		}
 	}
 }
@@ -240,13 +262,15 @@ type pendingAck struct {
 func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 	start := time.Now()
 	now := g.eng.Now()
-	results := make([]IngestResult, len(batches))
+	results := make([]batchDone, len(batches))
 	var acks []pendingAck
+	var scratch []byte
 	var letters []Letter
 	var changes []scoring.TierChange
 	for bi, b := range batches {
-		res := &results[bi]
+		res, use := &results[bi].res, &results[bi].letters
 		res.Rejected = []Rejection{}
+		var firstOmitted, lastOmitted string
 		for i := range b.lines {
 			l := &b.lines[i]
 			src := l.kpos
@@ -288,9 +312,30 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 			res.Rejected = append(res.Rejected, Rejection{Line: l.num, ID: id, Reason: rej.Reason, Detail: rej.Detail})
 			g.m.Events.WithLabelValues("rejected", rej.Reason).Inc()
 			letter := Letter{At: now, Source: src, Reason: rej.Reason, Detail: rej.Detail, EventID: id, Original: l.raw}
-			letters = append(letters, letter)
-			if err := g.dlq.Write(context.WithoutCancel(ctx), letter); err != nil {
-				return fmt.Errorf("writing a dead letter: %w", err)
+			if b.letterBudget >= 0 {
+				scratch = letter.AppendJSON(scratch[:0])
+				if use.bytes+int64(len(scratch))+1 > b.letterBudget {
+					if use.omitted == 0 {
+						firstOmitted = src
+					}
+					lastOmitted = src
+					use.omitted++
+					continue
+				}
+				use.bytes += int64(len(scratch)) + 1
+			}
+			use.written++
+			if err := g.writeLetter(ctx, &letters, letter); err != nil {
+				return err
+			}
+		}
+		if use.omitted > 0 {
+			// One letter stands for the lines over the budget, so that none
+			// is lost without a trace (the answer lists their reasons).
+			if err := g.writeLetter(ctx, &letters, Letter{At: now, Source: firstOmitted, Reason: reasonLettersOmitted,
+				Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
+					use.omitted, firstOmitted, lastOmitted)}); err != nil {
+				return err
 			}
 		}
 	}
@@ -306,10 +351,19 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 	}
 	g.applied.Add(int64(len(acks)))
 	for bi, b := range batches {
-		b.done <- batchDone{res: results[bi]}
+		b.done <- results[bi]
 	}
 	g.m.BatchSeconds.Observe(time.Since(start).Seconds())
 	g.notify(acks, letters, changes)
+	return nil
+}
+
+// writeLetter writes l to the dead letters and keeps it for the observers.
+func (g *Ingester) writeLetter(ctx context.Context, letters *[]Letter, l Letter) error {
+	*letters = append(*letters, l)
+	if err := g.dlq.Write(context.WithoutCancel(ctx), l); err != nil {
+		return fmt.Errorf("writing a dead letter: %w", err)
+	}
 	return nil
 }
 

@@ -482,14 +482,22 @@ type kafkaMode struct {
 func (k *kafkaMode) handler() http.Handler {
 	s := k.s
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/events", s.wrap("POST /v1/events", k.handleEvents))
+	mux.Handle("POST /v1/events", s.wrap("POST /v1/events", s.ingestGate(k.handleEvents)))
 	mux.Handle("GET /readyz", s.wrap("GET /readyz", k.handleReady))
 	mux.Handle("GET /{$}", s.wrap("GET /{$}", k.handleIndex))
 	mux.Handle("GET /v1/stats/tiers", s.wrap("GET /v1/stats/tiers", k.handleTierStats))
 	mux.Handle("GET /v1/kafka/status", k.wrap("GET /v1/kafka/status", nil, k.handleStatus))
 	mux.Handle("GET /v1/kafka/partitions/{partition}/events", k.wrap("GET /v1/kafka/partitions/{partition}/events",
 		[]Role{RoleRegulator}, k.handleExport))
-	mux.Handle("/", s)
+	// Elsewhere the Server routes; a path of these routes with another
+	// method gets 405 with the methods of both.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(allowedMethods(r, mux)) > 0 {
+			methodNotAllowed(w, r, allowedMethods(r, mux, s.mux))
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
 	return mux
 }
 
@@ -886,7 +894,7 @@ func runKafka(ctx context.Context, c *common) error {
 
 	hs := newHTTPServer(km2.handler(), logger)
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(ln) }()
+	go func() { httpDone <- hs.Serve(limitConns(ln, cfg.MaxConns)) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "advertise", advertise, "mode", "kafka", "brokers", cfg.KafkaBrokers,
 		"topic", cfg.KafkaTopic, "group", cfg.KafkaGroup, "partitioner", part.Name(), "model", probe.ModelName())
 	fmt.Fprintf(c.stdout, "creditd listening on http://%s (model %s, kafka group %s on %s)\n", ln.Addr(), probe.ModelName(),

@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	hs := newHTTPServer(srv, logger)
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(ln) }()
+	go func() { httpDone <- hs.Serve(limitConns(ln, cfg.MaxConns)) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "model", eng.ModelName(), "data", cfg.Data,
 		"tokens", tokens.Len(), "key_id", issuer.KeyID)
 	fmt.Fprintf(stdout, "creditd listening on http://%s (model %s)\n", ln.Addr(), eng.ModelName())
@@ -401,14 +401,7 @@ func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *model
 }
 
 func (f *lineFeeder) add(num int64, b []byte) error {
-	in := inLine{num: num, raw: append([]byte(nil), b...)}
-	ev := &models.Event{}
-	if err := f.dec.Decode(in.raw, ev); err != nil {
-		in.rej = err.(*models.RejectError)
-	} else {
-		in.ev = ev
-	}
-	f.lines = append(f.lines, in)
+	f.lines = append(f.lines, decodeLine(&f.dec, num, b))
 	if len(f.lines) >= lineBatch {
 		return f.flush()
 	}

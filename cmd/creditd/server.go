@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/creditrisk/creditd/feeds/ndjson"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -37,6 +34,8 @@ type Server struct {
 	owner      EntityRouter
 	mux        *http.ServeMux
 	renderHTML htmlRenderer
+	// ingestSlots holds one token per running POST /v1/events (--max-ingest).
+	ingestSlots chan struct{}
 }
 
 // HistoryQuerier answers the ClickHouse analytics endpoints (nil: not
@@ -109,11 +108,12 @@ func roleOf(r *http.Request) Role {
 // NewServer builds the routes.
 func NewServer(s *Server) *Server {
 	s.mux = http.NewServeMux()
+	s.ingestSlots = make(chan struct{}, max(1, s.cfg.MaxIngest))
 	h := map[string]http.HandlerFunc{
 		"GET /v1/entities/{uscc}":            s.handleEntity,
 		"GET /v1/reports/{uscc}":             s.handleReport,
 		"GET /v1/keys":                       s.handleKeys,
-		"POST /v1/events":                    s.handleEvents,
+		"POST /v1/events":                    s.ingestGate(s.handleEvents),
 		"POST /v1/draws":                     s.handleDrawRun,
 		"POST /v1/draws/commitments":         s.handleDrawCommit,
 		"POST /v1/draws/{draw_id}/publish":   s.handleDrawPublish,
@@ -131,9 +131,14 @@ func NewServer(s *Server) *Server {
 	for pattern, fn := range h {
 		s.mux.Handle(pattern, s.wrap(pattern, fn))
 	}
-	// Anything else: a problem+json 404/405 rather than the mux's text.
+	// Anything else: a problem+json 405 (with Allow) or 404 rather than
+	// the mux's text, which this catch-all pattern replaces.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "no such resource; see the API in the README")
+		if allowed := allowedMethods(r, s.mux); len(allowed) > 0 {
+			methodNotAllowed(w, r, allowed)
+			return
+		}
+		refuse(w, r, http.StatusNotFound, "no such resource; see the API in the README")
 	})
 	return s
 }
@@ -187,16 +192,18 @@ func (s *Server) wrapRoles(route string, allowed []Role, fn http.HandlerFunc) ht
 			s.m.HTTP.WithLabelValues(route, strconv.Itoa(code)).Inc()
 			s.m.HTTPSeconds.WithLabelValues(route).Observe(time.Since(t0).Seconds())
 		}()
+		// Authorisation comes before the body is read: a refused caller
+		// gets its answer at once, however slowly it sends (refuse).
 		role, err := s.tokens.RoleOf(r)
 		if err != nil {
-			writeProblem(sw, r, http.StatusUnauthorized, err.Error())
+			refuse(sw, r, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if allowed != nil && !roleAllowed(role, allowed) {
 			if role == RolePublic {
-				writeProblem(sw, r, http.StatusUnauthorized, "this resource needs a bearer token of role "+rolesText(allowed))
+				refuse(sw, r, http.StatusUnauthorized, "this resource needs a bearer token of role "+rolesText(allowed))
 			} else {
-				writeProblem(sw, r, http.StatusForbidden, fmt.Sprintf("role %s may not use this resource (allowed: %s)", role, rolesText(allowed)))
+				refuse(sw, r, http.StatusForbidden, fmt.Sprintf("role %s may not use this resource (allowed: %s)", role, rolesText(allowed)))
 			}
 			return
 		}
@@ -438,70 +445,4 @@ func (s *Server) historyHandler(which string) http.HandlerFunc {
 // newRequestID names a request in dead-letter sources.
 func (s *Server) newRequestID() string {
 	return strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-// readEventLines reads an NDJSON request body of at most --max-body bytes:
-// line gets each line (its bytes valid during the call), tooLong each line
-// over 1 MiB with its line_too_long rejection. On a read error it answers
-// (413 for an oversized body, 400 otherwise, saying nothing was done) and
-// returns false.
-func (s *Server) readEventLines(w http.ResponseWriter, r *http.Request, done string,
-	line func(num int64, b []byte), tooLong func(num int64, rej *models.RejectError)) bool {
-	rd := ndjson.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson.Options{MaxLineSize: 1 << 20})
-	for {
-		l, err := rd.Next()
-		if err == io.EOF {
-			return true
-		}
-		var tl *ndjson.TooLongError
-		if errors.As(err, &tl) {
-			tooLong(tl.Number, &models.RejectError{Reason: models.ReasonLineTooLong,
-				Detail: fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)})
-			continue
-		}
-		if err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; nothing was %s", s.cfg.MaxBody, done))
-				return false
-			}
-			writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error()+"; nothing was "+done)
-			return false
-		}
-		line(l.Number, l.Bytes)
-	}
-}
-
-// handleEvents ingests an NDJSON body.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	if s.notReady(w, r) {
-		return
-	}
-	reqID := s.newRequestID()
-	source := "http:" + reqID
-	var lines []inLine
-	// Each line is copied once into its inLine, which the decoded event borrows.
-	d := models.EventDecoder{Exceptions: s.exc, Borrow: true}
-	ok := s.readEventLines(w, r, "applied", func(num int64, b []byte) {
-		in := inLine{num: num, raw: append([]byte(nil), b...)}
-		ev := &models.Event{}
-		if err := d.Decode(in.raw, ev); err != nil {
-			in.rej = err.(*models.RejectError)
-		} else {
-			in.ev = ev
-		}
-		lines = append(lines, in)
-	}, func(num int64, rej *models.RejectError) {
-		lines = append(lines, inLine{num: num, rej: rej})
-	})
-	if !ok {
-		return
-	}
-	res, err := s.ing.Submit(r.Context(), source, lines)
-	if err != nil {
-		w.Header().Set("Retry-After", "5")
-		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
 }
