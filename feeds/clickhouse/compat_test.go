@@ -253,8 +253,53 @@ func TestInsertColumns(t *testing.T) {
 		"inspections":     "event_id, uscc, region, at, at_ms, plan_id, result, tier_at_inspection, scheme",
 	}
 	for tb := range numTables {
-		if got := insertColumns[tb]; got != want[tb.String()] {
+		if got := tableDefs[tb].insertColumns(); got != want[tb.String()] {
 			t.Errorf("%s: insert columns\n got %q\nwant %q", tb, got, want[tb.String()])
+		}
+	}
+}
+
+// TestColumnsOf checks the INSERT column slices against values worked out
+// by hand: times split into UTC seconds and milliseconds, negative counts
+// stored as 0, a nil inspector list as [], the original's FNV-1a hash.
+func TestColumnsOf(t *testing.T) {
+	at := time.Date(2026, 12, 1, 8, 0, 0, 999_000_000, time.FixedZone("CST", 8*3600))
+	sec := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	sel := &batch{tbl: tblDrawSelections, selections: []DrawSelection{
+		{DrawID: "d1", PlanID: "p", AsOf: at, USCC: "u1", Region: "370202", Tier: "C", Priority: "0f", Inspectors: []string{"I1", "I2"}, Unassigned: 1},
+		{DrawID: "d1", AsOf: at, USCC: "u2", Inspectors: nil, Unassigned: -3},
+	}}
+	wantSel := []any{
+		[]string{"d1", "d1"}, []string{"p", ""}, []time.Time{sec, sec}, []uint16{999, 999},
+		[]string{"u1", "u2"}, []string{"370202", ""}, []string{"C", ""}, []string{"0f", ""},
+		[][]string{{"I1", "I2"}, {}}, []uint32{1, 0},
+	}
+	if got := columnsOf(sel); !reflect.DeepEqual(got, wantSel) {
+		t.Errorf("draw_selections columns\n got %#v\nwant %#v", got, wantSel)
+	}
+	dr := &batch{tbl: tblDraws, draws: []Draw{{DrawID: "d", AsOf: sec, Eligible: 1<<31 - 1, Selected: -1, RecordJSON: "{}"}}}
+	wantDr := []any{[]string{"d"}, []string{""}, []time.Time{sec}, []uint16{0}, []string{""}, []string{""},
+		[]uint64{1<<31 - 1}, []uint64{0}, []string{"{}"}}
+	if got := columnsOf(dr); !reflect.DeepEqual(got, wantDr) {
+		t.Errorf("draws columns\n got %#v\nwant %#v", got, wantDr)
+	}
+	// FNV-1a 64 of "" is the offset basis; of "a" it is 0xaf63dc4c8601ec8c.
+	rj := &batch{tbl: tblRejected, rejected: []RejectedEvent{{At: sec, Original: ""}, {At: sec, Reason: "not_json", Original: "a"}}}
+	wantRj := []any{[]time.Time{sec, sec}, []uint16{0, 0}, []string{"", ""}, []string{"", "not_json"}, []string{"", ""},
+		[]string{"", ""}, []string{"", "a"}, []uint64{0xcbf29ce484222325, 0xaf63dc4c8601ec8c}}
+	if got := columnsOf(rj); !reflect.DeepEqual(got, wantRj) {
+		t.Errorf("rejected_events columns\n got %#v\nwant %#v", got, wantRj)
+	}
+	// Every table: one slice per INSERT column, one value per row.
+	for _, b := range goldenSpoolBatches() {
+		cols := columnsOf(b)
+		if names := strings.Split(tableDefs[b.tbl].insertColumns(), ", "); len(cols) != len(names) {
+			t.Errorf("%s: %d column slices for %d columns", b.tbl, len(cols), len(names))
+		}
+		for i, c := range cols {
+			if n := reflect.ValueOf(c).Len(); n != b.len() {
+				t.Errorf("%s: column %d has %d values for %d rows", b.tbl, i, n, b.len())
+			}
 		}
 	}
 }
