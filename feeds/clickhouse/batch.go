@@ -52,109 +52,28 @@ func (b *batch) len() int {
 //	byte    table
 //	uvarint row count
 //	varint  firstAdded, Unix ns
-//	rows    the table's fields in declaration order: strings as uvarint
-//	        length + bytes, times as varint Unix milliseconds, integers as
-//	        (u)varints, []string as uvarint count + strings.
+//	rows    the table's columns in declaration order (tables.go), except
+//	        derived ones: strings as uvarint length + bytes, times as varint
+//	        Unix milliseconds, integers as (u)varints, []string as uvarint
+//	        count + strings.
 const payloadVersion = 1
 
 // maxRowsPerRecord bounds the row count a decoder will believe.
 const maxRowsPerRecord = 1 << 26
 
-type enc struct{ b []byte }
-
-func (e *enc) str(s string) {
-	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-	e.b = append(e.b, s...)
+// The spool's value encodings (appended to a payload).
+func appendStr(p []byte, s string) []byte {
+	p = binary.AppendUvarint(p, uint64(len(s)))
+	return append(p, s...)
 }
-func (e *enc) time(t time.Time) { e.b = binary.AppendVarint(e.b, t.UnixMilli()) }
-func (e *enc) u64(v uint64)     { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) i64(v int64)      { e.b = binary.AppendVarint(e.b, v) }
+func appendTime(p []byte, t time.Time) []byte { return binary.AppendVarint(p, t.UnixMilli()) }
 
 // encodePayload appends b's spool payload to dst.
 func encodePayload(dst []byte, b *batch) []byte {
-	e := enc{b: dst}
-	e.b = append(e.b, payloadVersion, byte(b.tbl))
-	e.u64(uint64(b.len()))
-	e.i64(b.firstAdded)
-	switch b.tbl {
-	case tblApplied:
-		for i := range b.applied {
-			r := &b.applied[i]
-			e.str(r.EventID)
-			e.str(r.USCC)
-			e.str(r.Type)
-			e.time(r.OccurredAt)
-			e.str(r.Authority)
-			e.str(r.Region)
-			e.str(r.Attrs)
-			e.time(r.AppliedAt)
-			e.str(r.Source)
-			e.u64(r.Seq)
-		}
-	case tblRejected:
-		for i := range b.rejected {
-			r := &b.rejected[i]
-			e.time(r.At)
-			e.str(r.Source)
-			e.str(r.Reason)
-			e.str(r.Detail)
-			e.str(r.EventID)
-			e.str(r.Original)
-		}
-	case tblTierChanges:
-		for i := range b.tiers {
-			r := &b.tiers[i]
-			e.str(r.USCC)
-			e.str(r.Region)
-			e.time(r.At)
-			e.str(r.OldTier)
-			e.str(r.NewTier)
-			e.str(r.Scheme)
-			e.i64(int64(r.Score))
-			e.str(r.Cause)
-		}
-	case tblDraws:
-		for i := range b.draws {
-			r := &b.draws[i]
-			e.str(r.DrawID)
-			e.str(r.PlanID)
-			e.time(r.AsOf)
-			e.str(r.Scheme)
-			e.str(r.PopulationDigest)
-			e.i64(int64(r.Eligible))
-			e.i64(int64(r.Selected))
-			e.str(r.RecordJSON)
-		}
-	case tblDrawSelections:
-		for i := range b.selections {
-			r := &b.selections[i]
-			e.str(r.DrawID)
-			e.str(r.PlanID)
-			e.time(r.AsOf)
-			e.str(r.USCC)
-			e.str(r.Region)
-			e.str(r.Tier)
-			e.str(r.Priority)
-			e.u64(uint64(len(r.Inspectors)))
-			for _, s := range r.Inspectors {
-				e.str(s)
-			}
-			e.i64(int64(r.Unassigned))
-		}
-	case tblInspections:
-		for i := range b.inspects {
-			r := &b.inspects[i]
-			e.str(r.EventID)
-			e.str(r.USCC)
-			e.str(r.Region)
-			e.time(r.At)
-			e.str(r.PlanID)
-			e.str(r.Result)
-			e.str(r.TierAtInspection)
-			e.str(r.Scheme)
-		}
-	}
-	return e.b
+	p := append(dst, payloadVersion, byte(b.tbl))
+	p = binary.AppendUvarint(p, uint64(b.len()))
+	p = binary.AppendVarint(p, b.firstAdded)
+	return tableDefs[b.tbl].encodeRows(p, b)
 }
 
 // errMalformed reports a payload that does not decode.
@@ -276,100 +195,7 @@ func decodePayload(p []byte) (*batch, error) {
 	if n > maxRowsPerRecord || n > uint64(len(d.s)-d.i) {
 		return nil, fmt.Errorf("%w: row count %d", errMalformed, n)
 	}
-	rows := int(n)
-	switch b.tbl {
-	case tblApplied:
-		b.applied = make([]AppliedEvent, rows)
-		for i := range b.applied {
-			r := &b.applied[i]
-			r.EventID = d.str()
-			r.USCC = d.str()
-			r.Type = d.str()
-			r.OccurredAt = d.time()
-			r.Authority = d.str()
-			r.Region = d.str()
-			r.Attrs = d.str()
-			r.AppliedAt = d.time()
-			r.Source = d.str()
-			r.Seq = d.u64()
-		}
-	case tblRejected:
-		b.rejected = make([]RejectedEvent, rows)
-		for i := range b.rejected {
-			r := &b.rejected[i]
-			r.At = d.time()
-			r.Source = d.str()
-			r.Reason = d.str()
-			r.Detail = d.str()
-			r.EventID = d.str()
-			r.Original = d.str()
-		}
-	case tblTierChanges:
-		b.tiers = make([]TierChange, rows)
-		for i := range b.tiers {
-			r := &b.tiers[i]
-			r.USCC = d.str()
-			r.Region = d.str()
-			r.At = d.time()
-			r.OldTier = d.str()
-			r.NewTier = d.str()
-			r.Scheme = d.str()
-			r.Score = d.int32()
-			r.Cause = d.str()
-		}
-	case tblDraws:
-		b.draws = make([]Draw, rows)
-		for i := range b.draws {
-			r := &b.draws[i]
-			r.DrawID = d.str()
-			r.PlanID = d.str()
-			r.AsOf = d.time()
-			r.Scheme = d.str()
-			r.PopulationDigest = d.str()
-			r.Eligible = d.int()
-			r.Selected = d.int()
-			r.RecordJSON = d.str()
-		}
-	case tblDrawSelections:
-		b.selections = make([]DrawSelection, rows)
-		for i := range b.selections {
-			r := &b.selections[i]
-			r.DrawID = d.str()
-			r.PlanID = d.str()
-			r.AsOf = d.time()
-			r.USCC = d.str()
-			r.Region = d.str()
-			r.Tier = d.str()
-			r.Priority = d.str()
-			k := d.u64()
-			if k > uint64(len(d.s)-d.i) {
-				d.fail("inspector count")
-			}
-			if d.err != nil {
-				break
-			}
-			if k > 0 {
-				r.Inspectors = make([]string, k)
-				for j := range r.Inspectors {
-					r.Inspectors[j] = d.str()
-				}
-			}
-			r.Unassigned = d.int()
-		}
-	case tblInspections:
-		b.inspects = make([]Inspection, rows)
-		for i := range b.inspects {
-			r := &b.inspects[i]
-			r.EventID = d.str()
-			r.USCC = d.str()
-			r.Region = d.str()
-			r.At = d.time()
-			r.PlanID = d.str()
-			r.Result = d.str()
-			r.TierAtInspection = d.str()
-			r.Scheme = d.str()
-		}
-	}
+	tableDefs[b.tbl].decodeRows(d, b, int(n))
 	if d.err != nil {
 		return nil, d.err
 	}

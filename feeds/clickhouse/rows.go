@@ -163,14 +163,13 @@ const (
 	numTables
 )
 
-var tableNames = [numTables]string{
-	tblApplied:        "applied_events",
-	tblRejected:       "rejected_events",
-	tblTierChanges:    "tier_changes",
-	tblDraws:          "draws",
-	tblDrawSelections: "draw_selections",
-	tblInspections:    "inspections",
-}
+// tableNames are the tables' names (declared in tables.go) by table.
+var tableNames = func() (names [numTables]string) {
+	for t, d := range tableDefs {
+		names[t] = d.tableName()
+	}
+	return names
+}()
 
 func (t table) String() string {
 	if t < numTables {

@@ -125,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 	}
 	s.m = newMetrics(s)
 	for t := range numTables {
-		s.insertSQL[t] = fmt.Sprintf("INSERT INTO %s.%s (%s)", opts.Database, tableNames[t], insertColumns[t])
+		s.insertSQL[t] = fmt.Sprintf("INSERT INTO %s.%s (%s)", opts.Database, tableNames[t], tableDefs[t].insertColumns())
 	}
 	if !opts.DisableSpool {
 		sp, err := openSpool(opts.SpoolDir, opts.SegmentBytes, s.log, func() uint64 { s.nextSeq++; return s.nextSeq - 1 })

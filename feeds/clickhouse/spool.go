@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/creditrisk/creditd/feeds/internal/fsutil"
 )
 
 const (
@@ -364,7 +366,7 @@ func (s *spool) roll() error {
 	if err != nil {
 		return fmt.Errorf("clickhouse spool: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		f.Close()
 		return fmt.Errorf("clickhouse spool: %w", err)
 	}
@@ -526,13 +528,4 @@ func (s *spool) close() {
 		unlockDir(s.lockf)
 		s.lockf = nil
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

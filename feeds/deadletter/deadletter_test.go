@@ -182,56 +182,17 @@ func TestTornLastLine(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	ok := Letter{Source: "http:r:1", Reason: "not_json"}
-	if err := ok.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []Letter{
-		{Reason: "not_json"},
-		{Source: "http:r:1"},
-		{Source: "http:r:1", Reason: "Not JSON"},
-		{Source: "http:r:1", Reason: "not-json"},
-	} {
-		if err := bad.Validate(); !errors.Is(err, ErrInvalidLetter) {
-			t.Errorf("Validate(%+v) = %v", bad, err)
-		}
-		var m Memory
+// TestSinkRejectsInvalid: a sink refuses a letter that fails validation
+// (the rules themselves are tested in models/deadletter).
+func TestSinkRejectsInvalid(t *testing.T) {
+	var m Memory
+	for _, bad := range []Letter{{Reason: "not_json"}, {Source: "http:r:1", Reason: "not-json"}} {
 		if err := m.Write(context.Background(), bad); !errors.Is(err, ErrInvalidLetter) {
 			t.Errorf("Memory.Write(%+v) = %v", bad, err)
 		}
 	}
-}
-
-func TestUnmarshalRejects(t *testing.T) {
-	for _, in := range []string{
-		``, `[]`, `{}`, `{"source":"s","reason":"r"}`,
-		`{"at":"yesterday","source":"s","reason":"r"}`,
-		`{"at":"2026-03-01T00:00:00Z","reason":"r"}`,
-		`{"at":"2026-03-01T00:00:00Z","source":"s","reason":"r","original":"a","original_b64":"YQ=="}`,
-		`{"at":"2026-03-01T00:00:00Z","source":"s","reason":"r","original_b64":"!!"}`,
-	} {
-		var l Letter
-		if err := json.Unmarshal([]byte(in), &l); err == nil {
-			t.Errorf("Unmarshal(%s) accepted", in)
-		}
-	}
-	var l Letter
-	in := `{"at":"2026-03-01T08:00:00+08:00","source":"s","reason":"r","detail":"d","future_member":[1,2]}`
-	if err := json.Unmarshal([]byte(in), &l); err != nil || !l.At.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || l.Original != nil {
-		t.Errorf("Unmarshal with an unknown member: %+v, %v", l, err)
-	}
-}
-
-func TestSources(t *testing.T) {
-	for _, tc := range [][2]string{
-		{FileSource("/a/b.ndjson", 12), "file:/a/b.ndjson:12"},
-		{HTTPSource("01J0ABC", 1), "http:01J0ABC:1"},
-		{KafkaSource("credit.events", 3, 99), "kafka:credit.events/3@99"},
-	} {
-		if tc[0] != tc[1] {
-			t.Errorf("got %q, want %q", tc[0], tc[1])
-		}
+	if got := m.Letters(); len(got) != 0 {
+		t.Errorf("kept %d invalid letters", len(got))
 	}
 }
 
@@ -411,4 +372,45 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("%s: re-encoded letter reads back as %+v, %v", in, back, err)
 		}
 	})
+}
+
+// TestReaderLines checks the Reader's line rules on a hand-built file:
+// "\r\n" endings, blank lines skipped but counted, a line of exactly
+// MaxLineSize bytes read and one byte more reported (and skipped) as
+// ErrLineTooLong, a line that is not a letter, and a last line without its
+// newline.
+func TestReaderLines(t *testing.T) {
+	pad := func(l Letter, n int) []byte { // l's JSON padded with spaces to n bytes
+		b := l.AppendJSON(nil)
+		return append(b, bytes.Repeat([]byte(" "), n-len(b))...)
+	}
+	var in bytes.Buffer
+	in.Write(append(letters[0].AppendJSON(nil), "\r\n"...))   // 1
+	in.WriteString("\n \t\r\n")                               // 2, 3: blank
+	in.Write(append(pad(letters[1], MaxLineSize), "\r\n"...)) // 4: at the limit
+	in.Write(append(pad(letters[1], MaxLineSize+1), '\n'))    // 5: over it
+	in.WriteString("not a letter\n")                          // 6
+	in.Write(letters[2].AppendJSON(nil))                      // 7: no newline
+	r := NewReader(&in)
+	var got []string
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var le *LineError
+		switch {
+		case errors.As(err, &le):
+			got = append(got, fmt.Sprintf("error %d too long %v", le.Line, errors.Is(err, ErrLineTooLong)))
+		case err != nil:
+			t.Fatal(err)
+		default:
+			got = append(got, "letter "+l.Source)
+		}
+	}
+	want := []string{"letter " + letters[0].Source, "letter " + letters[1].Source, "error 5 too long true",
+		"error 6 too long false", "letter " + letters[2].Source}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read\n%q\nwant\n%q", got, want)
+	}
 }

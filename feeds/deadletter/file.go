@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/creditrisk/creditd/feeds/internal/fsutil"
 )
 
 // Options configure a FileSink. The zero value is valid: EnsureDefaults
@@ -85,7 +87,7 @@ func OpenFile(path string, opts Options) (*FileSink, error) {
 	s := &FileSink{path: path, opts: opts, f: f, buf: make([]byte, 0, opts.BufferSize)}
 	s.cond.L = &s.mu
 	if created {
-		err = syncDir(dir)
+		err = fsutil.SyncDir(dir)
 	} else {
 		err = s.repairTail()
 	}
@@ -117,18 +119,6 @@ func (s *FileSink) repairTail() error {
 		return err
 	}
 	return s.f.Sync()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // Path returns the file's path.

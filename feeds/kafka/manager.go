@@ -15,7 +15,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/creditrisk/creditd/feeds/deadletter"
+	"github.com/creditrisk/creditd/models/deadletter"
 )
 
 // Manager runs one member of the consumer group: it owns the partitions the

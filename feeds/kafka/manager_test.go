@@ -15,7 +15,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/creditrisk/creditd/feeds/deadletter"
+	"github.com/creditrisk/creditd/models/deadletter"
 )
 
 // listState is a State for tests: per key, the ids applied in order.

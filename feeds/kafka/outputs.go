@@ -10,7 +10,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/creditrisk/creditd/feeds/deadletter"
+	"github.com/creditrisk/creditd/models/deadletter"
 )
 
 // Outputs design.

@@ -8,7 +8,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/creditrisk/creditd/feeds/deadletter"
+	"github.com/creditrisk/creditd/models/deadletter"
 )
 
 // Record is one record to produce to the source topic: Key is the event's
