@@ -94,7 +94,7 @@ type ReportAssessment struct {
 	Tier       string         `json:"tier"`        // a label of TierScheme
 	TierScheme string         `json:"tier_scheme"` // e.g. "national-4", "shandong-5"
 	Model      string         `json:"model"`       // model id and version that produced the score
-	Reasons    []ReportReason `json:"reasons"`     // largest effects (|points|) first; nil is written as []
+	Reasons    []ReportReason `json:"reasons"`     // in CompareReasons order; nil is written as []
 }
 
 // ReportReason is one explained contribution to the score.
@@ -231,8 +231,8 @@ func (p reportProblems) err() error {
 // signed (not its value: see VerifyReport). It does no I/O and needs no key.
 //
 // Beyond the field list, it requires what the spec implies: valid_until
-// after issued_at; the assessment's as_of not after issued_at; reasons
-// ordered by decreasing |points|; a tier that belongs to a known tier scheme
+// after issued_at; the assessment's as_of not after issued_at; reasons in
+// the order of report.md (CompareReasons); a tier that belongs to a known tier scheme
 // (unknown schemes of other provinces are accepted as they are); unique
 // record ids; repaired_on on every repaired record; no record date after
 // its publicity or repair date.
@@ -315,8 +315,9 @@ func (a *ReportAssessment) validate(p *reportProblems, issued time.Time, okIssue
 		path := fmt.Sprintf("assessment.reasons[%d]", i)
 		checkText(p, path+".code", rs.Code, 128)
 		checkText(p, path+".text", rs.Text, 1024)
-		if i > 0 && absInt64(rs.Points) > absInt64(a.Reasons[i-1].Points) {
-			p.add(path+".points", "|%d| is larger than the previous reason's |%d| (largest effects first)", rs.Points, a.Reasons[i-1].Points)
+		if i > 0 && CompareReasons(a.Reasons[i-1], rs) > 0 {
+			p.add(path, "%s (%d points) must come before the previous reason %s (%d points): %s",
+				rs.Code, rs.Points, a.Reasons[i-1].Code, a.Reasons[i-1].Points, ReasonOrderRule)
 		}
 	}
 }
@@ -362,6 +363,34 @@ func (s *ReportSignature) validate(p *reportProblems, issuerKeyID string) {
 	if _, err := decodeSignatureValue(s.Value); err != nil {
 		p.add("signature.value", "%v", err)
 	}
+}
+
+// ReasonOrderRule states the order of an assessment's reasons (report.md
+// "Order of reasons").
+const ReasonOrderRule = "overrides (0 points) first, then by non-increasing |points|, equal ones by code"
+
+// CompareReasons orders reasons as report.md "Order of reasons" requires:
+// overrides first (the reasons with 0 points: they set the tier, not the
+// score), then the reasons that moved the score by non-increasing
+// |points|; reasons of equal rank by code, in byte order (Unicode code
+// point order). Text is not compared. It returns a negative number when a
+// comes first, a positive one when b does, 0 when either order is right.
+// The engine sorts with it and Validate checks with it, so the two cannot
+// disagree.
+func CompareReasons(a, b ReportReason) int {
+	if (a.Points == 0) != (b.Points == 0) {
+		if a.Points == 0 {
+			return -1
+		}
+		return 1
+	}
+	if x, y := absInt64(a.Points), absInt64(b.Points); x != y {
+		if x > y {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.Code, b.Code)
 }
 
 func absInt64(v int64) uint64 {

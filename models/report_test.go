@@ -255,7 +255,14 @@ func TestValidateProblems(t *testing.T) {
 		{"as_of after issue", EditionRegulatory, func(r *Report) { r.Assessment.AsOf = "2026-03-01T08:00:01Z" }, "assessment.as_of: 2026-03-01T08:00:01Z is after issued_at"},
 		{"tier not in scheme", EditionRegulatory, func(r *Report) { r.Assessment.Tier = "E" }, `assessment.tier: "E" is not a tier of national-4`},
 		{"unknown scheme accepted but tier required", EditionRegulatory, func(r *Report) { r.Assessment.TierScheme = "zhejiang-3"; r.Assessment.Tier = "" }, "assessment.tier: missing"},
-		{"reasons order", EditionRegulatory, func(r *Report) { r.Assessment.Reasons[2].Points = -70 }, "assessment.reasons[2].points"},
+		{"reasons order", EditionRegulatory, func(r *Report) { r.Assessment.Reasons[2].Points = -70 }, "assessment.reasons[2]: penalty_repaired (-70 points) must come before"},
+		{"override after points", EditionRegulatory, func(r *Report) {
+			r.Assessment.Reasons = append(r.Assessment.Reasons, ReportReason{Code: "OVR_ABNORMAL", Text: "t", Points: 0})
+		}, "assessment.reasons[3]: OVR_ABNORMAL (0 points) must come before"},
+		{"overrides by code", EditionRegulatory, func(r *Report) {
+			r.Assessment.Reasons = append([]ReportReason{{Code: "OVR_DISHONEST", Text: "t"}, {Code: "OVR_ABNORMAL_3Y", Text: "t"}}, r.Assessment.Reasons...)
+		}, "assessment.reasons[1]: OVR_ABNORMAL_3Y (0 points) must come before the previous reason OVR_DISHONEST"},
+		{"equal points by code", EditionRegulatory, func(r *Report) { r.Assessment.Reasons[0].Points = -60; r.Assessment.Reasons[0].Code = "tax_z" }, "assessment.reasons[1]: tax_rating_a (-60 points) must come before the previous reason tax_z (-60 points)"},
 		{"model", EditionRegulatory, func(r *Report) { r.Assessment.Model = "" }, "assessment.model: missing"},
 		{"category", EditionPublic, func(r *Report) { r.Records[0].Category = "Penalty" }, "records[0].category"},
 		{"detail array", EditionPublic, func(r *Report) { r.Records[0].Detail = json.RawMessage(`[1]`) }, "records[0].detail: not a JSON object"},
@@ -551,4 +558,57 @@ func FuzzParseJWKS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The order of reasons (report.md "Order of reasons"), worked out by hand:
+// overrides (0 points) first by code, then non-increasing |points|, equal
+// |points| by code in byte order; the sign does not count.
+func TestCompareReasons(t *testing.T) {
+	rr := func(code string, points int64) ReportReason { return ReportReason{Code: code, Points: points} }
+	for _, tc := range []struct {
+		a, b ReportReason
+		want int // sign
+	}{
+		{rr("OVR_DISHONEST", 0), rr("DISHONEST_LIST", -150), -1},
+		{rr("DISHONEST_LIST", -150), rr("OVR_DISHONEST", 0), 1},
+		{rr("Z", 0), rr("A", 1), -1}, // an override before the smallest effect
+		{rr("OVR_ABNORMAL", 0), rr("OVR_COURT_DEBTOR", 0), -1},
+		{rr("OVR_ABNORMAL_3Y", 0), rr("OVR_ABNORMAL", 0), 1}, // prefix first
+		{rr("PEN", -90), rr("HON", 30), -1},
+		{rr("HON", 30), rr("PEN", -90), 1},
+		{rr("TAX_A", 20), rr("HONOR_PROVINCIAL", 20), 1},
+		{rr("HONOR_PROVINCIAL", 20), rr("TAX_A", -20), -1}, // sign ignored
+		{rr("A", -20), rr("A", 20), 0},
+		{rr("B", 7), rr("B", 7), 0},
+		{rr("a", 5), rr("B", 5), 1}, // byte order: 'B' (0x42) < 'a' (0x61)
+		{rr("ä", 5), rr("z", 5), 1}, // U+00E4 after 'z'
+		{rr("X", -9223372036854775808), rr("Y", 9223372036854775807), -1},
+		{rr("X", 9223372036854775807), rr("Y", -9223372036854775807), -1},
+	} {
+		got := CompareReasons(tc.a, tc.b)
+		if (got < 0) != (tc.want < 0) || (got > 0) != (tc.want > 0) {
+			t.Errorf("CompareReasons(%v, %v) = %d, want sign %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// Regulatory reports whose reasons follow the rule validate, whatever the
+// combination of overrides and point reasons (none, overrides alone,
+// overrides and points, points alone).
+func TestValidateReasonOrderAccepts(t *testing.T) {
+	for _, reasons := range [][]ReportReason{
+		nil,
+		{{Code: "OVR_DISHONEST", Text: "t"}},
+		{{Code: "OVR_ABNORMAL", Text: "t"}, {Code: "OVR_COURT_DEBTOR", Text: "t"}},
+		{{Code: "OVR_ABNORMAL", Text: "t"}, {Code: "OVR_COURT_DEBTOR", Text: "t"}, {Code: "COURT_DEBTOR", Text: "t", Points: -80}, {Code: "ABNORMAL_LIST", Text: "t", Points: -60}},
+		{{Code: "OVR_DISHONEST", Text: "t"}, {Code: "DISHONEST_LIST", Text: "t", Points: -150}, {Code: "HONOR_PROVINCIAL", Text: "t", Points: 20}, {Code: "TAX_A", Text: "t", Points: -20}},
+		{{Code: "A", Text: "t", Points: 5}, {Code: "A", Text: "t", Points: -5}},
+	} {
+		r := sampleReport(EditionRegulatory)
+		r.Issuer.KeyID = "k1"
+		r.Assessment.Reasons = reasons
+		if err := r.Validate(); err != nil {
+			t.Errorf("reasons %v: %v", reasons, err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 
 // Reason explains part of a score: a reason code of the model, the points
 // it moved the score by (negative lowers the score, raising risk), and the
-// records behind it. Overrides carry 0 points and come first.
+// records behind it. Overrides carry 0 points and come first (report.md
+// "Order of reasons").
 type Reason struct {
 	Code    string
 	Text    string
@@ -171,37 +173,39 @@ func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v E
 	return v, true
 }
 
-// reasons turns an evaluation's contributions into reason codes.
+// reasons turns an evaluation's contributions into reason codes, in the
+// order of report.md "Order of reasons" (models.CompareReasons): the binding
+// overrides first (0 points), then the features by non-increasing |points|,
+// ties by code. A feature whose contributions sum to 0 explains nothing and
+// is left out, so that 0 points always means an override.
 func (e *Engine) reasons(s *shard, r evalResult) []Reason {
 	var out []Reason
 	for _, oi := range r.overrides {
 		o := e.model.overrides[oi]
 		out = append(out, Reason{Code: o.Code, Text: o.Text, Points: 0, Records: e.overrideRecords(s, r, o.Condition)})
 	}
-	byFeature := map[int16]*Reason{}
-	var feats []*Reason
+	byFeature := map[int16]int{}
+	nOverrides := len(out)
 	for _, c := range r.contribs {
-		rs := byFeature[c.feature]
-		if rs == nil {
+		i, ok := byFeature[c.feature]
+		if !ok {
 			f := e.model.features[c.feature]
-			rs = &Reason{Code: f.Code, Text: f.Text}
-			byFeature[c.feature] = rs
-			feats = append(feats, rs)
+			i = len(out)
+			byFeature[c.feature] = i
+			out = append(out, Reason{Code: f.Code, Text: f.Text})
 		}
-		rs.Points += int(c.points)
-		rs.Records = append(rs.Records, e.recID(s, c.rec))
+		out[i].Points += int(c.points)
+		out[i].Records = append(out[i].Records, e.recID(s, c.rec))
 	}
-	sort.Slice(feats, func(i, j int) bool {
-		a, b := feats[i], feats[j]
-		if abs(a.Points) != abs(b.Points) {
-			return abs(a.Points) > abs(b.Points)
-		}
-		return a.Code < b.Code
+	feats := slices.DeleteFunc(out[nOverrides:], func(r Reason) bool { return r.Points == 0 })
+	out = out[:nOverrides+len(feats)]
+	for i := range feats {
+		sort.Strings(feats[i].Records)
+	}
+	slices.SortStableFunc(out, func(a, b Reason) int {
+		return models.CompareReasons(models.ReportReason{Code: a.Code, Points: int64(a.Points)},
+			models.ReportReason{Code: b.Code, Points: int64(b.Points)})
 	})
-	for _, f := range feats {
-		sort.Strings(f.Records)
-		out = append(out, *f)
-	}
 	if len(out) > MaxReasons {
 		out = out[:MaxReasons]
 	}
@@ -229,13 +233,6 @@ func (e *Engine) overrideRecords(s *shard, r evalResult, cond string) []string {
 	}
 	sort.Strings(ids)
 	return ids
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func (e *Engine) recID(s *shard, ri uint32) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jcs"
 )
 
 // reportFixture writes a signed public report and its key set into a
@@ -139,5 +141,65 @@ func TestReportVerifyURLs(t *testing.T) {
 	code, _, errs = runReport("verify", "--report", srv.URL+"/v1/reports/X", "--keys", srv.URL+"/v1/keys")
 	if code != 1 || !strings.Contains(errs, "404 Not Found") {
 		t.Fatalf("404: exit %d, %q", code, errs)
+	}
+}
+
+// `creditctl report verify` applies report.md "Order of reasons": a
+// regulatory report of a listed entity (overrides first with 0 points,
+// then points by non-increasing size, ties by code) verifies; the same
+// report with an override after a point reason, signed by an issuer that
+// does not validate, is refused with the rule.
+func TestReportVerifyReasonOrder(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	pub := priv.Public().(ed25519.PublicKey)
+	kid := models.KeyID(pub)
+	now := time.Now().UTC()
+	r := &models.Report{
+		Format: models.ReportFormat, ReportID: "37-TEST-2", Issuer: models.ReportIssuer{Code: "37", Name: "山东省市场监督管理局", KeyID: kid},
+		Edition: models.EditionRegulatory, IssuedAt: models.ReportInstant(now.Add(-time.Hour)),
+		ValidUntil: models.ReportInstant(now.Add(24 * time.Hour)),
+		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
+		Assessment: &models.ReportAssessment{AsOf: models.ReportInstant(now.Add(-time.Hour)), Score: 430, Tier: "C",
+			TierScheme: "national-4", Model: "m/1", Reasons: []models.ReportReason{
+				{Code: "OVR_ABNORMAL", Text: "t"}, {Code: "OVR_COURT_DEBTOR", Text: "t"},
+				{Code: "COURT_DEBTOR", Text: "t", Points: -80}, {Code: "ABNORMAL_LIST", Text: "t", Points: -60},
+				{Code: "HONOR_PROVINCIAL", Text: "t", Points: 20}, {Code: "TAX_A", Text: "t", Points: 20}}},
+	}
+	keys, _ := json.Marshal(models.NewJWKS(pub))
+	dir := t.TempDir()
+	keysPath := filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(keysPath, keys, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(name string) string { // as an issuer that does not validate
+		r.Signature = nil
+		body, _ := json.Marshal(r)
+		canon, err := jcs.Canonicalize(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Signature = &models.ReportSignature{Alg: "Ed25519", KeyID: kid, Value: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, canon))}
+		raw, _ := json.Marshal(r)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if code, out, errs := runReport("verify", "--report", sign("ok.json"), "--keys", keysPath); code != 0 {
+		t.Fatalf("in order: exit %d %s %s", code, out, errs)
+	}
+	rs := r.Assessment.Reasons
+	rs[1], rs[2] = rs[2], rs[1] // an override after a point reason
+	code, _, errs := runReport("verify", "--report", sign("bad.json"), "--keys", keysPath)
+	if code != 1 || !strings.Contains(errs, "assessment.reasons[2]: OVR_COURT_DEBTOR (0 points) must come before") {
+		t.Fatalf("out of order: exit %d, stderr %q", code, errs)
+	}
+	rs[1], rs[2] = rs[2], rs[1]
+	rs[4], rs[5] = rs[5], rs[4] // a tie not by code
+	code, _, errs = runReport("verify", "--report", sign("tie.json"), "--keys", keysPath)
+	if code != 1 || !strings.Contains(errs, "assessment.reasons[5]: HONOR_PROVINCIAL (20 points) must come before") {
+		t.Fatalf("tie out of order: exit %d, stderr %q", code, errs)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +290,117 @@ func TestPublicEditionHasNoAssessment(t *testing.T) {
 	}
 	if _, err := models.VerifyReport(bad, mustKeys(t, keysJSON), now); err == nil || !strings.Contains(err.Error(), "no assessment") {
 		t.Fatalf("issuer verifier: %v", err)
+	}
+}
+
+// signCareless signs rep as an issuer that does not validate would: the
+// independent canonical form of the report without signature, signed.
+func signCareless(t *testing.T, priv ed25519.PrivateKey, rep *models.Report) []byte {
+	t.Helper()
+	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	rep.Issuer.KeyID = kid
+	rep.Signature = nil
+	body, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, err := reportverify.Canonicalize(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Signature = &models.ReportSignature{Alg: models.ReportSignatureAlg, KeyID: kid,
+		Value: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, canon))}
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// verdicts returns whether each verifier accepts raw.
+func verdicts(raw, keysJSON []byte, keys models.JWKS) (independent, issuer error) {
+	_, independent = reportverify.Verify(raw, keysJSON, now)
+	_, issuer = models.VerifyReport(raw, keys, now)
+	return independent, issuer
+}
+
+// Both verifiers apply report.md "Order of reasons" the same way, on
+// orders worked out by hand (signed without validation, so that the
+// verifiers alone judge).
+func TestReasonOrderBothVerifiers(t *testing.T) {
+	priv, keysJSON := key(5)
+	keys := mustKeys(t, keysJSON)
+	type rs = models.ReportReason
+	for _, tc := range []struct {
+		name    string
+		reasons []rs
+		ok      bool
+	}{
+		{"none", nil, true},
+		{"one override", []rs{{Code: "OVR_DISHONEST", Points: 0}}, true},
+		{"overrides by code", []rs{{Code: "OVR_ABNORMAL"}, {Code: "OVR_COURT_DEBTOR"}}, true},
+		{"overrides not by code", []rs{{Code: "OVR_COURT_DEBTOR"}, {Code: "OVR_ABNORMAL"}}, false},
+		{"prefix code first", []rs{{Code: "OVR_ABNORMAL_3Y"}, {Code: "OVR_ABNORMAL"}}, false},
+		{"override then points", []rs{{Code: "OVR_DISHONEST"}, {Code: "DISHONEST_LIST", Points: -150}, {Code: "PEN_SERIOUS", Points: -90}}, true},
+		{"points then override", []rs{{Code: "DISHONEST_LIST", Points: -150}, {Code: "OVR_DISHONEST"}}, false},
+		{"override after smallest", []rs{{Code: "A", Points: 1}, {Code: "Z"}}, false},
+		{"non-increasing with sign", []rs{{Code: "PEN", Points: -90}, {Code: "HON", Points: 30}, {Code: "AR", Points: -5}}, true},
+		{"increasing", []rs{{Code: "HON", Points: 30}, {Code: "PEN", Points: -90}}, false},
+		{"longer integer larger", []rs{{Code: "A", Points: 9}, {Code: "B", Points: -10}}, false},
+		{"tie by code", []rs{{Code: "HONOR_PROVINCIAL", Points: 20}, {Code: "TAX_A", Points: -20}}, true},
+		{"tie not by code", []rs{{Code: "TAX_A", Points: 20}, {Code: "HONOR_PROVINCIAL", Points: 20}}, false},
+		{"tie by code point", []rs{{Code: "B", Points: 5}, {Code: "a", Points: 5}, {Code: "ä", Points: 5}}, true},
+		{"equal reasons", []rs{{Code: "A", Points: 5}, {Code: "A", Points: -5}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := randReport(rand.New(rand.NewPCG(5, 5)), models.EditionRegulatory)
+			rep.Assessment.Reasons = nil
+			for _, r := range tc.reasons {
+				r.Text = "t"
+				rep.Assessment.Reasons = append(rep.Assessment.Reasons, r)
+			}
+			ind, iss := verdicts(signCareless(t, priv, rep), keysJSON, keys)
+			if (ind == nil) != tc.ok || (iss == nil) != tc.ok {
+				t.Fatalf("want accepted=%v; independent: %v; issuer: %v", tc.ok, ind, iss)
+			}
+		})
+	}
+}
+
+// Random reasons (overrides, ties, signs) sorted by the issuer's
+// CompareReasons pass both verifiers; swapping two neighbours of different
+// rank fails both.
+func TestReasonOrderRandomAgree(t *testing.T) {
+	priv, keysJSON := key(6)
+	keys := mustKeys(t, keysJSON)
+	r := rand.New(rand.NewPCG(6, 6))
+	codes := []string{"OVR_A", "OVR_B", "PEN", "HON", "TAX_A", "a", "ä", "Z"}
+	var swapped int
+	for i := range 300 {
+		rep := randReport(r, models.EditionRegulatory)
+		rep.Assessment.Reasons = nil
+		for range r.IntN(6) {
+			p := int64(r.IntN(5)*10) * int64(1-2*r.IntN(2))
+			rep.Assessment.Reasons = append(rep.Assessment.Reasons, models.ReportReason{Code: codes[r.IntN(len(codes))], Text: "t", Points: p})
+		}
+		slices.SortFunc(rep.Assessment.Reasons, models.CompareReasons)
+		if ind, iss := verdicts(signCareless(t, priv, rep), keysJSON, keys); ind != nil || iss != nil {
+			t.Fatalf("case %d sorted %v: independent: %v; issuer: %v", i, rep.Assessment.Reasons, ind, iss)
+		}
+		rs := rep.Assessment.Reasons
+		for j := 1; j < len(rs); j++ {
+			if models.CompareReasons(rs[j-1], rs[j]) == 0 {
+				continue
+			}
+			rs[j-1], rs[j] = rs[j], rs[j-1]
+			if ind, iss := verdicts(signCareless(t, priv, rep), keysJSON, keys); ind == nil || iss == nil {
+				t.Fatalf("case %d swapped %v: independent: %v; issuer: %v", i, rs, ind, iss)
+			}
+			swapped++
+			break
+		}
+	}
+	if swapped < 100 {
+		t.Fatalf("only %d swapped cases", swapped)
 	}
 }

@@ -122,6 +122,15 @@ func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 	if !ed25519.Verify(pub, canon.Bytes(), sigBytes) {
 		return nil, errors.New("signature does not verify")
 	}
+	if a, ok := get(doc, "assessment").(Object); ok {
+		reasons, ok := get(a, "reasons").([]any)
+		if !ok {
+			return nil, errors.New("assessment.reasons is not an array")
+		}
+		if err := checkReasonOrder(reasons); err != nil {
+			return nil, err
+		}
+	}
 	untilText, _ := get(doc, "valid_until").(string)
 	until, err := time.Parse(time.RFC3339, untilText)
 	if err != nil || !strings.HasSuffix(untilText, "Z") {
@@ -131,6 +140,69 @@ func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 		return nil, errors.New("expired")
 	}
 	return doc, nil
+}
+
+// reasonKey is a reason's place in report.md "Order of reasons": the
+// overrides (points 0) first, then by non-increasing |points|, then by
+// code in code point order.
+type reasonKey struct {
+	override bool
+	abs      string // |points| as integer text without sign or leading zeros
+	code     []rune
+}
+
+// before compares keys: -1 when k must come first, 1 when o must, else 0.
+func (k reasonKey) before(o reasonKey) int {
+	switch {
+	case k.override != o.override:
+		if k.override {
+			return -1
+		}
+		return 1
+	case len(k.abs) != len(o.abs): // a longer integer text is larger
+		if len(k.abs) > len(o.abs) {
+			return -1
+		}
+		return 1
+	case k.abs != o.abs:
+		if k.abs > o.abs {
+			return -1
+		}
+		return 1
+	}
+	return slices.Compare(k.code, o.code)
+}
+
+// checkReasonOrder checks the assessment's reasons against report.md
+// "Order of reasons".
+func checkReasonOrder(reasons []any) error {
+	var prev reasonKey
+	for i, v := range reasons {
+		o, ok := v.(Object)
+		if !ok {
+			return fmt.Errorf("assessment.reasons[%d] is not an object", i)
+		}
+		var code string
+		var points json.Number
+		for _, m := range o {
+			switch m.name {
+			case "code":
+				code, _ = m.value.(string)
+			case "points":
+				points, _ = m.value.(json.Number)
+			}
+		}
+		if code == "" || !integerText.MatchString(string(points)) {
+			return fmt.Errorf("assessment.reasons[%d] lacks a code or integer points", i)
+		}
+		abs := strings.TrimPrefix(string(points), "-")
+		k := reasonKey{override: abs == "0", abs: abs, code: []rune(code)}
+		if i > 0 && prev.before(k) > 0 {
+			return fmt.Errorf("assessment.reasons[%d] (%s, %s points) is out of order: overrides (0 points) first, then non-increasing |points|, ties by code", i, code, points)
+		}
+		prev = k
+	}
+	return nil
 }
 
 // readValue reads one JSON value from dec: nil, bool, json.Number, string,
