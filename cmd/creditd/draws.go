@@ -34,6 +34,10 @@ type drawService struct {
 	onDraw   func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
 	m        *Metrics
 	logger   *slog.Logger
+	// stopping ends at shutdown (Stop): running draws are cancelled then
+	// rather than holding the shutdown for their whole run.
+	stopping context.Context
+	Stop     context.CancelFunc
 }
 
 func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *Metrics, logger *slog.Logger) (*drawService, error) {
@@ -53,7 +57,8 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 		return nil, err
 	}
 	s := sampler.New(store, sampler.Options{Scheme: scheme, AllowZeroLowestTier: cfg.AllowExemptA, MaxRankHashes: cfg.DrawMaxWork})
-	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger}, nil
+	stopping, stop := context.WithCancel(context.Background())
+	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop}, nil
 }
 
 // engineSource presents engines to the sampler: each engine shard is a
@@ -142,7 +147,10 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	}
 	engs := d.engines()
 	t0 := time.Now()
-	rec, st, err := d.s.Run(r.Context(), req, engineSource{engs: engs, scheme: engs[0].Scheme()})
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(d.stopping, cancel)()
+	rec, st, err := d.s.Run(ctx, req, engineSource{engs: engs, scheme: engs[0].Scheme()})
 	if err != nil {
 		var de *models.DrawError
 		status := http.StatusInternalServerError

@@ -610,44 +610,141 @@ func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
 // here, reported, and dead-lettered.
 func (k *kafkaMode) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s := k.s
-	reqID := s.newRequestID()
-	var recs []kf.Record
-	var letters []deadletter.Letter
-	var keys [][]byte
-	rejected := []Rejection{}
-	d := models.EventDecoder{Exceptions: s.exc}
-	var ev models.Event
-	reject := func(num int64, rej *models.RejectError, raw []byte) {
-		rejected = append(rejected, Rejection{Line: num, Reason: rej.Reason, Detail: rej.Detail})
-		letters = append(letters, deadletter.Letter{Source: deadletter.HTTPSource(reqID, num), Reason: rej.Reason,
-			Detail: rej.Detail, Original: raw})
-		keys = append(keys, nil)
+	st := &kafkaStream{k: k, ctx: r.Context(), reqID: s.newRequestID(), dec: models.EventDecoder{Exceptions: s.exc},
+		ans: eventsAnswer{Rejected: []Rejection{}}}
+	err := s.bodyLines(w, r, st.add)
+	if err == nil {
+		err = st.flush()
 	}
-	ok := s.readEventLines(w, r, "produced", func(num int64, b []byte) {
-		raw := append([]byte(nil), b...)
-		if err := d.Decode(raw, &ev); err != nil {
-			var rej *models.RejectError
+	var be *bodyError
+	switch {
+	case errors.As(err, &be):
+		if st.chunks == 0 {
+			writeProblem(w, r, be.status, be.msg+"; nothing was produced")
+			return
+		}
+		writeProblem(w, r, be.status, fmt.Sprintf("%s; lines 1-%d were produced before (accepted %d, rejected %d, dead letters under source http:%s) and the rest was not read: sending the whole body again is safe, duplicate ids are no-ops",
+			be.msg, st.last, st.ans.Applied, st.ans.RejectedTotal, st.reqID))
+		return
+	case err != nil:
+		detail := err.Error() + "; nothing was produced"
+		if st.chunks > 0 {
+			detail = fmt.Sprintf("%s; lines 1-%d were produced before: sending the whole body again is safe (duplicate ids are no-ops)", err, st.last)
+		}
+		unavailable(w, r, 5, detail)
+		return
+	}
+	ans := map[string]any{"accepted": st.ans.Applied, "rejected": st.ans.Rejected, "rejected_total": st.ans.RejectedTotal,
+		"rejected_omitted": st.ans.Omitted, "topic": k.mgr.Options().Topic,
+		"note": "accepted events are applied asynchronously by the consumer group; duplicates and rejections found against the state go to the dead-letter topic"}
+	if st.ans.RejectedTotal > 0 {
+		ans["dead_letters"] = map[string]any{"topic": k.mgr.Options().DeadLetterTopic, "source": "http:" + st.reqID,
+			"written": st.dl.Written, "omitted": st.dl.Omitted}
+	}
+	writeJSON(w, http.StatusAccepted, ans)
+}
+
+// kafkaStream produces one POST /v1/events body to the topics chunk by
+// chunk, with the limits of the local mode's eventStream: one chunk in
+// memory (chunkLines lines or chunkBytes bytes), at most answerRejectedMax
+// rejections listed, and dead letters within letterBudgetFactor bytes per
+// body byte plus letterBudgetSlack (beyond that one summary letter per
+// chunk names the rejected lines it stands for).
+type kafkaStream struct {
+	k     *kafkaMode
+	ctx   context.Context
+	reqID string
+	dec   models.EventDecoder
+	ev    models.Event
+
+	recs    []kf.Record
+	letters []deadletter.Letter
+	bytes   int   // raw bytes pending
+	read    int64 // body bytes read up to the end of the last line
+	chunks  int   // chunks produced
+	last    int64 // number of the last line produced
+
+	usedLetters         int64 // bytes of letters produced one by one
+	omitted             int   // this chunk's rejected lines over the budget
+	firstOmit, lastOmit string
+	scratch             []byte
+	ans                 eventsAnswer // Applied counts accepted (produced) events
+	dl                  deadLettersRef
+}
+
+func (st *kafkaStream) add(num int64, b []byte, end int64, rej *models.RejectError) error {
+	var raw []byte
+	if rej == nil {
+		raw = append([]byte(nil), b...)
+		if err := st.dec.Decode(raw, &st.ev); err != nil {
 			if !errors.As(err, &rej) {
 				rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
 			}
-			reject(num, rej, raw)
-			return
 		}
-		recs = append(recs, kf.Record{Key: []byte(ev.USCC.String()), Value: raw})
-	}, func(num int64, rej *models.RejectError) { reject(num, rej, nil) })
-	if !ok {
+	}
+	st.read = end
+	st.bytes += len(raw)
+	if rej != nil {
+		st.reject(num, rej, raw)
+	} else {
+		st.recs = append(st.recs, kf.Record{Key: []byte(st.ev.USCC.String()), Value: raw})
+	}
+	st.last = num
+	if len(st.recs)+len(st.letters)+st.omitted >= chunkLines || st.bytes >= chunkBytes {
+		return st.flush()
+	}
+	return nil
+}
+
+func (st *kafkaStream) reject(num int64, rej *models.RejectError, raw []byte) {
+	a := &st.ans
+	a.RejectedTotal++
+	if len(a.Rejected) < answerRejectedMax {
+		a.Rejected = append(a.Rejected, Rejection{Line: num, Reason: rej.Reason, Detail: rej.Detail})
+	} else {
+		a.Omitted++
+	}
+	src := deadletter.HTTPSource(st.reqID, num)
+	l := deadletter.Letter{At: time.Now(), Source: src, Reason: rej.Reason, Detail: rej.Detail, Original: raw}
+	st.scratch = l.AppendJSON(st.scratch[:0])
+	size := int64(len(st.scratch)) + 1
+	if st.usedLetters+size > letterBudgetFactor*st.read+letterBudgetSlack {
+		if st.omitted == 0 {
+			st.firstOmit = src
+		}
+		st.lastOmit = src
+		st.omitted++
+		st.dl.Omitted++
 		return
 	}
-	if err := k.mgr.WriteDeadLetters(r.Context(), letters, keys); err != nil {
-		unavailable(w, r, 5, err.Error()+"; nothing was produced")
-		return
+	st.usedLetters += size
+	st.dl.Written++
+	st.letters = append(st.letters, l)
+}
+
+// flush produces the pending dead letters, then the pending events.
+func (st *kafkaStream) flush() error {
+	if st.omitted > 0 {
+		st.letters = append(st.letters, deadletter.Letter{At: time.Now(), Source: st.firstOmit, Reason: reasonLettersOmitted,
+			Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
+				st.omitted, st.firstOmit, st.lastOmit)})
+		st.omitted = 0
 	}
-	if err := k.mgr.ProduceEvents(r.Context(), recs); err != nil {
-		unavailable(w, r, 5, err.Error()+"; some events may have been produced: sending the body again is safe (duplicate ids are no-ops)")
-		return
+	if len(st.recs) == 0 && len(st.letters) == 0 {
+		return nil
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(recs), "rejected": rejected, "topic": k.mgr.Options().Topic,
-		"note": "accepted events are applied asynchronously by the consumer group; duplicates and rejections found against the state go to the dead-letter topic"})
+	if err := st.k.mgr.WriteDeadLetters(st.ctx, st.letters, nil); err != nil {
+		return err
+	}
+	if err := st.k.mgr.ProduceEvents(st.ctx, st.recs); err != nil {
+		return err
+	}
+	st.ans.Applied += len(st.recs)
+	st.chunks++
+	clear(st.recs)
+	clear(st.letters)
+	st.recs, st.letters, st.bytes = st.recs[:0], st.letters[:0], 0
+	return nil
 }
 
 // handleTierStats answers GET /v1/stats/tiers for the whole province: each
@@ -958,6 +1055,7 @@ func runKafka(ctx context.Context, c *common) error {
 	defer cancel()
 	// Snapshot, commit and leave the group while in-flight requests finish.
 	stopRun()
+	srv.draws.Stop() // a running draw is cancelled, not waited for
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}

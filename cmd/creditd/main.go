@@ -207,6 +207,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m.Ready.Set(0)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	srv.draws.Stop() // a running draw is cancelled, not waited for
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
