@@ -127,6 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer dlq.Close()
 
 	m := NewMetrics()
+	m.WatchSnapshots(dirs["snapshots"], log)
 	ing := NewIngester(eng, log, dlq, m, logger.With("component", "ingest"), IngesterOptions{
 		SnapshotDir: dirs["snapshots"], SnapshotInterval: cfg.SnapshotInterval,
 		SnapshotEvents: cfg.SnapshotEvents, SweepInterval: cfg.SweepInterval})
