@@ -132,12 +132,29 @@ type TierChange struct {
 	Cause  string
 }
 
-// Result reports what Apply did. Changes holds up to two tier changes: a
-// pending time-rule change found first, then the event's own.
+// Result reports what Apply did, and what the event's history rows and
+// the outputs need, taken from the apply itself: callers never query the
+// engine again for them. Facts are set for an applied event only. Changes
+// holds up to two tier changes: a pending time-rule change found first,
+// then the event's own.
 type Result struct {
-	Outcome  Outcome
+	Outcome Outcome
+	Facts
 	Changes  [2]TierChange
 	NChanges int
+}
+
+// Facts are what the history of an applied event needs about its entity.
+type Facts struct {
+	// Region is the entity's division code with the event applied: its
+	// registered region, else characters 3–8 of its USCC; "" if neither is
+	// a valid code. It is the engine's copy, not the event's bytes.
+	Region string
+	// InspectedTier is, for an inspection, the tier the entity had when
+	// inspected: its tier at occurred_at − 1 s with the event applied (what
+	// TierAt answers then; per-tier hit rates, domain.md §8). NoTier for
+	// other events.
+	InspectedTier models.Tier
 }
 
 // TierChanges returns the changes as a slice aliasing r.
@@ -252,6 +269,13 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 	}
 	ev2 := s.wev
 	from := models.NoTier
+	// An inspection's own record starts at occurred_at, so the tier just
+	// before it is the same before and after the apply: the entity's cache,
+	// when it covers that instant, answers without an evaluation.
+	inspT, inspected, inspCached := ev.OccurredAt.Unix()-1, models.NoTier, false
+	if ev.Type == models.TypeInspection && exists && cacheValid(ent, inspT) {
+		inspected, inspCached = models.Tier(ent.tier), true
+	}
 	if !exists {
 		idx = s.insert(p, h)
 		ent = s.ent(idx)
@@ -337,6 +361,10 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		res.Changes[res.NChanges] = e.change(s, ev.USCC, ent, from, to, r, at, ev.ID)
 		res.NChanges++
 	}
+	if ev.Type == models.TypeInspection && !inspCached {
+		inspected = e.tierAt(s, ent, ev2, inspT)
+	}
+	res.Facts = Facts{Region: s.regionName(ent.region), InspectedTier: inspected}
 	res.Outcome = Applied
 	return res, nil
 }
@@ -417,6 +445,15 @@ func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool
 	defer e.release(ev)
 	r := ev.eval(s, ent, T, false)
 	return r.tier, r.score, true
+}
+
+// tierAt is TierAt's tier for an entity whose shard the caller has locked,
+// evaluating with ev when the cache does not cover T.
+func (e *Engine) tierAt(s *shard, ent *entity, ev *evaluator, T int64) models.Tier {
+	if cacheValid(ent, T) {
+		return models.Tier(ent.tier)
+	}
+	return ev.eval(s, ent, T, false).tier
 }
 
 func (e *Engine) causeString(s *shard, r evalResult) string {

@@ -61,14 +61,13 @@ func main() {
 				continue
 			}
 			code := ev.USCC.String()
-			region := ev.USCC.Division()
+			region := res.Region
 			_ = sink.AddAppliedEvent(chsink.AppliedEvent{EventID: ev.ID, USCC: code, Type: ev.Type.String(), OccurredAt: ev.OccurredAt,
 				Authority: ev.Authority, Region: region, Attrs: string(ev.RawAttrs), AppliedAt: end, Source: "bench", Seq: uint64(i)})
 			rows++
 			if ev.Type == models.TypeInspection {
-				t, _, _ := eng.TierAt(ev.USCC, ev.OccurredAt.Add(-time.Second))
 				_ = sink.AddInspection(chsink.Inspection{EventID: ev.ID, USCC: code, Region: region, At: ev.OccurredAt,
-					PlanID: ev.PlanID, Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: scheme.Label(t), Scheme: scheme.ID})
+					PlanID: ev.PlanID, Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: scheme.Label(res.InspectedTier), Scheme: scheme.ID})
 				rows++
 			}
 			for _, c := range res.TierChanges() {

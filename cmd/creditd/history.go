@@ -62,13 +62,13 @@ func regionOf(ev *models.Event) string {
 
 // Applied implements Observer. The event's strings may borrow an input
 // buffer that is reused after the call: whatever the sink keeps is cloned.
-func (h *history) Applied(ev *models.Event, raw []byte, source string, pos uint64) {
+// The region and the tier an inspection found come from the apply itself
+// (f), not from another query of the engine.
+func (h *history) Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64) {
 	code := ev.USCC.String()
-	region := strings.Clone(regionOf(ev))
-	if eng := h.eng(ev.USCC); eng != nil {
-		if v, ok := eng.Entity(ev.USCC, ev.OccurredAt, false); ok && v.Region != "" {
-			region = v.Region
-		}
+	region := f.Region
+	if region == "" {
+		region = strings.Clone(regionOf(ev))
 	}
 	id := strings.Clone(ev.ID)
 	h.add(h.sink.AddAppliedEvent(chsink.AppliedEvent{EventID: id, USCC: code, Type: ev.Type.String(),
@@ -77,9 +77,7 @@ func (h *history) Applied(ev *models.Event, raw []byte, source string, pos uint6
 	if ev.Type == models.TypeInspection {
 		tier := ""
 		if eng := h.eng(ev.USCC); eng != nil {
-			if t, _, ok := eng.TierAt(ev.USCC, ev.OccurredAt.Add(-time.Second)); ok {
-				tier = eng.Scheme().Label(t)
-			}
+			tier = eng.Scheme().Label(f.InspectedTier)
 		}
 		h.add(h.sink.AddInspection(chsink.Inspection{EventID: id, USCC: code, Region: region, At: ev.OccurredAt,
 			PlanID: strings.Clone(ev.PlanID), Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))

@@ -41,7 +41,7 @@ type DeadLetters = deadletter.Sink
 // Observer sees what the ingester did, after the batch is durable. It
 // must not block (history stores and publishers buffer).
 type Observer interface {
-	Applied(ev *models.Event, raw []byte, source string, pos uint64)
+	Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64)
 	Rejected(l Letter)
 	TierChanged(c scoring.TierChange)
 }
@@ -253,6 +253,7 @@ func (g *Ingester) fail(err error) {
 
 type pendingAck struct {
 	ev     *models.Event
+	facts  scoring.Facts
 	raw    []byte
 	source string
 	pos    uint64
@@ -297,7 +298,7 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 					g.sinceSnp++
 					g.m.WALBytes.Add(float64(len(l.raw) + 8))
 					g.m.Events.WithLabelValues("applied", "").Inc()
-					acks = append(acks, pendingAck{ev: l.ev, raw: l.raw, source: src, pos: pos})
+					acks = append(acks, pendingAck{ev: l.ev, facts: r.Facts, raw: l.raw, source: src, pos: pos})
 					changes = append(changes, r.TierChanges()...)
 					continue
 				case errors.As(err, &rej):
@@ -380,7 +381,7 @@ func (g *Ingester) notify(acks []pendingAck, letters []Letter, changes []scoring
 	g.mu.Unlock()
 	for _, o := range obs {
 		for _, a := range acks {
-			o.Applied(a.ev, a.raw, a.source, a.pos)
+			o.Applied(a.ev, a.facts, a.raw, a.source, a.pos)
 		}
 		for _, l := range letters {
 			o.Rejected(l)

@@ -232,7 +232,7 @@ func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
 	}
 	s.nApplied++
 	if s.hist != nil && !m.Replay {
-		s.hist.Applied(&s.ev, m.Value, deadletter.KafkaSource(m.Topic, int32(m.Partition), m.Offset), uint64(m.Offset))
+		s.hist.Applied(&s.ev, r.Facts, m.Value, deadletter.KafkaSource(m.Topic, int32(m.Partition), m.Offset), uint64(m.Offset))
 		for _, c := range r.TierChanges() {
 			s.hist.TierChanged(c)
 		}
