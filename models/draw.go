@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // DrawFormat is the value of the record's "format" member.
@@ -1171,13 +1173,15 @@ func (d *drawDec) str() (string, error) {
 		return "", d.syntax("want a string")
 	}
 	// The lexing (escapes, surrogate pairs, UTF-8, control characters) is
-	// the event decoder's scanner, shared by the package.
-	sc := jsonScanner{b: d.data, pos: d.pos}
-	v, err := sc.stringBytes()
+	// the module's shared scanner (models/jsontext).
+	var sc jsontext.Scanner
+	sc.Reset(d.data)
+	sc.Seek(d.pos)
+	v, err := sc.StringBytes()
 	if err != nil {
 		return "", &DrawError{Msg: err.Error()}
 	}
-	d.pos = sc.pos
+	d.pos = sc.Offset()
 	return string(v), nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unsafe"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // MaxEventIDLen is the longest event id credit-event/v1 allows.
@@ -36,14 +38,15 @@ type EventDecoder struct {
 	// path for callers that keep the line unchanged for as long as the
 	// event is used; the default copies, so the line may be reused.
 	Borrow bool
-	sc     jsonScanner
+	sc     jsontext.Scanner // the line
+	attrs  jsontext.Scanner // RawAttrs (its own scratch buffer)
 }
 
 // text returns b as a string: aliasing the input in Borrow mode when b
 // lies in it, else a copy.
 func (d *EventDecoder) text(b []byte) string {
-	if d.Borrow && len(b) > 0 && len(d.sc.b) > 0 {
-		in := d.sc.b
+	if d.Borrow && len(b) > 0 && len(d.sc.Input()) > 0 {
+		in := d.sc.Input()
 		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 		lo := uintptr(unsafe.Pointer(unsafe.SliceData(in)))
 		if p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(in)) {
@@ -69,11 +72,11 @@ const (
 func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	ev.Reset()
 	s := &d.sc
-	s.b, s.pos = line, 0
+	s.Reset(line)
 
-	if s.peek() != '{' {
-		if err := s.skipValue(0); err != nil || s.peek() != 0 {
-			return reject(ReasonNotJSON, "", "%s", describeSyntax(err, s))
+	if s.Peek() != '{' {
+		if err := s.SkipValue(); err != nil || !s.AtEnd() {
+			return reject(ReasonNotJSON, "", "%s", describeSyntax(err))
 		}
 		return reject(ReasonNotObject, "", "the event must be a JSON object")
 	}
@@ -81,24 +84,24 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	var (
 		seen                           int
 		dupKey, unknownKey             string
-		idK, usccK, typeK, occK, authK jsonKind
+		idK, usccK, typeK, occK, authK jsontext.Kind
 		idV, usccV, typeV, occV, authV string
-		attrsK                         jsonKind
+		attrsK                         jsontext.Kind
 		attrsStart, attrsEnd           int
 	)
-	str := func(k *jsonKind, v *string) error {
-		*k = s.kind()
-		if *k == kindString {
-			b, err := s.stringBytes()
+	str := func(k *jsontext.Kind, v *string) error {
+		*k = s.Kind()
+		if *k == jsontext.String {
+			b, err := s.StringBytes()
 			if err != nil {
 				return err
 			}
 			*v = d.text(b)
 			return nil
 		}
-		return s.skipValue(1)
+		return s.SkipValue()
 	}
-	err := s.object(func(key []byte) error {
+	err := s.Object(func(key []byte) error {
 		var bit int
 		switch string(key) {
 		case "id":
@@ -117,7 +120,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 			if unknownKey == "" {
 				unknownKey = string(key)
 			}
-			return s.skipValue(1)
+			return s.SkipValue()
 		}
 		if seen&bit != 0 && dupKey == "" {
 			dupKey = string(key)
@@ -135,21 +138,20 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 		case fAuthority:
 			return str(&authK, &authV)
 		default:
-			attrsK = s.kind()
-			s.skipWS()
-			attrsStart = s.pos
-			if err := s.skipValue(1); err != nil {
+			attrsK = s.Kind() // skips the white space before the value
+			attrsStart = s.Offset()
+			if err := s.SkipValue(); err != nil {
 				return err
 			}
-			attrsEnd = s.pos
+			attrsEnd = s.Offset()
 			return nil
 		}
 	})
-	if err == nil && s.peek() != 0 {
-		err = s.fail("trailing data after the object")
+	if err == nil && !s.AtEnd() {
+		err = s.Fail("trailing data after the object")
 	}
 	if err != nil {
-		return reject(ReasonNotJSON, "", "%s", describeSyntax(err, s))
+		return reject(ReasonNotJSON, "", "%s", describeSyntax(err))
 	}
 	if dupKey != "" {
 		return reject(ReasonDuplicateKey, dupKey, "member appears more than once")
@@ -162,7 +164,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if seen&fID == 0 {
 		return reject(ReasonMissingField, "id", "required")
 	}
-	if idK != kindString {
+	if idK != jsontext.String {
 		return reject(ReasonInvalidField, "id", "must be a string, got %s", idK)
 	}
 	if len(idV) == 0 || len(idV) > MaxEventIDLen {
@@ -179,7 +181,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if seen&fUSCC == 0 {
 		return &RejectError{Reason: ReasonMissingField, Field: "uscc", Detail: "required"}
 	}
-	if usccK != kindString {
+	if usccK != jsontext.String {
 		return reject(ReasonInvalidUSCC, "uscc", "must be a string, got %s", usccK)
 	}
 	code, exc, uerr := d.Exceptions.Parse(usccV)
@@ -192,7 +194,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if seen&fType == 0 {
 		return reject(ReasonMissingField, "type", "required")
 	}
-	if typeK != kindString {
+	if typeK != jsontext.String {
 		return reject(ReasonInvalidField, "type", "must be a string, got %s", typeK)
 	}
 	typ, ok := ParseEventType(typeV)
@@ -205,7 +207,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	if seen&fOccurred == 0 {
 		return reject(ReasonMissingField, "occurred_at", "required")
 	}
-	if occK != kindString {
+	if occK != jsontext.String {
 		return reject(ReasonInvalidField, "occurred_at", "must be an RFC 3339 string, got %s", occK)
 	}
 	t, terr := ParseInstant(occV)
@@ -220,7 +222,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 		if typ != TypeRegistered {
 			return reject(ReasonMissingField, "authority", "required for %s events", typ)
 		}
-	case authK != kindString:
+	case authK != jsontext.String:
 		return reject(ReasonInvalidField, "authority", "must be a string, got %s", authK)
 	case len(authV) == 0 || len(authV) > maxText:
 		return reject(ReasonInvalidField, "authority", "must be 1-%d bytes", maxText)
@@ -235,7 +237,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 		}
 		return reject(ReasonInvalidAttrs, "attrs", "required for %s events", typ)
 	}
-	if attrsK != kindObject {
+	if attrsK != jsontext.Object {
 		return reject(ReasonInvalidAttrs, "attrs", "must be an object, got %s", attrsK)
 	}
 	if d.Borrow {
@@ -246,7 +248,7 @@ func (d *EventDecoder) Decode(line []byte, ev *Event) error {
 	return d.decodeAttrs(ev)
 }
 
-func describeSyntax(err error, s *jsonScanner) string {
+func describeSyntax(err error) string {
 	if err == nil {
 		return "trailing data after the JSON value"
 	}
@@ -349,8 +351,9 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 	spec := attrSpecs[ev.Type]
 	var seen uint32
 	var rerr *RejectError
-	s := jsonScanner{b: ev.RawAttrs, buf: d.sc.buf}
-	err := s.object(func(key []byte) error {
+	s := &d.attrs
+	s.Reset(ev.RawAttrs)
+	err := s.Object(func(key []byte) error {
 		idx := -1
 		for i := range spec {
 			if spec[i].name == string(key) {
@@ -359,22 +362,21 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 			}
 		}
 		if idx < 0 {
-			return s.skipValue(1) // unknown attrs are kept (RawAttrs) and ignored
+			return s.SkipValue() // unknown attrs are kept (RawAttrs) and ignored
 		}
 		f := &spec[idx]
 		if seen&(1<<idx) != 0 {
 			if rerr == nil {
 				rerr = reject(ReasonInvalidAttrs, f.field, "appears more than once")
 			}
-			return s.skipValue(1)
+			return s.SkipValue()
 		}
 		seen |= 1 << idx
-		if e := d.readAttr(&s, ev, f); e != nil && rerr == nil {
+		if e := d.readAttr(s, ev, f); e != nil && rerr == nil {
 			rerr = e
 		}
 		return nil
 	})
-	d.sc.buf = s.buf
 	if err != nil { // cannot happen: RawAttrs was validated by the outer scan
 		return reject(ReasonInvalidAttrs, "attrs", "%v", err)
 	}
@@ -391,16 +393,16 @@ func (d *EventDecoder) decodeAttrs(ev *Event) error {
 
 // readAttr reads one attribute value; the scanner is at the value. It
 // always consumes the value; a shape error is returned as *RejectError.
-func (d *EventDecoder) readAttr(s *jsonScanner, ev *Event, f *attrField) *RejectError {
+func (d *EventDecoder) readAttr(s *jsontext.Scanner, ev *Event, f *attrField) *RejectError {
 	field := f.field
-	k := s.kind()
+	k := s.Kind()
 	switch f.kind {
 	case aText, aEnum, aDate, aRegion:
-		if k != kindString {
-			_ = s.skipValue(1)
+		if k != jsontext.String {
+			_ = s.SkipValue()
 			return reject(ReasonInvalidAttrs, field, "must be a string, got %s", k)
 		}
-		b, _ := s.stringBytes()
+		b, _ := s.StringBytes()
 		switch f.kind {
 		case aText:
 			if len(b) == 0 || len(b) > maxText {
@@ -428,11 +430,11 @@ func (d *EventDecoder) readAttr(s *jsonScanner, ev *Event, f *attrField) *Reject
 			f.set(ev, d.text(b), 0, false)
 		}
 	case aInt:
-		if k != kindNumber {
-			_ = s.skipValue(1)
+		if k != jsontext.Number {
+			_ = s.SkipValue()
 			return reject(ReasonInvalidAttrs, field, "must be an integer, got %s", k)
 		}
-		num, _ := s.number()
+		num, _ := s.Number()
 		n, err := strconv.ParseInt(string(num), 10, 64)
 		if err != nil || n < 0 {
 			return reject(ReasonInvalidAttrs, field, "%s is not a non-negative integer", truncate(string(num), 40))
@@ -442,12 +444,11 @@ func (d *EventDecoder) readAttr(s *jsonScanner, ev *Event, f *attrField) *Reject
 		}
 		f.set(ev, "", n, false)
 	case aBool:
-		if k != kindBool {
-			_ = s.skipValue(1)
+		if k != jsontext.Bool {
+			_ = s.SkipValue()
 			return reject(ReasonInvalidAttrs, field, "must be true or false, got %s", k)
 		}
-		v := s.b[s.pos] == 't'
-		_ = s.skipValue(1)
+		v, _ := s.Bool()
 		f.set(ev, "", 0, v)
 	}
 	return nil

@@ -88,6 +88,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"truncated", `{"id":"E-1","uscc":`, ReasonNotJSON, ""},
 		{"trailing", line("penalty", `{"severity":"minor","decision_no":"x"}`) + `x`, ReasonNotJSON, ""},
 		{"two objects", `{} {}`, ReasonNotJSON, ""},
+		{"trailing NUL", line("penalty", `{"severity":"minor","decision_no":"x"}`) + "\x00", ReasonNotJSON, ""}, // a NUL byte is not the end of the line
+		{"string then NUL", "\"x\"\x00", ReasonNotJSON, ""},
 		{"bad utf8", "{\"id\":\"E\xff\"}", ReasonNotJSON, ""},
 		{"array", `[1,2]`, ReasonNotObject, ""},
 		{"string", `"x"`, ReasonNotObject, ""},

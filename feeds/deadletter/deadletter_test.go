@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jsontext"
 	"github.com/creditrisk/creditd/models/testenv"
 )
 
@@ -313,7 +313,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		s := b.String()
-		enc := models.AppendJSONString(nil, s)
+		enc := jsontext.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(enc, &back); err != nil {
 			t.Fatalf("%q encoded as %s: %v", s, enc, err)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // BadClasses are the classes of deliberately invalid lines, one per failure
@@ -95,7 +96,7 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 		b = append(b, `Z"`...)
 	}
 	b = append(b, `,"authority":`...)
-	b = models.AppendJSONString(b, g.samrAuth[e.div])
+	b = jsontext.AppendString(b, g.samrAuth[e.div])
 	b = append(b, `,"attrs":{`...)
 	switch class {
 	case badInvalidAttrs:

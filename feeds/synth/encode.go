@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // JSON is written by hand (no reflection, no allocation): every value is
@@ -51,7 +52,7 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 		b = append(b, '"')
 		if !validPlain(b[nameStart+1 : len(b)-1]) { // never for the built-in tables
 			name := string(b[nameStart+1 : len(b)-1])
-			b = models.AppendJSONString(b[:nameStart], name)
+			b = jsontext.AppendString(b[:nameStart], name)
 		}
 		b = append(b, `,"region":"`...)
 		b = append(b, div.code...)

@@ -19,6 +19,7 @@ import (
 	"unsafe"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jsontext"
 	"github.com/creditrisk/creditd/models/testenv"
 )
 
@@ -925,7 +926,7 @@ func TestEntityCompact(t *testing.T) {
 
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"", "plain", "济南鑫达商贸有限公司", "q\"b\\s\n\r\t\x01\x7f", "bad\xffutf8", "\u2028"} {
-		b := models.AppendJSONString(nil, s)
+		b := jsontext.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q → %s: %v", s, b, err)
@@ -941,7 +942,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		b := models.AppendJSONString(nil, s)
+		b := jsontext.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%q → %s: %v", s, b, err)

@@ -37,6 +37,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // Letter is one rejected input.
@@ -102,20 +103,20 @@ func (l Letter) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"at":"`...)
 	dst = l.At.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","source":`...)
-	dst = models.AppendJSONString(dst, l.Source)
+	dst = jsontext.AppendString(dst, l.Source)
 	dst = append(dst, `,"reason":`...)
-	dst = models.AppendJSONString(dst, l.Reason)
+	dst = jsontext.AppendString(dst, l.Reason)
 	dst = append(dst, `,"detail":`...)
-	dst = models.AppendJSONString(dst, l.Detail)
+	dst = jsontext.AppendString(dst, l.Detail)
 	if l.EventID != "" {
 		dst = append(dst, `,"event_id":`...)
-		dst = models.AppendJSONString(dst, l.EventID)
+		dst = jsontext.AppendString(dst, l.EventID)
 	}
 	switch {
 	case l.Original == nil:
 	case utf8.Valid(l.Original):
 		dst = append(dst, `,"original":`...)
-		dst = models.AppendJSONString(dst, l.Original)
+		dst = jsontext.AppendString(dst, l.Original)
 	default:
 		dst = append(dst, `,"original_b64":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, l.Original)

@@ -35,8 +35,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects accepted.
@@ -70,8 +71,8 @@ func Canonicalize(data []byte) ([]byte, error) {
 // returns the extended buffer. On error dst's contents past its original
 // length are unspecified.
 func Append(dst, data []byte) ([]byte, error) {
-	p := parser{in: data, out: dst}
-	if err := p.document(); err != nil {
+	p := parser{out: dst}
+	if err := p.run(data); err != nil {
 		return dst, err
 	}
 	return p.out, nil
@@ -82,16 +83,21 @@ func Append(dst, data []byte) ([]byte, error) {
 // detached signature covers: CanonicalizeWithout(doc, "signature"). The
 // whole input, omitted members included, is validated as Canonicalize does.
 func CanonicalizeWithout(data []byte, omit ...string) ([]byte, error) {
-	p := parser{in: data, out: make([]byte, 0, len(data)), omit: omit}
-	if err := p.document(); err != nil {
+	p := parser{out: make([]byte, 0, len(data)), omit: omit}
+	if err := p.run(data); err != nil {
 		return nil, err
 	}
 	return p.out, nil
 }
 
 // parser is a recursive-descent JSON parser that writes canonical output as
-// it goes. Object members are written in input order into out and reordered
-// in place when the object closes, so no tree is built: the cost is one pass
+// it goes. The lexing (white space, strings, numbers, literals, nesting
+// depth) is the module's shared strict scanner, models/jsontext; what is
+// left here is JCS's own: member order, duplicate names, number form and
+// string output.
+//
+// Object members are written in input order into out and reordered in
+// place when the object closes, so no tree is built: the cost is one pass
 // over the input plus one copy per out-of-order object.
 //
 // Allocation: the decoded member names of the objects being parsed live in
@@ -99,131 +105,93 @@ func CanonicalizeWithout(data []byte, omit ...string) ([]byte, error) {
 // (stack); an object pushes onto both and pops when it closes, so a
 // document costs a handful of allocations however many objects it has.
 type parser struct {
-	in    []byte
-	pos   int
+	s     jsontext.Scanner
 	out   []byte
 	omit  []string // top-level member names to leave out
-	depth int
 	names []byte   // decoded member names of the open objects
 	stack []member // members of the open objects
-	str   []byte   // scratch: the decoded string value being written
 	tmp   []byte   // scratch for object reordering
 }
 
-func (p *parser) fail(format string, args ...any) error {
-	return &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
+// run canonicalises data into p.out. The scanner's syntax errors are
+// reported as this package's SyntaxError, with the scanner's offset and
+// message.
+func (p *parser) run(data []byte) error {
+	p.s.MaxDepth = MaxDepth
+	p.s.Reset(data)
+	err := p.document()
+	if se, ok := err.(*jsontext.SyntaxError); ok {
+		return &SyntaxError{Offset: se.Offset, Msg: se.Msg}
+	}
+	return err
 }
 
 func (p *parser) document() error {
-	p.skipWS()
-	if p.omit != nil && (p.pos >= len(p.in) || p.in[p.pos] != '{') {
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of input")
+	if p.omit != nil && p.s.Peek() != '{' {
+		if p.s.AtEnd() {
+			return p.s.Fail("unexpected end of input")
 		}
 		return ErrNotObject
 	}
 	if err := p.value(); err != nil {
 		return err
 	}
-	p.skipWS()
-	if p.pos != len(p.in) {
-		return p.fail("unexpected data after the top-level value")
+	if !p.s.AtEnd() {
+		return p.s.Fail("unexpected data after the top-level value")
 	}
 	return nil
-}
-
-func (p *parser) skipWS() {
-	for p.pos < len(p.in) {
-		switch p.in[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
-	}
 }
 
 func (p *parser) value() error {
-	if p.pos >= len(p.in) {
-		return p.fail("unexpected end of input")
-	}
-	switch c := p.in[p.pos]; {
-	case c == '{':
+	switch p.s.Kind() {
+	case jsontext.Object:
 		return p.object()
-	case c == '[':
+	case jsontext.Array:
 		return p.array()
-	case c == '"':
-		var err error
-		if p.str, err = p.decodeString(p.str[:0]); err != nil {
+	case jsontext.String:
+		v, err := p.s.StringBytes()
+		if err != nil {
 			return err
 		}
-		p.out = appendString(p.out, p.str)
+		// v is valid UTF-8 (the scanner checked it), so this cannot fail.
+		p.out, err = jsontext.AppendStringJCS(p.out, v)
+		return err
+	case jsontext.Number:
+		text, err := p.s.Number()
+		if err != nil {
+			return err
+		}
+		return p.number(text, p.s.Offset()-len(text))
+	case jsontext.Bool:
+		v, err := p.s.Bool()
+		if err != nil {
+			return err
+		}
+		p.out = strconv.AppendBool(p.out, v)
 		return nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
+	case jsontext.Null:
+		if err := p.s.Null(); err != nil {
+			return err
+		}
+		p.out = append(p.out, "null"...)
+		return nil
 	default:
-		return p.fail("invalid character %q looking for a value", c)
+		return p.s.SkipValue() // reports the missing value
 	}
-}
-
-func (p *parser) literal(word string) error {
-	if !bytes.HasPrefix(p.in[p.pos:], []byte(word)) {
-		return p.fail("invalid literal, want %s", word)
-	}
-	p.pos += len(word)
-	p.out = append(p.out, word...)
-	return nil
-}
-
-func (p *parser) enter() error {
-	p.depth++
-	if p.depth > MaxDepth {
-		return p.fail("nesting deeper than %d", MaxDepth)
-	}
-	return nil
 }
 
 func (p *parser) array() error {
-	if err := p.enter(); err != nil {
-		return err
-	}
-	p.pos++ // '['
 	p.out = append(p.out, '[')
-	p.skipWS()
-	if p.pos < len(p.in) && p.in[p.pos] == ']' {
-		p.pos++
-		p.out = append(p.out, ']')
-		p.depth--
-		return nil
-	}
-	for {
-		p.skipWS()
-		if err := p.value(); err != nil {
-			return err
-		}
-		p.skipWS()
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of input in array")
-		}
-		switch p.in[p.pos] {
-		case ',':
-			p.pos++
+	first := true
+	err := p.s.Array(func() error {
+		if !first {
 			p.out = append(p.out, ',')
-		case ']':
-			p.pos++
-			p.out = append(p.out, ']')
-			p.depth--
-			return nil
-		default:
-			return p.fail("invalid character %q after array element", p.in[p.pos])
 		}
-	}
+		first = false
+		return p.value()
+	})
+	p.out = append(p.out, ']')
+	return err
 }
 
 // member is one written object member: where its decoded name sits in
@@ -234,49 +202,23 @@ type member struct {
 }
 
 func (p *parser) object() error {
-	if err := p.enter(); err != nil {
-		return err
-	}
-	top := p.depth == 1
-	p.pos++ // '{'
+	top := p.s.Depth() == 0
 	p.out = append(p.out, '{')
 	base := len(p.out)
-	p.skipWS()
-	if p.pos < len(p.in) && p.in[p.pos] == '}' {
-		p.pos++
-		p.out = append(p.out, '}')
-		p.depth--
-		return nil
-	}
 	mbase, nbase := len(p.stack), len(p.names)
 	var set map[string]struct{} // duplicate check for large objects
-	for {
-		p.skipWS()
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of input in object")
-		}
-		if p.in[p.pos] != '"' {
-			return p.fail("invalid character %q looking for a member name", p.in[p.pos])
-		}
-		nameAt := p.pos
+	err := p.s.Object(func(key []byte) error {
 		nameStart := len(p.names)
-		var err error
-		if p.names, err = p.decodeString(p.names); err != nil {
-			return err
-		}
+		p.names = append(p.names, key...)
 		name := p.names[nameStart:]
 		if p.seen(p.stack[mbase:], &set, name) {
-			p.pos = nameAt
-			return p.fail("duplicate member name %q", name)
+			return &SyntaxError{Offset: p.s.KeyOffset(), Msg: fmt.Sprintf("duplicate member name %q", name)}
 		}
-		p.skipWS()
-		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
-			return p.fail("missing ':' after member name")
-		}
-		p.pos++
-		p.skipWS()
 		start := len(p.out)
-		p.out = appendString(p.out, name)
+		var err error
+		if p.out, err = jsontext.AppendStringJCS(p.out, name); err != nil {
+			return err // cannot happen: the scanner checked the UTF-8
+		}
 		p.out = append(p.out, ':')
 		if err := p.value(); err != nil {
 			return err
@@ -289,29 +231,16 @@ func (p *parser) object() error {
 			m.end = start
 		}
 		p.stack = append(p.stack, m)
-		p.skipWS()
-		if p.pos >= len(p.in) {
-			return p.fail("unexpected end of input in object")
-		}
-		if p.in[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.in[p.pos] == '}' {
-			p.pos++
-			break
-		}
-		return p.fail("invalid character %q after object member", p.in[p.pos])
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	p.depth--
 	p.finishObject(base, p.stack[mbase:])
 	p.stack, p.names = p.stack[:mbase], p.names[:nbase]
 	return nil
 }
 
-// finishObject rewrites out[base:], which holds the members' canonical bytes
-// back to back in input order, as the sorted, comma-separated member list
-// and the closing brace.
 // seen reports whether name is already among members. Small objects are
 // scanned linearly; from 16 members on a set is kept, so that a hostile
 // object with many members costs linear, not quadratic, time.
@@ -338,6 +267,9 @@ func (p *parser) seen(members []member, set *map[string]struct{}, name []byte) b
 	return false
 }
 
+// finishObject rewrites out[base:], which holds the members' canonical bytes
+// back to back in input order, as the sorted, comma-separated member list
+// and the closing brace.
 func (p *parser) finishObject(base int, members []member) {
 	// Fast path: already sorted (canonical input, and most machine-written
 	// JSON with sorted keys) needs only the commas inserted, which the copy
@@ -396,232 +328,53 @@ func compareUTF16(a, b []byte) int {
 	return cmp.Compare(ra, rb)
 }
 
-// decodeString parses the JSON string at p.pos (which is '"') and appends
-// its decoded value to buf. The fast path copies a plain run of the input;
-// escapes and validation of UTF-8 go through the slow path.
-func (p *parser) decodeString(buf []byte) ([]byte, error) {
-	p.pos++ // opening quote
-	start := p.pos
-	// Fast path: printable ASCII with no escapes.
-	for p.pos < len(p.in) {
-		c := p.in[p.pos]
-		if c == '"' {
-			buf = append(buf, p.in[start:p.pos]...)
-			p.pos++
-			return buf, nil
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			break
-		}
-		p.pos++
+// number writes the canonical form of the number text (valid JSON, read
+// by the scanner at offset start). The value must be an integer of
+// magnitude at most MaxSafeInteger (see the package comment).
+func (p *parser) number(text []byte, start int) error {
+	t := text
+	neg := t[0] == '-'
+	if neg {
+		t = t[1:]
 	}
-	// Slow path.
-	buf = append(buf, p.in[start:p.pos]...)
-	for {
-		if p.pos >= len(p.in) {
-			return buf, p.fail("unterminated string")
-		}
-		c := p.in[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return buf, nil
-		case c < 0x20:
-			return buf, p.fail("control character %#02x in string (must be escaped)", c)
-		case c < 0x80:
-			if c != '\\' {
-				buf = append(buf, c)
-				p.pos++
-				continue
-			}
-			r, err := p.escape()
-			if err != nil {
-				return buf, err
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			r, n := utf8.DecodeRune(p.in[p.pos:])
-			if r == utf8.RuneError && n <= 1 {
-				return buf, p.fail("invalid UTF-8 in string")
-			}
-			buf = append(buf, p.in[p.pos:p.pos+n]...)
-			p.pos += n
-		}
-	}
-}
-
-// escape decodes the escape sequence at p.pos (a backslash), combining a
-// surrogate pair into one rune; a lone surrogate is an error (I-JSON).
-func (p *parser) escape() (rune, error) {
-	if p.pos+1 >= len(p.in) {
-		return 0, p.fail("unterminated escape")
-	}
-	c := p.in[p.pos+1]
-	p.pos += 2
-	switch c {
-	case '"', '\\', '/':
-		return rune(c), nil
-	case 'b':
-		return '\b', nil
-	case 'f':
-		return '\f', nil
-	case 'n':
-		return '\n', nil
-	case 'r':
-		return '\r', nil
-	case 't':
-		return '\t', nil
-	case 'u':
-	default:
-		p.pos -= 2
-		return 0, p.fail("invalid escape \\%c", c)
-	}
-	at := p.pos - 2
-	r, ok := p.hex4()
-	if !ok {
-		p.pos = at
-		return 0, p.fail("invalid \\u escape")
-	}
-	switch {
-	case r >= 0xDC00 && r <= 0xDFFF:
-		p.pos = at
-		return 0, p.fail("lone low surrogate \\u%04x", r)
-	case r >= 0xD800 && r <= 0xDBFF:
-		if p.pos+1 < len(p.in) && p.in[p.pos] == '\\' && p.in[p.pos+1] == 'u' {
-			p.pos += 2
-			lo, ok := p.hex4()
-			if ok && lo >= 0xDC00 && lo <= 0xDFFF {
-				return utf16.DecodeRune(r, lo), nil
-			}
-		}
-		p.pos = at
-		return 0, p.fail("lone high surrogate \\u%04x", r)
-	}
-	return r, nil
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.pos+4 > len(p.in) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.in[p.pos : p.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.pos += 4
-	return r, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a canonical JSON string (RFC 8785 §3.2.2.2).
-func appendString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// number parses a JSON number at p.pos and writes its canonical form. The
-// value must be an integer of magnitude at most MaxSafeInteger (see the
-// package comment).
-func (p *parser) number() error {
-	start := p.pos
-	neg := false
-	if p.in[p.pos] == '-' {
-		neg = true
-		p.pos++
-	}
-	// Integer part: "0" or [1-9][0-9]*.
-	intStart := p.pos
-	if p.pos >= len(p.in) || p.in[p.pos] < '0' || p.in[p.pos] > '9' {
-		return p.fail("invalid number: no digits")
-	}
-	if p.in[p.pos] == '0' {
-		p.pos++
-		if p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
-			return p.fail("invalid number: leading zero")
-		}
-	} else {
-		p.skipDigits()
-	}
-	intDigits := p.in[intStart:p.pos]
+	// Integer part: "0" or [1-9][0-9]* (the scanner checked the grammar).
+	i := skipDigits(t, 0)
+	intDigits := t[:i]
 	var fracDigits []byte
-	if p.pos < len(p.in) && p.in[p.pos] == '.' {
-		p.pos++
-		fs := p.pos
-		p.skipDigits()
-		if p.pos == fs {
-			return p.fail("invalid number: no digits after '.'")
-		}
-		fracDigits = p.in[fs:p.pos]
+	if i < len(t) && t[i] == '.' {
+		j := skipDigits(t, i+1)
+		fracDigits = t[i+1 : j]
+		i = j
 	}
-	exp := 0 // saturating at ±1e9, far beyond anything that matters
-	if p.pos < len(p.in) && (p.in[p.pos] == 'e' || p.in[p.pos] == 'E') {
-		p.pos++
-		eneg := false
-		if p.pos < len(p.in) && (p.in[p.pos] == '+' || p.in[p.pos] == '-') {
-			eneg = p.in[p.pos] == '-'
-			p.pos++
+	hasExp := i < len(t) // what is left is the exponent: [eE][+-]?[0-9]+
+	exp := 0             // saturating at ±1e9, far beyond anything that matters
+	if hasExp {
+		i++
+		eneg := t[i] == '-'
+		if t[i] == '+' || t[i] == '-' {
+			i++
 		}
-		es := p.pos
-		for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
+		for _, c := range t[i:] {
 			if exp < 1e9 {
-				exp = exp*10 + int(p.in[p.pos]-'0')
+				exp = exp*10 + int(c-'0')
 			}
-			p.pos++
-		}
-		if p.pos == es {
-			return p.fail("invalid number: no digits in exponent")
 		}
 		if eneg {
 			exp = -exp
 		}
 	}
-	text := p.in[start:p.pos]
 	// Fast path: a plain integer of at most 15 digits is below 2^53 and
 	// already canonical unless it is "-0".
-	if fracDigits == nil && exp == 0 && len(intDigits) <= 15 {
+	if fracDigits == nil && !hasExp && len(intDigits) <= 15 {
 		if neg && len(intDigits) == 1 && intDigits[0] == '0' {
 			p.out = append(p.out, '0')
 			return nil
 		}
 		p.out = append(p.out, text...)
 		return nil
+	}
+	fail := func(msg string) error {
+		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("number %s is %s", text, msg)}
 	}
 	// Slow path: the value is digits × 10^exp with digits the integer and
 	// fraction digits run together and exp adjusted for the fraction.
@@ -642,20 +395,17 @@ func (p *parser) number() error {
 		exp++
 	}
 	if exp < 0 {
-		p.pos = start
-		return p.fail("number %s is not an integer (only integers are supported)", text)
+		return fail("not an integer (only integers are supported)")
 	}
 	if len(digits)+exp > 16 {
-		p.pos = start
-		return p.fail("number %s is beyond ±2^53", text)
+		return fail("beyond ±2^53")
 	}
 	for range exp {
 		digits = append(digits, '0')
 	}
 	v, err := strconv.ParseUint(string(digits), 10, 64)
 	if err != nil || v > MaxSafeInteger {
-		p.pos = start
-		return p.fail("number %s is beyond ±2^53", text)
+		return fail("beyond ±2^53")
 	}
 	if neg {
 		p.out = append(p.out, '-')
@@ -664,8 +414,10 @@ func (p *parser) number() error {
 	return nil
 }
 
-func (p *parser) skipDigits() {
-	for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
-		p.pos++
+// skipDigits returns the index of the first non-digit of t from i on.
+func skipDigits(t []byte, i int) int {
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
 	}
+	return i
 }
