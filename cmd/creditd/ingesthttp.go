@@ -100,27 +100,6 @@ func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 	}
 }
 
-// readEventLines is bodyLines for a handler that acts only once the body
-// was read: on a read error it answers (413 for an oversized body, 400
-// otherwise, saying nothing was done) and returns false.
-func (s *Server) readEventLines(w http.ResponseWriter, r *http.Request, done string,
-	line func(num int64, b []byte), tooLong func(num int64, rej *models.RejectError)) bool {
-	err := s.bodyLines(w, r, func(num int64, b []byte, _ int64, rej *models.RejectError) error {
-		if rej != nil {
-			tooLong(num, rej)
-		} else {
-			line(num, b)
-		}
-		return nil
-	})
-	var be *bodyError
-	if errors.As(err, &be) {
-		writeProblem(w, r, be.status, be.msg+"; nothing was "+done)
-		return false
-	}
-	return true
-}
-
 // eventStream feeds one request's lines to the ingester chunk by chunk.
 type eventStream struct {
 	ctx    context.Context
