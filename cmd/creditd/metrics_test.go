@@ -83,6 +83,7 @@ func publicMetric(name string) bool {
 	switch name {
 	case "creditd_events_total", "creditd_apply_seconds", "creditd_ingest_batch_seconds", "creditd_log_sync_seconds",
 		"creditd_log_appended_bytes_total", "creditd_snapshot_seconds", "creditd_snapshot_position", "creditd_snapshot_bytes",
+		"creditd_snapshot_timestamp_seconds", "creditd_log_unsnapshotted_records",
 		"creditd_recovery_seconds", "creditd_ready", "creditd_entities", "creditd_tier_changes_total",
 		"creditd_sweep_reevaluated_total", "creditd_http_requests_total", "creditd_http_request_seconds",
 		"creditd_draws_total", "creditd_draw_selected_total", "creditd_draw_seconds", "creditd_reports_total":
