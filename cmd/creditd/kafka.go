@@ -276,73 +276,21 @@ func (s *kafkaState) Tick(now time.Time, emit kf.Emit) {
 	})
 }
 
-// appendTierChange writes a record of the tier-changes topic (keyed by
-// USCC), without reflection:
-//
-//	{"uscc":"…","region":"370983","old_tier":"B","new_tier":"C","tier_scheme":"national-4",
-//	 "score":512,"at":"2026-03-01T08:00:00Z","cause":"<event id>|time:<rule>",
-//	 "source":{"topic":"credit.events","partition":3,"offset":1234}}
-//
-// An entity's first tier is not published; new_tier is null when it leaves
-// the tiers (deregistered); source is absent for time-rule changes.
-func appendTierChange(b []byte, c scoring.TierChange, scheme *models.TierScheme, m *kf.Message) []byte {
-	b = append(b, `{"uscc":"`...)
-	b = append(b, c.USCC[:]...)
-	b = append(b, '"')
-	if c.Region != "" {
-		b = append(b, `,"region":"`...)
-		b = append(b, c.Region...)
-		b = append(b, '"')
-	}
-	b = append(b, `,"old_tier":`...)
-	if c.From == models.NoTier {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendQuote(b, scheme.Label(c.From))
-	}
-	b = append(b, `,"new_tier":`...)
-	if c.To == models.NoTier {
-		b = append(b, "null"...) // deregistered: no longer in a tier
-	} else {
-		b = strconv.AppendQuote(b, scheme.Label(c.To))
-	}
-	b = append(b, `,"tier_scheme":`...)
-	b = strconv.AppendQuote(b, scheme.ID)
-	b = append(b, `,"score":`...)
-	b = strconv.AppendInt(b, int64(c.Score), 10)
-	b = append(b, `,"at":"`...)
-	b = c.At.UTC().AppendFormat(b, time.RFC3339)
-	b = append(b, `","cause":`...)
-	b = appendJSONString(b, c.Cause)
-	if m != nil {
-		b = append(b, `,"source":{"topic":`...)
-		b = strconv.AppendQuote(b, m.Topic)
-		b = append(b, `,"partition":`...)
-		b = strconv.AppendInt(b, int64(m.Partition), 10)
-		b = append(b, `,"offset":`...)
-		b = strconv.AppendInt(b, m.Offset, 10)
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string (event ids are printable
-// ASCII; anything else is escaped by encoding/json).
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
+// tierOutput is c's record of the tier-changes topic (models.TierChange);
+// m is the source message, nil for a time rule's change.
 func (s *kafkaState) tierOutput(c scoring.TierChange, m *kf.Message) kf.Output {
-	return kf.Output{Topic: s.tiers, Key: []byte(c.USCC.String()),
-		Value: appendTierChange(make([]byte, 0, 256), c, s.eng.Scheme(), m)}
+	scheme := s.eng.Scheme()
+	tc := models.TierChange{USCC: c.USCC, Region: c.Region, Scheme: scheme.ID, Score: int(c.Score), At: c.At, Cause: c.Cause}
+	if c.From != models.NoTier {
+		tc.OldTier = scheme.Label(c.From)
+	}
+	if c.To != models.NoTier {
+		tc.NewTier = scheme.Label(c.To) // NoTier: deregistered, no longer in a tier
+	}
+	if m != nil {
+		tc.Source = &models.TierChangeSource{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset}
+	}
+	return kf.Output{Topic: s.tiers, Key: []byte(c.USCC.String()), Value: tc.AppendJSON(make([]byte, 0, 256))}
 }
 
 // WriteSnapshot implements kf.State.
