@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
+	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -29,7 +31,7 @@ type history struct {
 
 // openHistory connects the sink (creating or migrating the schema) and
 // registers its metrics.
-func openHistory(ctx context.Context, cfg *Config, dataDir string, m *Metrics, logger *slog.Logger) (*history, error) {
+func openHistory(ctx context.Context, cfg *Config, dataDir string, m *metrics.Set, logger *slog.Logger) (*history, error) {
 	opts := chsink.Options{SpoolDir: filepath.Join(dataDir, "clickhouse-spool"), Logger: logger}
 	if strings.Contains(cfg.ClickHouseDSN, "://") {
 		opts.DSN = cfg.ClickHouseDSN
@@ -85,7 +87,7 @@ func (h *history) Applied(ev *models.Event, f scoring.Facts, raw []byte, source 
 }
 
 // Rejected implements Observer.
-func (h *history) Rejected(l Letter) {
+func (h *history) Rejected(l deadletter.Letter) {
 	h.add(h.sink.AddRejectedEvent(chsink.RejectedEvent{At: l.At, Source: l.Source, Reason: l.Reason, Detail: l.Detail,
 		EventID: strings.Clone(l.EventID), Original: string(l.Original)}))
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 )
 
 // nonBlankLines counts the lines of body the ingest path answers for,
@@ -95,7 +97,7 @@ func fuzzPost(t *testing.T, s *ingestServer, body []byte, lines int) eventsAnswe
 	}
 	one := 0
 	for _, l := range letters {
-		if l.Reason != reasonLettersOmitted {
+		if l.Reason != ingest.ReasonLettersOmitted {
 			one++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/ndjson"
 	"github.com/creditrisk/creditd/models"
 )
@@ -29,7 +30,7 @@ import (
 
 const (
 	answerRejectedMax  = 1000
-	chunkLines         = lineBatch
+	chunkLines         = ingest.LineBatch
 	chunkBytes         = 4 << 20
 	letterBudgetFactor = 2
 	letterBudgetSlack  = 64 << 10
@@ -44,12 +45,12 @@ var deadLetterPath = filepath.Join("deadletters", "deadletters.ndjson")
 // "rejected" are as before; "rejected" lists at most answerRejectedMax
 // rejections, in line order, and "rejected_total" counts them all.
 type eventsAnswer struct {
-	Applied       int             `json:"applied"`
-	Duplicates    int             `json:"duplicates"`
-	Rejected      []Rejection     `json:"rejected"`
-	RejectedTotal int             `json:"rejected_total"`
-	Omitted       int             `json:"rejected_omitted"`
-	DeadLetters   *deadLettersRef `json:"dead_letters,omitempty"`
+	Applied       int                `json:"applied"`
+	Duplicates    int                `json:"duplicates"`
+	Rejected      []ingest.Rejection `json:"rejected"`
+	RejectedTotal int                `json:"rejected_total"`
+	Omitted       int                `json:"rejected_omitted"`
+	DeadLetters   *deadLettersRef    `json:"dead_letters,omitempty"`
 }
 
 // deadLettersRef says where a request's rejected lines were dead-lettered.
@@ -100,34 +101,13 @@ func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 	}
 }
 
-// readEventLines is bodyLines for a handler that acts only once the body
-// was read: on a read error it answers (413 for an oversized body, 400
-// otherwise, saying nothing was done) and returns false.
-func (s *Server) readEventLines(w http.ResponseWriter, r *http.Request, done string,
-	line func(num int64, b []byte), tooLong func(num int64, rej *models.RejectError)) bool {
-	err := s.bodyLines(w, r, func(num int64, b []byte, _ int64, rej *models.RejectError) error {
-		if rej != nil {
-			tooLong(num, rej)
-		} else {
-			line(num, b)
-		}
-		return nil
-	})
-	var be *bodyError
-	if errors.As(err, &be) {
-		writeProblem(w, r, be.status, be.msg+"; nothing was "+done)
-		return false
-	}
-	return true
-}
-
 // eventStream feeds one request's lines to the ingester chunk by chunk.
 type eventStream struct {
 	ctx    context.Context
-	ing    *Ingester
+	ing    *ingest.Ingester
 	source string
 	dec    models.EventDecoder
-	lines  []inLine
+	lines  []ingest.Line
 	bytes  int   // raw bytes in lines
 	read   int64 // body bytes read up to the end of the last line
 	chunks int   // chunks submitted
@@ -139,30 +119,17 @@ type eventStream struct {
 }
 
 func (st *eventStream) add(num int64, b []byte, end int64, rej *models.RejectError) error {
-	in := inLine{num: num, rej: rej}
+	in := ingest.RejectedLine(num, rej)
 	if rej == nil {
-		in = decodeLine(&st.dec, num, b)
+		in = ingest.DecodeLine(&st.dec, num, b)
 	}
 	st.lines = append(st.lines, in)
-	st.bytes += len(in.raw)
+	st.bytes += in.Size()
 	st.read = end
 	if len(st.lines) >= chunkLines || st.bytes >= chunkBytes {
 		return st.flush()
 	}
 	return nil
-}
-
-// decodeLine copies line num once into an inLine, which the decoded event
-// borrows (dec.Borrow), and decodes it.
-func decodeLine(dec *models.EventDecoder, num int64, b []byte) inLine {
-	in := inLine{num: num, raw: append([]byte(nil), b...)}
-	ev := &models.Event{}
-	if err := dec.Decode(in.raw, ev); err != nil {
-		in.rej = err.(*models.RejectError)
-	} else {
-		in.ev = ev
-	}
-	return in
 }
 
 // flush submits the pending lines and adds their outcome to the answer.
@@ -171,23 +138,23 @@ func (st *eventStream) flush() error {
 		return nil
 	}
 	budget := max(0, letterBudgetFactor*st.read+letterBudgetSlack-st.usedLetters)
-	d := st.ing.submit(st.ctx, &ingestBatch{source: st.source, lines: st.lines, letterBudget: budget})
-	if d.err != nil {
-		return d.err
+	res, letters, err := st.ing.SubmitBudget(st.ctx, st.source, st.lines, budget)
+	if err != nil {
+		return err
 	}
 	st.chunks++
-	st.last = st.lines[len(st.lines)-1].num
+	st.last = st.lines[len(st.lines)-1].Num()
 	st.lines, st.bytes = st.lines[:0], 0
 	a := &st.ans
-	a.Applied += d.res.Applied
-	a.Duplicates += d.res.Duplicates
-	a.RejectedTotal += len(d.res.Rejected)
-	room := min(len(d.res.Rejected), answerRejectedMax-len(a.Rejected))
-	a.Rejected = append(a.Rejected, d.res.Rejected[:room]...)
-	a.Omitted += len(d.res.Rejected) - room
-	st.dl.Written += d.letters.written
-	st.dl.Omitted += d.letters.omitted
-	st.usedLetters += d.letters.bytes
+	a.Applied += res.Applied
+	a.Duplicates += res.Duplicates
+	a.RejectedTotal += len(res.Rejected)
+	room := min(len(res.Rejected), answerRejectedMax-len(a.Rejected))
+	a.Rejected = append(a.Rejected, res.Rejected[:room]...)
+	a.Omitted += len(res.Rejected) - room
+	st.dl.Written += letters.Written
+	st.dl.Omitted += letters.Omitted
+	st.usedLetters += letters.Bytes
 	return nil
 }
 
@@ -198,7 +165,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := s.newRequestID()
 	st := &eventStream{ctx: r.Context(), ing: s.ing, source: "http:" + reqID,
-		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []Rejection{}}}
+		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
 	err := s.bodyLines(w, r, st.add)
 	if err == nil {
 		err = st.flush()

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
 	"github.com/creditrisk/creditd/models"
@@ -88,8 +90,8 @@ func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	dlq := &recordingSink{}
-	m := NewMetrics()
-	ing := NewIngester(eng, log, dlq, m, logger, IngesterOptions{SnapshotDir: filepath.Join(dir, "snapshots"), SweepInterval: time.Hour})
+	m := metrics.New()
+	ing := ingest.New(eng, log, dlq, m, logger, ingest.Options{SnapshotDir: filepath.Join(dir, "snapshots"), SweepInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ing.Run(ctx) }()
@@ -133,7 +135,7 @@ func routePath(pattern string) (method, path string) {
 // header naming the methods it has (RFC 9110 §15.5.6), in local and Kafka
 // mode, and an unknown path still gets 404.
 func TestWrongMethod405(t *testing.T) {
-	srv := NewServer(&Server{cfg: testConfig(), m: NewMetrics(), tokens: &Tokens{}, logger: slog.New(slog.DiscardHandler)})
+	srv := NewServer(&Server{cfg: testConfig(), m: metrics.New(), tokens: &Tokens{}, logger: slog.New(slog.DiscardHandler)})
 	km := &kafkaMode{s: srv}
 	kafkaRoutes := []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers",
 		"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events"}
@@ -357,7 +359,7 @@ func TestIngestAnswerAndDeadLettersBounded(t *testing.T) {
 			if !strings.HasPrefix(l.Source, a.DeadLetters.Source+":") {
 				t.Errorf("%s: letter source %q", c.name, l.Source)
 			}
-			if l.Reason == reasonLettersOmitted {
+			if l.Reason == ingest.ReasonLettersOmitted {
 				summaries++
 			} else {
 				one++

@@ -20,6 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models"
@@ -64,7 +66,7 @@ type kafkaMetrics struct {
 	proxied            *prometheus.CounterVec // by result
 }
 
-func newKafkaMetrics(m *Metrics, mgr *kf.Manager) *kafkaMetrics {
+func newKafkaMetrics(m *metrics.Set, mgr *kf.Manager) *kafkaMetrics {
 	km := &kafkaMetrics{
 		applied:   m.Events.WithLabelValues("applied", ""),
 		duplicate: m.Events.WithLabelValues("duplicate", ""),
@@ -559,7 +561,7 @@ func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
 func (k *kafkaMode) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s := k.s
 	st := &kafkaStream{k: k, ctx: r.Context(), reqID: s.newRequestID(), dec: models.EventDecoder{Exceptions: s.exc},
-		ans: eventsAnswer{Rejected: []Rejection{}}}
+		ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
 	err := s.bodyLines(w, r, st.add)
 	if err == nil {
 		err = st.flush()
@@ -648,7 +650,7 @@ func (st *kafkaStream) reject(num int64, rej *models.RejectError, raw []byte) {
 	a := &st.ans
 	a.RejectedTotal++
 	if len(a.Rejected) < answerRejectedMax {
-		a.Rejected = append(a.Rejected, Rejection{Line: num, Reason: rej.Reason, Detail: rej.Detail})
+		a.Rejected = append(a.Rejected, ingest.Rejection{Line: num, Reason: rej.Reason, Detail: rej.Detail})
 	} else {
 		a.Omitted++
 	}
@@ -673,9 +675,7 @@ func (st *kafkaStream) reject(num int64, rej *models.RejectError, raw []byte) {
 // flush produces the pending dead letters, then the pending events.
 func (st *kafkaStream) flush() error {
 	if st.omitted > 0 {
-		st.letters = append(st.letters, deadletter.Letter{At: time.Now(), Source: st.firstOmit, Reason: reasonLettersOmitted,
-			Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
-				st.omitted, st.firstOmit, st.lastOmit)})
+		st.letters = append(st.letters, ingest.OmittedLetter(time.Now(), st.firstOmit, st.lastOmit, st.omitted))
 		st.omitted = 0
 	}
 	if len(st.recs) == 0 && len(st.letters) == 0 {
@@ -870,7 +870,7 @@ func runKafka(ctx context.Context, c *common) error {
 			c.logger.Warn("listening on all interfaces without --advertise-addr: other instances cannot proxy to this one", "listen", advertise)
 		}
 	}
-	m := NewMetrics()
+	m := metrics.New()
 	logger := c.logger
 	var km *kafkaMetrics
 	var hist *history
@@ -1014,7 +1014,7 @@ func runKafka(ctx context.Context, c *common) error {
 }
 
 // refreshEntitiesGauge sets creditd_entities from the held partitions.
-func refreshEntitiesGauge(ctx context.Context, m *Metrics, engs []*scoring.Engine) {
+func refreshEntitiesGauge(ctx context.Context, m *metrics.Set, engs []*scoring.Engine) {
 	n := 0
 	for _, e := range engs {
 		st, err := e.TierStats(ctx, time.Now(), "")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/deadletter"
 )
@@ -69,7 +70,7 @@ func TestKafkaIngestBounded(t *testing.T) {
 		if err := json.Unmarshal(m.Value, &l); err != nil {
 			t.Fatalf("letter %s: %v", m.Value, err)
 		}
-		if l.Reason == reasonLettersOmitted {
+		if l.Reason == ingest.ReasonLettersOmitted {
 			summaries++
 			continue
 		}

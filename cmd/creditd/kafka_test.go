@@ -20,6 +20,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models"
@@ -454,8 +455,8 @@ func TestKafkaModeInProcess(t *testing.T) {
 	body2 := append(joinLines(more), []byte("{not json}\n")...)
 	resp, body = b.do("POST", "/v1/events", RoleSource, bytes.NewReader(body2))
 	var acc struct {
-		Accepted int         `json:"accepted"`
-		Rejected []Rejection `json:"rejected"`
+		Accepted int                `json:"accepted"`
+		Rejected []ingest.Rejection `json:"rejected"`
 	}
 	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(body, &acc) != nil || acc.Accepted != len(more) || len(acc.Rejected) != 1 {
 		t.Fatalf("POST /v1/events: %d %s", resp.StatusCode, body)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -118,18 +119,18 @@ func (p *proc) terminate(t *testing.T) {
 	}
 }
 
-func post(base, token string, body []byte) (IngestResult, error) {
+func post(base, token string, body []byte) (ingest.Result, error) {
 	req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return IngestResult{}, err
+		return ingest.Result{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return IngestResult{}, fmt.Errorf("status %d", resp.StatusCode)
+		return ingest.Result{}, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	var r IngestResult
+	var r ingest.Result
 	return r, json.NewDecoder(resp.Body).Decode(&r)
 }
 
@@ -184,7 +185,7 @@ func TestKillDuringIngest(t *testing.T) {
 	tok := readTokens(t, filepath.Join(data, "tokens"))[RoleSource]
 
 	var mu sync.Mutex
-	acked := map[int]IngestResult{}
+	acked := map[int]ingest.Result{}
 	killAt := len(chunks) / 2
 	var wg sync.WaitGroup
 	next := make(chan int)

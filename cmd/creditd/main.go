@@ -22,9 +22,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creditrisk/creditd/feeds/ndjson"
-	"github.com/creditrisk/creditd/feeds/synth"
-	"github.com/creditrisk/creditd/feeds/wal"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runKafka(ctx, &common{cfg: cfg, logger: logger, dirs: dirs, model: model, exc: exc, tokens: tokens,
 			issuer: issuer, jwks: jwks, stdout: stdout})
 	}
-	log, err := openLog(dirs["log"], cfg.WALSalvage, logger.With("component", "log"))
+	log, err := ingest.OpenLog(dirs["log"], cfg.WALSalvage, logger.With("component", "log"))
 	if err != nil {
 		return err
 	}
@@ -126,9 +126,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer dlq.Close()
 
-	m := NewMetrics()
+	m := metrics.New()
 	m.WatchSnapshots(dirs["snapshots"], log)
-	ing := NewIngester(eng, log, dlq, m, logger.With("component", "ingest"), IngesterOptions{
+	ing := ingest.New(eng, log, dlq, m, logger.With("component", "ingest"), ingest.Options{
 		SnapshotDir: dirs["snapshots"], SnapshotInterval: cfg.SnapshotInterval,
 		SnapshotEvents: cfg.SnapshotEvents, SweepInterval: cfg.SweepInterval})
 	srv := NewServer(&Server{cfg: cfg, eng: eng, ing: ing, tokens: tokens, issuer: issuer, jwks: jwks, m: m,
@@ -164,7 +164,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// Recover: newest valid snapshot, then the log tail.
 	t0 := time.Now()
-	if err := recoverState(ctx, eng, log, ing.snaps, exc, logger); err != nil {
+	if err := ing.Recover(ctx, exc, logger); err != nil {
 		_ = hs.Close()
 		return err
 	}
@@ -177,12 +177,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Files on the command line, then the demo province.
 	loadErr := func() error {
 		for _, f := range cfg.Files {
-			if err := ingestFile(ctx, ing, f, exc, logger); err != nil {
+			if err := ingest.File(ctx, ing, f, exc, logger); err != nil {
 				return err
 			}
 		}
 		if cfg.Demo {
-			return loadDemo(ctx, ing, eng, cfg, exc, logger)
+			return ingest.Demo(ctx, ing, ingest.DemoOptions{Entities: cfg.DemoEntities, Days: cfg.DemoDays, Seed: cfg.DemoSeed, Region: cfg.Issuer}, exc, logger)
 		}
 		return nil
 	}()
@@ -234,7 +234,7 @@ type common struct {
 	model  *scoring.Model
 	exc    *models.USCCExceptions
 	tokens *Tokens
-	issuer *Issuer
+	issuer *issue.Issuer
 	jwks   []byte
 	stdout io.Writer
 }
@@ -297,169 +297,4 @@ func loadExceptions(path string) (*models.USCCExceptions, error) {
 		return nil, fmt.Errorf("uscc exceptions %s: %w", path, err)
 	}
 	return x, nil
-}
-
-// recoverState restores the newest valid snapshot and replays the log
-// from its position.
-func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snaps *snapshotSet, exc *models.USCCExceptions, logger *slog.Logger) error {
-	t0 := time.Now()
-	pos, found, err := snaps.restore(eng, logger)
-	if err != nil {
-		return err
-	}
-	if found {
-		logger.Info("snapshot restored", "position", pos, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
-	}
-	// Each record is used only inside the callback: the event may borrow it.
-	d := models.EventDecoder{Exceptions: exc, Borrow: true}
-	var ev models.Event
-	n, bad := 0, 0
-	now := eng.Now()
-	err = log.Replay(wal.Position(pos), func(p wal.Position, rec []byte) error {
-		if n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		n++
-		if err := d.Decode(rec, &ev); err != nil {
-			bad++
-			return nil
-		}
-		if _, err := eng.ApplyAt(&ev, now, false, nil); err != nil {
-			bad++
-		}
-		return nil
-	})
-	if ce := (*wal.CorruptionError)(nil); errors.As(err, &ce) {
-		return fmt.Errorf("replaying the event log from position %d: %w; an older segment is damaged, which --wal-salvage does not repair: "+
-			"nothing was changed; restore %s from a backup (events acknowledged after the damage are in the later segments)", pos, err, log.Dir())
-	}
-	if err != nil {
-		return fmt.Errorf("replaying the event log from position %d: %w", pos, err)
-	}
-	if bad > 0 {
-		logger.Warn("log records that did not apply on replay", "count", bad)
-	}
-	logger.Info("log replayed", "from", pos, "records", n, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
-	return nil
-}
-
-// lineBatch is how many lines a file or demo loader hands over at once.
-const lineBatch = 4096
-
-// ingestFile ingests an NDJSON file of events.
-func ingestFile(ctx context.Context, ing *Ingester, path string, exc *models.USCCExceptions, logger *slog.Logger) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("events file: %w", err)
-	}
-	defer f.Close()
-	t0 := time.Now()
-	var total IngestResult
-	rejected := 0
-	src := "file:" + path
-	feed := newLineFeeder(ctx, ing, src, exc, func(r IngestResult) {
-		total.Applied += r.Applied
-		total.Duplicates += r.Duplicates
-		rejected += len(r.Rejected)
-	})
-	rd := ndjson.NewReader(f, ndjson.Options{})
-	for {
-		l, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var tl *ndjson.TooLongError
-		if errors.As(err, &tl) {
-			feed.reject(tl.Number, &models.RejectError{Reason: models.ReasonLineTooLong, Detail: tl.Error()})
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", path, err)
-		}
-		if err := feed.add(l.Number, l.Bytes); err != nil {
-			return err
-		}
-	}
-	if err := feed.flush(); err != nil {
-		return err
-	}
-	logger.Info("file ingested", "path", path, "applied", total.Applied, "duplicates", total.Duplicates,
-		"rejected", rejected, "seconds", time.Since(t0).Seconds())
-	return nil
-}
-
-// lineFeeder decodes lines and submits them in batches.
-type lineFeeder struct {
-	ctx    context.Context
-	ing    *Ingester
-	source string
-	dec    models.EventDecoder
-	lines  []inLine
-	done   func(IngestResult)
-}
-
-func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *models.USCCExceptions, done func(IngestResult)) *lineFeeder {
-	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: models.EventDecoder{Exceptions: exc, Borrow: true}, done: done}
-}
-
-func (f *lineFeeder) add(num int64, b []byte) error {
-	f.lines = append(f.lines, decodeLine(&f.dec, num, b))
-	if len(f.lines) >= lineBatch {
-		return f.flush()
-	}
-	return nil
-}
-
-func (f *lineFeeder) reject(num int64, rej *models.RejectError) {
-	f.lines = append(f.lines, inLine{num: num, rej: rej})
-}
-
-func (f *lineFeeder) flush() error {
-	if len(f.lines) == 0 {
-		return nil
-	}
-	res, err := f.ing.Submit(f.ctx, f.source, f.lines)
-	if err != nil {
-		return err
-	}
-	f.done(res)
-	f.lines = nil
-	return nil
-}
-
-// loadDemo generates and ingests the synthetic demo province, unless the
-// state already holds entities (a restart keeps what was loaded).
-func loadDemo(ctx context.Context, ing *Ingester, eng *scoring.Engine, cfg *Config, exc *models.USCCExceptions, logger *slog.Logger) error {
-	if eng.Len() > 0 {
-		logger.Info("demo: state is not empty, not loading the demo province again", "entities", eng.Len())
-		return nil
-	}
-	t0 := time.Now()
-	end := time.Now().UTC().Truncate(24 * time.Hour)
-	opts := synth.Options{Entities: cfg.DemoEntities, Days: cfg.DemoDays, Seed: cfg.DemoSeed,
-		Region: strings.TrimSpace(cfg.Issuer), End: end}
-	if len(opts.Region) != 2 {
-		opts.Region = "37"
-	}
-	var total IngestResult
-	rejected := 0
-	feed := newLineFeeder(ctx, ing, "demo", exc, func(r IngestResult) {
-		total.Applied += r.Applied
-		total.Duplicates += r.Duplicates
-		rejected += len(r.Rejected)
-	})
-	var n int64
-	err := synth.Generate(ctx, opts, func(line []byte) error {
-		n++
-		return feed.add(n, line)
-	})
-	if err == nil {
-		err = feed.flush()
-	}
-	if err != nil {
-		return fmt.Errorf("demo province: %w", err)
-	}
-	logger.Info("demo province loaded", "entities", eng.Len(), "events", n, "applied", total.Applied,
-		"rejected", rejected, "seconds", time.Since(t0).Seconds())
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -63,7 +64,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no registration is recorded for "+code.String())
 		return
 	}
-	rep := buildReport(&v, edition, s.issuer, now)
+	rep := issue.Build(&v, edition, s.issuer, now)
 	if err := models.SignReport(rep, s.issuer.Priv, s.issuer.KeyID); err != nil {
 		writeProblem(w, r, http.StatusInternalServerError, "signing the report failed")
 		s.logger.Error("signing a report", "err", err)

@@ -12,6 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -20,11 +23,11 @@ import (
 type Server struct {
 	cfg        *Config
 	eng        *scoring.Engine
-	ing        *Ingester
+	ing        *ingest.Ingester
 	tokens     *Tokens
-	issuer     *Issuer
+	issuer     *issue.Issuer
 	jwks       []byte
-	m          *Metrics
+	m          *metrics.Set
 	logger     *slog.Logger
 	exc        *models.USCCExceptions
 	ready      atomic.Bool
@@ -239,8 +242,8 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusServiceUnavailable, "recovering state")
 		return
 	}
-	if p := s.ing.failed.Load(); p != nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, (*p).Error())
+	if err := s.ing.Err(); err != nil {
+		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "entities": s.eng.Len()})
@@ -358,7 +361,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := entityJSON{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
-		EntityType: entityType(v.USCC), Status: "active", Tier: v.TierLabel,
+		EntityType: issue.EntityType(v.USCC), Status: "active", Tier: v.TierLabel,
 		NationalTier: models.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
 		Model: v.Model, AsOf: models.ReportInstant(v.AsOf), Reasons: []reasonJSON{},
 		Records: recordCounts{Active: v.Active, Repaired: v.Repaired}}

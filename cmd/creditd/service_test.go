@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/feeds/deadletter"
-	"github.com/creditrisk/creditd/feeds/synth"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -157,10 +158,10 @@ func (s *service) do(method, path string, role Role, body io.Reader, hdr ...stri
 	return resp, b
 }
 
-func (s *service) postEvents(role Role, body []byte) (IngestResult, int) {
+func (s *service) postEvents(role Role, body []byte) (ingest.Result, int) {
 	s.t.Helper()
 	resp, b := s.do("POST", "/v1/events", role, bytes.NewReader(body), "Content-Type", "application/x-ndjson")
-	var res IngestResult
+	var res ingest.Result
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, &res); err != nil {
 			s.t.Fatalf("answer %s: %v", b, err)
@@ -172,26 +173,10 @@ func (s *service) postEvents(role Role, body []byte) (IngestResult, int) {
 // genLines generates a synthetic province as NDJSON lines.
 func genLines(t testing.TB, entities, days int, seed uint64, badRate float64) [][]byte {
 	t.Helper()
-	var lines [][]byte
-	err := synth.Generate(context.Background(), synth.Options{Entities: entities, Days: days, Seed: seed,
-		End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), BadRate: badRate}, func(l []byte) error {
-		lines = append(lines, append([]byte(nil), l...))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines
+	return testlines.Gen(t, entities, days, seed, badRate)
 }
 
-func joinLines(lines [][]byte) []byte {
-	var b bytes.Buffer
-	for _, l := range lines {
-		b.Write(l)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+func joinLines(lines [][]byte) []byte { return testlines.Join(lines) }
 
 // Every class of bad input of events.md, over HTTP: a clear reason per
 // line, nothing applied from it, the good lines applied, every rejected

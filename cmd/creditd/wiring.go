@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportpage"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
 	"github.com/creditrisk/creditd/feeds/deadletter"
@@ -15,7 +16,7 @@ import (
 // loadIssuer loads the signing key (--key, or DATA/keys/signing.pem,
 // generated with mode 0600 on first start) and returns the issuer and the
 // JWKS document served at GET /v1/keys.
-func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
+func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	var (
 		k   *signing.Key
 		err error
@@ -30,7 +31,7 @@ func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
 	}
 	name := cfg.IssuerName
 	if name == "" {
-		name = provinceNames[cfg.Issuer]
+		name = issue.ProvinceName(cfg.Issuer)
 	}
 	if name == "" {
 		name = "Issuer " + cfg.Issuer
@@ -39,7 +40,7 @@ func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity}, jwks, nil
+	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity}, jwks, nil
 }
 
 // openDeadLetters opens the dead-letter file of the data directory.
