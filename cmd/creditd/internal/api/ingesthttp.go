@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"context"
@@ -19,30 +19,35 @@ import (
 // POST /v1/events over HTTP.
 //
 // The body is streamed: lines are decoded as they arrive and handed to the
-// ingester in chunks (chunkLines lines or chunkBytes bytes), so a request
+// ingester in chunks (ChunkLines lines or ChunkBytes bytes), so a request
 // holds one chunk in memory however long its body. What an answer and the
 // dead letters may cost is bounded too: the answer lists the first
-// answerRejectedMax rejections and counts the rest, and a request's dead
+// AnswerRejectedMax rejections and counts the rest, and a request's dead
 // letters are at most letterBudgetFactor bytes per body byte plus
 // letterBudgetSlack (beyond that one summary letter per chunk stands for
 // the rejected lines). At most --max-ingest requests ingest at once; the
 // others get 429 with Retry-After before their body is read.
 
+// The bounds of POST /v1/events, shared by both modes.
 const (
-	answerRejectedMax  = 1000
-	chunkLines         = ingest.LineBatch
-	chunkBytes         = 4 << 20
+	AnswerRejectedMax  = 1000             // rejections listed in an answer
+	ChunkLines         = ingest.LineBatch // lines of a chunk
+	ChunkBytes         = 4 << 20          // bytes of a chunk
 	letterBudgetFactor = 2
 	letterBudgetSlack  = 64 << 10
 	maxLineSize        = 1 << 20
 )
 
+// LetterBudget is how many bytes of dead letters a request may write one
+// by one once read bytes of its body were read.
+func LetterBudget(read int64) int64 { return letterBudgetFactor*read + letterBudgetSlack }
+
 // deadLetterPath is where the local mode's dead letters are, relative to
-// the data directory (openDeadLetters).
+// the data directory (localmode).
 var deadLetterPath = filepath.Join("deadletters", "deadletters.ndjson")
 
 // eventsAnswer is the POST /v1/events answer. "applied", "duplicates" and
-// "rejected" are as before; "rejected" lists at most answerRejectedMax
+// "rejected" are as before; "rejected" lists at most AnswerRejectedMax
 // rejections, in line order, and "rejected_total" counts them all.
 type eventsAnswer struct {
 	Applied       int                `json:"applied"`
@@ -61,20 +66,21 @@ type deadLettersRef struct {
 	Omitted int    `json:"omitted"` // rejected lines over the budget, each chunk's under one summary letter
 }
 
-// bodyError is a request body that could not be read to its end.
-type bodyError struct {
-	status int
-	msg    string
+// BodyError is a request body that could not be read to its end: Status
+// is the answer's (413 over --max-body, 400 otherwise).
+type BodyError struct {
+	Status int
+	Msg    string
 }
 
-func (e *bodyError) Error() string { return e.msg }
+func (e *BodyError) Error() string { return e.Msg }
 
-// bodyLines reads an NDJSON body of at most --max-body bytes and calls fn
+// BodyLines reads an NDJSON body of at most --max-body bytes and calls fn
 // for every line: b is the line (valid during the call) or, for a line over
 // maxLineSize, nil with its line_too_long rejection; end is the body offset
 // just past the line. It returns nil at the end of the body, fn's error
-// unchanged, or a *bodyError.
-func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *models.RejectError) error) error {
+// unchanged, or a *BodyError.
+func (s *Server) BodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *models.RejectError) error) error {
 	rd := ndjson.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson.Options{MaxLineSize: maxLineSize})
 	for {
 		l, err := rd.Next()
@@ -89,9 +95,9 @@ func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 		case err != nil:
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				return &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", s.cfg.MaxBody)}
+				return &BodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", s.cfg.MaxBody)}
 			}
-			return &bodyError{http.StatusBadRequest, "reading the body: " + err.Error()}
+			return &BodyError{http.StatusBadRequest, "reading the body: " + err.Error()}
 		default:
 			err = fn(l.Number, l.Bytes, rd.InputOffset(), nil)
 		}
@@ -126,7 +132,7 @@ func (st *eventStream) add(num int64, b []byte, end int64, rej *models.RejectErr
 	st.lines = append(st.lines, in)
 	st.bytes += in.Size()
 	st.read = end
-	if len(st.lines) >= chunkLines || st.bytes >= chunkBytes {
+	if len(st.lines) >= ChunkLines || st.bytes >= ChunkBytes {
 		return st.flush()
 	}
 	return nil
@@ -137,7 +143,7 @@ func (st *eventStream) flush() error {
 	if len(st.lines) == 0 {
 		return nil
 	}
-	budget := max(0, letterBudgetFactor*st.read+letterBudgetSlack-st.usedLetters)
+	budget := max(0, LetterBudget(st.read)-st.usedLetters)
 	res, letters, err := st.ing.SubmitBudget(st.ctx, st.source, st.lines, budget)
 	if err != nil {
 		return err
@@ -149,7 +155,7 @@ func (st *eventStream) flush() error {
 	a.Applied += res.Applied
 	a.Duplicates += res.Duplicates
 	a.RejectedTotal += len(res.Rejected)
-	room := min(len(res.Rejected), answerRejectedMax-len(a.Rejected))
+	room := min(len(res.Rejected), AnswerRejectedMax-len(a.Rejected))
 	a.Rejected = append(a.Rejected, res.Rejected[:room]...)
 	a.Omitted += len(res.Rejected) - room
 	st.dl.Written += letters.Written
@@ -163,23 +169,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if s.notReady(w, r) {
 		return
 	}
-	reqID := s.newRequestID()
+	reqID := s.NewRequestID()
 	st := &eventStream{ctx: r.Context(), ing: s.ing, source: "http:" + reqID,
 		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
-	err := s.bodyLines(w, r, st.add)
+	err := s.BodyLines(w, r, st.add)
 	if err == nil {
 		err = st.flush()
 	}
-	var be *bodyError
+	var be *BodyError
 	switch {
 	case errors.As(err, &be):
 		if st.chunks == 0 {
-			writeProblem(w, r, be.status, be.msg+"; nothing was applied")
+			writeProblem(w, r, be.Status, be.Msg+"; nothing was applied")
 			return
 		}
 		a := st.ans
-		writeProblem(w, r, be.status, fmt.Sprintf("%s; lines 1-%d were processed before (applied %d, duplicates %d, rejected %d, dead letters under source %s) and the rest was not read: sending the whole body again is safe, duplicate ids are no-ops",
-			be.msg, st.last, a.Applied, a.Duplicates, a.RejectedTotal, st.source))
+		writeProblem(w, r, be.Status, fmt.Sprintf("%s; lines 1-%d were processed before (applied %d, duplicates %d, rejected %d, dead letters under source %s) and the rest was not read: sending the whole body again is safe, duplicate ids are no-ops",
+			be.Msg, st.last, a.Applied, a.Duplicates, a.RejectedTotal, st.source))
 		return
 	case err != nil:
 		w.Header().Set("Retry-After", "5")
@@ -200,11 +206,11 @@ var ndjsonTypes = map[string]bool{
 	"application/x-jsonlines": true, "application/jsonlines": true,
 }
 
-// ingestGate refuses, before reading the body, an ingest request whose
+// IngestGate refuses, before reading the body, an ingest request whose
 // body creditd would not take: a Content-Encoding (gzip is not decoded) or
 // a media type other than NDJSON (415), a declared Content-Length over
 // --max-body (413), or one more request than --max-ingest at once (429).
-func (s *Server) ingestGate(fn http.HandlerFunc) http.HandlerFunc {
+func (s *Server) IngestGate(fn http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 			w.Header().Set("Accept-Encoding", "identity")

@@ -1,8 +1,7 @@
-package main
+package api
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -95,6 +94,3 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	s.m.Reports.WithLabelValues(edition, "json").Inc()
 	_, _ = w.Write(b)
 }
-
-// htmlRenderer renders a report page.
-type htmlRenderer func(w io.Writer, r *models.Report) error
