@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 )
@@ -17,7 +18,7 @@ import (
 type authzRoute struct {
 	method, path string
 	body         string
-	allowed      []Role
+	allowed      []api.Role
 }
 
 const authzUSCC = "914403001922038216"
@@ -28,20 +29,20 @@ const authzUSCC = "914403001922038216"
 func authzRoutes() []authzRoute {
 	event := `{"id":"AUTH-1","uscc":"` + authzUSCC + `","type":"registered","occurred_at":"2020-01-01T00:00:00Z","attrs":{"name":"n","region":"440300","registered_on":"2020-01-01"}}` + "\nnot json\n"
 	return []authzRoute{
-		{"GET", "/v1/entities/" + authzUSCC, "", []Role{RoleRegulator, RolePeer}},
+		{"GET", "/v1/entities/" + authzUSCC, "", []api.Role{api.RoleRegulator, api.RolePeer}},
 		{"GET", "/v1/reports/" + authzUSCC, "", nil},
-		{"GET", "/v1/reports/" + authzUSCC + "?edition=regulatory", "", []Role{RoleRegulator, RolePeer}},
+		{"GET", "/v1/reports/" + authzUSCC + "?edition=regulatory", "", []api.Role{api.RoleRegulator, api.RolePeer}},
 		{"GET", "/v1/keys", "", nil},
-		{"POST", "/v1/events", event, []Role{RoleSource, RoleRegulator}},
-		{"POST", "/v1/draws", `{}`, []Role{RoleRegulator}},
-		{"POST", "/v1/draws/commitments", `{}`, []Role{RoleRegulator}},
-		{"POST", "/v1/draws/nope/publish", ``, []Role{RoleRegulator}},
+		{"POST", "/v1/events", event, []api.Role{api.RoleSource, api.RoleRegulator}},
+		{"POST", "/v1/draws", `{}`, []api.Role{api.RoleRegulator}},
+		{"POST", "/v1/draws/commitments", `{}`, []api.Role{api.RoleRegulator}},
+		{"POST", "/v1/draws/nope/publish", ``, []api.Role{api.RoleRegulator}},
 		{"GET", "/v1/draws/nope", "", nil},
 		{"GET", "/v1/draws/nope/population", "", nil},
-		{"GET", "/v1/stats/tiers", "", []Role{RoleRegulator}},
-		{"GET", "/v1/stats/tiers/history", "", []Role{RoleRegulator}},
-		{"GET", "/v1/stats/hit-rates", "", []Role{RoleRegulator}},
-		{"GET", "/v1/stats/tier-changes", "", []Role{RoleRegulator}},
+		{"GET", "/v1/stats/tiers", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/tiers/history", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/hit-rates", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/tier-changes", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/metrics", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},
@@ -54,10 +55,10 @@ func authzRoutes() []authzRoute {
 // unknown token) or 403 (wrong role) with problem+json where the route is
 // not allowed. After each refused call, refusedDidNothing checks that the
 // call had no effect.
-func checkAuthz(t *testing.T, s *service, routes []authzRoute, refusedDidNothing func(rt authzRoute, role Role)) {
+func checkAuthz(t *testing.T, s *service, routes []authzRoute, refusedDidNothing func(rt authzRoute, role api.Role)) {
 	t.Helper()
 	s.tokens["bogus"] = "not-a-known-token-at-all"
-	roles := []Role{RolePublic, "bogus", RolePeer, RoleSource, RoleRegulator}
+	roles := []api.Role{api.RolePublic, "bogus", api.RolePeer, api.RoleSource, api.RoleRegulator}
 	for _, rt := range routes {
 		for _, role := range roles {
 			resp, body := s.do(rt.method, rt.path, role, strings.NewReader(rt.body))
@@ -74,7 +75,7 @@ func checkAuthz(t *testing.T, s *service, routes []authzRoute, refusedDidNothing
 				if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 					t.Errorf("%s %s as %s: %d %s, want access", rt.method, rt.path, role, resp.StatusCode, body)
 				}
-			case role == RolePublic:
+			case role == api.RolePublic:
 				if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
 					t.Errorf("%s %s as public: %d, want 401 with WWW-Authenticate", rt.method, rt.path, resp.StatusCode)
 				}
@@ -98,11 +99,11 @@ func checkAuthz(t *testing.T, s *service, routes []authzRoute, refusedDidNothing
 // done.
 func TestAuthorisationEveryRouteAndRole(t *testing.T) {
 	s := startService(t, t.TempDir())
-	checkAuthz(t, s, authzRoutes(), func(rt authzRoute, role Role) {
+	checkAuthz(t, s, authzRoutes(), func(rt authzRoute, role api.Role) {
 		if rt.path != "/v1/events" {
 			return
 		}
-		if r, _ := s.do("GET", "/v1/entities/"+authzUSCC, RoleRegulator, nil); r.StatusCode != http.StatusNotFound {
+		if r, _ := s.do("GET", "/v1/entities/"+authzUSCC, api.RoleRegulator, nil); r.StatusCode != http.StatusNotFound {
 			t.Fatalf("a refused POST /v1/events as %s applied its event", role)
 		}
 		if n := deadLetterCount(t, s); n != 0 {
@@ -126,13 +127,13 @@ func TestAuthorisationEveryRouteAndRoleKafka(t *testing.T) {
 	})
 	routes := append(authzRoutes(),
 		authzRoute{"GET", "/v1/kafka/status", "", nil},
-		authzRoute{"GET", "/v1/kafka/partitions/0/events", "", []Role{RoleRegulator}},
+		authzRoute{"GET", "/v1/kafka/partitions/0/events", "", []api.Role{api.RoleRegulator}},
 		authzRoute{"GET", "/", "", nil},
 	)
 	produced := func() (events, letters int) {
 		return len(readAll(t, brokers, kf.DefaultTopic)), len(readAll(t, brokers, kf.DefaultDeadLetterTopic))
 	}
-	checkAuthz(t, s, routes, func(rt authzRoute, role Role) {
+	checkAuthz(t, s, routes, func(rt authzRoute, role api.Role) {
 		if rt.path != "/v1/events" {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/sampler"
 )
@@ -34,7 +35,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	s := startService(t, data)
 	lines := genLines(t, 3000, 400, 41, 0)
 	for i := 0; i < len(lines); i += 2000 {
-		if res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
+		if res, code := s.postEvents(api.RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
 			t.Fatalf("post: %d %+v", code, res)
 		}
 	}
@@ -42,16 +43,16 @@ func TestDrawOverHTTP(t *testing.T) {
 	sb, _ := hex.DecodeString(seed)
 	sum := sha256.Sum256(sb)
 	commit := hex.EncodeToString(sum[:])
-	if resp, b := s.do("POST", "/v1/draws/commitments", RoleRegulator, strings.NewReader(`{"plan_id":"37-T-1","seed_commitment":"`+commit+`"}`)); resp.StatusCode != 201 {
+	if resp, b := s.do("POST", "/v1/draws/commitments", api.RoleRegulator, strings.NewReader(`{"plan_id":"37-T-1","seed_commitment":"`+commit+`"}`)); resp.StatusCode != 201 {
 		t.Fatalf("commit: %d %s", resp.StatusCode, b)
 	}
 	asOf := time.Now().Add(time.Second).Truncate(time.Second)
 	time.Sleep(time.Until(asOf) + 10*time.Millisecond)
 	// A seed other than the committed one is refused.
-	if resp, _ := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequest("37-T-1", "ff"+seed[2:], asOf, 0))); resp.StatusCode != http.StatusConflict {
+	if resp, _ := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", "ff"+seed[2:], asOf, 0))); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("uncommitted seed: %d", resp.StatusCode)
 	}
-	resp, rb := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0)))
+	resp, rb := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0)))
 	if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Location"), "/v1/draws/") {
 		t.Fatalf("draw: %d %s", resp.StatusCode, rb)
 	}
@@ -64,17 +65,17 @@ func TestDrawOverHTTP(t *testing.T) {
 	}
 	id := rec.DrawID
 	// Not public before publication; regulators see it.
-	if resp, _ := s.do("GET", "/v1/draws/"+id, RolePublic, nil); resp.StatusCode != 404 {
+	if resp, _ := s.do("GET", "/v1/draws/"+id, api.RolePublic, nil); resp.StatusCode != 404 {
 		t.Errorf("unpublished draw visible to the public: %d", resp.StatusCode)
 	}
-	if resp, _ := s.do("GET", "/v1/draws/"+id, RoleRegulator, nil); resp.StatusCode != 200 {
+	if resp, _ := s.do("GET", "/v1/draws/"+id, api.RoleRegulator, nil); resp.StatusCode != 200 {
 		t.Errorf("regulator: %d", resp.StatusCode)
 	}
-	if resp, _ := s.do("POST", "/v1/draws/"+id+"/publish", RoleRegulator, nil); resp.StatusCode != 200 {
+	if resp, _ := s.do("POST", "/v1/draws/"+id+"/publish", api.RoleRegulator, nil); resp.StatusCode != 200 {
 		t.Fatalf("publish: %d", resp.StatusCode)
 	}
-	_, pub := s.do("GET", "/v1/draws/"+id, RolePublic, nil)
-	_, pop := s.do("GET", "/v1/draws/"+id+"/population", RolePublic, nil)
+	_, pub := s.do("GET", "/v1/draws/"+id, api.RolePublic, nil)
+	_, pop := s.do("GET", "/v1/draws/"+id+"/population", api.RolePublic, nil)
 	prec, err := models.ParseDrawRecord(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -83,19 +84,19 @@ func TestDrawOverHTTP(t *testing.T) {
 		t.Fatalf("published draw does not verify: %v", err)
 	}
 	// The same request again returns the stored record.
-	if resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0))); resp.StatusCode != 200 || !bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(rb)) {
+	if resp, b := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0))); resp.StatusCode != 200 || !bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(rb)) {
 		t.Errorf("replayed draw: %d", resp.StatusCode)
 	}
 	// Bad requests: a ratio falling as risk rises; one inspector per entity.
 	bad := strings.Replace(drawRequest("37-T-2", "aa"+seed[2:], asOf, 0), `"D":0.5`, `"D":0.1`, 1)
-	if resp, _ := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(bad)); resp.StatusCode != 400 {
+	if resp, _ := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(bad)); resp.StatusCode != 400 {
 		t.Errorf("decreasing ratios: %d", resp.StatusCode)
 	}
 	bad = strings.Replace(drawRequest("37-T-2", "aa"+seed[2:], asOf, 0), `"per_entity":2`, `"per_entity":1`, 1)
-	if resp, _ := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(bad)); resp.StatusCode != 400 {
+	if resp, _ := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(bad)); resp.StatusCode != 400 {
 		t.Errorf("one inspector: %d", resp.StatusCode)
 	}
-	_, metrics := s.do("GET", "/metrics", RolePublic, nil)
+	_, metrics := s.do("GET", "/metrics", api.RolePublic, nil)
 	if !bytes.Contains(metrics, []byte("creditd_draws_total 1")) || !bytes.Contains(metrics, []byte(fmt.Sprintf("creditd_draw_selected_total %d", len(rec.Selected)))) {
 		t.Error("draw metrics missing")
 	}
@@ -104,7 +105,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	s.stop()
 	s = startService(t, data)
 	asOf2 := time.Now().Truncate(time.Second)
-	resp, rb2 := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequest("37-T-3", "bb"+seed[2:], asOf2, 30)))
+	resp, rb2 := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-3", "bb"+seed[2:], asOf2, 30)))
 	if resp.StatusCode != 201 {
 		t.Fatalf("second draw: %d %s", resp.StatusCode, rb2)
 	}
@@ -145,12 +146,12 @@ func drawTempFiles(t *testing.T, data string) []string {
 	return left
 }
 
-func problemOf(t *testing.T, resp *http.Response, b []byte) Problem {
+func problemOf(t *testing.T, resp *http.Response, b []byte) api.Problem {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("%d with Content-Type %q, want application/problem+json: %.300s", resp.StatusCode, ct, b)
 	}
-	var p Problem
+	var p api.Problem
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 	s.tokens["bogus"] = "not-a-known-token-at-all"
 	lines := genLines(t, 3000, 400, 43, 0)
 	for i := 0; i < len(lines); i += 2000 {
-		if res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
+		if res, code := s.postEvents(api.RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
 			t.Fatalf("post: %d %+v", code, res)
 		}
 	}
@@ -180,7 +181,7 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 		k, want int
 	}{{59, 201}, {60, 201}, {100, 201}, {101, 400}} {
 		seed := fmt.Sprintf("%032x", 0x5100+i)
-		resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequestPool(fmt.Sprintf("37-K-%d", tc.k), seed, asOf, 130, tc.k)))
+		resp, b := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequestPool(fmt.Sprintf("37-K-%d", tc.k), seed, asOf, 130, tc.k)))
 		if resp.StatusCode != tc.want {
 			t.Fatalf("per_entity %d: %d %s, want %d", tc.k, resp.StatusCode, b, tc.want)
 		}
@@ -210,7 +211,7 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 		return len(es)
 	}
 	before := records()
-	resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(drawRequestPool("37-BIG", fmt.Sprintf("%032x", 0x5200), asOf, 1000, 2)))
+	resp, b := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequestPool("37-BIG", fmt.Sprintf("%032x", 0x5200), asOf, 1000, 2)))
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("draw above the limit: %d %.300s, want 422", resp.StatusCode, b)
 	}
@@ -226,12 +227,12 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 
 	// authorisation: every draw route × role × published state
 	unpub, pub := ids[59], ids[60]
-	if resp, b := s.do("POST", "/v1/draws/"+pub+"/publish", RoleRegulator, nil); resp.StatusCode != 200 {
+	if resp, b := s.do("POST", "/v1/draws/"+pub+"/publish", api.RoleRegulator, nil); resp.StatusCode != 200 {
 		t.Fatalf("publish: %d %s", resp.StatusCode, b)
 	}
-	_, missing := s.do("GET", "/v1/draws/37-NOPE-20260101T000000Z-000000000000", RolePublic, nil)
+	_, missing := s.do("GET", "/v1/draws/37-NOPE-20260101T000000Z-000000000000", api.RolePublic, nil)
 	missingDetail := problemOf(t, &http.Response{Header: http.Header{"Content-Type": {"application/problem+json"}}}, missing).Detail
-	roles := []Role{RolePublic, "bogus", RolePeer, RoleSource, RoleRegulator}
+	roles := []api.Role{api.RolePublic, "bogus", api.RolePeer, api.RoleSource, api.RoleRegulator}
 	for _, id := range []string{unpub, pub} {
 		published := id == pub
 		for _, suffix := range []string{"", "/population"} {
@@ -243,7 +244,7 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 					if resp.StatusCode != http.StatusUnauthorized {
 						t.Errorf("GET %s with an unknown token: %d, want 401", path, resp.StatusCode)
 					}
-				case published || role == RoleRegulator:
+				case published || role == api.RoleRegulator:
 					if resp.StatusCode != 200 || !bytes.Contains(b, []byte("37")) {
 						t.Errorf("GET %s as %s (published %v): %d, want 200", path, role, published, resp.StatusCode)
 					}
@@ -262,11 +263,11 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 		// publishing is for regulators only; a refused publish publishes nothing
 		for _, role := range roles[:4] {
 			resp, _ := s.do("POST", "/v1/draws/"+id+"/publish", role, nil)
-			if want := map[Role]int{RolePublic: 401, "bogus": 401}[role]; want == 0 && resp.StatusCode != 403 || want != 0 && resp.StatusCode != want {
+			if want := map[api.Role]int{api.RolePublic: 401, "bogus": 401}[role]; want == 0 && resp.StatusCode != 403 || want != 0 && resp.StatusCode != want {
 				t.Errorf("publish %s as %s: %d", id, role, resp.StatusCode)
 			}
 		}
-		if resp, _ := s.do("GET", "/v1/draws/"+unpub, RolePublic, nil); resp.StatusCode != 404 {
+		if resp, _ := s.do("GET", "/v1/draws/"+unpub, api.RolePublic, nil); resp.StatusCode != 404 {
 			t.Fatalf("a refused publish made %s public: %d", unpub, resp.StatusCode)
 		}
 	}
@@ -283,7 +284,7 @@ func TestShutdownCancelsRunningDraw(t *testing.T) {
 	s := startService(t, data, "--shutdown-timeout", "10m")
 	lines := genLines(t, 3000, 400, 43, 0)
 	for i := 0; i < len(lines); i += 2000 {
-		if res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
+		if res, code := s.postEvents(api.RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
 			t.Fatalf("post: %d %+v", code, res)
 		}
 	}
@@ -295,7 +296,7 @@ func TestShutdownCancelsRunningDraw(t *testing.T) {
 	got := make(chan int, 1)
 	go func() {
 		hr, _ := http.NewRequest("POST", s.base+"/v1/draws", strings.NewReader(req))
-		hr.Header.Set("Authorization", "Bearer "+s.tokens[RoleRegulator])
+		hr.Header.Set("Authorization", "Bearer "+s.tokens[api.RoleRegulator])
 		resp, err := http.DefaultClient.Do(hr)
 		if err != nil {
 			got <- -1

@@ -11,6 +11,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
 	"github.com/creditrisk/creditd/models/testenv"
 )
@@ -43,14 +44,14 @@ func TestHistoryLandsInClickHouse(t *testing.T) {
 	lines := genLines(t, 1500, 365, 31, 0)
 	applied := 0
 	for i := 0; i < len(lines); i += 500 {
-		res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+500, len(lines))]))
+		res, code := s.postEvents(api.RoleSource, joinLines(lines[i:min(i+500, len(lines))]))
 		if code != 200 || len(res.Rejected) != 0 {
 			t.Fatalf("post: %d %+v", code, res.Rejected)
 		}
 		applied += res.Applied
 	}
 	// In-memory answers.
-	resp, b := s.do("GET", "/v1/stats/tiers", RoleRegulator, nil)
+	resp, b := s.do("GET", "/v1/stats/tiers", api.RoleRegulator, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("stats: %d %s", resp.StatusCode, b)
 	}

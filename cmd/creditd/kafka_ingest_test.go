@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/deadletter"
 )
@@ -33,7 +35,7 @@ func TestKafkaIngestBounded(t *testing.T) {
 	}
 	body.WriteString(`{"id":"k-2","uscc":"92370702MAD9NA327Q","type":"registered","occurred_at":"2018-04-17T04:30:17Z","attrs":{"name":"n","region":"370702","registered_on":"2018-04-17"}}` + "\n")
 	size := body.Len()
-	resp, raw := s.do("POST", "/v1/events", RoleSource, &body)
+	resp, raw := s.do("POST", "/v1/events", api.RoleSource, &body)
 	if resp.StatusCode != 202 {
 		t.Fatalf("POST: %d %s", resp.StatusCode, raw)
 	}
@@ -52,7 +54,7 @@ func TestKafkaIngestBounded(t *testing.T) {
 	if err := json.Unmarshal(raw, &ans); err != nil {
 		t.Fatal(err)
 	}
-	if ans.Accepted != 2 || len(ans.Rejected) != answerRejectedMax || ans.Total != bad || ans.Omitted != bad-answerRejectedMax {
+	if ans.Accepted != 2 || len(ans.Rejected) != api.AnswerRejectedMax || ans.Total != bad || ans.Omitted != bad-api.AnswerRejectedMax {
 		t.Fatalf("answer: accepted %d, listed %d, total %d, omitted %d", ans.Accepted, len(ans.Rejected), ans.Total, ans.Omitted)
 	}
 	dl := ans.DeadLetters
@@ -69,7 +71,7 @@ func TestKafkaIngestBounded(t *testing.T) {
 		if err := json.Unmarshal(m.Value, &l); err != nil {
 			t.Fatalf("letter %s: %v", m.Value, err)
 		}
-		if l.Reason == reasonLettersOmitted {
+		if l.Reason == ingest.ReasonLettersOmitted {
 			summaries++
 			continue
 		}
@@ -78,7 +80,7 @@ func TestKafkaIngestBounded(t *testing.T) {
 	if len(letters)-summaries != dl.Written || summaries < 1 || summaries > 2 {
 		t.Fatalf("%d letters (%d summaries) for %d written", len(letters), summaries, dl.Written)
 	}
-	if limit := letterBudgetFactor*size + letterBudgetSlack; bytesWritten > limit {
+	if limit := int(api.LetterBudget(int64(size))); bytesWritten > limit {
 		t.Fatalf("dead letters %d bytes, budget %d", bytesWritten, limit)
 	}
 }

@@ -20,6 +20,9 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models"
@@ -328,16 +331,16 @@ func TestKafkaModeInProcess(t *testing.T) {
 			var resp *http.Response
 			var body []byte
 			waitUntil(t, "an answer for "+code.String(), 30*time.Second, func() bool {
-				resp, body = s.do("GET", "/v1/entities/"+code.String()+"?records=1&as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
+				resp, body = s.do("GET", "/v1/entities/"+code.String()+"?records=1&as_of="+asOf.Format(time.RFC3339), api.RoleRegulator, nil)
 				return resp.StatusCode != http.StatusServiceUnavailable
 			})
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %s", code, resp.StatusCode, body)
 			}
-			if resp.Header.Get(hdrServedBy) != strings.TrimPrefix(s.base, "http://") {
+			if resp.Header.Get(kafkamode.HeaderServedBy) != strings.TrimPrefix(s.base, "http://") {
 				proxied++
 			}
-			var e entityJSON
+			var e api.Entity
 			if err := json.Unmarshal(body, &e); err != nil {
 				t.Fatal(err)
 			}
@@ -351,7 +354,7 @@ func TestKafkaModeInProcess(t *testing.T) {
 	if proxied == 0 || proxied == len(codes) {
 		t.Fatalf("%d of %d answers came from the other member", proxied, len(codes))
 	}
-	sameAsClean(t, b.base, b.tokens[RoleRegulator], partitionExports(t, clean, codes))
+	sameAsClean(t, b.base, b.tokens[api.RoleRegulator], partitionExports(t, clean, codes))
 
 	// Province-wide tier stats from either member equal the clean replay's,
 	// and are the very document local mode answers for the same events.
@@ -360,21 +363,21 @@ func TestKafkaModeInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	local := startService(t, t.TempDir())
-	local.postEvents(RoleSource, joinLines(lines))
+	local.postEvents(api.RoleSource, joinLines(lines))
 	for _, q := range []string{"?as_of=" + asOf.Format(time.RFC3339), "?as_of=2025-06-30T16:00:00Z&region_prefix=37"} {
 		var resp *http.Response
 		var body []byte
 		waitUntil(t, "province-wide stats", 30*time.Second, func() bool {
-			resp, body = b.do("GET", "/v1/stats/tiers"+q, RoleRegulator, nil)
+			resp, body = b.do("GET", "/v1/stats/tiers"+q, api.RoleRegulator, nil)
 			return resp.StatusCode != http.StatusServiceUnavailable
 		})
-		_, localBody := local.do("GET", "/v1/stats/tiers"+q, RoleRegulator, nil)
+		_, localBody := local.do("GET", "/v1/stats/tiers"+q, api.RoleRegulator, nil)
 		if resp.StatusCode != 200 || !bytes.Equal(body, localBody) {
 			t.Fatalf("stats%s: Kafka mode %d\n%s\nlocal mode\n%s", q, resp.StatusCode, body, localBody)
 		}
 	}
-	var ts tierStatsDoc
-	_, statsBody := a.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), RoleRegulator, nil)
+	var ts api.TierStatsDoc
+	_, statsBody := a.do("GET", "/v1/stats/tiers?as_of="+asOf.Format(time.RFC3339), api.RoleRegulator, nil)
 	if err := json.Unmarshal(statsBody, &ts); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +398,7 @@ func TestKafkaModeInProcess(t *testing.T) {
 	}
 
 	// A draw needs the whole province.
-	resp, body := a.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(`{}`))
+	resp, body := a.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(`{}`))
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("draw on a partial member: %d %s", resp.StatusCode, body)
 	}
@@ -452,10 +455,10 @@ func TestKafkaModeInProcess(t *testing.T) {
 	// POST /v1/events produces to the topic; the owners apply.
 	more := genLines(t, 60, 30, 99, 0)
 	body2 := append(joinLines(more), []byte("{not json}\n")...)
-	resp, body = b.do("POST", "/v1/events", RoleSource, bytes.NewReader(body2))
+	resp, body = b.do("POST", "/v1/events", api.RoleSource, bytes.NewReader(body2))
 	var acc struct {
-		Accepted int         `json:"accepted"`
-		Rejected []Rejection `json:"rejected"`
+		Accepted int                `json:"accepted"`
+		Rejected []ingest.Rejection `json:"rejected"`
 	}
 	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(body, &acc) != nil || acc.Accepted != len(more) || len(acc.Rejected) != 1 {
 		t.Fatalf("POST /v1/events: %d %s", resp.StatusCode, body)
@@ -465,7 +468,7 @@ func TestKafkaModeInProcess(t *testing.T) {
 	waitUntil(t, "the posted events applied", 60*time.Second, func() bool { return caughtUpTo(ends, a.base, b.base) })
 
 	// Metrics.
-	_, mb := a.do("GET", "/metrics", RolePublic, nil)
+	_, mb := a.do("GET", "/metrics", api.RolePublic, nil)
 	for _, name := range []string{"creditd_kafka_consumer_lag", "creditd_kafka_restore_progress", "creditd_kafka_partition_phase"} {
 		if !bytes.Contains(mb, []byte(name)) {
 			t.Errorf("metrics lack %s", name)
@@ -477,7 +480,7 @@ func TestKafkaModeInProcess(t *testing.T) {
 	a.stop()
 	waitUntil(t, "b took over", 60*time.Second, func() bool { return caughtUpTo(ends, b.base) })
 	clean, codes = cleanReplay(t, lines)
-	sameAsClean(t, b.base, b.tokens[RoleRegulator], partitionExports(t, clean, codes))
+	sameAsClean(t, b.base, b.tokens[api.RoleRegulator], partitionExports(t, clean, codes))
 	st, _ := kafkaStatus(b.base)
 	fromSnap := 0
 	for _, p := range st.Held {
@@ -489,7 +492,7 @@ func TestKafkaModeInProcess(t *testing.T) {
 		t.Errorf("%d partitions restored from a snapshot after a graceful hand-over, want 6", fromSnap)
 	}
 	// The whole province is here now: draws run.
-	resp, body = b.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(`{}`))
+	resp, body = b.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(`{}`))
 	if resp.StatusCode == http.StatusConflict {
 		t.Fatalf("draw on the only member: %d %s", resp.StatusCode, body)
 	}
@@ -611,7 +614,7 @@ func killRound(t *testing.T, bin string, lines [][]byte, seed uint64) {
 	t.Logf("killed b after chunk %d; a caught up %.1fs later; %d partitions restored from snapshots, %d messages replayed",
 		killAt, time.Since(t0).Seconds(), restored, replayed)
 	clean, codes := cleanReplay(t, lines)
-	sameAsClean(t, a.base, readTokens(t, filepath.Join(dataA, "tokens"))[RoleRegulator], partitionExports(t, clean, codes))
+	sameAsClean(t, a.base, readTokens(t, filepath.Join(dataA, "tokens"))[api.RoleRegulator], partitionExports(t, clean, codes))
 }
 
 // kcat (librdkafka) produces events that creditd applies, and consumes the
@@ -660,7 +663,7 @@ func TestKafkaKcatInterop(t *testing.T) {
 		t.Fatalf("applied %d, rejected %d of %d events produced by kcat", applied, rejected, len(lines))
 	}
 	clean, codes := cleanReplay(t, lines)
-	sameAsClean(t, s.base, s.tokens[RoleRegulator], partitionExports(t, clean, codes))
+	sameAsClean(t, s.base, s.tokens[api.RoleRegulator], partitionExports(t, clean, codes))
 
 	// kcat reads the tier changes: one line per record, key TAB value.
 	out, err := exec.Command(kcat, "-b", brokers, "-t", kf.DefaultTiersTopic, "-C", "-e", "-q", "-o", "beginning",

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -118,18 +120,18 @@ func (p *proc) terminate(t *testing.T) {
 	}
 }
 
-func post(base, token string, body []byte) (IngestResult, error) {
+func post(base, token string, body []byte) (ingest.Result, error) {
 	req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return IngestResult{}, err
+		return ingest.Result{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return IngestResult{}, fmt.Errorf("status %d", resp.StatusCode)
+		return ingest.Result{}, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	var r IngestResult
+	var r ingest.Result
 	return r, json.NewDecoder(resp.Body).Decode(&r)
 }
 
@@ -138,12 +140,12 @@ func post(base, token string, body []byte) (IngestResult, error) {
 type comparable struct {
 	Score   int
 	Tier    string
-	Reasons []reasonJSON
-	Records recordCounts
+	Reasons []api.Reason
+	Records api.RecordCounts
 	History []string
 }
 
-func fromAnswer(e entityJSON) comparable {
+func fromAnswer(e api.Entity) comparable {
 	c := comparable{Score: e.Score, Tier: e.Tier, Reasons: e.Reasons, Records: e.Records}
 	for _, h := range e.History {
 		c.History = append(c.History, h.ID+"/"+h.Status)
@@ -152,9 +154,9 @@ func fromAnswer(e entityJSON) comparable {
 }
 
 func fromView(v scoring.EntityView) comparable {
-	c := comparable{Score: v.Score, Tier: v.TierLabel, Reasons: []reasonJSON{}, Records: recordCounts{Active: v.Active, Repaired: v.Repaired}}
+	c := comparable{Score: v.Score, Tier: v.TierLabel, Reasons: []api.Reason{}, Records: api.RecordCounts{Active: v.Active, Repaired: v.Repaired}}
 	for _, r := range v.Reasons {
-		c.Reasons = append(c.Reasons, reasonJSON{Code: r.Code, Text: r.Text, Points: r.Points, Records: r.Records})
+		c.Reasons = append(c.Reasons, api.Reason{Code: r.Code, Text: r.Text, Points: r.Points, Records: r.Records})
 	}
 	for _, r := range v.Records {
 		c.History = append(c.History, r.ID+"/"+r.Status)
@@ -181,10 +183,10 @@ func TestKillDuringIngest(t *testing.T) {
 	// Small snapshot interval in events so the kill can land after a
 	// snapshot, with a log tail to replay.
 	p := startProc(t, bin, data, "--snapshot-events", "1000")
-	tok := readTokens(t, filepath.Join(data, "tokens"))[RoleSource]
+	tok := readTokens(t, filepath.Join(data, "tokens"))[api.RoleSource]
 
 	var mu sync.Mutex
-	acked := map[int]IngestResult{}
+	acked := map[int]ingest.Result{}
 	killAt := len(chunks) / 2
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -260,7 +262,7 @@ func TestKillDuringIngest(t *testing.T) {
 		}
 	}
 	asOf := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	regTok := readTokens(t, filepath.Join(data, "tokens"))[RoleRegulator]
+	regTok := readTokens(t, filepath.Join(data, "tokens"))[api.RoleRegulator]
 	check := func(base string) {
 		for code := range codes {
 			req, _ := http.NewRequest("GET", base+"/v1/entities/"+code.String()+"?records=1&as_of="+asOf.Format(time.RFC3339), nil)
@@ -269,7 +271,7 @@ func TestKillDuringIngest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var e entityJSON
+			var e api.Entity
 			err = json.NewDecoder(resp.Body).Decode(&e)
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != 200 {

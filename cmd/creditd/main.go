@@ -22,9 +22,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creditrisk/creditd/feeds/ndjson"
-	"github.com/creditrisk/creditd/feeds/synth"
-	"github.com/creditrisk/creditd/feeds/wal"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -36,8 +37,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-var errUsage = errors.New("usage")
 
 // exitCode reports run's error on stderr and returns the exit status: 0,
 // 2 for a configuration error (one line per invalid value), 1 otherwise.
@@ -51,8 +50,8 @@ func exitCode(err error, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "creditd:", p)
 		}
 		return 2
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "creditd:", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+	case errors.Is(err, kafkamode.ErrUsage):
+		fmt.Fprintln(stderr, "creditd:", strings.TrimPrefix(err.Error(), kafkamode.ErrUsage.Error()+": "))
 		return 2
 	}
 	fmt.Fprintln(stderr, "creditd:", err)
@@ -69,174 +68,175 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return err
 	}
-	logger := newLogger(cfg, stderr)
-
-	dirs := map[string]string{}
-	for _, d := range []string{"log", "snapshots", "keys", "draws", "deadletters"} {
-		dirs[d] = filepath.Join(cfg.Data, d)
-		if err := os.MkdirAll(dirs[d], 0o750); err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-	}
-
-	model, err := loadModel(cfg)
+	c, err := setup(cfg, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	exc, err := loadExceptions(cfg.Exceptions)
-	if err != nil {
-		return err
-	}
-	eng, err := scoring.New(scoring.Options{Model: model})
-	if err != nil {
-		return err
-	}
-	if cfg.Tokens == "" {
-		// No tokens file named: use DATA/tokens, created with a random token
-		// per role on first start, so that the service is usable at once.
-		cfg.Tokens = filepath.Join(cfg.Data, "tokens")
-		created, err := EnsureTokensFile(cfg.Tokens)
-		if err != nil {
-			return err
-		}
-		if created {
-			logger.Info("generated bearer tokens (one per role)", "file", cfg.Tokens)
-		}
-	}
-	tokens, err := LoadTokens(cfg.Tokens, cfg.AllowSharedTokens)
-	if err != nil {
-		return err
-	}
-	issuer, jwks, err := loadIssuer(cfg, dirs["keys"])
-	if err != nil {
-		return err
-	}
-	if cfg.KafkaBrokers != "" {
-		return runKafka(ctx, &common{cfg: cfg, logger: logger, dirs: dirs, model: model, exc: exc, tokens: tokens,
-			issuer: issuer, jwks: jwks, stdout: stdout})
-	}
-	log, err := openLog(dirs["log"], cfg.WALSalvage, logger.With("component", "log"))
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	dlq, err := openDeadLetters(dirs["deadletters"])
-	if err != nil {
-		return err
-	}
-	defer dlq.Close()
-
-	m := NewMetrics()
-	m.WatchSnapshots(dirs["snapshots"], log)
-	ing := NewIngester(eng, log, dlq, m, logger.With("component", "ingest"), IngesterOptions{
-		SnapshotDir: dirs["snapshots"], SnapshotInterval: cfg.SnapshotInterval,
-		SnapshotEvents: cfg.SnapshotEvents, SweepInterval: cfg.SweepInterval})
-	srv := NewServer(&Server{cfg: cfg, eng: eng, ing: ing, tokens: tokens, issuer: issuer, jwks: jwks, m: m,
-		logger: logger, exc: exc, renderHTML: reportHTML})
-	draws, err := newDrawService(dirs["draws"], eng, cfg, m, logger.With("component", "draws"))
-	if err != nil {
-		return err
-	}
-	srv.draws = draws
-	var hist *history
-	if cfg.ClickHouseDSN != "" {
-		hist, err = openHistory(ctx, cfg, cfg.Data, m, logger.With("component", "clickhouse"))
-		if err != nil {
-			return err
-		}
-		hist.eng = func(models.USCC) *scoring.Engine { return eng }
-		hist.scheme = eng.Scheme().ID
-		ing.AddObserver(hist)
-		srv.history = hist
-		draws.onDraw = hist.DrawDone
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := newHTTPServer(srv, logger)
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(limitConns(ln, cfg.MaxConns)) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "model", eng.ModelName(), "data", cfg.Data,
-		"tokens", tokens.Len(), "key_id", issuer.KeyID)
-	fmt.Fprintf(stdout, "creditd listening on http://%s (model %s)\n", ln.Addr(), eng.ModelName())
-
-	// Recover: newest valid snapshot, then the log tail.
-	t0 := time.Now()
-	if err := recoverState(ctx, eng, log, ing.snaps, exc, logger); err != nil {
-		_ = hs.Close()
+	var md mode
+	if cfg.KafkaBrokers != "" {
+		md, err = newKafka(ctx, c, ln.Addr())
+	} else {
+		md, err = newLocal(ctx, c)
+	}
+	if err != nil {
+		ln.Close()
 		return err
 	}
-	m.Recovery.Set(time.Since(t0).Seconds())
+	return serve(ctx, c, md, ln)
+}
 
-	ingCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
-	ingDone := make(chan error, 1)
-	go func() { ingDone <- ing.Run(ingCtx) }()
+// mode is what differs between local and Kafka mode; serve drives either
+// through one start and shutdown sequence.
+type mode interface {
+	// Server is the HTTP API (readiness, draws).
+	Server() *api.Server
+	// Handler serves HTTP: the Server, with Kafka mode's routes over it.
+	Handler() http.Handler
+	// Listening returns the "listening" log line's attributes and the note
+	// after the address on stdout.
+	Listening() (attrs []any, note string)
+	// Recover restores the state, once HTTP serves and before Run.
+	Recover(ctx context.Context) error
+	// Run is the background work until ctx ends (the ingester, or the
+	// consumer group member); it saves the state before returning.
+	Run(ctx context.Context) error
+	// Start runs once Run started (runCtx is Run's): it loads inputs and
+	// announces readiness. run returns its error at the end.
+	Start(ctx, runCtx context.Context) error
+	// StopRunFirst says whether Run stops before the HTTP server (Kafka:
+	// snapshot, commit and leave the group while requests finish) or
+	// after it (local: requests in flight still ingest).
+	StopRunFirst() bool
+	// Stopped returns the "stopped" log line's attributes.
+	Stopped() []any
+	// Close releases what the mode holds, after Run returned.
+	Close(ctx context.Context)
+}
 
-	// Files on the command line, then the demo province.
-	loadErr := func() error {
-		for _, f := range cfg.Files {
-			if err := ingestFile(ctx, ing, f, exc, logger); err != nil {
-				return err
-			}
-		}
-		if cfg.Demo {
-			return loadDemo(ctx, ing, eng, cfg, exc, logger)
-		}
-		return nil
-	}()
-	if loadErr == nil {
-		srv.ready.Store(true)
-		m.Ready.Set(1)
-		logger.Info("ready", "entities", eng.Len(), "recovery_seconds", time.Since(t0).Seconds())
-		fmt.Fprintf(stdout, "creditd ready: %d entities\n", eng.Len())
-	} else if ctx.Err() == nil {
-		logger.Error("loading inputs failed", "err", loadErr)
+// serve is the sequence of both modes: serve HTTP, recover, run, start;
+// on ctx's end (or if HTTP or the background work stops) shut down: not
+// ready, cancel running draws, stop HTTP and the background work (in the
+// mode's order), close.
+func serve(ctx context.Context, c *common, md mode, ln net.Listener) error {
+	cfg, logger, srv, m := c.cfg, c.logger, md.Server(), c.metrics
+	hs := newHTTPServer(md.Handler(), logger)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(api.LimitConns(ln, cfg.MaxConns)) }()
+	attrs, note := md.Listening()
+	logger.Info("listening", append([]any{"addr", ln.Addr().String()}, attrs...)...)
+	fmt.Fprintf(c.stdout, "creditd listening on http://%s (%s)\n", ln.Addr(), note)
+
+	if err := md.Recover(ctx); err != nil {
+		_ = hs.Close()
+		md.Close(context.Background())
+		return err
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	runDone := make(chan error, 1)
+	go func() { runDone <- md.Run(runCtx) }()
+	startErr := md.Start(ctx, runCtx)
+	if startErr != nil && ctx.Err() == nil {
+		logger.Error("loading inputs failed", "err", startErr)
 	}
 
 	select {
 	case <-ctx.Done():
 	case err := <-httpDone:
 		logger.Error("http server stopped", "err", err)
-	case err := <-ingDone:
-		ingDone <- err
-		logger.Error("ingest stopped", "err", err)
+	case err := <-runDone:
+		runDone <- err
+		logger.Error("background work stopped", "err", err)
 	}
 	logger.Info("shutting down")
-	srv.ready.Store(false)
+	srv.SetReady(false)
 	m.Ready.Set(0)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	srv.draws.Stop() // a running draw is cancelled, not waited for
+	if md.StopRunFirst() {
+		stopRun()
+	}
+	srv.StopDraws() // a running draw is cancelled, not waited for
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
-	stopIngest()
-	ingErr := <-ingDone
-	if hist != nil {
-		hist.Close(sctx)
+	stopRun()
+	runErr := <-runDone
+	logger.Info("stopped", md.Stopped()...)
+	md.Close(sctx)
+	if startErr != nil && ctx.Err() == nil {
+		return startErr
 	}
-	logger.Info("stopped", "applied", ing.Applied())
-	if loadErr != nil && ctx.Err() == nil {
-		return loadErr
-	}
-	return ingErr
+	return runErr
 }
 
 var errFlagHelp = errors.New("help requested")
 
 // common is what every mode of the service shares.
 type common struct {
-	cfg    *Config
-	logger *slog.Logger
-	dirs   map[string]string // data sub-directories: log, snapshots, keys, draws, deadletters
-	model  *scoring.Model
-	exc    *models.USCCExceptions
-	tokens *Tokens
-	issuer *Issuer
-	jwks   []byte
-	stdout io.Writer
+	cfg     *Config
+	logger  *slog.Logger
+	dirs    map[string]string // data sub-directories: log, snapshots, keys, draws, deadletters
+	model   *scoring.Model
+	exc     *models.USCCExceptions
+	tokens  *api.Tokens
+	issuer  *issue.Issuer
+	jwks    []byte
+	metrics *metrics.Set
+	stdout  io.Writer
+}
+
+// setup makes the data directories and loads what every mode needs: the
+// model, the USCC exceptions, the bearer tokens (generated on first start
+// unless --tokens names a file) and the signing key.
+func setup(cfg *Config, stdout, stderr io.Writer) (*common, error) {
+	logger := newLogger(cfg, stderr)
+	dirs := map[string]string{}
+	for _, d := range []string{"log", "snapshots", "keys", "draws", "deadletters"} {
+		dirs[d] = filepath.Join(cfg.Data, d)
+		if err := os.MkdirAll(dirs[d], 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	model, err := loadModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	exc, err := loadExceptions(cfg.Exceptions)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Tokens == "" {
+		// No tokens file named: use DATA/tokens, created with a random token
+		// per role on first start, so that the service is usable at once.
+		cfg.Tokens = filepath.Join(cfg.Data, "tokens")
+		created, err := api.EnsureTokensFile(cfg.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("generated bearer tokens (one per role)", "file", cfg.Tokens)
+		}
+	}
+	tokens, err := api.LoadTokens(cfg.Tokens, cfg.AllowSharedTokens)
+	if err != nil {
+		return nil, err
+	}
+	issuer, jwks, err := loadIssuer(cfg, dirs["keys"])
+	if err != nil {
+		return nil, err
+	}
+	return &common{cfg: cfg, logger: logger, dirs: dirs, model: model, exc: exc, tokens: tokens, issuer: issuer, jwks: jwks,
+		metrics: metrics.New(), stdout: stdout}, nil
+}
+
+// apiConfig is what the HTTP API takes from the configuration.
+func (c *Config) apiConfig() *api.Config {
+	return &api.Config{MaxBody: c.MaxBody, MaxIngest: c.MaxIngest, AllowExemptA: c.AllowExemptA, DrawMaxWork: c.DrawMaxWork}
 }
 
 // newHTTPServer returns the HTTP server with the service's limits: 10 s
@@ -297,169 +297,4 @@ func loadExceptions(path string) (*models.USCCExceptions, error) {
 		return nil, fmt.Errorf("uscc exceptions %s: %w", path, err)
 	}
 	return x, nil
-}
-
-// recoverState restores the newest valid snapshot and replays the log
-// from its position.
-func recoverState(ctx context.Context, eng *scoring.Engine, log *wal.Log, snaps *snapshotSet, exc *models.USCCExceptions, logger *slog.Logger) error {
-	t0 := time.Now()
-	pos, found, err := snaps.restore(eng, logger)
-	if err != nil {
-		return err
-	}
-	if found {
-		logger.Info("snapshot restored", "position", pos, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
-	}
-	// Each record is used only inside the callback: the event may borrow it.
-	d := models.EventDecoder{Exceptions: exc, Borrow: true}
-	var ev models.Event
-	n, bad := 0, 0
-	now := eng.Now()
-	err = log.Replay(wal.Position(pos), func(p wal.Position, rec []byte) error {
-		if n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		n++
-		if err := d.Decode(rec, &ev); err != nil {
-			bad++
-			return nil
-		}
-		if _, err := eng.ApplyAt(&ev, now, false, nil); err != nil {
-			bad++
-		}
-		return nil
-	})
-	if ce := (*wal.CorruptionError)(nil); errors.As(err, &ce) {
-		return fmt.Errorf("replaying the event log from position %d: %w; an older segment is damaged, which --wal-salvage does not repair: "+
-			"nothing was changed; restore %s from a backup (events acknowledged after the damage are in the later segments)", pos, err, log.Dir())
-	}
-	if err != nil {
-		return fmt.Errorf("replaying the event log from position %d: %w", pos, err)
-	}
-	if bad > 0 {
-		logger.Warn("log records that did not apply on replay", "count", bad)
-	}
-	logger.Info("log replayed", "from", pos, "records", n, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
-	return nil
-}
-
-// lineBatch is how many lines a file or demo loader hands over at once.
-const lineBatch = 4096
-
-// ingestFile ingests an NDJSON file of events.
-func ingestFile(ctx context.Context, ing *Ingester, path string, exc *models.USCCExceptions, logger *slog.Logger) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("events file: %w", err)
-	}
-	defer f.Close()
-	t0 := time.Now()
-	var total IngestResult
-	rejected := 0
-	src := "file:" + path
-	feed := newLineFeeder(ctx, ing, src, exc, func(r IngestResult) {
-		total.Applied += r.Applied
-		total.Duplicates += r.Duplicates
-		rejected += len(r.Rejected)
-	})
-	rd := ndjson.NewReader(f, ndjson.Options{})
-	for {
-		l, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		var tl *ndjson.TooLongError
-		if errors.As(err, &tl) {
-			feed.reject(tl.Number, &models.RejectError{Reason: models.ReasonLineTooLong, Detail: tl.Error()})
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", path, err)
-		}
-		if err := feed.add(l.Number, l.Bytes); err != nil {
-			return err
-		}
-	}
-	if err := feed.flush(); err != nil {
-		return err
-	}
-	logger.Info("file ingested", "path", path, "applied", total.Applied, "duplicates", total.Duplicates,
-		"rejected", rejected, "seconds", time.Since(t0).Seconds())
-	return nil
-}
-
-// lineFeeder decodes lines and submits them in batches.
-type lineFeeder struct {
-	ctx    context.Context
-	ing    *Ingester
-	source string
-	dec    models.EventDecoder
-	lines  []inLine
-	done   func(IngestResult)
-}
-
-func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *models.USCCExceptions, done func(IngestResult)) *lineFeeder {
-	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: models.EventDecoder{Exceptions: exc, Borrow: true}, done: done}
-}
-
-func (f *lineFeeder) add(num int64, b []byte) error {
-	f.lines = append(f.lines, decodeLine(&f.dec, num, b))
-	if len(f.lines) >= lineBatch {
-		return f.flush()
-	}
-	return nil
-}
-
-func (f *lineFeeder) reject(num int64, rej *models.RejectError) {
-	f.lines = append(f.lines, inLine{num: num, rej: rej})
-}
-
-func (f *lineFeeder) flush() error {
-	if len(f.lines) == 0 {
-		return nil
-	}
-	res, err := f.ing.Submit(f.ctx, f.source, f.lines)
-	if err != nil {
-		return err
-	}
-	f.done(res)
-	f.lines = nil
-	return nil
-}
-
-// loadDemo generates and ingests the synthetic demo province, unless the
-// state already holds entities (a restart keeps what was loaded).
-func loadDemo(ctx context.Context, ing *Ingester, eng *scoring.Engine, cfg *Config, exc *models.USCCExceptions, logger *slog.Logger) error {
-	if eng.Len() > 0 {
-		logger.Info("demo: state is not empty, not loading the demo province again", "entities", eng.Len())
-		return nil
-	}
-	t0 := time.Now()
-	end := time.Now().UTC().Truncate(24 * time.Hour)
-	opts := synth.Options{Entities: cfg.DemoEntities, Days: cfg.DemoDays, Seed: cfg.DemoSeed,
-		Region: strings.TrimSpace(cfg.Issuer), End: end}
-	if len(opts.Region) != 2 {
-		opts.Region = "37"
-	}
-	var total IngestResult
-	rejected := 0
-	feed := newLineFeeder(ctx, ing, "demo", exc, func(r IngestResult) {
-		total.Applied += r.Applied
-		total.Duplicates += r.Duplicates
-		rejected += len(r.Rejected)
-	})
-	var n int64
-	err := synth.Generate(ctx, opts, func(line []byte) error {
-		n++
-		return feed.add(n, line)
-	})
-	if err == nil {
-		err = feed.flush()
-	}
-	if err != nil {
-		return fmt.Errorf("demo province: %w", err)
-	}
-	logger.Info("demo province loaded", "entities", eng.Len(), "events", n, "applied", total.Applied,
-		"rejected", rejected, "seconds", time.Since(t0).Seconds())
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 )
 
 // metricValue returns the value of the first sample line matching re.
@@ -30,10 +32,10 @@ func TestMetricsScrapeAndKey(t *testing.T) {
 	data := t.TempDir()
 	s := startService(t, data, "--snapshot-events", "500")
 	lines := genLines(t, 500, 300, 3, 0)
-	res, _ := s.postEvents(RoleSource, joinLines(lines))
-	s.postEvents(RoleSource, joinLines(lines[:10])) // duplicates
-	s.postEvents(RoleSource, []byte("not json\n"))
-	_, body := s.do("GET", "/metrics", RolePublic, nil)
+	res, _ := s.postEvents(api.RoleSource, joinLines(lines))
+	s.postEvents(api.RoleSource, joinLines(lines[:10])) // duplicates
+	s.postEvents(api.RoleSource, []byte("not json\n"))
+	_, body := s.do("GET", "/metrics", api.RolePublic, nil)
 	if got := metricValue(t, body, `creditd_events_total\{outcome="applied",reason=""\}`); int(got) != res.Applied {
 		t.Errorf("applied counter %v, want %d", got, res.Applied)
 	}
@@ -55,14 +57,14 @@ func TestMetricsScrapeAndKey(t *testing.T) {
 	if metricValue(t, body, `creditd_snapshot_seconds_count`) < 1 || metricValue(t, body, `creditd_ready`) != 1 {
 		t.Error("no snapshot written or not ready")
 	}
-	_, keys1 := s.do("GET", "/v1/keys", RolePublic, nil)
+	_, keys1 := s.do("GET", "/v1/keys", api.RolePublic, nil)
 	fi, err := os.Stat(filepath.Join(data, "keys", "signing.pem"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("signing key: %v %v", err, fi.Mode())
 	}
 	s.stop()
 	s = startService(t, data)
-	_, keys2 := s.do("GET", "/v1/keys", RolePublic, nil)
+	_, keys2 := s.do("GET", "/v1/keys", api.RolePublic, nil)
 	if !bytes.Equal(keys1, keys2) {
 		t.Error("key set changed across a restart")
 	}
@@ -99,11 +101,11 @@ func publicMetric(name string) bool {
 // value.
 func TestPublicEndpointsRevealNoTier(t *testing.T) {
 	s := startService(t, t.TempDir())
-	if res, _ := s.postEvents(RoleSource, joinLines(genLines(t, 300, 200, 5, 0))); res.Applied == 0 {
+	if res, _ := s.postEvents(api.RoleSource, joinLines(genLines(t, 300, 200, 5, 0))); res.Applied == 0 {
 		t.Fatal("nothing applied")
 	}
-	s.do("GET", "/v1/stats/tiers", RoleRegulator, nil) // so that the route's counters exist
-	resp, body := s.do("GET", "/metrics", RolePublic, nil)
+	s.do("GET", "/v1/stats/tiers", api.RoleRegulator, nil) // so that the route's counters exist
+	resp, body := s.do("GET", "/metrics", api.RolePublic, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
@@ -136,7 +138,7 @@ func TestPublicEndpointsRevealNoTier(t *testing.T) {
 		t.Errorf("only %d samples scraped", n)
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/v1/keys", "/"} {
-		resp, body := s.do("GET", path, RolePublic, nil)
+		resp, body := s.do("GET", path, api.RolePublic, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
 		}

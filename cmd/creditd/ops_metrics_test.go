@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -326,7 +327,7 @@ func alertExprs(t *testing.T) map[string]string {
 // scrapeFamilies parses a /metrics body.
 func scrapeFamilies(t *testing.T, s *service) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, body := s.do("GET", "/metrics", RolePublic, nil)
+	resp, body := s.do("GET", "/metrics", api.RolePublic, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
@@ -392,13 +393,13 @@ func opsScrapes(t *testing.T) map[string]*dto.MetricFamily {
 	// Local mode with the ClickHouse sink (nothing listens on port 1).
 	data := t.TempDir()
 	local := startService(t, data, "--clickhouse-dsn", "127.0.0.1:1")
-	if res, _ := local.postEvents(RoleSource, append(joinLines(lines), "not json\n"...)); res.Applied == 0 || len(res.Rejected) != 1 {
+	if res, _ := local.postEvents(api.RoleSource, append(joinLines(lines), "not json\n"...)); res.Applied == 0 || len(res.Rejected) != 1 {
 		t.Fatalf("ingest: %+v", res)
 	}
-	if resp, _ := local.do("GET", "/v1/reports/"+string(keyOf(lines[0])), RolePublic, nil); resp.StatusCode != 200 {
+	if resp, _ := local.do("GET", "/v1/reports/"+string(keyOf(lines[0])), api.RolePublic, nil); resp.StatusCode != 200 {
 		t.Fatalf("report: %d", resp.StatusCode)
 	}
-	local.do("POST", "/v1/draws", RoleRegulator, strings.NewReader("{}")) // a refused draw still counts its route
+	local.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader("{}")) // a refused draw still counts its route
 	merge(scrapeFamilies(t, local))
 	local.stop()
 
@@ -511,18 +512,18 @@ func TestDashboardExprsParse(t *testing.T) {
 func TestSnapshotAgeMetrics(t *testing.T) {
 	data := t.TempDir()
 	s := startService(t, data)
-	_, body := s.do("GET", "/metrics", RolePublic, nil)
+	_, body := s.do("GET", "/metrics", api.RolePublic, nil)
 	if got := metricValue(t, body, `creditd_snapshot_timestamp_seconds`); got != 0 {
 		t.Errorf("no snapshot yet: timestamp %v, want 0", got)
 	}
 	if got := metricValue(t, body, `creditd_log_unsnapshotted_records`); got != 0 {
 		t.Errorf("empty log: unsnapshotted %v, want 0", got)
 	}
-	res, _ := s.postEvents(RoleSource, joinLines(genLines(t, 40, 60, 5, 0)))
+	res, _ := s.postEvents(api.RoleSource, joinLines(genLines(t, 40, 60, 5, 0)))
 	if res.Applied == 0 {
 		t.Fatal("nothing applied")
 	}
-	_, body = s.do("GET", "/metrics", RolePublic, nil)
+	_, body = s.do("GET", "/metrics", api.RolePublic, nil)
 	if got := metricValue(t, body, `creditd_log_unsnapshotted_records`); int(got) != res.Applied {
 		t.Errorf("unsnapshotted %v, want the %d applied events (no snapshot before shutdown)", got, res.Applied)
 	}
@@ -537,7 +538,7 @@ func TestSnapshotAgeMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = startService(t, data)
-	_, body = s.do("GET", "/metrics", RolePublic, nil)
+	_, body = s.do("GET", "/metrics", api.RolePublic, nil)
 	want := float64(fi.ModTime().UnixNano()) / 1e9
 	if got := metricValue(t, body, `creditd_snapshot_timestamp_seconds`); math.Abs(got-want) > 1e-3 {
 		t.Errorf("after a restart: timestamp %v, want the file's mtime %v", got, want)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
@@ -90,7 +91,7 @@ func FuzzReportBuild(f *testing.F) {
 	pub := priv.Public().(ed25519.PublicKey)
 	keysJSON, _ := json.Marshal(models.NewJWKS(pub))
 	keys := models.NewJWKS(pub)
-	iss := &Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: models.KeyID(pub), Priv: priv, Validity: 24 * time.Hour}
+	iss := &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: models.KeyID(pub), Priv: priv, Validity: 24 * time.Hour}
 	code := testUSCC(300)
 	uscc, err := models.ParseUSCC(code)
 	if err != nil {
@@ -124,7 +125,7 @@ func FuzzReportBuild(f *testing.F) {
 			}
 			var records [2][]models.ReportRecord
 			for i, ed := range []string{models.EditionPublic, models.EditionRegulatory} {
-				rep := buildReport(&v, ed, iss, fuzzNow)
+				rep := issue.Build(&v, ed, iss, fuzzNow)
 				if err := models.SignReport(rep, priv, iss.KeyID); err != nil {
 					t.Fatalf("%s edition as of %s does not sign: %v\nreasons %+v", ed, at, err, v.Reasons)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models"
 )
@@ -103,10 +104,10 @@ func TestReportReasonsOverHTTP(t *testing.T) {
 	for i, c := range reasonCases {
 		body = append(body, eventLines(testUSCC(100+i), now, c.events...)...)
 	}
-	if res, code := s.postEvents(RoleSource, body); code != 200 || len(res.Rejected) > 0 {
+	if res, code := s.postEvents(api.RoleSource, body); code != 200 || len(res.Rejected) > 0 {
 		t.Fatalf("post: %d %+v", code, res)
 	}
-	_, keys := s.do("GET", "/v1/keys", RolePublic, nil)
+	_, keys := s.do("GET", "/v1/keys", api.RolePublic, nil)
 	jwks, err := models.ParseJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +117,8 @@ func TestReportReasonsOverHTTP(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, ed := range []struct {
 				query string
-				role  Role
-			}{{"", RolePublic}, {"?edition=regulatory", RoleRegulator}, {"?edition=regulatory", RolePeer}} {
+				role  api.Role
+			}{{"", api.RolePublic}, {"?edition=regulatory", api.RoleRegulator}, {"?edition=regulatory", api.RolePeer}} {
 				path := "/v1/reports/" + code + ed.query
 				resp, raw := s.do("GET", path, ed.role, nil)
 				if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models"
 )
@@ -25,10 +26,10 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 {"id":"R-2","uscc":"` + code + `","type":"penalty","occurred_at":"2026-01-15T02:00:00Z","authority":"深圳市市场监督管理局","attrs":{"severity":"general","decision_no":"深市监罚〔2026〕1号","amount_yuan":20000,"internal_note":1.5}}
 {"id":"R-3","uscc":"` + code + `","type":"complaint","occurred_at":"2026-02-15T02:00:00Z","authority":"12315","attrs":{"substantiated":true}}
 `
-	if res, code := s.postEvents(RoleSource, []byte(body)); code != 200 || res.Applied != 3 {
+	if res, code := s.postEvents(api.RoleSource, []byte(body)); code != 200 || res.Applied != 3 {
 		t.Fatalf("post: %d %+v", code, res)
 	}
-	_, keys := s.do("GET", "/v1/keys", RolePublic, nil)
+	_, keys := s.do("GET", "/v1/keys", api.RolePublic, nil)
 	jwks, err := models.ParseJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +44,9 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path string
-		role Role
+		role api.Role
 		reg  bool
-	}{{"/v1/reports/" + code, RolePublic, false}, {"/v1/reports/" + code + "?edition=regulatory", RolePeer, true}} {
+	}{{"/v1/reports/" + code, api.RolePublic, false}, {"/v1/reports/" + code + "?edition=regulatory", api.RolePeer, true}} {
 		resp, raw := s.do("GET", tc.path, tc.role, nil)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("%s: %d %s", tc.path, resp.StatusCode, raw)
@@ -94,7 +95,7 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 		}
 	}
 	// The page.
-	resp, page := s.do("GET", "/v1/reports/"+code, RolePublic, nil, "Accept", "text/html")
+	resp, page := s.do("GET", "/v1/reports/"+code, api.RolePublic, nil, "Accept", "text/html")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("html: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -107,10 +108,10 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 		t.Error("public page shows the risk assessment")
 	}
 	// Unknown entity and bad USCC.
-	if resp, _ := s.do("GET", "/v1/reports/91110000600037341L", RolePublic, nil); resp.StatusCode != 404 {
+	if resp, _ := s.do("GET", "/v1/reports/91110000600037341L", api.RolePublic, nil); resp.StatusCode != 404 {
 		t.Errorf("unknown entity: %d", resp.StatusCode)
 	}
-	if resp, _ := s.do("GET", "/v1/reports/91110000600037341N", RolePublic, nil); resp.StatusCode != 400 {
+	if resp, _ := s.do("GET", "/v1/reports/91110000600037341N", api.RolePublic, nil); resp.StatusCode != 400 {
 		t.Errorf("invalid uscc: %d", resp.StatusCode)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -62,13 +63,13 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 			hidden = append(hidden, id)
 		}
 	}
-	if res, c := s.postEvents(RoleSource, eventLines(code, now, evs...)); c != 200 || len(res.Rejected) > 0 {
+	if res, c := s.postEvents(api.RoleSource, eventLines(code, now, evs...)); c != 200 || len(res.Rejected) > 0 {
 		t.Fatalf("post: %d %+v", c, res)
 	}
 	for _, ed := range []struct {
 		query string
-		role  Role
-	}{{"", RolePublic}, {"?edition=regulatory", RoleRegulator}} {
+		role  api.Role
+	}{{"", api.RolePublic}, {"?edition=regulatory", api.RoleRegulator}} {
 		path := "/v1/reports/" + code + ed.query
 		resp, raw := s.do("GET", path, ed.role, nil)
 		if resp.StatusCode != 200 {

@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/feeds/deadletter"
-	"github.com/creditrisk/creditd/feeds/synth"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -26,7 +28,7 @@ type service struct {
 	t      testing.TB
 	base   string
 	data   string
-	tokens map[Role]string
+	tokens map[api.Role]string
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -119,24 +121,24 @@ func (s *service) stop() {
 	s.cancel = nil
 }
 
-func readTokens(t testing.TB, path string) map[Role]string {
+func readTokens(t testing.TB, path string) map[api.Role]string {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out := map[Role]string{}
+	out := map[api.Role]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
 		if len(fs) == 2 && !strings.HasPrefix(fs[0], "#") {
-			out[Role(fs[0])] = fs[1]
+			out[api.Role(fs[0])] = fs[1]
 		}
 	}
 	return out
 }
 
-func (s *service) do(method, path string, role Role, body io.Reader, hdr ...string) (*http.Response, []byte) {
+func (s *service) do(method, path string, role api.Role, body io.Reader, hdr ...string) (*http.Response, []byte) {
 	s.t.Helper()
 	req, err := http.NewRequest(method, s.base+path, body)
 	if err != nil {
@@ -157,10 +159,10 @@ func (s *service) do(method, path string, role Role, body io.Reader, hdr ...stri
 	return resp, b
 }
 
-func (s *service) postEvents(role Role, body []byte) (IngestResult, int) {
+func (s *service) postEvents(role api.Role, body []byte) (ingest.Result, int) {
 	s.t.Helper()
 	resp, b := s.do("POST", "/v1/events", role, bytes.NewReader(body), "Content-Type", "application/x-ndjson")
-	var res IngestResult
+	var res ingest.Result
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, &res); err != nil {
 			s.t.Fatalf("answer %s: %v", b, err)
@@ -172,26 +174,10 @@ func (s *service) postEvents(role Role, body []byte) (IngestResult, int) {
 // genLines generates a synthetic province as NDJSON lines.
 func genLines(t testing.TB, entities, days int, seed uint64, badRate float64) [][]byte {
 	t.Helper()
-	var lines [][]byte
-	err := synth.Generate(context.Background(), synth.Options{Entities: entities, Days: days, Seed: seed,
-		End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), BadRate: badRate}, func(l []byte) error {
-		lines = append(lines, append([]byte(nil), l...))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lines
+	return testlines.Gen(t, entities, days, seed, badRate)
 }
 
-func joinLines(lines [][]byte) []byte {
-	var b bytes.Buffer
-	for _, l := range lines {
-		b.Write(l)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+func joinLines(lines [][]byte) []byte { return testlines.Join(lines) }
 
 // Every class of bad input of events.md, over HTTP: a clear reason per
 // line, nothing applied from it, the good lines applied, every rejected
@@ -219,7 +205,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 		body += b.line + "\n"
 	}
 	body += "\n" + strings.Replace(pen, "G-2", "G-3", 1) + "\n" + pen + "\n"
-	res, code := s.postEvents(RoleSource, []byte(body))
+	res, code := s.postEvents(api.RoleSource, []byte(body))
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
@@ -233,11 +219,11 @@ func TestBadInputOverHTTP(t *testing.T) {
 		}
 	}
 	// Nothing from the bad lines was applied.
-	resp, eb := s.do("GET", "/v1/entities/914403001922038216?records=1", RoleRegulator, nil)
+	resp, eb := s.do("GET", "/v1/entities/914403001922038216?records=1", api.RoleRegulator, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("entity: %d %s", resp.StatusCode, eb)
 	}
-	var ent entityJSON
+	var ent api.Entity
 	_ = json.Unmarshal(eb, &ent)
 	if len(ent.History) != 2 {
 		t.Errorf("entity history %+v, want the two good penalties", ent.History)
@@ -262,13 +248,13 @@ func TestBadInputOverHTTP(t *testing.T) {
 		}
 	}
 	// Still serving.
-	if resp, _ := s.do("GET", "/readyz", RolePublic, nil); resp.StatusCode != 200 {
+	if resp, _ := s.do("GET", "/readyz", api.RolePublic, nil); resp.StatusCode != 200 {
 		t.Errorf("readyz %d after bad input", resp.StatusCode)
 	}
 	// A body over the limit is refused whole.
 	s.stop()
 	s2 := startService(t, t.TempDir(), "--max-body", "2048")
-	if _, code := s2.postEvents(RoleSource, []byte(strings.Repeat(good+"\n", 40))); code != http.StatusRequestEntityTooLarge {
+	if _, code := s2.postEvents(api.RoleSource, []byte(strings.Repeat(good+"\n", 40))); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: %d", code)
 	}
 }
@@ -321,7 +307,7 @@ func TestBadInputFromFile(t *testing.T) {
 	}
 	s.stop()
 	s = startService(t, filepath.Join(dir, "data"), path)
-	resp, _ := s.do("GET", "/readyz", RolePublic, nil)
+	resp, _ := s.do("GET", "/readyz", api.RolePublic, nil)
 	if resp.StatusCode != 200 {
 		t.Fatal("not ready after restart")
 	}
@@ -350,7 +336,7 @@ func TestBadInputFromFile(t *testing.T) {
 func stateDigest(t *testing.T, s *service, lines [][]byte, asOf time.Time) string {
 	t.Helper()
 	at := url.QueryEscape(asOf.Format(time.RFC3339))
-	resp, body := s.do("GET", "/v1/stats/tiers?as_of="+at, RoleRegulator, nil)
+	resp, body := s.do("GET", "/v1/stats/tiers?as_of="+at, api.RoleRegulator, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("stats: %d %s", resp.StatusCode, body)
 	}
@@ -370,11 +356,11 @@ func stateDigest(t *testing.T, s *service, lines [][]byte, asOf time.Time) strin
 			continue
 		}
 		seen[ev.USCC] = true
-		resp, body := s.do("GET", "/v1/entities/"+ev.USCC+"?records=1&as_of="+at, RoleRegulator, nil)
+		resp, body := s.do("GET", "/v1/entities/"+ev.USCC+"?records=1&as_of="+at, api.RoleRegulator, nil)
 		if resp.StatusCode != 200 {
 			continue // a line of an invalid code
 		}
-		var ent entityJSON
+		var ent api.Entity
 		if err := json.Unmarshal(body, &ent); err != nil {
 			t.Fatal(err)
 		}

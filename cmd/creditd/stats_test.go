@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 )
 
 // statsAnswer is the /v1/stats/tiers answer.
@@ -83,7 +85,7 @@ func TestTierStatsByHand(t *testing.T) {
 	ev("P3", e3, "penalty", "05-01", `{"severity":"serious","decision_no":"鲁市监罚〔2025〕3号","amount_yuan":500000}`)
 	insp("I41", e4, "03-01", "refused")
 	insp("I42", e4, "05-01", "no_problem")
-	res, code := s.postEvents(RoleSource, []byte(strings.Join(lines, "\n")+"\n"))
+	res, code := s.postEvents(api.RoleSource, []byte(strings.Join(lines, "\n")+"\n"))
 	if code != http.StatusOK || res.Applied != len(lines) || len(res.Rejected) != 0 {
 		t.Fatalf("ingest: %d %+v", code, res)
 	}
@@ -139,7 +141,7 @@ func TestTierStatsByHand(t *testing.T) {
 		{"0", none},
 	} {
 		q := "/v1/stats/tiers?as_of=" + url.QueryEscape(asOf) + "&region_prefix=" + url.QueryEscape(c.prefix)
-		resp, body := s.do("GET", q, RoleRegulator, nil)
+		resp, body := s.do("GET", q, api.RoleRegulator, nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("prefix %q: %d %s", c.prefix, resp.StatusCode, body)
 		}
@@ -173,7 +175,7 @@ func TestTierStatsByHand(t *testing.T) {
 
 	// The tier counted is the one just before the inspection: one second
 	// before E1's last inspection it is not counted at all, and E1 is in D.
-	resp, body := s.do("GET", "/v1/stats/tiers?region_prefix=370102&as_of="+url.QueryEscape("2025-08-01T01:59:59Z"), RoleRegulator, nil)
+	resp, body := s.do("GET", "/v1/stats/tiers?region_prefix=370102&as_of="+url.QueryEscape("2025-08-01T01:59:59Z"), api.RoleRegulator, nil)
 	var before statsAnswer
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &before) != nil {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -184,7 +186,7 @@ func TestTierStatsByHand(t *testing.T) {
 
 	// Prefixes that are not up to six digits are refused.
 	for _, p := range []string{"3701021", "37a", "-37", " 37", "３７"} {
-		resp, body := s.do("GET", "/v1/stats/tiers?region_prefix="+url.QueryEscape(p), RoleRegulator, nil)
+		resp, body := s.do("GET", "/v1/stats/tiers?region_prefix="+url.QueryEscape(p), api.RoleRegulator, nil)
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("prefix %q: %d %s, want 400", p, resp.StatusCode, body)
 		}

@@ -1,21 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"net"
 	"path/filepath"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/localmode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportpage"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
-	"github.com/creditrisk/creditd/feeds/deadletter"
-	"github.com/creditrisk/creditd/models"
 )
 
 // loadIssuer loads the signing key (--key, or DATA/keys/signing.pem,
 // generated with mode 0600 on first start) and returns the issuer and the
 // JWKS document served at GET /v1/keys.
-func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
+func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	var (
 		k   *signing.Key
 		err error
@@ -30,7 +33,7 @@ func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
 	}
 	name := cfg.IssuerName
 	if name == "" {
-		name = provinceNames[cfg.Issuer]
+		name = issue.ProvinceName(cfg.Issuer)
 	}
 	if name == "" {
 		name = "Issuer " + cfg.Issuer
@@ -39,17 +42,31 @@ func loadIssuer(cfg *Config, keyDir string) (*Issuer, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity}, jwks, nil
+	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity}, jwks, nil
 }
 
-// openDeadLetters opens the dead-letter file of the data directory.
-func openDeadLetters(dir string) (*deadletter.FileSink, error) {
-	s, err := deadletter.OpenFile(filepath.Join(dir, "deadletters.ndjson"), deadletter.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("dead letters: %w", err)
+// newLocal is the local mode (internal/localmode).
+func newLocal(ctx context.Context, c *common) (*localmode.Service, error) {
+	cfg := c.cfg
+	o := localmode.Options{Dirs: c.dirs, DataDir: cfg.Data, WALSalvage: cfg.WALSalvage, SnapshotInterval: cfg.SnapshotInterval,
+		SnapshotEvents: cfg.SnapshotEvents, SweepInterval: cfg.SweepInterval, ClickHouseDSN: cfg.ClickHouseDSN, Files: cfg.Files,
+		API: cfg.apiConfig(), Model: c.model, Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer, JWKS: c.jwks,
+		RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
+	if cfg.Demo {
+		o.Demo = &ingest.DemoOptions{Entities: cfg.DemoEntities, Days: cfg.DemoDays, Seed: cfg.DemoSeed, Region: cfg.Issuer}
 	}
-	return s, nil
+	return localmode.New(ctx, o)
 }
 
-// reportHTML renders a report as the printable page.
-func reportHTML(w io.Writer, r *models.Report) error { return reportpage.Render(w, r) }
+// newKafka is the Kafka mode (internal/kafkamode) listening on addr.
+func newKafka(ctx context.Context, c *common, addr net.Addr) (*kafkamode.Member, error) {
+	cfg := c.cfg
+	return kafkamode.New(ctx, kafkamode.Options{
+		Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, TiersTopic: cfg.KafkaTiers,
+		DeadLetterTopic: cfg.KafkaDLQ, Partitioner: cfg.KafkaPartition, Advertise: cfg.AdvertiseAddr,
+		SessionTimeout: cfg.KafkaSessionTimeout, SnapshotEvents: cfg.SnapshotEvents, SnapshotInterval: cfg.SnapshotInterval,
+		SweepInterval: cfg.SweepInterval, ShutdownTimeout: cfg.ShutdownTimeout, ClickHouseDSN: cfg.ClickHouseDSN,
+		DataDir: cfg.Data, DrawDir: c.dirs["draws"], API: cfg.apiConfig(), Model: c.model, Exceptions: c.exc,
+		Tokens: c.tokens, Issuer: c.issuer, JWKS: c.jwks, RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger,
+		Stdout: c.stdout}, addr)
+}

@@ -1,4 +1,8 @@
-package main
+// Package issue builds credit reports (credit-report/v1) from an entity's
+// view of the engine: what each edition contains, which attributes of a
+// record are public, the report id. Signing is models.SignReport; serving
+// is the api package's.
+package issue
 
 import (
 	"crypto/ed25519"
@@ -20,6 +24,10 @@ type Issuer struct {
 	Priv     ed25519.PrivateKey
 	Validity time.Duration
 }
+
+// ProvinceName names the market regulation bureau of a 2-digit province
+// code ("" for an unknown code).
+func ProvinceName(code string) string { return provinceNames[code] }
 
 // provinceNames names the market regulation bureau of a 2-digit province code.
 var provinceNames = map[string]string{
@@ -50,10 +58,10 @@ var detailKeys = map[models.EventType][]string{
 	models.TypeComplaint:         {"substantiated"},
 }
 
-// buildReport builds the credit report of an entity view (made with its
+// Build builds the credit report of an entity view (made with its
 // records). The public edition has no assessment (domain.md §2.1: the tier
 // is an internal reference, never published).
-func buildReport(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *models.Report {
+func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *models.Report {
 	r := &models.Report{
 		Format:     models.ReportFormat,
 		ReportID:   iss.Code + "-" + newULID(now),
@@ -62,7 +70,7 @@ func buildReport(v *scoring.EntityView, edition string, iss *Issuer, now time.Ti
 		IssuedAt:   models.ReportInstant(now),
 		ValidUntil: models.ReportInstant(now.Add(iss.Validity)),
 		Subject: models.ReportSubject{
-			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: entityType(v.USCC),
+			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: EntityType(v.USCC),
 			RegisteredOn: v.RegisteredOn.String(), Status: models.SubjectActive,
 		},
 		Records: []models.ReportRecord{},
@@ -125,8 +133,8 @@ func recordDetail(rec *scoring.RecordView) json.RawMessage {
 	return b
 }
 
-// entityType names the subject's entity type for the report.
-func entityType(c models.USCC) string {
+// EntityType names the subject's entity type for the report.
+func EntityType(c models.USCC) string {
 	if k := c.EntityKind(); k != "" {
 		return k
 	}

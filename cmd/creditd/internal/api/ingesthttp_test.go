@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
 	"github.com/creditrisk/creditd/models"
@@ -88,8 +90,8 @@ func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	dlq := &recordingSink{}
-	m := NewMetrics()
-	ing := NewIngester(eng, log, dlq, m, logger, IngesterOptions{SnapshotDir: filepath.Join(dir, "snapshots"), SweepInterval: time.Hour})
+	m := metrics.New()
+	ing := ingest.New(eng, log, dlq, m, logger, ingest.Options{SnapshotDir: filepath.Join(dir, "snapshots"), SweepInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ing.Run(ctx) }()
@@ -100,12 +102,12 @@ func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 		}
 		log.Close()
 	})
-	srv := NewServer(&Server{cfg: cfg, eng: eng, ing: ing, tokens: tokens, m: m, logger: logger, exc: exc})
+	srv := newServer(&Server{cfg: cfg, eng: eng, ing: ing, tokens: tokens, m: m, logger: logger, exc: exc})
 	srv.ready.Store(true)
 	return &ingestServer{Server: srv, dlq: dlq}
 }
 
-func testConfig() *Config { return &Config{MaxBody: 64 << 20, MaxIngest: 4, MaxConns: 16} }
+func testConfig() *Config { return &Config{MaxBody: 64 << 20, MaxIngest: 4} }
 
 // postTo sends body to POST /v1/events as role through h.
 func postTo(h http.Handler, role Role, body []byte, hdr ...string) *httptest.ResponseRecorder {
@@ -119,60 +121,6 @@ func postTo(h http.Handler, role Role, body []byte, hdr ...string) *httptest.Res
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
-}
-
-// routeRequests are a request per route of routeRoles with the path values
-// filled in.
-func routePath(pattern string) (method, path string) {
-	method, path, _ = strings.Cut(pattern, " ")
-	path = strings.NewReplacer("{uscc}", "914403001922038216", "{draw_id}", "d1", "{partition}", "0", "{$}", "").Replace(path)
-	return method, path
-}
-
-// Every route answers a method it does not have with 405 and an Allow
-// header naming the methods it has (RFC 9110 §15.5.6), in local and Kafka
-// mode, and an unknown path still gets 404.
-func TestWrongMethod405(t *testing.T) {
-	srv := NewServer(&Server{cfg: testConfig(), m: NewMetrics(), tokens: &Tokens{}, logger: slog.New(slog.DiscardHandler)})
-	km := &kafkaMode{s: srv}
-	kafkaRoutes := []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers",
-		"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events"}
-	var local []string
-	for p := range routeRoles {
-		local = append(local, p)
-	}
-	for _, mode := range []struct {
-		name   string
-		h      http.Handler
-		routes []string
-	}{{"local", srv, local}, {"kafka", km.handler(), append(kafkaRoutes, local...)}} {
-		for _, pattern := range mode.routes {
-			method, path := routePath(pattern)
-			want := "GET, HEAD"
-			wrong := []string{"POST", "DELETE", "PUT"}
-			if method == "POST" {
-				want, wrong = "POST", []string{"GET", "DELETE", "PATCH"}
-			}
-			if path == "/v1/draws/commitments" { // also GET /v1/draws/{draw_id}
-				want, wrong = "GET, HEAD, POST", []string{"DELETE", "PATCH"}
-			}
-			for _, m := range wrong {
-				rec := httptest.NewRecorder()
-				mode.h.ServeHTTP(rec, httptest.NewRequest(m, path, strings.NewReader("x")))
-				if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != want {
-					t.Errorf("%s: %s %s: %d Allow %q, want 405 Allow %q", mode.name, m, path, rec.Code, rec.Header().Get("Allow"), want)
-				}
-				if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
-					t.Errorf("%s: %s %s: Content-Type %q", mode.name, m, path, ct)
-				}
-			}
-		}
-		rec := httptest.NewRecorder()
-		mode.h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/nothing-here", nil))
-		if rec.Code != http.StatusNotFound || rec.Header().Get("Allow") != "" {
-			t.Errorf("%s: unknown path: %d Allow %q, want 404", mode.name, rec.Code, rec.Header().Get("Allow"))
-		}
-	}
 }
 
 // POST /v1/events takes uncompressed NDJSON only: gzip and other media
@@ -310,7 +258,7 @@ func TestIngestConcurrencyLimit(t *testing.T) {
 	}
 }
 
-// The answer to a body of N rejected lines lists answerRejectedMax of them
+// The answer to a body of N rejected lines lists AnswerRejectedMax of them
 // and counts all; the request's dead letters stay within their budget,
 // and every rejected line is either dead-lettered or covered by a summary
 // letter.
@@ -336,11 +284,11 @@ func TestIngestAnswerAndDeadLettersBounded(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		listed := min(c.n, answerRejectedMax)
+		listed := min(c.n, AnswerRejectedMax)
 		if a.RejectedTotal != c.n || len(a.Rejected) != listed || a.Omitted != c.n-listed || a.Applied != 0 {
 			t.Errorf("%s: total %d listed %d omitted %d applied %d, want %d, %d, %d, 0", c.name, a.RejectedTotal, len(a.Rejected), a.Omitted, a.Applied, c.n, listed, c.n-listed)
 		}
-		if limit := 1000 + 400*answerRejectedMax; rec.Body.Len() > limit {
+		if limit := 1000 + 400*AnswerRejectedMax; rec.Body.Len() > limit {
 			t.Errorf("%s: answer of %d bytes, over %d", c.name, rec.Body.Len(), limit)
 		}
 		if a.DeadLetters == nil || a.DeadLetters.File != deadLetterPath || !strings.HasPrefix(a.DeadLetters.Source, "http:") ||
@@ -348,7 +296,7 @@ func TestIngestAnswerAndDeadLettersBounded(t *testing.T) {
 			t.Fatalf("%s: dead letters %+v", c.name, a.DeadLetters)
 		}
 		letters, size := s.dlq.reset()
-		chunks := (c.n + chunkLines - 1) / chunkLines
+		chunks := (c.n + ChunkLines - 1) / ChunkLines
 		if budget := int64(letterBudgetFactor*len(body)+letterBudgetSlack) + int64(chunks)*1024; size > budget {
 			t.Errorf("%s: %d bytes of dead letters for a body of %d, over %d", c.name, size, len(body), budget)
 		}
@@ -357,7 +305,7 @@ func TestIngestAnswerAndDeadLettersBounded(t *testing.T) {
 			if !strings.HasPrefix(l.Source, a.DeadLetters.Source+":") {
 				t.Errorf("%s: letter source %q", c.name, l.Source)
 			}
-			if l.Reason == reasonLettersOmitted {
+			if l.Reason == ingest.ReasonLettersOmitted {
 				summaries++
 			} else {
 				one++

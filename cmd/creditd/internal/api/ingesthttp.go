@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/ndjson"
 	"github.com/creditrisk/creditd/models"
 )
@@ -18,38 +19,43 @@ import (
 // POST /v1/events over HTTP.
 //
 // The body is streamed: lines are decoded as they arrive and handed to the
-// ingester in chunks (chunkLines lines or chunkBytes bytes), so a request
+// ingester in chunks (ChunkLines lines or ChunkBytes bytes), so a request
 // holds one chunk in memory however long its body. What an answer and the
 // dead letters may cost is bounded too: the answer lists the first
-// answerRejectedMax rejections and counts the rest, and a request's dead
+// AnswerRejectedMax rejections and counts the rest, and a request's dead
 // letters are at most letterBudgetFactor bytes per body byte plus
 // letterBudgetSlack (beyond that one summary letter per chunk stands for
 // the rejected lines). At most --max-ingest requests ingest at once; the
 // others get 429 with Retry-After before their body is read.
 
+// The bounds of POST /v1/events, shared by both modes.
 const (
-	answerRejectedMax  = 1000
-	chunkLines         = lineBatch
-	chunkBytes         = 4 << 20
+	AnswerRejectedMax  = 1000             // rejections listed in an answer
+	ChunkLines         = ingest.LineBatch // lines of a chunk
+	ChunkBytes         = 4 << 20          // bytes of a chunk
 	letterBudgetFactor = 2
 	letterBudgetSlack  = 64 << 10
 	maxLineSize        = 1 << 20
 )
 
+// LetterBudget is how many bytes of dead letters a request may write one
+// by one once read bytes of its body were read.
+func LetterBudget(read int64) int64 { return letterBudgetFactor*read + letterBudgetSlack }
+
 // deadLetterPath is where the local mode's dead letters are, relative to
-// the data directory (openDeadLetters).
+// the data directory (localmode).
 var deadLetterPath = filepath.Join("deadletters", "deadletters.ndjson")
 
 // eventsAnswer is the POST /v1/events answer. "applied", "duplicates" and
-// "rejected" are as before; "rejected" lists at most answerRejectedMax
+// "rejected" are as before; "rejected" lists at most AnswerRejectedMax
 // rejections, in line order, and "rejected_total" counts them all.
 type eventsAnswer struct {
-	Applied       int             `json:"applied"`
-	Duplicates    int             `json:"duplicates"`
-	Rejected      []Rejection     `json:"rejected"`
-	RejectedTotal int             `json:"rejected_total"`
-	Omitted       int             `json:"rejected_omitted"`
-	DeadLetters   *deadLettersRef `json:"dead_letters,omitempty"`
+	Applied       int                `json:"applied"`
+	Duplicates    int                `json:"duplicates"`
+	Rejected      []ingest.Rejection `json:"rejected"`
+	RejectedTotal int                `json:"rejected_total"`
+	Omitted       int                `json:"rejected_omitted"`
+	DeadLetters   *deadLettersRef    `json:"dead_letters,omitempty"`
 }
 
 // deadLettersRef says where a request's rejected lines were dead-lettered.
@@ -60,20 +66,21 @@ type deadLettersRef struct {
 	Omitted int    `json:"omitted"` // rejected lines over the budget, each chunk's under one summary letter
 }
 
-// bodyError is a request body that could not be read to its end.
-type bodyError struct {
-	status int
-	msg    string
+// BodyError is a request body that could not be read to its end: Status
+// is the answer's (413 over --max-body, 400 otherwise).
+type BodyError struct {
+	Status int
+	Msg    string
 }
 
-func (e *bodyError) Error() string { return e.msg }
+func (e *BodyError) Error() string { return e.Msg }
 
-// bodyLines reads an NDJSON body of at most --max-body bytes and calls fn
+// BodyLines reads an NDJSON body of at most --max-body bytes and calls fn
 // for every line: b is the line (valid during the call) or, for a line over
 // maxLineSize, nil with its line_too_long rejection; end is the body offset
 // just past the line. It returns nil at the end of the body, fn's error
-// unchanged, or a *bodyError.
-func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *models.RejectError) error) error {
+// unchanged, or a *BodyError.
+func (s *Server) BodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *models.RejectError) error) error {
 	rd := ndjson.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson.Options{MaxLineSize: maxLineSize})
 	for {
 		l, err := rd.Next()
@@ -88,9 +95,9 @@ func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 		case err != nil:
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				return &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", s.cfg.MaxBody)}
+				return &BodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", s.cfg.MaxBody)}
 			}
-			return &bodyError{http.StatusBadRequest, "reading the body: " + err.Error()}
+			return &BodyError{http.StatusBadRequest, "reading the body: " + err.Error()}
 		default:
 			err = fn(l.Number, l.Bytes, rd.InputOffset(), nil)
 		}
@@ -103,10 +110,10 @@ func (s *Server) bodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 // eventStream feeds one request's lines to the ingester chunk by chunk.
 type eventStream struct {
 	ctx    context.Context
-	ing    *Ingester
+	ing    *ingest.Ingester
 	source string
 	dec    models.EventDecoder
-	lines  []inLine
+	lines  []ingest.Line
 	bytes  int   // raw bytes in lines
 	read   int64 // body bytes read up to the end of the last line
 	chunks int   // chunks submitted
@@ -118,30 +125,17 @@ type eventStream struct {
 }
 
 func (st *eventStream) add(num int64, b []byte, end int64, rej *models.RejectError) error {
-	in := inLine{num: num, rej: rej}
+	in := ingest.RejectedLine(num, rej)
 	if rej == nil {
-		in = decodeLine(&st.dec, num, b)
+		in = ingest.DecodeLine(&st.dec, num, b)
 	}
 	st.lines = append(st.lines, in)
-	st.bytes += len(in.raw)
+	st.bytes += in.Size()
 	st.read = end
-	if len(st.lines) >= chunkLines || st.bytes >= chunkBytes {
+	if len(st.lines) >= ChunkLines || st.bytes >= ChunkBytes {
 		return st.flush()
 	}
 	return nil
-}
-
-// decodeLine copies line num once into an inLine, which the decoded event
-// borrows (dec.Borrow), and decodes it.
-func decodeLine(dec *models.EventDecoder, num int64, b []byte) inLine {
-	in := inLine{num: num, raw: append([]byte(nil), b...)}
-	ev := &models.Event{}
-	if err := dec.Decode(in.raw, ev); err != nil {
-		in.rej = err.(*models.RejectError)
-	} else {
-		in.ev = ev
-	}
-	return in
 }
 
 // flush submits the pending lines and adds their outcome to the answer.
@@ -149,24 +143,24 @@ func (st *eventStream) flush() error {
 	if len(st.lines) == 0 {
 		return nil
 	}
-	budget := max(0, letterBudgetFactor*st.read+letterBudgetSlack-st.usedLetters)
-	d := st.ing.submit(st.ctx, &ingestBatch{source: st.source, lines: st.lines, letterBudget: budget})
-	if d.err != nil {
-		return d.err
+	budget := max(0, LetterBudget(st.read)-st.usedLetters)
+	res, letters, err := st.ing.SubmitBudget(st.ctx, st.source, st.lines, budget)
+	if err != nil {
+		return err
 	}
 	st.chunks++
-	st.last = st.lines[len(st.lines)-1].num
+	st.last = st.lines[len(st.lines)-1].Num()
 	st.lines, st.bytes = st.lines[:0], 0
 	a := &st.ans
-	a.Applied += d.res.Applied
-	a.Duplicates += d.res.Duplicates
-	a.RejectedTotal += len(d.res.Rejected)
-	room := min(len(d.res.Rejected), answerRejectedMax-len(a.Rejected))
-	a.Rejected = append(a.Rejected, d.res.Rejected[:room]...)
-	a.Omitted += len(d.res.Rejected) - room
-	st.dl.Written += d.letters.written
-	st.dl.Omitted += d.letters.omitted
-	st.usedLetters += d.letters.bytes
+	a.Applied += res.Applied
+	a.Duplicates += res.Duplicates
+	a.RejectedTotal += len(res.Rejected)
+	room := min(len(res.Rejected), AnswerRejectedMax-len(a.Rejected))
+	a.Rejected = append(a.Rejected, res.Rejected[:room]...)
+	a.Omitted += len(res.Rejected) - room
+	st.dl.Written += letters.Written
+	st.dl.Omitted += letters.Omitted
+	st.usedLetters += letters.Bytes
 	return nil
 }
 
@@ -175,23 +169,23 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if s.notReady(w, r) {
 		return
 	}
-	reqID := s.newRequestID()
+	reqID := s.NewRequestID()
 	st := &eventStream{ctx: r.Context(), ing: s.ing, source: "http:" + reqID,
-		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []Rejection{}}}
-	err := s.bodyLines(w, r, st.add)
+		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
+	err := s.BodyLines(w, r, st.add)
 	if err == nil {
 		err = st.flush()
 	}
-	var be *bodyError
+	var be *BodyError
 	switch {
 	case errors.As(err, &be):
 		if st.chunks == 0 {
-			writeProblem(w, r, be.status, be.msg+"; nothing was applied")
+			writeProblem(w, r, be.Status, be.Msg+"; nothing was applied")
 			return
 		}
 		a := st.ans
-		writeProblem(w, r, be.status, fmt.Sprintf("%s; lines 1-%d were processed before (applied %d, duplicates %d, rejected %d, dead letters under source %s) and the rest was not read: sending the whole body again is safe, duplicate ids are no-ops",
-			be.msg, st.last, a.Applied, a.Duplicates, a.RejectedTotal, st.source))
+		writeProblem(w, r, be.Status, fmt.Sprintf("%s; lines 1-%d were processed before (applied %d, duplicates %d, rejected %d, dead letters under source %s) and the rest was not read: sending the whole body again is safe, duplicate ids are no-ops",
+			be.Msg, st.last, a.Applied, a.Duplicates, a.RejectedTotal, st.source))
 		return
 	case err != nil:
 		w.Header().Set("Retry-After", "5")
@@ -212,11 +206,11 @@ var ndjsonTypes = map[string]bool{
 	"application/x-jsonlines": true, "application/jsonlines": true,
 }
 
-// ingestGate refuses, before reading the body, an ingest request whose
+// IngestGate refuses, before reading the body, an ingest request whose
 // body creditd would not take: a Content-Encoding (gzip is not decoded) or
 // a media type other than NDJSON (415), a declared Content-Length over
 // --max-body (413), or one more request than --max-ingest at once (429).
-func (s *Server) ingestGate(fn http.HandlerFunc) http.HandlerFunc {
+func (s *Server) IngestGate(fn http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 			w.Header().Set("Accept-Encoding", "identity")

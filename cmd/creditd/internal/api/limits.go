@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"net"
@@ -45,8 +45,8 @@ type limitListener struct {
 	once   sync.Once
 }
 
-// limitConns returns ln accepting at most n connections at once.
-func limitConns(ln net.Listener, n int) net.Listener {
+// LimitConns returns ln accepting at most n connections at once.
+func LimitConns(ln net.Listener, n int) net.Listener {
 	return &limitListener{Listener: ln, slots: make(chan struct{}, max(1, n)), closed: make(chan struct{})}
 }
 

@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/feeds/wal"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
@@ -40,8 +42,8 @@ func startSnap(t *testing.T, data string) (*snapStart, error) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	ing := NewIngester(eng, log, nil, NewMetrics(), logger, IngesterOptions{SnapshotDir: filepath.Join(data, "snapshots")})
-	err = recoverState(context.Background(), eng, log, ing.snaps, nil, logger)
+	ing := New(eng, log, nil, metrics.New(), logger, Options{SnapshotDir: filepath.Join(data, "snapshots")})
+	err = ing.Recover(context.Background(), nil, logger)
 	return &snapStart{t: t, eng: eng, log: log, ing: ing}, err
 }
 
@@ -95,7 +97,7 @@ func corruptFile(t *testing.T, path string) {
 func TestSnapshotRetentionSkipsCorrupt(t *testing.T) {
 	data := t.TempDir()
 	snapDir := filepath.Join(data, "snapshots")
-	lines := genLines(t, 40, 200, 3, 0)
+	lines := testlines.Gen(t, 40, 200, 3, 0)
 	part := func(i int) [][]byte { return lines[i*len(lines)/4 : (i+1)*len(lines)/4] }
 	q := func(i int) uint64 { return uint64((i + 1) * len(lines) / 4) } // log position after part i
 
@@ -175,7 +177,7 @@ func TestOpenLogRefusesCorruption(t *testing.T) {
 	seg := filepath.Join(dir, "00000000000000000000.wal")
 	corruptFile(t, seg)
 	before, _ := os.ReadFile(seg)
-	_, err = openLog(dir, false, slog.New(slog.DiscardHandler))
+	_, err = OpenLog(dir, false, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("started on a log damaged mid-segment")
 	}
@@ -187,7 +189,7 @@ func TestOpenLogRefusesCorruption(t *testing.T) {
 	if after, _ := os.ReadFile(seg); !bytes.Equal(after, before) {
 		t.Fatal("a refused start changed the segment")
 	}
-	l, err = openLog(dir, true, slog.New(slog.DiscardHandler))
+	l, err = OpenLog(dir, true, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("--wal-salvage: %v", err)
 	}

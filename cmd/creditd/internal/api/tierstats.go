@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"errors"
@@ -7,10 +7,10 @@ import (
 	"github.com/creditrisk/creditd/scoring"
 )
 
-// tierStatsDoc is the GET /v1/stats/tiers document. Both modes build it
+// TierStatsDoc is the GET /v1/stats/tiers document. Both modes build it
 // the same way: one part per engine (local mode) or per member's answer
-// (Kafka mode), summed by add, rates computed by finish.
-type tierStatsDoc struct {
+// (Kafka mode), summed by Add, rates computed by Finish.
+type TierStatsDoc struct {
 	AsOf         string          `json:"as_of"`
 	TierScheme   string          `json:"tier_scheme"`
 	RegionPrefix string          `json:"region_prefix"`
@@ -19,7 +19,7 @@ type tierStatsDoc struct {
 	Definition   string          `json:"definition"`
 }
 
-// tierStatsLine is one tier's line of a tierStatsDoc.
+// tierStatsLine is one tier's line of a TierStatsDoc.
 type tierStatsLine struct {
 	Tier                string         `json:"tier"`
 	Entities            int            `json:"entities"`
@@ -37,8 +37,8 @@ const tierStatsDefinition = "Inspections are counted under the tier the entity h
 	"null when there were no inspections"
 
 // newTierStatsDoc is one engine's part.
-func newTierStatsDoc(st scoring.TierStats) *tierStatsDoc {
-	d := &tierStatsDoc{AsOf: models.ReportInstant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: st.RegionPrefix,
+func newTierStatsDoc(st scoring.TierStats) *TierStatsDoc {
+	d := &TierStatsDoc{AsOf: models.ReportInstant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: st.RegionPrefix,
 		Entities: st.Entities, Tiers: []tierStatsLine{}, Definition: tierStatsDefinition}
 	for _, t := range st.Tiers {
 		by := map[string]int{}
@@ -51,9 +51,9 @@ func newTierStatsDoc(st scoring.TierStats) *tierStatsDoc {
 	return d
 }
 
-// add sums another part into d; parts must be of the same scheme, instant
+// Add sums another part into d; parts must be of the same scheme, instant
 // and region prefix.
-func (d *tierStatsDoc) add(o *tierStatsDoc) error {
+func (d *TierStatsDoc) Add(o *TierStatsDoc) error {
 	if o.TierScheme != d.TierScheme || len(o.Tiers) != len(d.Tiers) {
 		return errors.New("members answered with different tier schemes: they run different models")
 	}
@@ -80,9 +80,9 @@ func (d *tierStatsDoc) add(o *tierStatsDoc) error {
 	return nil
 }
 
-// finish computes the rates from the summed counts (rounded to the
+// Finish computes the rates from the summed counts (rounded to the
 // nearest basis point; null without inspections).
-func (d *tierStatsDoc) finish() {
+func (d *TierStatsDoc) Finish() {
 	d.Definition = tierStatsDefinition
 	for i := range d.Tiers {
 		a := &d.Tiers[i]

@@ -1,8 +1,14 @@
-package main
+// Package api is creditd's HTTP API: the Server and its routes, bearer
+// tokens and roles (auth.go), problem+json answers (problem.go), POST
+// /v1/events over the local ingester (ingesthttp.go), entities, signed
+// reports (reports.go), tier statistics (tierstats.go) and draws
+// (draws.go). Kafka mode adds its own routes over a Server (kafkamode).
+package api
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,19 +18,80 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
+
+// Config is what the API takes from creditd's configuration.
+type Config struct {
+	MaxBody      int64 // largest request body (--max-body)
+	MaxIngest    int   // concurrent POST /v1/events requests (--max-ingest)
+	AllowExemptA bool  // draws may give the lowest tier probability 0
+	DrawMaxWork  int64 // sampler.Options.MaxRankHashes (--draw-max-work)
+}
+
+// Options are what a Server serves. Local mode gives Engine and Ingester,
+// Kafka mode Router (and DrawScheme, DrawComplete).
+type Options struct {
+	Config     *Config
+	Engine     *scoring.Engine  // local mode: the engine holding every entity
+	Ingester   *ingest.Ingester // local mode: where POST /v1/events goes
+	Router     EntityRouter     // Kafka mode: the engine holding an entity
+	Tokens     *Tokens
+	Issuer     *issue.Issuer
+	JWKS       []byte // the JWKS document of GET /v1/keys
+	Metrics    *metrics.Set
+	Logger     *slog.Logger
+	Exceptions *models.USCCExceptions
+	RenderHTML func(w io.Writer, r *models.Report) error // the printable report page
+	History    HistoryQuerier                            // nil: no ClickHouse
+
+	DrawDir      string                                                          // draw store and publications
+	DrawScheme   *models.TierScheme                                              // Kafka mode; local: the engine's
+	DrawComplete func() error                                                    // Kafka mode: nil when the engines are the whole province
+	OnDraw       func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
+}
+
+// New returns the Server of o, not ready (SetReady) until the state is.
+func New(o Options) (*Server, error) {
+	s := &Server{cfg: o.Config, eng: o.Engine, ing: o.Ingester, owner: o.Router, tokens: o.Tokens, issuer: o.Issuer,
+		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History}
+	logger := o.Logger.With("component", "draws")
+	var err error
+	if o.Router == nil {
+		s.draws, err = newDrawService(o.DrawDir, o.Engine, o.Config, o.Metrics, logger)
+	} else {
+		s.draws, err = newDrawServiceFor(o.DrawDir, o.Router.Engines, o.DrawComplete, o.DrawScheme, o.Config, o.Metrics, logger)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.draws.onDraw = o.OnDraw
+	return newServer(s), nil
+}
+
+// SetReady says whether the state is recovered and the Server answers.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// StopDraws cancels running draws (at shutdown: they are not waited for).
+func (s *Server) StopDraws() {
+	if s.draws != nil {
+		s.draws.Stop()
+	}
+}
 
 // Server is creditd's HTTP API.
 type Server struct {
 	cfg        *Config
 	eng        *scoring.Engine
-	ing        *Ingester
+	ing        *ingest.Ingester
 	tokens     *Tokens
-	issuer     *Issuer
+	issuer     *issue.Issuer
 	jwks       []byte
-	m          *Metrics
+	m          *metrics.Set
 	logger     *slog.Logger
 	exc        *models.USCCExceptions
 	ready      atomic.Bool
@@ -33,7 +100,7 @@ type Server struct {
 	history    HistoryQuerier
 	owner      EntityRouter
 	mux        *http.ServeMux
-	renderHTML htmlRenderer
+	renderHTML func(w io.Writer, r *models.Report) error
 	// ingestSlots holds one token per running POST /v1/events (--max-ingest).
 	ingestSlots chan struct{}
 }
@@ -94,6 +161,15 @@ var routeRoles = map[string][]Role{
 	"GET /{$}":                           {RolePublic, RoleRegulator, RolePeer, RoleSource},
 }
 
+// Patterns lists the patterns of the Server's routes (routeRoles).
+func Patterns() []string {
+	out := make([]string, 0, len(routeRoles))
+	for p := range routeRoles {
+		out = append(out, p)
+	}
+	return out
+}
+
 type ctxKey int
 
 const roleKey ctxKey = 0
@@ -105,21 +181,21 @@ func roleOf(r *http.Request) Role {
 	return RolePublic
 }
 
-// NewServer builds the routes.
-func NewServer(s *Server) *Server {
+// newServer builds the routes.
+func newServer(s *Server) *Server {
 	s.mux = http.NewServeMux()
 	s.ingestSlots = make(chan struct{}, max(1, s.cfg.MaxIngest))
 	h := map[string]http.HandlerFunc{
 		"GET /v1/entities/{uscc}":            s.handleEntity,
 		"GET /v1/reports/{uscc}":             s.handleReport,
 		"GET /v1/keys":                       s.handleKeys,
-		"POST /v1/events":                    s.ingestGate(s.handleEvents),
+		"POST /v1/events":                    s.IngestGate(s.handleEvents),
 		"POST /v1/draws":                     s.handleDrawRun,
 		"POST /v1/draws/commitments":         s.handleDrawCommit,
 		"POST /v1/draws/{draw_id}/publish":   s.handleDrawPublish,
 		"GET /v1/draws/{draw_id}":            s.handleDrawGet,
 		"GET /v1/draws/{draw_id}/population": s.handleDrawPopulation,
-		"GET /v1/stats/tiers":                s.handleTierStats,
+		"GET /v1/stats/tiers":                s.ServeTierStats,
 		"GET /v1/stats/tiers/history":        s.historyHandler("tiers-history"),
 		"GET /v1/stats/hit-rates":            s.historyHandler("hit-rates"),
 		"GET /v1/stats/tier-changes":         s.historyHandler("tier-changes"),
@@ -129,7 +205,7 @@ func NewServer(s *Server) *Server {
 		"GET /{$}":                           s.handleIndex,
 	}
 	for pattern, fn := range h {
-		s.mux.Handle(pattern, s.wrap(pattern, fn))
+		s.mux.Handle(pattern, s.Route(pattern, fn))
 	}
 	// Anything else: a problem+json 405 (with Allow) or 404 rather than
 	// the mux's text, which this catch-all pattern replaces.
@@ -141,6 +217,20 @@ func NewServer(s *Server) *Server {
 		refuse(w, r, http.StatusNotFound, "no such resource; see the API in the README")
 	})
 	return s
+}
+
+// Overlay returns a handler that serves extra's routes and, for every
+// other path, the Server's; a path of extra's routes requested with a
+// method it does not have gets 405 with the methods of both.
+func (s *Server) Overlay(extra *http.ServeMux) http.Handler {
+	extra.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(allowedMethods(r, extra)) > 0 {
+			methodNotAllowed(w, r, allowedMethods(r, extra, s.mux))
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	return extra
 }
 
 // ServeHTTP implements http.Handler.
@@ -167,14 +257,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap adds authentication, authorisation (routeRoles), panic recovery
-// and metrics.
-func (s *Server) wrap(route string, fn http.HandlerFunc) http.Handler {
-	return s.wrapRoles(route, routeRoles[route], fn)
+// Route adds authentication, authorisation (the roles routeRoles gives
+// route), panic recovery and metrics to fn.
+func (s *Server) Route(route string, fn http.HandlerFunc) http.Handler {
+	return s.RouteRoles(route, routeRoles[route], fn)
 }
 
-// wrapRoles is wrap with the allowed roles given; nil allows everyone.
-func (s *Server) wrapRoles(route string, allowed []Role, fn http.HandlerFunc) http.Handler {
+// RouteRoles is Route with the allowed roles given; nil allows everyone.
+func (s *Server) RouteRoles(route string, allowed []Role, fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -239,8 +329,8 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusServiceUnavailable, "recovering state")
 		return
 	}
-	if p := s.ing.failed.Load(); p != nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, (*p).Error())
+	if err := s.ing.Err(); err != nil {
+		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "entities": s.eng.Len()})
@@ -289,40 +379,43 @@ func (s *Server) notReady(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// entityJSON is the GET /v1/entities/{uscc} answer.
-type entityJSON struct {
-	USCC          string            `json:"uscc"`
-	USCCException bool              `json:"uscc_exception,omitempty"`
-	Name          string            `json:"name"`
-	Region        string            `json:"region"`
-	EntityType    string            `json:"entity_type"`
-	RegisteredOn  string            `json:"registered_on,omitempty"`
-	Status        string            `json:"status"`
-	Tier          string            `json:"tier"`
-	NationalTier  string            `json:"national_tier"`
-	TierScheme    string            `json:"tier_scheme"`
-	Score         int               `json:"score"`
-	Model         string            `json:"model"`
-	AsOf          string            `json:"as_of"`
-	NextChange    string            `json:"next_change,omitempty"`
-	Reasons       []reasonJSON      `json:"reasons"`
-	Records       recordCounts      `json:"records"`
-	History       []entityRecordOut `json:"history,omitempty"`
+// Entity is the GET /v1/entities/{uscc} answer.
+type Entity struct {
+	USCC          string         `json:"uscc"`
+	USCCException bool           `json:"uscc_exception,omitempty"`
+	Name          string         `json:"name"`
+	Region        string         `json:"region"`
+	EntityType    string         `json:"entity_type"`
+	RegisteredOn  string         `json:"registered_on,omitempty"`
+	Status        string         `json:"status"`
+	Tier          string         `json:"tier"`
+	NationalTier  string         `json:"national_tier"`
+	TierScheme    string         `json:"tier_scheme"`
+	Score         int            `json:"score"`
+	Model         string         `json:"model"`
+	AsOf          string         `json:"as_of"`
+	NextChange    string         `json:"next_change,omitempty"`
+	Reasons       []Reason       `json:"reasons"`
+	Records       RecordCounts   `json:"records"`
+	History       []EntityRecord `json:"history,omitempty"`
 }
 
-type reasonJSON struct {
+// Reason is one reason of an entity's score.
+type Reason struct {
 	Code    string   `json:"code"`
 	Text    string   `json:"text"`
 	Points  int      `json:"points"`
 	Records []string `json:"records"`
 }
 
-type recordCounts struct {
+// RecordCounts counts an entity's records.
+type RecordCounts struct {
 	Active   int `json:"active"`
 	Repaired int `json:"repaired"`
 }
 
-type entityRecordOut struct {
+// EntityRecord is one record of an entity's history (?records=1).
+type EntityRecord struct {
 	ID             string `json:"id"`
 	Type           string `json:"type"`
 	Category       string `json:"category"`
@@ -357,11 +450,11 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 			" (no events applied for it, or registered later)")
 		return
 	}
-	out := entityJSON{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
-		EntityType: entityType(v.USCC), Status: "active", Tier: v.TierLabel,
+	out := Entity{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
+		EntityType: issue.EntityType(v.USCC), Status: "active", Tier: v.TierLabel,
 		NationalTier: models.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
-		Model: v.Model, AsOf: models.ReportInstant(v.AsOf), Reasons: []reasonJSON{},
-		Records: recordCounts{Active: v.Active, Repaired: v.Repaired}}
+		Model: v.Model, AsOf: models.ReportInstant(v.AsOf), Reasons: []Reason{},
+		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}}
 	if v.RegisteredOn != models.NoDate {
 		out.RegisteredOn = v.RegisteredOn.String()
 	}
@@ -375,10 +468,10 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		out.NextChange = models.ReportInstant(v.NextChange)
 	}
 	for _, rs := range v.Reasons {
-		out.Reasons = append(out.Reasons, reasonJSON{Code: rs.Code, Text: rs.Text, Points: rs.Points, Records: rs.Records})
+		out.Reasons = append(out.Reasons, Reason{Code: rs.Code, Text: rs.Text, Points: rs.Points, Records: rs.Records})
 	}
 	for _, rec := range v.Records {
-		ro := entityRecordOut{ID: rec.ID, Type: rec.Type.String(), Category: rec.Category.String(), Value: rec.Sub,
+		ro := EntityRecord{ID: rec.ID, Type: rec.Type.String(), Category: rec.Category.String(), Value: rec.Sub,
 			OccurredAt: models.ReportInstant(rec.OccurredAt), Authority: rec.Authority, Status: rec.Status,
 			Outcome: rec.Outcome, Public: rec.Public, Points: rec.Points}
 		if rec.PublicityUntil != models.NoDate {
@@ -398,7 +491,7 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.jwks)
 }
 
-func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
 	if s.notReady(w, r) {
 		return
 	}
@@ -411,7 +504,7 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
 		return
 	}
-	var doc *tierStatsDoc
+	var doc *TierStatsDoc
 	for _, eng := range s.engines() {
 		st, err := eng.TierStats(r.Context(), at, prefix)
 		if err != nil {
@@ -420,15 +513,15 @@ func (s *Server) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		}
 		if part := newTierStatsDoc(st); doc == nil {
 			doc = part
-		} else if err := doc.add(part); err != nil {
+		} else if err := doc.Add(part); err != nil {
 			writeProblem(w, r, http.StatusInternalServerError, err.Error())
 			return
 		}
 	}
 	if doc == nil { // a Kafka member holding no partition: an empty part
-		doc = &tierStatsDoc{AsOf: models.ReportInstant(at), RegionPrefix: prefix, Tiers: []tierStatsLine{}}
+		doc = &TierStatsDoc{AsOf: models.ReportInstant(at), RegionPrefix: prefix, Tiers: []tierStatsLine{}}
 	}
-	doc.finish()
+	doc.Finish()
 	writeJSON(w, http.StatusOK, doc)
 }
 
@@ -442,7 +535,7 @@ func (s *Server) historyHandler(which string) http.HandlerFunc {
 	}
 }
 
-// newRequestID names a request in dead-letter sources.
-func (s *Server) newRequestID() string {
+// NewRequestID names a request in dead-letter sources.
+func (s *Server) NewRequestID() string {
 	return strconv.FormatUint(s.reqSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 }

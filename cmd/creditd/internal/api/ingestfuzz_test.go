@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 )
 
 // nonBlankLines counts the lines of body the ingest path answers for,
@@ -71,7 +73,7 @@ func fuzzPost(t *testing.T, s *ingestServer, body []byte, lines int) eventsAnswe
 	if got := a.Applied + a.Duplicates + a.RejectedTotal; got != lines {
 		t.Fatalf("%d applied + %d duplicates + %d rejected for %d lines", a.Applied, a.Duplicates, a.RejectedTotal, lines)
 	}
-	if len(a.Rejected) != min(a.RejectedTotal, answerRejectedMax) || a.Omitted != a.RejectedTotal-len(a.Rejected) {
+	if len(a.Rejected) != min(a.RejectedTotal, AnswerRejectedMax) || a.Omitted != a.RejectedTotal-len(a.Rejected) {
 		t.Fatalf("%d listed, %d omitted of %d rejected", len(a.Rejected), a.Omitted, a.RejectedTotal)
 	}
 	last := int64(0)
@@ -95,7 +97,7 @@ func fuzzPost(t *testing.T, s *ingestServer, body []byte, lines int) eventsAnswe
 	}
 	one := 0
 	for _, l := range letters {
-		if l.Reason != reasonLettersOmitted {
+		if l.Reason != ingest.ReasonLettersOmitted {
 			one++
 		}
 	}

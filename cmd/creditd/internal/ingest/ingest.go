@@ -1,4 +1,10 @@
-package main
+// Package ingest is creditd's durability protocol in local mode: one
+// goroutine (the Ingester) applies every event to the engine after
+// appending it to the durable log, answers a group of batches after one
+// log sync (group commit), writes and retains snapshots and truncates the
+// log behind them (snapshots.go); Recover restores the state at start
+// (recover.go); File and Demo feed it (feed.go).
+package ingest
 
 import (
 	"context"
@@ -11,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
 	"github.com/creditrisk/creditd/models"
@@ -46,8 +53,8 @@ type Observer interface {
 	TierChanged(c scoring.TierChange)
 }
 
-// inLine is one input line of a batch.
-type inLine struct {
+// Line is one input line of a batch (DecodeLine, RejectedLine).
+type Line struct {
 	raw  []byte
 	num  int64 // 1-based line number in its source
 	ev   *models.Event
@@ -63,8 +70,8 @@ type Rejection struct {
 	Detail string `json:"detail"`
 }
 
-// IngestResult answers a batch.
-type IngestResult struct {
+// Result answers a batch.
+type Result struct {
 	Applied    int         `json:"applied"`
 	Duplicates int         `json:"duplicates"`
 	Rejected   []Rejection `json:"rejected"`
@@ -72,7 +79,7 @@ type IngestResult struct {
 
 type ingestBatch struct {
 	source string
-	lines  []inLine
+	lines  []Line
 	// letterBudget is how many bytes of dead letters the batch may write
 	// one by one; beyond it rejected lines are summarised (letterUse).
 	// Negative: no limit.
@@ -81,21 +88,30 @@ type ingestBatch struct {
 }
 
 type batchDone struct {
-	res     IngestResult
-	letters letterUse
+	res     Result
+	letters LetterUse
 	err     error
 }
 
-// letterUse is what a batch's dead letters cost.
-type letterUse struct {
-	bytes   int64 // bytes of the letters written one by one
-	written int   // letters written one by one
-	omitted int   // rejected lines over the budget, covered by one summary letter
+// LetterUse is what a batch's dead letters cost.
+type LetterUse struct {
+	Bytes   int64 // bytes of the letters written one by one
+	Written int   // letters written one by one
+	Omitted int   // rejected lines over the budget, covered by one summary letter
 }
 
-// reasonLettersOmitted is the reason of the letter that stands for the
+// ReasonLettersOmitted is the reason of the letter that stands for the
 // rejected lines of a batch over its dead-letter budget.
-const reasonLettersOmitted = "dead_letters_omitted"
+const ReasonLettersOmitted = "dead_letters_omitted"
+
+// OmittedLetter is the one letter that stands for n rejected lines, from
+// source first to last, not dead-lettered one by one because a request's
+// dead letters reached their budget: none is lost without a trace.
+func OmittedLetter(at time.Time, first, last string, n int) Letter {
+	return Letter{At: at, Source: first, Reason: ReasonLettersOmitted,
+		Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
+			n, first, last)}
+}
 
 // errStopped is returned for batches submitted after the ingester stopped.
 var errStopped = errors.New("ingest stopped")
@@ -105,7 +121,7 @@ type Ingester struct {
 	eng       *scoring.Engine
 	log       *wal.Log
 	dlq       DeadLetters
-	m         *Metrics
+	m         *metrics.Set
 	logger    *slog.Logger
 	snaps     *snapshotSet
 	observers []Observer
@@ -122,16 +138,16 @@ type Ingester struct {
 	applied  atomic.Int64
 }
 
-// IngesterOptions configure an Ingester.
-type IngesterOptions struct {
+// Options configure an Ingester.
+type Options struct {
 	SnapshotDir      string
 	SnapshotInterval time.Duration // 0: only on shutdown
 	SnapshotEvents   int           // 0: no event-count trigger
 	SweepInterval    time.Duration // default 1 minute
 }
 
-// NewIngester returns an ingester; Run starts it.
-func NewIngester(eng *scoring.Engine, log *wal.Log, dlq DeadLetters, m *Metrics, logger *slog.Logger, o IngesterOptions) *Ingester {
+// New returns an ingester; Run starts it.
+func New(eng *scoring.Engine, log *wal.Log, dlq DeadLetters, m *metrics.Set, logger *slog.Logger, o Options) *Ingester {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
 	}
@@ -148,9 +164,26 @@ func (g *Ingester) AddObserver(o Observer) {
 }
 
 // Submit hands a batch to the ingester and waits for its durable outcome.
-func (g *Ingester) Submit(ctx context.Context, source string, lines []inLine) (IngestResult, error) {
+func (g *Ingester) Submit(ctx context.Context, source string, lines []Line) (Result, error) {
 	d := g.submit(ctx, &ingestBatch{source: source, lines: lines, letterBudget: -1})
 	return d.res, d.err
+}
+
+// SubmitBudget is Submit for a batch that may write budget bytes of dead
+// letters one by one (beyond them, one OmittedLetter stands for the rest);
+// it also returns what the batch's letters cost.
+func (g *Ingester) SubmitBudget(ctx context.Context, source string, lines []Line, budget int64) (Result, LetterUse, error) {
+	d := g.submit(ctx, &ingestBatch{source: source, lines: lines, letterBudget: budget})
+	return d.res, d.letters, d.err
+}
+
+// Err is why the ingester stopped accepting events (a storage failure),
+// or nil.
+func (g *Ingester) Err() error {
+	if p := g.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // submit hands b to the ingester and waits for its durable outcome.
@@ -315,27 +348,25 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 			letter := Letter{At: now, Source: src, Reason: rej.Reason, Detail: rej.Detail, EventID: id, Original: l.raw}
 			if b.letterBudget >= 0 {
 				scratch = letter.AppendJSON(scratch[:0])
-				if use.bytes+int64(len(scratch))+1 > b.letterBudget {
-					if use.omitted == 0 {
+				if use.Bytes+int64(len(scratch))+1 > b.letterBudget {
+					if use.Omitted == 0 {
 						firstOmitted = src
 					}
 					lastOmitted = src
-					use.omitted++
+					use.Omitted++
 					continue
 				}
-				use.bytes += int64(len(scratch)) + 1
+				use.Bytes += int64(len(scratch)) + 1
 			}
-			use.written++
+			use.Written++
 			if err := g.writeLetter(ctx, &letters, letter); err != nil {
 				return err
 			}
 		}
-		if use.omitted > 0 {
+		if use.Omitted > 0 {
 			// One letter stands for the lines over the budget, so that none
 			// is lost without a trace (the answer lists their reasons).
-			if err := g.writeLetter(ctx, &letters, Letter{At: now, Source: firstOmitted, Reason: reasonLettersOmitted,
-				Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
-					use.omitted, firstOmitted, lastOmitted)}); err != nil {
+			if err := g.writeLetter(ctx, &letters, OmittedLetter(now, firstOmitted, lastOmitted, use.Omitted)); err != nil {
 				return err
 			}
 		}

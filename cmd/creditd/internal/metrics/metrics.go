@@ -1,4 +1,6 @@
-package main
+// Package metrics holds creditd's Prometheus metrics, shared by the
+// ingester, the HTTP API, draws and Kafka mode, on a registry of their own.
+package metrics
 
 import (
 	"os"
@@ -10,8 +12,8 @@ import (
 	"github.com/creditrisk/creditd/scoring"
 )
 
-// Metrics are the service's Prometheus metrics, on a registry of its own.
-type Metrics struct {
+// Set is the service's Prometheus metrics, on a registry of its own.
+type Set struct {
 	Registry *prometheus.Registry
 
 	Events       *prometheus.CounterVec   // by outcome (applied, duplicate, rejected) and reason
@@ -35,10 +37,10 @@ type Metrics struct {
 	Reports      *prometheus.CounterVec   // reports issued by edition and format
 }
 
-// NewMetrics creates and registers the metrics.
-func NewMetrics() *Metrics {
+// New creates and registers the metrics.
+func New() *Set {
 	r := prometheus.NewRegistry()
-	m := &Metrics{Registry: r}
+	m := &Set{Registry: r}
 	m.Events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditd_events_total",
 		Help: "Credit events by outcome (applied, duplicate, rejected) and rejection reason."}, []string{"outcome", "reason"})
 	m.ApplySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "creditd_apply_seconds",
@@ -98,7 +100,7 @@ type snapshotCollector struct {
 
 // WatchSnapshots registers the local mode's snapshot age and coverage,
 // read from dir (the snapshot directory) and log at each scrape.
-func (m *Metrics) WatchSnapshots(dir string, log *wal.Log) {
+func (m *Set) WatchSnapshots(dir string, log *wal.Log) {
 	m.Registry.MustRegister(&snapshotCollector{dir: dir, log: log})
 }
 

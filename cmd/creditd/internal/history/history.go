@@ -1,4 +1,7 @@
-package main
+// Package history feeds the ClickHouse history store from what the
+// ingester (or a Kafka partition's state) applied, rejected and changed,
+// and from draws, and answers the analytics endpoints over it.
+package history
 
 import (
 	"context"
@@ -12,30 +15,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
+	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
 
-// history feeds the ClickHouse history store and answers its analytics.
+// History feeds the ClickHouse history store and answers its analytics.
 // The sink never blocks scoring: rows are batched in memory and spooled
 // to DATA/clickhouse-spool when ClickHouse is slow or down.
-type history struct {
+type History struct {
 	sink   *chsink.Sink
 	eng    func(models.USCC) *scoring.Engine
 	scheme string
 	logger *slog.Logger
 }
 
-// openHistory connects the sink (creating or migrating the schema) and
+// Options configure a History.
+type Options struct {
+	DSN     string // --clickhouse-dsn: a clickhouse:// URL or a host:port
+	DataDir string // the spool is DATA/clickhouse-spool
+	Metrics *metrics.Set
+	Logger  *slog.Logger
+	// Scheme is the tier scheme's id; Engine returns the engine holding an
+	// entity (nil if none here), whose scheme labels its tiers.
+	Scheme string
+	Engine func(models.USCC) *scoring.Engine
+}
+
+// Open connects the sink (creating or migrating the schema) and
 // registers its metrics.
-func openHistory(ctx context.Context, cfg *Config, dataDir string, m *Metrics, logger *slog.Logger) (*history, error) {
-	opts := chsink.Options{SpoolDir: filepath.Join(dataDir, "clickhouse-spool"), Logger: logger}
-	if strings.Contains(cfg.ClickHouseDSN, "://") {
-		opts.DSN = cfg.ClickHouseDSN
+func Open(ctx context.Context, o Options) (*History, error) {
+	logger := o.Logger
+	opts := chsink.Options{SpoolDir: filepath.Join(o.DataDir, "clickhouse-spool"), Logger: logger}
+	if strings.Contains(o.DSN, "://") {
+		opts.DSN = o.DSN
 	} else {
-		opts.Addr = cfg.ClickHouseDSN
+		opts.Addr = o.DSN
 	}
+	m := o.Metrics
 	sink, err := chsink.New(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
@@ -43,11 +63,11 @@ func openHistory(ctx context.Context, cfg *Config, dataDir string, m *Metrics, l
 	if err := sink.Register(m.Registry); err != nil {
 		return nil, fmt.Errorf("clickhouse metrics: %w", err)
 	}
-	return &history{sink: sink, logger: logger}, nil
+	return &History{sink: sink, logger: logger, scheme: o.Scheme, eng: o.Engine}, nil
 }
 
 // Close flushes what is buffered (spooling what cannot be inserted).
-func (h *history) Close(ctx context.Context) {
+func (h *History) Close(ctx context.Context) {
 	if err := h.sink.Close(ctx); err != nil {
 		h.logger.Warn("closing the clickhouse sink", "err", err)
 	}
@@ -60,11 +80,11 @@ func regionOf(ev *models.Event) string {
 	return ev.USCC.Division()
 }
 
-// Applied implements Observer. The event's strings may borrow an input
+// Applied implements ingest.Observer. The event's strings may borrow an input
 // buffer that is reused after the call: whatever the sink keeps is cloned.
 // The region and the tier an inspection found come from the apply itself
 // (f), not from another query of the engine.
-func (h *history) Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64) {
+func (h *History) Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64) {
 	code := ev.USCC.String()
 	region := f.Region
 	if region == "" {
@@ -84,14 +104,14 @@ func (h *history) Applied(ev *models.Event, f scoring.Facts, raw []byte, source 
 	}
 }
 
-// Rejected implements Observer.
-func (h *history) Rejected(l Letter) {
+// Rejected implements ingest.Observer.
+func (h *History) Rejected(l deadletter.Letter) {
 	h.add(h.sink.AddRejectedEvent(chsink.RejectedEvent{At: l.At, Source: l.Source, Reason: l.Reason, Detail: l.Detail,
 		EventID: strings.Clone(l.EventID), Original: string(l.Original)}))
 }
 
-// TierChanged implements Observer.
-func (h *history) TierChanged(c scoring.TierChange) {
+// TierChanged implements ingest.Observer.
+func (h *History) TierChanged(c scoring.TierChange) {
 	scheme := h.scheme
 	lbl := func(t models.Tier) string {
 		if eng := h.eng(c.USCC); eng != nil {
@@ -104,7 +124,7 @@ func (h *history) TierChanged(c scoring.TierChange) {
 }
 
 // DrawDone records a draw and its selections.
-func (h *history) DrawDone(rec *models.DrawRecord, eligible int64, recordJSON []byte) {
+func (h *History) DrawDone(rec *models.DrawRecord, eligible int64, recordJSON []byte) {
 	h.add(h.sink.AddDraw(chsink.Draw{DrawID: rec.DrawID, PlanID: rec.Request.PlanID, AsOf: rec.Request.AsOf,
 		Scheme: rec.Scheme.ID, PopulationDigest: hex.EncodeToString(rec.PopulationDigest[:]), Eligible: int(eligible),
 		Selected: len(rec.Selected), RecordJSON: string(recordJSON)}))
@@ -115,24 +135,24 @@ func (h *history) DrawDone(rec *models.DrawRecord, eligible int64, recordJSON []
 	}
 }
 
-func (h *history) add(err error) {
+func (h *History) add(err error) {
 	if err != nil {
 		h.logger.Debug("clickhouse sink refused a row", "err", err)
 	}
 }
 
-// ServeHistory implements HistoryQuerier: the analytics endpoints.
-func (h *history) ServeHistory(w http.ResponseWriter, r *http.Request, which string) {
+// ServeHistory implements api.HistoryQuerier: the analytics endpoints.
+func (h *History) ServeHistory(w http.ResponseWriter, r *http.Request, which string) {
 	q := r.URL.Query()
 	prefix := q.Get("region_prefix")
 	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
-		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+		api.WriteProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
 		return
 	}
 	from, err1 := parseWhen(q.Get("from"))
 	to, err2 := parseWhen(q.Get("to"))
 	if err := errors.Join(err1, err2); err != nil {
-		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		api.WriteProblem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx := r.Context()
@@ -149,14 +169,14 @@ func (h *history) ServeHistory(w http.ResponseWriter, r *http.Request, which str
 		out, err = h.sink.Querier().TierChanges(ctx, chsink.TierChangeQuery{Prefix: prefix, From: from, To: to, USCC: q.Get("uscc"), Limit: limit})
 	}
 	if errors.Is(err, chsink.ErrBadQuery) {
-		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		api.WriteProblem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err != nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, "history query failed: "+err.Error())
+		api.WriteProblem(w, r, http.StatusServiceUnavailable, "history query failed: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	api.WriteJSON(w, http.StatusOK, out)
 }
 
 // parseWhen accepts YYYY-MM, YYYY-MM-DD or RFC 3339; "" is the zero time.

@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/sampler"
 	"github.com/creditrisk/creditd/scoring"
@@ -32,7 +33,7 @@ type drawService struct {
 	complete func() error // nil when this instance holds the whole province
 	pubDir   string
 	onDraw   func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
-	m        *Metrics
+	m        *metrics.Set
 	logger   *slog.Logger
 	// stopping ends at shutdown (Stop): running draws are cancelled then
 	// rather than holding the shutdown for their whole run.
@@ -40,14 +41,14 @@ type drawService struct {
 	Stop     context.CancelFunc
 }
 
-func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *Metrics, logger *slog.Logger) (*drawService, error) {
+func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *metrics.Set, logger *slog.Logger) (*drawService, error) {
 	return newDrawServiceFor(dir, func() []*scoring.Engine { return []*scoring.Engine{eng} }, nil, eng.Scheme(), cfg, m, logger)
 }
 
 // newDrawServiceFor builds a draw service over a set of engines; complete,
 // if not nil, says whether the set is the whole province (Kafka mode).
 func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete func() error, scheme *models.TierScheme,
-	cfg *Config, m *Metrics, logger *slog.Logger) (*drawService, error) {
+	cfg *Config, m *metrics.Set, logger *slog.Logger) (*drawService, error) {
 	store, err := sampler.OpenStore(filepath.Join(dir, "store"))
 	if err != nil {
 		return nil, fmt.Errorf("draw store: %w", err)

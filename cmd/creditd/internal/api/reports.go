@@ -1,12 +1,12 @@
-package main
+package api
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/models"
 )
 
@@ -63,7 +63,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no registration is recorded for "+code.String())
 		return
 	}
-	rep := buildReport(&v, edition, s.issuer, now)
+	rep := issue.Build(&v, edition, s.issuer, now)
 	if err := models.SignReport(rep, s.issuer.Priv, s.issuer.KeyID); err != nil {
 		writeProblem(w, r, http.StatusInternalServerError, "signing the report failed")
 		s.logger.Error("signing a report", "err", err)
@@ -94,6 +94,3 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	s.m.Reports.WithLabelValues(edition, "json").Inc()
 	_, _ = w.Write(b)
 }
-
-// htmlRenderer renders a report page.
-type htmlRenderer func(w io.Writer, r *models.Report) error

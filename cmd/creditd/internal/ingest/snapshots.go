@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"errors"
@@ -108,10 +108,10 @@ func (s *snapshotSet) restore(eng *scoring.Engine, logger *slog.Logger) (uint64,
 	return pos, found, nil
 }
 
-// openLog opens the durable event log. A last segment damaged before its end
+// OpenLog opens the durable event log. A last segment damaged before its end
 // stops the start with an error naming the segment, the offset and the way
 // out, unless salvage is set (--wal-salvage).
-func openLog(dir string, salvage bool, logger *slog.Logger) (*wal.Log, error) {
+func OpenLog(dir string, salvage bool, logger *slog.Logger) (*wal.Log, error) {
 	log, err := wal.Open(dir, wal.Options{Logger: logger, Salvage: salvage})
 	if ce := (*wal.CorruptionError)(nil); errors.As(err, &ce) {
 		return nil, fmt.Errorf("opening the event log: %w; nothing was changed; to start anyway, restart with --wal-salvage, "+

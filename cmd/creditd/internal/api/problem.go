@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"encoding/json"
@@ -22,6 +22,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	writeProblemReason(w, r, status, "", detail)
 }
 
+// writeProblemReason is WriteProblem with a machine-readable reason.
 func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
 	// "about:blank": the status code and title say what kind of problem it
 	// is (RFC 9457 §4.2.1); reason carries the machine-readable code.
@@ -54,4 +55,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// WriteProblem writes a problem+json response, for the routes other
+// packages serve over a Server (writeProblem here, as the handlers of this
+// package have always called it).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeProblem(w, r, status, detail)
+}
+
+// WriteJSON writes a JSON response (writeJSON).
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// Unavailable answers 503 with Retry-After: retryAfter seconds.
+func Unavailable(w http.ResponseWriter, r *http.Request, retryAfter int, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	writeProblem(w, r, http.StatusServiceUnavailable, detail)
 }
