@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // TierChange is a record of the tier-changes topic (docs/kafka.md, "Tier
@@ -46,23 +48,23 @@ func (c *TierChange) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if c.Region != "" {
 		b = append(b, `,"region":`...)
-		b = AppendJSONString(b, c.Region)
+		b = jsontext.AppendString(b, c.Region)
 	}
 	b = append(b, `,"old_tier":`...)
 	b = appendLabel(b, c.OldTier)
 	b = append(b, `,"new_tier":`...)
 	b = appendLabel(b, c.NewTier)
 	b = append(b, `,"tier_scheme":`...)
-	b = AppendJSONString(b, c.Scheme)
+	b = jsontext.AppendString(b, c.Scheme)
 	b = append(b, `,"score":`...)
 	b = strconv.AppendInt(b, int64(c.Score), 10)
 	b = append(b, `,"at":"`...)
 	b = c.At.UTC().AppendFormat(b, time.RFC3339)
 	b = append(b, `","cause":`...)
-	b = AppendJSONString(b, c.Cause)
+	b = jsontext.AppendString(b, c.Cause)
 	if s := c.Source; s != nil {
 		b = append(b, `,"source":{"topic":`...)
-		b = AppendJSONString(b, s.Topic)
+		b = jsontext.AppendString(b, s.Topic)
 		b = append(b, `,"partition":`...)
 		b = strconv.AppendInt(b, int64(s.Partition), 10)
 		b = append(b, `,"offset":`...)
@@ -77,7 +79,7 @@ func appendLabel(b []byte, label string) []byte {
 	if label == "" {
 		return append(b, "null"...)
 	}
-	return AppendJSONString(b, label)
+	return jsontext.AppendString(b, label)
 }
 
 // tierChangeJSON is the decoded form of a record.
