@@ -20,9 +20,11 @@ package models
 // the draw id can bind the record's content (see DrawRecord.ComputeID).
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +49,8 @@ const (
 	MaxPerYear        = 1_000     // max_inspections_per_year
 	MicroUnit         = 1_000_000 // one, in micro-units
 	MaxTiers          = 16        // tiers in a scheme
+	MaxUSCCList       = 1_000_000 // population.include / exclude
+	MaxIndustries     = 1_000     // population.industries
 )
 
 // DrawError is a problem with a draw document: Path names the member in
@@ -82,6 +86,13 @@ type DrawPopulation struct {
 	// RegistrationAuthorities are USCC registration-authority codes
 	// (position 1), one character each; empty matches all.
 	RegistrationAuthorities []string
+	// Industries (draw/v2) are industry code prefixes (GB/T 4754, the
+	// registered event's industry attribute); empty matches all.
+	Industries []string
+	// Include (draw/v2, a targeted 定向 check), when not empty, lists the
+	// only entities that can be eligible; Exclude lists entities that never
+	// are. Both are sorted and without duplicates after Validate.
+	Include, Exclude []USCC
 }
 
 // Match reports whether an entity with code c and division code region
@@ -91,6 +102,62 @@ func (p *DrawPopulation) Match(c USCC, region [6]byte) bool {
 		return false
 	}
 	return drawCharIn(p.EntityTypes, c[1]) && drawCharIn(p.RegistrationAuthorities, c[0])
+}
+
+// MatchV2 adds the draw/v2 filters to Match: industry prefixes and the
+// include and exclude lists.
+func (p *DrawPopulation) MatchV2(c USCC, region [6]byte, industry string) bool {
+	if !p.Match(c, region) {
+		return false
+	}
+	if len(p.Industries) > 0 {
+		ok := false
+		for _, pre := range p.Industries {
+			if strings.HasPrefix(industry, pre) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(p.Include) > 0 {
+		if _, ok := slices.BinarySearchFunc(p.Include, c, compareUSCC); !ok {
+			return false
+		}
+	}
+	if len(p.Exclude) > 0 {
+		if _, ok := slices.BinarySearchFunc(p.Exclude, c, compareUSCC); ok {
+			return false
+		}
+	}
+	return true
+}
+
+func compareUSCC(a, b USCC) int { return bytes.Compare(a[:], b[:]) }
+
+// HasV2Filters reports whether the filter uses a draw/v2 member.
+func (p *DrawPopulation) HasV2Filters() bool {
+	return len(p.Industries) > 0 || len(p.Include) > 0 || len(p.Exclude) > 0
+}
+
+// drawIndustries checks industry code prefixes: 1–8 letters and digits.
+func drawIndustries(list []string) error {
+	if len(list) > MaxIndustries {
+		return drawErr("population.industries", "has %d codes, at most %d", len(list), MaxIndustries)
+	}
+	for i, s := range list {
+		ok := len(s) >= 1 && len(s) <= 8
+		for j := 0; ok && j < len(s); j++ {
+			c := s[j]
+			ok = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+		}
+		if !ok {
+			return drawErr(fmt.Sprintf("population.industries[%d]", i), "%q is not an industry code (1–8 capital letters and digits, GB/T 4754)", s)
+		}
+	}
+	return nil
 }
 
 func drawCharIn(list []string, b byte) bool {
@@ -259,6 +326,9 @@ type DrawRequest struct {
 	Seed string
 	// SeedCommitment is the lowercase hex SHA-256 of the seed bytes, or "".
 	SeedCommitment string
+	// ExemptLowestTier (draw/v2) lets the lowest tier have ratio or weight
+	// 0 when the tier scheme permits exemption (DrawSchemeExempts).
+	ExemptLowestTier bool
 }
 
 // SeedBytes decodes the seed.
@@ -326,6 +396,19 @@ func (r *DrawRequest) Validate() error {
 	}
 	if err := drawCodeList("population.registration_authorities", p.RegistrationAuthorities); err != nil {
 		return err
+	}
+	if err := drawIndustries(p.Industries); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		list *[]USCC
+	}{{"population.include", &p.Include}, {"population.exclude", &p.Exclude}} {
+		if len(*l.list) > MaxUSCCList {
+			return drawErr(l.name, "has %d codes, at most %d", len(*l.list), MaxUSCCList)
+		}
+		slices.SortFunc(*l.list, compareUSCC)
+		*l.list = slices.Compact(*l.list)
 	}
 	if r.ExcludeSelectedWithinDays < 0 || r.ExcludeSelectedWithinDays > MaxExcludeDays {
 		return drawErr("exclude_selected_within_days", "must be 0–%d, is %d", MaxExcludeDays, r.ExcludeSelectedWithinDays)

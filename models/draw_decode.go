@@ -278,6 +278,10 @@ func (d *drawDec) request(path string, r *DrawRequest) error {
 		case "seed":
 			r.Seed, err = d.hexString(p)
 			have.seed = true
+		case "exempt_lowest_tier":
+			if !d.null() {
+				r.ExemptLowestTier, err = d.boolean(p)
+			}
 		case "seed_commitment":
 			if !d.null() {
 				r.SeedCommitment, err = d.hexString(p)
@@ -329,6 +333,12 @@ func (d *drawDec) population(path string, p *DrawPopulation) error {
 			p.EntityTypes, err = d.stringList(drawJoin(path, name))
 		case "registration_authorities":
 			p.RegistrationAuthorities, err = d.stringList(drawJoin(path, name))
+		case "industries":
+			p.Industries, err = d.stringList(drawJoin(path, name))
+		case "include":
+			p.Include, err = d.usccList(drawJoin(path, name))
+		case "exclude":
+			p.Exclude, err = d.usccList(drawJoin(path, name))
 		default:
 			return drawUnknown(path, name)
 		}
@@ -780,3 +790,31 @@ var (
 	_ json.Marshaler   = (*DrawRecord)(nil)
 	_ json.Unmarshaler = (*DrawRecord)(nil)
 )
+
+// usccList reads an array of USCCs (at most MaxUSCCList).
+func (d *drawDec) usccList(path string) ([]USCC, error) {
+	var out []USCC
+	err := d.array(path, func(i int) error {
+		if i >= MaxUSCCList {
+			return drawErr(path, "has more than %d codes", MaxUSCCList)
+		}
+		c, err := d.uscc(fmt.Sprintf("%s[%d]", path, i))
+		out = append(out, c)
+		return err
+	})
+	return out, err
+}
+
+// boolean reads true or false.
+func (d *drawDec) boolean(path string) (bool, error) {
+	d.ws()
+	switch {
+	case strings.HasPrefix(string(d.data[d.pos:min(len(d.data), d.pos+4)]), "true"):
+		d.pos += 4
+		return true, nil
+	case strings.HasPrefix(string(d.data[d.pos:min(len(d.data), d.pos+5)]), "false"):
+		d.pos += 5
+		return false, nil
+	}
+	return false, drawErr(path, "must be true or false")
+}

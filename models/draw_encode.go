@@ -26,6 +26,28 @@ func (r *DrawRequest) AppendJSON(b []byte) []byte {
 	b = drawAppendStrings(b, r.Population.EntityTypes)
 	b = append(b, `,"registration_authorities":`...)
 	b = drawAppendStrings(b, r.Population.RegistrationAuthorities)
+	if len(r.Population.Industries) > 0 {
+		b = append(b, `,"industries":`...)
+		b = drawAppendStrings(b, r.Population.Industries)
+	}
+	for _, l := range []struct {
+		name string
+		list []USCC
+	}{{`,"include":[`, r.Population.Include}, {`,"exclude":[`, r.Population.Exclude}} {
+		if len(l.list) == 0 {
+			continue
+		}
+		b = append(b, l.name...)
+		for i, c := range l.list {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, c[:]...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `},"exclude_selected_within_days":`...)
 	b = strconv.AppendInt(b, int64(r.ExcludeSelectedWithinDays), 10)
 	b = append(b, `,"max_inspections_per_year":`...)
@@ -104,6 +126,9 @@ func (r *DrawRequest) AppendJSON(b []byte) []byte {
 		b = append(b, `,"seed_commitment":"`...)
 		b = append(b, r.SeedCommitment...)
 		b = append(b, '"')
+	}
+	if r.ExemptLowestTier {
+		b = append(b, `,"exempt_lowest_tier":true`...)
 	}
 	return append(b, '}')
 }

@@ -138,7 +138,7 @@ func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
 	case u.DeregisteredAt != 0 && u.DeregisteredAt <= p.asOf:
 		c.deregistered++
 		return false, nil
-	case !p.filter.Match(u.USCC, u.Region):
+	case !p.filter.MatchV2(u.USCC, u.Region, u.Industry):
 		c.filtered++
 		return false, nil
 	case u.Tier == models.NoTier:
