@@ -105,13 +105,16 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	r.SeedCommitment = models.SeedDigest(seed)
 	params := &scanParams{asOf: r.AsOf.Unix(), filter: &r.Population, scheme: scheme,
 		excl: newExclusion(r, ledger), k: selectKeyV2(in.BlindKey, seed)}
-	perEntity := int64(r.Inspectors.PerEntity) // O(k) hashes per entity
+	// the walk of one entity costs k steps when inspectors are free, up to
+	// all its candidates when they are at the cap or in conflict: the same
+	// worst-case bound as v1's rankings (though a step is a quarter hash)
+	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
 	var roundWarn []string
 	pr, err := runPasses(ctx, src, params, opts, keepSigmas, st, func(Nt []int64) ([]int64, error) {
 		var nt []int64
 		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
-		return nt, checkWork(nt, perEntity, perEntity, &opts)
+		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
 	})
 	if err != nil {
 		return nil, st, err
