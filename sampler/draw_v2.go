@@ -104,7 +104,7 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	seed := r.SeedBytes()
 	r.SeedCommitment = models.SeedDigest(seed)
 	params := &scanParams{asOf: r.AsOf.Unix(), filter: &r.Population, scheme: scheme,
-		excl: newExclusion(r, ledger), k: selectKeyV2(in.BlindKey, seed)}
+		excl: newExclusion(r, ledger), k: selectKeyV2(in.BlindKey, seed), v2Filters: r.Population.HasV2Filters()}
 	// the walk of one entity costs k steps when inspectors are free, up to
 	// all its candidates when they are at the cap or in conflict: the same
 	// worst-case bound as v1's rankings (though a step is a quarter hash)
