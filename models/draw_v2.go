@@ -4,7 +4,8 @@ package models
 // "draw/v2"): the public and regulatory editions of a draw record and the
 // recusal amendments. The request is the v1 request with the v2 members.
 //
-// The editions are canonical JSON: a record is read with encoding/json
+// The editions are canonical JSON (EncodeV2, draw_v2_encode.go): a record
+// is read with encoding/json
 // (unknown members refused, the request through the strict v1 reader) and
 // then re-encoded; a document whose bytes differ from its re-encoding is
 // refused, which also refuses duplicate members and names that match only
@@ -91,33 +92,6 @@ type DrawV2 struct {
 	BlindKey   string                   `json:"blind_key,omitempty"`
 	TierStrata map[string]DrawV2Stratum `json:"tier_strata,omitempty"`
 	Tiers      []DrawV2Tier             `json:"tiers,omitempty"`
-}
-
-// EncodeV2 returns the canonical encoding of a v2 record (no trailing
-// newline): encoding/json in member order without HTML escaping.
-func EncodeV2(r *DrawV2) []byte {
-	c := *r
-	if c.Selected == nil {
-		c.Selected = []DrawV2Selected{}
-	}
-	for i := range c.Selected {
-		if c.Selected[i].Inspectors == nil {
-			c.Selected[i].Inspectors = []string{}
-		}
-	}
-	if c.RegisterConflicts == nil {
-		c.RegisterConflicts = []DrawV2Conflict{}
-	}
-	if c.Warnings == nil {
-		c.Warnings = []string{}
-	}
-	var b bytes.Buffer
-	e := json.NewEncoder(&b)
-	e.SetEscapeHTML(false)
-	if err := e.Encode(&c); err != nil {
-		panic("models: encoding a draw/v2 record: " + err.Error()) // only marshalable types
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Public returns the public edition of a record (a copy without the

@@ -48,14 +48,19 @@ type permAssigner struct {
 	covering  map[[6]byte][]int32 // region → candidates in pool order
 	conflicts map[models.USCC][]int32
 	load      []int64
-	swaps     map[int32]int32 // the walk's displaced entries
-	hashes    int64
+	// the walk's displaced entries: swapped[i] holds position i's
+	// inspector when stamp[i] == gen (no clearing between entities)
+	swapped []int32
+	stamp   []uint32
+	gen     uint32
+	hashes  int64
 }
 
 func newPermAssigner(req *models.DrawRequest, register []models.DrawV2Conflict) *permAssigner {
 	base := newAssigner(req, 0)
 	a := &permAssigner{base: base, ka: assignKeyV2(req.SeedBytes()), covering: map[[6]byte][]int32{},
-		conflicts: base.conflicts, load: make([]int64, len(base.pool)), swaps: map[int32]int32{}}
+		conflicts: base.conflicts, load: make([]int64, len(base.pool)),
+		swapped: make([]int32, len(base.pool)), stamp: make([]uint32, len(base.pool))}
 	ids := make(map[string]int32, len(base.pool))
 	for i := range base.pool {
 		ids[base.pool[i].ID] = int32(i)
@@ -98,7 +103,11 @@ type walk struct {
 }
 
 func (a *permAssigner) newWalk(c models.USCC, region [6]byte, s0 *[32]byte) *walk {
-	clear(a.swaps)
+	a.gen++
+	if a.gen == 0 { // wrapped: forget every stamp
+		clear(a.stamp)
+		a.gen = 1
+	}
 	w := &walk{a: a, uscc: c, c: a.candidates(region), bidx: 0}
 	if s0 != nil {
 		w.block = *s0
@@ -123,14 +132,15 @@ func (w *walk) next() (int32, bool) {
 	q := w.pos % 4
 	u := binary.BigEndian.Uint64(w.block[8*q:])
 	r := w.pos + int(u%uint64(m-w.pos))
+	a := w.a
 	at := func(i int) int32 {
-		if v, ok := w.a.swaps[int32(i)]; ok {
-			return v
+		if a.stamp[i] == a.gen {
+			return a.swapped[i]
 		}
 		return w.c[i]
 	}
 	vi, vr := at(w.pos), at(r)
-	w.a.swaps[int32(r)] = vi
+	a.swapped[r], a.stamp[r] = vi, a.gen
 	w.pos++
 	return vr, true
 }

@@ -153,7 +153,7 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	g.Go(func() {
 		t := time.Now()
 		a := newPermAssigner(r, register)
-		if order, asgErr = a.orderV2(ctx, sel, 1); asgErr == nil {
+		if order, asgErr = a.orderV2(ctx, sel, opts.Workers); asgErr == nil {
 			asgErr = a.assignAll(ctx, order, r.Inspectors.PerEntity, loadCap(r, len(sel)))
 		}
 		st.AssignHashes = a.hashes

@@ -142,7 +142,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		copy(buf[:32], ks[:])
 	}
 	h := sha256.New()
-	br := bufio.NewReaderSize(population, 64<<10)
+	br := bufio.NewReaderSize(io.TeeReader(population, h), 64<<10) // the digest covers every byte
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) == 0 && err == io.EOF {
@@ -152,26 +152,24 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 			return nil, verr("population", "", "%v", err)
 		}
 		lines++
-		f := fmt.Sprintf("population line %d", lines)
 		if lines%65536 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		h.Write(line)
 		if len(line) != 22 || line[18] != ',' || line[21] != '\n' {
-			return nil, verr(f, "", "%q is not USCC,XX", bytes.TrimSuffix(line, []byte("\n")))
+			return nil, verr(lineField(lines), "", "%q is not USCC,XX", bytes.TrimSuffix(line, []byte("\n")))
 		}
 		var c models.USCC
 		copy(c[:], line[:18])
 		if !lineUSCC(&c) {
-			return nil, verr(f, string(line[:18]), "not an uppercase unified social credit code")
+			return nil, verr(lineField(lines), string(line[:18]), "not an uppercase unified social credit code")
 		}
 		if prev != nil && bytes.Compare(prev, line[:18]) >= 0 {
-			return nil, verr(f, c.String(), "not after the previous line (lines are sorted by USCC, without duplicates)")
+			return nil, verr(lineField(lines), c.String(), "not after the previous line (lines are sorted by USCC, without duplicates)")
 		}
 		prev = append(prev[:0], line[:18]...)
 		var x [1]byte
 		if _, err := hex.Decode(x[:], line[19:21]); err != nil || line[19] >= 'A' && line[19] <= 'F' || line[20] >= 'A' && line[20] <= 'F' {
-			return nil, verr(f, c.String(), "%q is not two lowercase hex digits", line[19:21])
+			return nil, verr(lineField(lines), c.String(), "%q is not two lowercase hex digits", line[19:21])
 		}
 		i, sel := selIdx[c]
 		if sel {
@@ -186,7 +184,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		}
 		t := int(x[0] ^ mask[idx%32])
 		if t >= len(labels) {
-			return nil, verr(f, c.String(), "decodes to tier index %d, outside scheme %s", t, scheme.ID)
+			return nil, verr(lineField(lines), c.String(), "decodes to tier index %d, outside scheme %s", t, scheme.ID)
 		}
 		Nt[t]++
 		if sel {
@@ -364,6 +362,9 @@ func verifyAssignmentV2(ctx context.Context, rec *models.DrawV2) error {
 	}
 	return nil
 }
+
+// lineField names population line n (1-based) in an error.
+func lineField(n int64) string { return fmt.Sprintf("population line %d", n) }
 
 // lineUSCC checks a population line's code: the USCC alphabet, uppercase,
 // digits in the division code (positions 3–8).
