@@ -213,6 +213,25 @@ func TestDrawOverHTTP(t *testing.T) {
 	if err != nil || len(sum.Skipped) != 0 {
 		t.Fatalf("auditor verification: %v %+v", err, sum)
 	}
+	// Changed bytes of the files fetched over HTTP (every 61st byte of each;
+	// every byte is covered by sampler's TestDrawV2EveryByteChangeRejected)
+	for _, f := range []struct {
+		name        string
+		rec, p, amd []byte
+		which       int
+	}{{"public record", pub, pop, amends, 0}, {"regulatory record", regb, pop, amends, 0},
+		{"population (public)", pub, pop, amends, 1}, {"population (regulatory)", regb, pop, amends, 1},
+		{"amendments", regb, pop, amends, 2}} {
+		target := [][]byte{f.rec, f.p, f.amd}[f.which]
+		for i := 0; i < len(target); i += 61 {
+			c := [][]byte{f.rec, f.p, f.amd}
+			c[f.which] = bytes.Clone(target)
+			c[f.which][i] ^= 1
+			if _, err := sampler.VerifyV2(ctx, c[0], bytes.NewReader(c[1]), c[2]); err == nil {
+				t.Fatalf("%s: byte %d changed, still verifies", f.name, i)
+			}
+		}
+	}
 	// Brute force over the tier alphabet: with every key derivable from
 	// public data, the blinded tiers decode no better than chance (1/256 a
 	// line); with the regulatory key they all decode to the true tiers.
@@ -496,5 +515,57 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 	}
 	if left := drawTempFiles(t, data); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// The population filters over HTTP: industry (from the registered event's
+// industry attribute, through the engine's scan) and exclude.
+func TestDrawFiltersOverHTTP(t *testing.T) {
+	s := startService(t, t.TempDir())
+	lines := genLines(t, 2000, 200, 44, 0)
+	industry := map[string]string{}
+	for _, l := range lines {
+		var ev struct {
+			USCC  string `json:"uscc"`
+			Type  string `json:"type"`
+			Attrs struct {
+				Industry string `json:"industry"`
+			} `json:"attrs"`
+		}
+		if json.Unmarshal(l, &ev) == nil && ev.Type == "registered" {
+			industry[ev.USCC] = ev.Attrs.Industry
+		}
+	}
+	for i := 0; i < len(lines); i += 2000 {
+		if res, code := s.postEvents(RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
+			t.Fatalf("post: %d %+v", code, res)
+		}
+	}
+	seed := "0123456789abcdef0123456789abcdef"
+	commitSeed(t, s, "37-IND", seed)
+	asOf := nextSecond()
+	req := strings.Replace(drawRequest("37-IND", seed, asOf, 0), `"population":{"region_prefix":"37"}`, `"population":{"region_prefix":"37","industries":["F"]}`, 1)
+	req = strings.Replace(req, `"ratios":{"A":0.02,"B":0.05,"C":0.2,"D":0.5}`, `"ratios":{"A":1,"B":1,"C":1,"D":1}`, 1)
+	resp, b := s.do("POST", "/v1/draws", RoleRegulator, strings.NewReader(req))
+	if resp.StatusCode != 201 {
+		t.Fatalf("draw: %d %s", resp.StatusCode, b)
+	}
+	rec, err := models.ParseDrawV2(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, ind := range industry {
+		if strings.HasPrefix(ind, "F") {
+			want++
+		}
+	}
+	if len(rec.Selected) == 0 || len(rec.Selected) > want {
+		t.Fatalf("%d selected, %d registered entities in industry F", len(rec.Selected), want)
+	}
+	for _, sel := range rec.Selected {
+		if !strings.HasPrefix(industry[sel.USCC], "F") {
+			t.Fatalf("%s (industry %q) selected by an industry F draw", sel.USCC, industry[sel.USCC])
+		}
 	}
 }
