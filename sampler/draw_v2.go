@@ -37,11 +37,13 @@ func (e *RegisterEntry) ValidAt(t time.Time) bool {
 	return e.ValidFrom <= d && (e.ValidUntil == "" || d <= e.ValidUntil)
 }
 
-// Check validates an entry.
+// Check validates an entry and puts its USCC in canonical (uppercase) form.
 func (e *RegisterEntry) Check() error {
-	if _, err := models.ParseUSCCFormat(e.USCC); err != nil {
+	c, err := models.ParseUSCCFormat(e.USCC)
+	if err != nil {
 		return fmt.Errorf("uscc: %v", err)
 	}
+	e.USCC = c.String()
 	if e.Inspector == "" || len(e.Inspector) > models.MaxInspectorIDLen {
 		return fmt.Errorf("inspector: must be 1–%d characters", models.MaxInspectorIDLen)
 	}

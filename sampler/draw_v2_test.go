@@ -376,3 +376,39 @@ func TestRunV2SeedShoppingAndRecusal(t *testing.T) {
 	}
 	_ = amended
 }
+
+// The register keeps entries once, in canonical form, and refuses bad ones.
+func TestConflictRegister(t *testing.T) {
+	store, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testUnits(29, 1, []int{1}, false)[0].USCC.String()
+	e := RegisterEntry{Inspector: "insp-a", USCC: strings.ToLower(c), ValidFrom: "2026-01-01"}
+	reg, err := store.AddRegister([]RegisterEntry{e, e})
+	if err != nil || len(reg) != 1 || reg[0].USCC != c {
+		t.Fatalf("register %v, %v", reg, err)
+	}
+	if reg, _ = store.AddRegister([]RegisterEntry{{Inspector: "insp-a", USCC: c, ValidFrom: "2026-01-01"}}); len(reg) != 1 {
+		t.Fatalf("a duplicate was added: %v", reg)
+	}
+	for _, bad := range []RegisterEntry{
+		{Inspector: "", USCC: c, ValidFrom: "2026-01-01"},
+		{Inspector: "x", USCC: "nope", ValidFrom: "2026-01-01"},
+		{Inspector: "x", USCC: c, ValidFrom: "2026-13-01"},
+		{Inspector: "x", USCC: c, ValidFrom: "2026-02-01", ValidUntil: "2026-01-31"},
+	} {
+		if _, err := store.AddRegister([]RegisterEntry{bad}); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, v := range []struct {
+		from, until string
+		ok          bool
+	}{{"2026-03-01", "", true}, {"2026-03-02", "", false}, {"2026-01-01", "2026-03-01", true}, {"2026-01-01", "2026-02-28", false}} {
+		if got := (&RegisterEntry{ValidFrom: v.from, ValidUntil: v.until}).ValidAt(at); got != v.ok {
+			t.Errorf("%s–%s at %s: %v", v.from, v.until, at, got)
+		}
+	}
+}

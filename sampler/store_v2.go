@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/creditrisk/creditd/models"
@@ -140,9 +139,15 @@ func (s *Store) Register() ([]RegisterEntry, error) {
 	return out, nil
 }
 
+// MaxRegister bounds the conflict register (entries).
+const MaxRegister = 1_000_000
+
 // AddRegister adds entries to the conflict register (duplicates are kept
 // once). It applies to every later draw.
 func (s *Store) AddRegister(entries []RegisterEntry) ([]RegisterEntry, error) {
+	if len(entries) > MaxRegister {
+		return nil, &models.DrawError{Path: "", Msg: fmt.Sprintf("%d entries, at most %d", len(entries), MaxRegister)}
+	}
 	for i := range entries {
 		if err := entries[i].Check(); err != nil {
 			return nil, &models.DrawError{Path: fmt.Sprintf("[%d].%s", i, strings.SplitN(err.Error(), ":", 2)[0]), Msg: err.Error()}
@@ -154,10 +159,18 @@ func (s *Store) AddRegister(entries []RegisterEntry) ([]RegisterEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	seen := make(map[RegisterEntry]bool, len(cur)+len(entries))
+	for _, e := range cur {
+		seen[e] = true
+	}
 	for _, e := range entries {
-		if !slices.Contains(cur, e) {
+		if !seen[e] {
+			seen[e] = true
 			cur = append(cur, e)
 		}
+	}
+	if len(cur) > MaxRegister {
+		return nil, &models.DrawError{Path: "", Msg: fmt.Sprintf("the register would hold %d entries, at most %d", len(cur), MaxRegister)}
 	}
 	data, _ := json.MarshalIndent(cur, "", " ")
 	return cur, writeAtomic(s.dir, registerFile, append(data, '\n'))
