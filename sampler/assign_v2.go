@@ -53,6 +53,7 @@ type permAssigner struct {
 	swapped []int32
 	stamp   []uint32
 	gen     uint32
+	chosen  []int32 // the last walk's choices (reused)
 	hashes  int64
 }
 
@@ -102,13 +103,13 @@ type walk struct {
 	bidx  int
 }
 
-func (a *permAssigner) newWalk(c models.USCC, region [6]byte, s0 *[32]byte) *walk {
+func (a *permAssigner) newWalk(c models.USCC, region [6]byte, s0 *[32]byte) walk {
 	a.gen++
 	if a.gen == 0 { // wrapped: forget every stamp
 		clear(a.stamp)
 		a.gen = 1
 	}
-	w := &walk{a: a, uscc: c, c: a.candidates(region), bidx: 0}
+	w := walk{a: a, uscc: c, c: a.candidates(region), bidx: 0}
 	if s0 != nil {
 		w.block = *s0
 	} else {
@@ -155,7 +156,7 @@ type walkResult struct {
 // run walks until k inspectors are chosen or the permutation ends,
 // skipping conflicts, inspectors at the cap and those in skip.
 func (w *walk) run(k int, cap int64, skip []int32) walkResult {
-	var res walkResult
+	res := walkResult{chosen: w.a.chosen[:0]} // valid until the next walk
 	bad := w.a.conflicts[w.uscc]
 	for len(res.chosen) < k {
 		x, ok := w.next()
@@ -174,6 +175,7 @@ func (w *walk) run(k int, cap int64, skip []int32) walkResult {
 			w.a.load[x]++
 		}
 	}
+	w.a.chosen = res.chosen
 	return res
 }
 
@@ -220,6 +222,7 @@ func (a *permAssigner) orderV2(ctx context.Context, sel []models.DrawSelection, 
 // sequential rule), filling Inspectors, Unassigned and Reason.
 func (a *permAssigner) assignAll(ctx context.Context, order []orderedSel, k int, cap int64) error {
 	b := a.base
+	ids := make([]string, len(order)*k) // backing array of every entity's inspectors
 	for i := range order {
 		if i%1024 == 0 && stopped(ctx.Done()) {
 			return ctx.Err()
@@ -227,7 +230,7 @@ func (a *permAssigner) assignAll(ctx context.Context, order []orderedSel, k int,
 		s := order[i].sel
 		w := a.newWalk(s.USCC, s.Region, &order[i].s0)
 		res := w.run(k, cap, nil)
-		s.Inspectors = make([]string, len(res.chosen))
+		s.Inspectors = ids[i*k : i*k+len(res.chosen) : (i+1)*k]
 		for j, x := range res.chosen {
 			s.Inspectors[j] = b.pool[x].ID
 		}

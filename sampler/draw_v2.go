@@ -189,11 +189,22 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 		rec.SampleSize += pr.nt[t]
 	}
 	rec.Strata = models.PublicStrata(&r.Population, rec.TierStrata, nil)
+	// one string holds every selected entity's USCC, region and priority
+	// (substrings share it): a quarter of a million small allocations less,
+	// which matters with a heap of millions of units for the GC to mark
+	const per = 18 + 6 + 64
+	text := make([]byte, 0, per*len(order))
+	for _, o := range order {
+		text = append(text, o.sel.USCC[:]...)
+		text = append(text, o.sel.Region[:]...)
+		text = hex.AppendEncode(text, o.sel.Priority[:])
+	}
+	all := string(text)
 	for i, o := range order {
-		s := o.sel
-		rec.Selected[i] = models.DrawV2Selected{USCC: s.USCC.String(), Region: string(s.Region[:]),
+		s, t := o.sel, all[i*per:(i+1)*per]
+		rec.Selected[i] = models.DrawV2Selected{USCC: t[:18], Region: t[18:24],
 			Inspectors: s.Inspectors, Unassigned: s.Unassigned, Reason: s.Reason}
-		rec.Tiers[i] = models.DrawV2Tier{USCC: s.USCC.String(), Tier: scheme.Labels[s.Tier], Priority: hex.EncodeToString(s.Priority[:])}
+		rec.Tiers[i] = models.DrawV2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
 		if s.Unassigned > 0 {
 			st.Unassigned++
 		}
