@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,12 +155,43 @@ func TestGoldenV2(t *testing.T) {
 					inputs = append(inputs, in)
 				}
 			}
+			// forged copies: content changed and the draw id recomputed, so
+			// that only the draw's rules can catch them
+			reg, err := models.ParseDrawV2(files["regulatory.json"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			forge := func(name string, edit func(r *models.DrawV2)) {
+				r, _ := models.ParseDrawV2(files["regulatory.json"])
+				edit(r)
+				r.DrawID = ""
+				pub, _ := models.PublicBytes(models.EncodeV2(r.Public()))
+				r.DrawID, _ = models.DrawV2ID(pub, r.Request.PlanID, r.Request.AsOf)
+				for _, ed := range []*models.DrawV2{r, r.Public()} {
+					p := filepath.Join(tmp, name+"-"+ed.Edition+".json")
+					os.WriteFile(p, models.EncodeV2(ed), 0o644)
+					inputs = append(inputs, input{"forged " + name + " (" + ed.Edition + ")", p, filepath.Join(dir, "population.txt"), ""})
+				}
+			}
+			if len(reg.Selected) > 1 && len(reg.Selected[0].Inspectors) > 0 {
+				forge("inspector", func(r *models.DrawV2) {
+					r.Selected[0].Inspectors[0] = r.Request.Inspectors.Pool[(slices.IndexFunc(r.Request.Inspectors.Pool, func(in models.Inspector) bool { return in.ID == r.Selected[0].Inspectors[0] })+1)%len(r.Request.Inspectors.Pool)].ID
+				})
+				forge("order", func(r *models.DrawV2) {
+					r.Selected[0], r.Selected[1] = r.Selected[1], r.Selected[0]
+					r.Tiers[0], r.Tiers[1] = r.Tiers[1], r.Tiers[0]
+				})
+			}
+			forge("seed", func(r *models.DrawV2) { r.Request.Seed = strings.Repeat("ab", 20) })
 			var jobs strings.Builder
 			goOK := make([]bool, len(inputs))
 			for i, in := range inputs {
 				rb, _ := os.ReadFile(in.record)
 				pb, _ := os.ReadFile(in.pop)
 				ab, _ := os.ReadFile(in.amend)
+				if in.amend == "" {
+					ab = nil
+				}
 				_, goErr := VerifyV2(context.Background(), rb, bytes.NewReader(pb), ab)
 				if i < 2 && goErr != nil {
 					t.Fatalf("%s: Go verifier: %v", in.name, goErr)
@@ -168,7 +200,7 @@ func TestGoldenV2(t *testing.T) {
 					t.Fatalf("%s: Go verifier accepts a changed byte", in.name)
 				}
 				goOK[i] = goErr == nil
-				fmt.Fprintf(&jobs, "%s %s %s\n", in.record, in.pop, in.amend)
+				fmt.Fprintf(&jobs, "%s %s %s\n", in.record, in.pop, in.amend) // no amendments: two fields
 			}
 			if pyErr != nil {
 				t.Skip("python3 not found: the reference verifier was not run")

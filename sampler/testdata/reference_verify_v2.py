@@ -135,6 +135,12 @@ def verify(rec_bytes, pop_bytes, amend_bytes):
     reg = rec["edition"] == "regulatory"
     req = rec["request"]
     labels = SCHEMES[rec["tier_scheme"]]
+    alloc = req["allocation"]
+    rates = [Decimal(str(alloc["ratios"][l])) for l in labels] if "ratios" in alloc else [alloc["weights"][l] for l in labels]
+    need(all(rates[t] >= rates[t - 1] for t in range(1, len(rates))), "rates fall as risk rises")
+    need(rates[0] > 0 or (req.get("exempt_lowest_tier") and rec["tier_scheme"] == "national-4"),
+         "tier %s has rate 0 without an exemption the scheme permits" % labels[0])
+    need(req["inspectors"]["per_entity"] >= 2, "fewer than two inspectors per entity")
     pub = public_bytes(rec_bytes.rstrip(b"\n"))
     need(draw_id(pub, req["plan_id"], req["as_of"]) == rec["draw_id"], "draw_id does not bind the public edition")
     checks.append("draw_id")
