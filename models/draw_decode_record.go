@@ -1,5 +1,8 @@
 package models
 
+// This file holds the strict JSON reader of draw/v1 records (see
+// draw_decode.go).
+
 import (
 	"encoding/hex"
 	"encoding/json"
@@ -7,8 +10,7 @@ import (
 	"strings"
 )
 
-// This file holds the strict JSON reader of draw/v1 records (see draw_decode.go).
-
+// record reads a draw/v1 record.
 func (d *drawDec) record(r *DrawRecord) error {
 	var have struct{ format, id, req, scheme, digest, strata, selected bool }
 	type rawStratum struct {
