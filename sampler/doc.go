@@ -1,7 +1,23 @@
 // Package sampler runs "double random, one public" (双随机、一公开) draws in
-// the public `draw/v1` format (spec/draw.md): it picks the entities to
+// the public `draw/v2` format (spec/draw.md): it picks the entities to
 // inspect with probabilities set by risk tier, picks inspectors for each at
-// random, publishes a record anyone can re-run, and verifies such records.
+// random, publishes a record anyone can check without learning any
+// entity's tier, and verifies such records. Records of `draw/v1` are still
+// verified (Verify); new draws are v2 (DrawV2, Sampler.RunV2, VerifyV2).
+//
+// # draw/v2
+//
+// The tier is internal (domain.md §2.1, §2.2: 不公开), so a v2 draw has
+// two editions: the public one (no tier, no priority; the population file
+// carries each entity's tier XORed with a mask under the per-draw key B,
+// which the Store generates with the seed commitment and never serves) and
+// the regulatory one (adds B, the strata and each selected entity's tier
+// and priority). Selection priorities are keyed with B, so the public
+// cannot infer strata from who was selected; inspector assignment walks a
+// per-entity permutation from SHA-256(KA || USCC || u32(j)) (assign_v2.go),
+// O(k) hashes per entity. Sampler.RunV2 refuses a second draw of a plan
+// (ErrPlanDrawn: seed shopping); Sampler.Amend records recusals, replayed
+// by VerifyV2; the Store keeps a standing conflict register.
 //
 // # Using it
 //

@@ -136,54 +136,14 @@ func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 	asg := newAssigner(r, 0) // the load cap is set once Σ n_t is known
 	perEntity := int64(asg.maxCandidates())
 	st := &Stats{}
-	var (
-		cp     *countPass
-		sp     *selectPass
-		popu   *population
-		Nt, nt []int64
-		mode   = selThreshold
-	)
-	changes := 0
-	for {
-		st.Passes++
-		t0 := time.Now()
-		if cp, err = runCountPass(ctx, src, params, opts.Workers); err != nil {
-			return nil, st, err
-		}
-		Nt = append([]int64(nil), cp.counts.n[:scheme.Len()]...)
-		nt = SampleSizes(&r.Allocation, vals, Nt)
-		if err := checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts); err != nil {
-			return nil, st, err
-		}
-		popu = newPopulation(cp.prefixes, opts.Workers)
-		t1 := time.Now()
-		st.CountTime += t1.Sub(t0)
-		sp, err = runSelectPass(ctx, src, params, opts.Workers, popu, nt, Nt, mode, sigmas)
-		st.SelectTime += time.Since(t1)
-		if err != nil {
-			return nil, st, err
-		}
-		switch {
-		case sp.changed || sp.counts.n != cp.counts.n:
-			if changes++; changes == opts.MaxPasses {
-				return nil, st, ErrPopulationChanged
-			}
-		case sp.tooFew:
-			mode = selHeaps // slow path: exact bottom-n heaps
-			st.HeapFallback = true
-		default:
-			goto done
-		}
-		popu = nil // let the keys go before the next attempt allocates
+	pr, err := runPasses(ctx, src, params, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
+		nt := SampleSizes(&r.Allocation, vals, Nt)
+		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
+	})
+	if err != nil {
+		return nil, st, err
 	}
-done:
-	c := &sp.counts
-	st.Scanned = c.scanned
-	st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
-	for _, n := range Nt {
-		st.Eligible += n
-	}
-	st.Selected = len(sp.selected)
+	sp, popu, Nt, nt, c := pr.sp, pr.popu, pr.Nt, pr.nt, &pr.sp.counts
 
 	rec := &models.DrawRecord{
 		Request:  *r,
@@ -215,7 +175,7 @@ done:
 	g.Go(func() {
 		t := time.Now()
 		sortPopulation(popu, opts.Workers)
-		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop)
+		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop, nil)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
 			cancel()
@@ -251,4 +211,65 @@ done:
 	rec.DrawID = rec.ComputeID()
 	st.Total = time.Since(start)
 	return rec, st, nil
+}
+
+// passResult is the outcome of the counting and selection passes.
+type passResult struct {
+	sp     *selectPass
+	popu   *population
+	Nt, nt []int64
+}
+
+// runPasses runs the counting and selection passes until the Source yields
+// the same population in both (Options.MaxPasses) and the selection is
+// proven (falling back to exact heaps), filling st. sizes gives n_t from
+// N_t, or an error that stops the draw before selection.
+func runPasses(ctx context.Context, src Source, params *scanParams, opts Options, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
+	var (
+		cp     *countPass
+		sp     *selectPass
+		popu   *population
+		Nt, nt []int64
+		err    error
+		mode   = selThreshold
+	)
+	changes := 0
+	for {
+		st.Passes++
+		t0 := time.Now()
+		if cp, err = runCountPass(ctx, src, params, opts.Workers); err != nil {
+			return nil, err
+		}
+		Nt = append([]int64(nil), cp.counts.n[:params.scheme.Len()]...)
+		if nt, err = sizes(Nt); err != nil {
+			return nil, err
+		}
+		popu = newPopulation(cp.prefixes, opts.Workers)
+		t1 := time.Now()
+		st.CountTime += t1.Sub(t0)
+		sp, err = runSelectPass(ctx, src, params, opts.Workers, popu, nt, Nt, mode, sigmas)
+		st.SelectTime += time.Since(t1)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case sp.changed || sp.counts.n != cp.counts.n:
+			if changes++; changes == opts.MaxPasses {
+				return nil, ErrPopulationChanged
+			}
+		case sp.tooFew:
+			mode = selHeaps // slow path: exact bottom-n heaps
+			st.HeapFallback = true
+		default:
+			c := &sp.counts
+			st.Scanned = c.scanned
+			st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
+			for _, n := range Nt {
+				st.Eligible += n
+			}
+			st.Selected = len(sp.selected)
+			return &passResult{sp, popu, Nt, nt}, nil
+		}
+		popu = nil // let the keys go before the next attempt allocates
+	}
 }

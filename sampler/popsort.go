@@ -13,6 +13,7 @@ package sampler
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -161,6 +162,7 @@ func sortPopulation(pop *population, workers int) {
 type segment struct {
 	bucket int32
 	lo, hi int64 // key index range within the bucket
+	start  int64 // index of the segment's first line in the file
 }
 
 type segResult struct {
@@ -170,12 +172,18 @@ type segResult struct {
 
 // emitPopulation writes the sorted population's lines to w and returns
 // their SHA-256 and length. It fails on a USCC that appears twice.
-func emitPopulation(ctx context.Context, pop *population, scheme *models.TierScheme, workers int, w io.Writer) ([32]byte, int64, error) {
+//
+// With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
+// the tier index XOR the line's mask byte (spec "Population file and
+// digest"); without one they are v1's `USCC,TIER\n`.
+func emitPopulation(ctx context.Context, pop *population, scheme *models.TierScheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
 	var segs []segment
+	var start int64
 	for b := range pop.prefixes {
 		for lo := int64(0); lo < pop.count[b]; lo += segKeys {
-			segs = append(segs, segment{int32(b), lo, min(lo+segKeys, pop.count[b])})
+			segs = append(segs, segment{int32(b), lo, min(lo+segKeys, pop.count[b]), start + lo})
 		}
+		start += pop.count[b]
 	}
 	tails := make([][]byte, scheme.Len()) // ",LABEL\n"
 	lineMax := 0
@@ -183,6 +191,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 		tails[t] = []byte("," + l + "\n")
 		lineMax = max(lineMax, 18+len(tails[t]))
 	}
+	lineMax = max(lineMax, 22)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	window := 2 * workers
@@ -217,7 +226,12 @@ func emitPopulation(ctx context.Context, pop *population, scheme *models.TierSch
 				if need := int(segs[i].hi-segs[i].lo) * lineMax; cap(buf) < need {
 					buf = make([]byte, 0, need)
 				}
-				buf, err := formatSegment(buf[:0], pop, segs[i], tails)
+				var err error
+				if blind != nil {
+					buf, err = formatMaskedSegment(buf[:0], pop, segs[i], blind)
+				} else {
+					buf, err = formatSegment(buf[:0], pop, segs[i], tails)
+				}
 				slots[i%window] <- segResult{buf, err}
 			}
 		})
@@ -280,6 +294,51 @@ func formatSegment(buf []byte, pop *population, s segment, tails [][]byte) ([]by
 		unpackSuffix(line[8:], k>>4)
 		buf = append(buf, line[:]...)
 		buf = append(buf, tails[k&15]...)
+	}
+	return buf, nil
+}
+
+// maskBlock returns SHA-256("draw/v2/mask" || 0x00 || B || u64(j)): the
+// mask bytes of lines 32j … 32j+31 (one SHA-256 block).
+func maskBlock(blind *[32]byte, j uint64) [32]byte {
+	var buf [13 + 32 + 8]byte
+	copy(buf[:], "draw/v2/mask\x00")
+	copy(buf[13:], blind[:])
+	binary.BigEndian.PutUint64(buf[45:], j)
+	return sha256.Sum256(buf[:])
+}
+
+const hexDigits = "0123456789abcdef"
+
+// formatMaskedSegment appends the v2 lines of one segment to buf.
+func formatMaskedSegment(buf []byte, pop *population, s segment, blind *[32]byte) ([]byte, error) {
+	base := pop.off[s.bucket]
+	keys := pop.keys[base : base+pop.count[s.bucket]]
+	var line [22]byte
+	pre := pop.prefixes[s.bucket]
+	for i := range 8 {
+		line[i] = byte(pre >> (56 - 8*i))
+	}
+	line[18], line[21] = ',', '\n'
+	prev := sentinelKey
+	if s.lo > 0 {
+		prev = keys[s.lo-1]
+	}
+	idx := s.start
+	mask := maskBlock(blind, uint64(idx/32))
+	for _, k := range keys[s.lo:s.hi] {
+		unpackSuffix(line[8:18], k>>4)
+		if k>>4 == prev>>4 {
+			return buf, fmt.Errorf("sampler: the source yielded entity %s more than once", line[:18])
+		}
+		prev = k
+		if idx%32 == 0 {
+			mask = maskBlock(blind, uint64(idx/32))
+		}
+		v := byte(k&15) ^ mask[idx%32]
+		line[19], line[20] = hexDigits[v>>4], hexDigits[v&15]
+		buf = append(buf, line[:]...)
+		idx++
 	}
 	return buf, nil
 }

@@ -62,12 +62,10 @@ func (s *Sampler) Commit(planID, commitment string) (Commitment, error) {
 // again after clean-up), the lock is released and no temporary file is
 // left in the Store.
 func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) (*models.DrawRecord, *Stats, error) {
-	select {
-	case s.turn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, err
 	}
-	defer func() { <-s.turn }()
+	defer s.release()
 	scheme := SchemeOf(src, &s.opts)
 	r, _, err := PrepareRequest(req, scheme, &s.opts)
 	if err != nil {
@@ -99,9 +97,9 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 	if id, used := s.store.seedUse(digest); used && !s.opts.AllowSeedReuse {
 		return nil, nil, fmt.Errorf("%w: draw %s already revealed this seed; a new draw needs a new seed", ErrSeedReused, id)
 	}
-	f, err := os.CreateTemp(filepath.Join(s.store.dir, populationsDir), "draw-*"+tmpSuffix)
+	f, err := s.store.tempPopulation()
 	if err != nil {
-		return nil, nil, fmt.Errorf("sampler store: %w", err)
+		return nil, nil, err
 	}
 	tmp := f.Name()
 	stored := false
@@ -111,9 +109,6 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(0o644); err != nil { // a published document
-		return nil, nil, fmt.Errorf("sampler store: %w", err)
-	}
 	rec, st, err := Draw(ctx, r, src, s.store.ledger, f, s.opts)
 	if err == nil {
 		err = f.Sync()
@@ -129,6 +124,34 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 		return nil, st, err
 	}
 	return rec, st, nil
+}
+
+// acquire takes the draws' lock, or gives up when ctx ends.
+func (s *Sampler) acquire(ctx context.Context) error {
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Sampler) release() { <-s.turn }
+
+// tempPopulation creates a draw's population file (a published document,
+// mode 0644) under a temporary name.
+func (st *Store) tempPopulation() (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Join(st.dir, populationsDir), "draw-*"+tmpSuffix)
+	if err == nil {
+		if err = f.Chmod(0o644); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sampler store: %w", err)
+	}
+	return f, nil
 }
 
 // jsonUnmarshalStrict decodes data into v refusing unknown members.

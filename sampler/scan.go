@@ -99,7 +99,10 @@ type scanParams struct {
 	filter *models.DrawPopulation
 	scheme *models.TierScheme
 	excl   *exclusion
-	k      [32]byte // K = SHA-256("draw/v1" || 0x00 || seed)
+	k      [32]byte // K = SHA-256("draw/v1" || 0x00 || seed); v2: KS
+	// v2Filters: the filter has draw/v2 members (industries, include,
+	// exclude), checked after the v1 ones
+	v2Filters bool
 }
 
 // scanCounts are one worker's counters.
@@ -138,7 +141,7 @@ func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
 	case u.DeregisteredAt != 0 && u.DeregisteredAt <= p.asOf:
 		c.deregistered++
 		return false, nil
-	case !p.filter.Match(u.USCC, u.Region):
+	case !p.filter.Match(u.USCC, u.Region) || p.v2Filters && !p.filter.MatchV2(u.USCC, u.Region, u.Industry):
 		c.filtered++
 		return false, nil
 	case u.Tier == models.NoTier:

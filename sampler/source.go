@@ -17,6 +17,10 @@ type Unit struct {
 	// division (positions 3–8), but the adapter may use another code (for
 	// example the division of the current address).
 	Region [6]byte
+	// Industry is the entity's industry code (GB/T 4754, the registered
+	// event's industry attribute; "" if unknown) for the draw/v2
+	// population filter industries.
+	Industry string
 	// Tier is the entity's tier as of the draw's as_of in the scheme in
 	// force; models.NoTier leaves the entity out of the population (counted
 	// in Stats.Excluded.Untiered and noted in the record's warnings).

@@ -51,8 +51,12 @@ type Commitment struct {
 	// Commitment is the lowercase hex SHA-256 of the seed bytes.
 	Commitment  string    `json:"commitment"`
 	CommittedAt time.Time `json:"committed_at"`
+	// KeyCommitment (draw/v2) is SHA-256("draw/v2/key" || 0x00 || B) of
+	// the blinding key B the store generated with the commitment.
+	KeyCommitment string `json:"key_commitment,omitempty"`
 	// UsedBy is the draw that revealed the seed, "" while unused.
 	UsedBy string `json:"-"`
+	key    [32]byte
 }
 
 // Errors a service maps to responses.
@@ -109,6 +113,9 @@ func OpenStore(dir string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sampler store: %s: %w", path, err)
 		}
+		if err := s.loadKey(&c); err != nil {
+			return nil, fmt.Errorf("sampler store: %s: %w", path, err)
+		}
 		s.commitments[c.Commitment] = c
 	}
 	rs, err := os.ReadDir(filepath.Join(dir, recordsDir))
@@ -126,7 +133,7 @@ func OpenStore(dir string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sampler store: %w", err)
 		}
-		rec, err := models.ParseDrawRecord(data)
+		rec, err := parseStoredRecord(data)
 		if err != nil {
 			return nil, fmt.Errorf("sampler store: %s: %w", path, err)
 		}
@@ -208,7 +215,7 @@ func (s *Store) Record(id string) (*models.DrawRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	return models.ParseDrawRecord(data)
+	return parseStoredRecord(data)
 }
 
 // RecordJSON returns the stored record's bytes (its canonical encoding),
@@ -276,6 +283,9 @@ func (s *Store) Commit(planID, commitment string, at time.Time) (Commitment, err
 		return Commitment{}, fmt.Errorf("%w: the seed of %s was already revealed by draw %s", ErrSeedReused, h, id)
 	}
 	c := Commitment{PlanID: planID, Commitment: h, CommittedAt: at.UTC()}
+	if err := s.loadKey(&c); err != nil {
+		return Commitment{}, err
+	}
 	data := fmt.Appendf(nil, "{\"plan_id\": %q, \"commitment\": %q, \"committed_at\": %q}\n", planID, h, c.CommittedAt.Format(time.RFC3339Nano))
 	if err := writeAtomic(filepath.Join(s.dir, commitmentsDir), h+".json", data); err != nil {
 		return Commitment{}, err
@@ -322,6 +332,12 @@ func readCommitment(path string) (Commitment, error) {
 // put moves the population file into place and writes the record, then
 // indexes it. The record is the commit point.
 func (s *Store) put(rec *models.DrawRecord, popTmp string) error {
+	return s.putBytes(rec, rec.AppendJSON(nil), popTmp)
+}
+
+// putBytes is put with the record's stored bytes and its v1 shape for the
+// indexes.
+func (s *Store) putBytes(rec *models.DrawRecord, data []byte, popTmp string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.records[rec.DrawID]; ok {
@@ -336,7 +352,7 @@ func (s *Store) put(rec *models.DrawRecord, popTmp string) error {
 		os.Remove(s.populationPath(rec.DrawID))
 		return err
 	}
-	if err := writeAtomic(filepath.Join(s.dir, recordsDir), rec.DrawID+".json", rec.AppendJSON(nil)); err != nil {
+	if err := writeAtomicMode(filepath.Join(s.dir, recordsDir), rec.DrawID+".json", data, 0o600); err != nil {
 		os.Remove(s.populationPath(rec.DrawID))
 		return err
 	}
@@ -378,12 +394,17 @@ func (s *Store) commitment(digest, planID string) (Commitment, bool, []Commitmen
 // writeAtomic writes dir/name via a synced temporary file and a rename,
 // then syncs the directory.
 func writeAtomic(dir, name string, data []byte) error {
+	return writeAtomicMode(dir, name, data, 0o644)
+}
+
+// writeAtomicMode is writeAtomic with the file's mode (0o600 for secrets).
+func writeAtomicMode(dir, name string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(dir, name+".*"+tmpSuffix)
 	if err != nil {
 		return fmt.Errorf("sampler store: %w", err)
 	}
 	tmp := f.Name()
-	err = f.Chmod(0o644)
+	err = f.Chmod(mode)
 	if err == nil {
 		_, err = f.Write(data)
 	}

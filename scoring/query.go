@@ -294,6 +294,9 @@ type EntityAt struct {
 	// Inspections at or before the scan instant, newest first (only when
 	// the scan asks for them).
 	Inspections []InspectionAt
+	// Industry is the registered event's industry attribute (only when the
+	// scan asks for it; valid during the callback only).
+	Industry []byte
 }
 
 // InspectionAt is one inspection record.
@@ -307,6 +310,8 @@ type InspectionAt struct {
 type ScanOptions struct {
 	// Inspections fills EntityAt.Inspections.
 	Inspections bool
+	// Industry fills EntityAt.Industry.
+	Industry bool
 }
 
 // Scan calls fn for every entity of shard part with its tier as of asOf,
@@ -340,6 +345,9 @@ func (e *Engine) Scan(ctx context.Context, part int, asOf time.Time, opt ScanOpt
 		}
 		if opt.Inspections {
 			at.Inspections = e.inspections(s, ent, T, at.Inspections)
+		}
+		if opt.Industry && at.Registered {
+			at.Industry = blobField(s.bytes(ent.regOff, uint32(ent.regLen)), 2)
 		}
 		if err := fn(&at); err != nil {
 			return err

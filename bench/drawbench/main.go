@@ -44,7 +44,8 @@ func main() {
 		excl       = flag.Bool("exclusions", false, "exclude entities selected within 30 days and cap at 2 a year, with a ledger of one earlier 2% draw")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the timed draws")
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
-		verify     = flag.Bool("verify", false, "also time sampler.Verify of the last run's record and population")
+		verify     = flag.Bool("verify", false, "also time the verification of the last run's record and population (v2: the auditor's and the public verification)")
+		v1         = flag.Bool("v1", false, "run draw/v1 (sampler.Draw) instead of draw/v2 (sampler.DrawV2)")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -158,7 +159,17 @@ func main() {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		cpu0 := cpuTime()
-		rec, st, err := sampler.Draw(ctx, req, src, ledger, w, opts)
+		var (
+			rec   *models.DrawRecord
+			recV2 *models.DrawV2
+			st    *sampler.Stats
+			err   error
+		)
+		if *v1 {
+			rec, st, err = sampler.Draw(ctx, req, src, ledger, w, opts)
+		} else {
+			recV2, st, err = sampler.DrawV2(ctx, req, src, ledger, w, opts, &sampler.V2Inputs{BlindKey: sha256.Sum256([]byte("bench key")), CommittedAt: asOf.Add(-time.Hour)})
+		}
 		drawCPU := cpuTime() - cpu0
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
@@ -176,7 +187,10 @@ func main() {
 			ms(st.CountTime), ms(st.SelectTime),
 			ms(st.PopulationTime), ms(st.AssignTime),
 			float64(peak-base)/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
-		if run == *runs {
+		if run == *runs && recV2 != nil {
+			reportV2(ctx, recV2, st, hashed, popBuf)
+		}
+		if run == *runs && rec != nil {
 			un := 0
 			for _, s := range rec.Selected {
 				if s.Unassigned > 0 {
@@ -310,4 +324,33 @@ func splitLines(s string) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+// reportV2 prints a v2 draw's summary and, with the population, times the
+// auditor's (regulatory edition) and the public verification.
+func reportV2(ctx context.Context, rec *models.DrawV2, st *sampler.Stats, hashed int64, pop *bytes.Buffer) {
+	fmt.Printf("\nhashed %d (floor), eligible %d, selected %d (%.2f%%), unassigned %d, population %.0f MB, digest %s\n",
+		hashed, st.Eligible, st.Selected, 100*float64(st.Selected)/float64(st.Eligible), st.Unassigned,
+		float64(st.PopulationBytes)/(1<<20), rec.PopulationDigest[:16])
+	for _, l := range models.National4.Labels {
+		s := rec.TierStrata[l]
+		fmt.Printf("  %s N %9d n %7d pi %s\n", l, s.N, s.N2, s.Pi)
+	}
+	fmt.Printf("excluded: %+v\nselection slow path (heaps): %v; assignment: %d stream hashes (%.2f per selected entity)\n",
+		st.Excluded, st.HeapFallback, st.AssignHashes, float64(st.AssignHashes)/float64(max(st.Selected, 1)))
+	blocks := float64(st.Eligible) + float64(st.PopulationBytes)/64 + float64(st.Eligible)/32 + float64(st.AssignHashes)
+	fmt.Printf("SHA-256 blocks the spec requires: %d priorities + %.0f population-file blocks + %.0f mask blocks + %d stream hashes = %.2f× the floor\n",
+		st.Eligible, float64(st.PopulationBytes)/64, float64(st.Eligible)/32, st.AssignHashes, blocks/float64(st.Eligible))
+	if pop == nil {
+		return
+	}
+	for _, r := range []*models.DrawV2{rec, rec.Public()} {
+		t, cpu0 := time.Now(), cpuTime()
+		sum, err := sampler.VerifyV2(ctx, models.EncodeV2(r), bytes.NewReader(pop.Bytes()), nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("VerifyV2 %s edition: %.3fs wall, %.3fs CPU (%d lines, %d selected, %d checks)\n", sum.Edition,
+			time.Since(t).Seconds(), (cpuTime() - cpu0).Seconds(), sum.Eligible, sum.Selected, len(sum.Checks))
+	}
 }

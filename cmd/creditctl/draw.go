@@ -19,8 +19,13 @@ import (
 
 const drawUsage = `usage:
   creditctl draw verify --record draw.json --population population.txt
-      Verify a draw/v1 record against its population lines. Exit status 0
-      when it verifies, 1 with the first difference, 2 on a usage error.
+                        [--amendments amendments.json]
+      Verify a draw record against its population file: draw/v2 (either
+      edition: the public one allows every check that needs no tier, the
+      regulatory one all of them; the output lists the checks made and
+      those the edition does not allow) or draw/v1. --amendments (draw/v2)
+      also verifies the recusal amendments. Exit status 0 when it
+      verifies, 1 with the first difference, 2 on a usage error.
 
   creditctl draw run --request request.json --units units.csv
                      [--scheme national-4] [--record draw.json]
@@ -61,7 +66,8 @@ func drawVerify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("draw verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	recordPath := fs.String("record", "", "the draw/v1 record (JSON)")
-	popPath := fs.String("population", "", "the population lines (USCC,TIER)")
+	popPath := fs.String("population", "", "the population file (v2: USCC,XX; v1: USCC,TIER)")
+	amendPath := fs.String("amendments", "", "draw/v2: the recusal amendments (JSON)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,6 +79,9 @@ func drawVerify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "creditctl draw verify: %v\n", err)
 		return 1
+	}
+	if strings.HasPrefix(string(data), `{"format":"draw/v2"`) {
+		return drawVerifyV2(ctx, data, *popPath, *amendPath, stdout, stderr)
 	}
 	rec, err := models.ParseDrawRecord(data)
 	if err != nil {
@@ -97,6 +106,42 @@ func drawVerify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "OK %s: %d eligible entities, %d selected, population digest %x\n",
 		sum.DrawID, sum.Eligible, sum.Selected, rec.PopulationDigest)
+	return 0
+}
+
+// drawVerifyV2 verifies a draw/v2 record of either edition.
+func drawVerifyV2(ctx context.Context, data []byte, popPath, amendPath string, stdout, stderr io.Writer) int {
+	var amend []byte
+	if amendPath != "" {
+		var err error
+		if amend, err = os.ReadFile(amendPath); err != nil {
+			fmt.Fprintf(stderr, "creditctl draw verify: %v\n", err)
+			return 1
+		}
+	}
+	f, err := os.Open(popPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "creditctl draw verify: %v\n", err)
+		return 1
+	}
+	defer f.Close()
+	sum, err := sampler.VerifyV2(ctx, data, f, amend)
+	if err != nil {
+		var ve *sampler.VerifyError
+		if !errors.As(err, &ve) {
+			fmt.Fprintf(stderr, "creditctl draw verify: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "OK %s (%s edition): %d eligible entities, %d selected, %d amendments\n", sum.DrawID, sum.Edition, sum.Eligible, sum.Selected, sum.Amendments)
+	for _, c := range sum.Checks {
+		fmt.Fprintf(stdout, "  checked: %s\n", c)
+	}
+	for _, c := range sum.Skipped {
+		fmt.Fprintf(stdout, "  not checkable with this edition: %s\n", c)
+	}
 	return 0
 }
 

@@ -128,3 +128,26 @@ func TestDrawUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d", code)
 	}
 }
+
+// `draw verify` on the golden draw/v2 records: both editions verify with
+// their amendments and say which checks the edition allows; a changed
+// byte fails.
+func TestDrawVerifyV2Editions(t *testing.T) {
+	dir := filepath.Join("..", "..", "sampler", "testdata", "golden_v2", "national_conflicts_cap")
+	pop, amend := filepath.Join(dir, "population.txt"), filepath.Join(dir, "amendments.json")
+	code, out, stderr := runDraw("verify", "--record", filepath.Join(dir, "public.json"), "--population", pop, "--amendments", amend)
+	if code != 0 || !strings.Contains(out, "(public edition)") || !strings.Contains(out, "not checkable with this edition: selection") || !strings.Contains(out, "3 amendments") {
+		t.Fatalf("public: exit %d: %s %s", code, out, stderr)
+	}
+	code, out, stderr = runDraw("verify", "--record", filepath.Join(dir, "regulatory.json"), "--population", pop, "--amendments", amend)
+	if code != 0 || !strings.Contains(out, "(regulatory edition)") || strings.Contains(out, "not checkable") || !strings.Contains(out, "checked: selection") {
+		t.Fatalf("regulatory: exit %d: %s %s", code, out, stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "public.json"))
+	data[len(data)/2] ^= 1
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, data, 0o644)
+	if code, out, _ := runDraw("verify", "--record", bad, "--population", pop); code != 1 || !strings.HasPrefix(out, "FAIL") {
+		t.Fatalf("changed byte: exit %d: %s", code, out)
+	}
+}

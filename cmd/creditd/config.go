@@ -55,7 +55,6 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	LogLevel         string
 	LogFormat        string
-	AllowExemptA     bool
 	WALSalvage       bool
 	DrawMaxWork      int64 // sampler.Options.MaxRankHashes
 
@@ -99,7 +98,6 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&c.WALSalvage, "wal-salvage", false, "start even if the last event-log segment is damaged before its end: move the damaged remainder to DATA/log/damaged/ and continue without the events in it (default: refuse to start)")
-	fs.BoolVar(&c.AllowExemptA, "allow-exempt-lowest-tier", false, "allow draws that give the lowest tier probability 0 (Shanghai); default: no exemption (Shandong 不免抽)")
 	fs.Int64Var(&c.DrawMaxWork, "draw-max-work", sampler.DefaultMaxRankHashes, "largest draw accepted, in inspector rank hashes (selected entities × the most inspectors that could serve one); larger draws get 422 before any selection (0: the default)")
 }
 

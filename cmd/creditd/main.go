@@ -236,7 +236,7 @@ func setup(cfg *Config, stdout, stderr io.Writer) (*common, error) {
 
 // apiConfig is what the HTTP API takes from the configuration.
 func (c *Config) apiConfig() *api.Config {
-	return &api.Config{MaxBody: c.MaxBody, MaxIngest: c.MaxIngest, AllowExemptA: c.AllowExemptA, DrawMaxWork: c.DrawMaxWork}
+	return &api.Config{MaxBody: c.MaxBody, MaxIngest: c.MaxIngest, DrawMaxWork: c.DrawMaxWork}
 }
 
 // newHTTPServer returns the HTTP server with the service's limits: 10 s

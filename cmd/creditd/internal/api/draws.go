@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +59,9 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 	if err := os.MkdirAll(pub, 0o750); err != nil {
 		return nil, err
 	}
-	s := sampler.New(store, sampler.Options{Scheme: scheme, AllowZeroLowestTier: cfg.AllowExemptA, MaxRankHashes: cfg.DrawMaxWork})
+	// Exemption of the lowest tier is a property of the tier scheme and of
+	// the plan (exempt_lowest_tier), not of the service.
+	s := sampler.New(store, sampler.Options{Scheme: scheme, MaxRankHashes: cfg.DrawMaxWork})
 	stopping, stop := context.WithCancel(context.Background())
 	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop}, nil
 }
@@ -67,6 +71,8 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 type engineSource struct {
 	engs   []*scoring.Engine
 	scheme *models.TierScheme
+	// industry fills Unit.Industry (a draw filtering by industry).
+	industry bool
 }
 
 func (e engineSource) Partitions() int {
@@ -86,12 +92,15 @@ func (e engineSource) Scan(ctx context.Context, part int, asOf time.Time, fn fun
 			continue
 		}
 		var u sampler.Unit
-		return g.Scan(ctx, part, asOf, scoring.ScanOptions{Inspections: true}, func(a *scoring.EntityAt) error {
+		return g.Scan(ctx, part, asOf, scoring.ScanOptions{Inspections: true, Industry: e.industry}, func(a *scoring.EntityAt) error {
 			if !a.Registered || a.Tier == models.NoTier {
 				return nil // not (yet) a registered entity: not in the population
 			}
 			u.USCC, u.Region, u.Tier = a.USCC, a.Region, a.Tier
 			u.RegisteredAt = a.RegisteredOn.Unix()
+			if e.industry {
+				u.Industry = string(a.Industry)
+			}
 			u.DeregisteredAt = a.DeregisteredAt
 			u.Inspections = u.Inspections[:0]
 			for _, in := range a.Inspections {
@@ -151,7 +160,7 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer context.AfterFunc(d.stopping, cancel)()
-	rec, st, err := d.s.Run(ctx, req, engineSource{engs: engs, scheme: engs[0].Scheme()})
+	rec, st, err := d.s.RunV2(ctx, req, engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0})
 	if err != nil {
 		var de *models.DrawError
 		status := http.StatusInternalServerError
@@ -160,7 +169,7 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest // the request names the bad member
 		case errors.Is(err, sampler.ErrTooLarge):
 			status = http.StatusUnprocessableEntity // valid, but above --draw-max-work; nothing was drawn
-		case errors.Is(err, sampler.ErrCommitment), errors.Is(err, sampler.ErrSeedReused):
+		case errors.Is(err, sampler.ErrCommitment), errors.Is(err, sampler.ErrSeedReused), errors.Is(err, sampler.ErrPlanDrawn):
 			status = http.StatusConflict
 		case errors.Is(err, sampler.ErrPopulationChanged), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			w.Header().Set("Retry-After", "5")
@@ -178,19 +187,49 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		d.logger.Info("draw", "id", rec.DrawID, "plan", req.PlanID, "eligible", st.Eligible, "selected", st.Selected,
 			"unassigned", st.Unassigned, "seconds", time.Since(t0).Seconds())
 	}
-	b, _ := rec.MarshalJSON()
+	b := models.EncodeV2(rec) // the regulatory edition: the caller is a regulator
 	if !st.Replayed && d.onDraw != nil {
-		d.onDraw(rec, st.Eligible, b)
+		d.onDraw(historyRecord(rec), st.Eligible, models.EncodeV2(rec.Public()))
 	}
 	w.Header().Set("Location", "/v1/draws/"+rec.DrawID)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	status := http.StatusCreated
 	if st.Replayed {
 		status = http.StatusOK
 	}
+	writeBytes(w, status, "application/json", append(b, '\n'))
+}
+
+// historyRecord is the v1-shaped record the analytics history keeps
+// (regulators' hit rates per tier need the selected entities' tiers).
+func historyRecord(v *models.DrawV2) *models.DrawRecord {
+	scheme, err := models.LookupTierScheme(v.TierScheme)
+	if err != nil {
+		scheme = models.National4
+	}
+	rec := &models.DrawRecord{DrawID: v.DrawID, Request: *v.Request, Scheme: scheme, Selected: make([]models.DrawSelection, len(v.Selected))}
+	if d, err := hex.DecodeString(v.PopulationDigest); err == nil {
+		copy(rec.PopulationDigest[:], d)
+	}
+	for i, s := range v.Selected {
+		d := &rec.Selected[i]
+		d.USCC = models.USCC([]byte(s.USCC))
+		copy(d.Region[:], s.Region)
+		d.Inspectors, d.Unassigned, d.Reason = s.Inspectors, s.Unassigned, s.Reason
+		if i < len(v.Tiers) {
+			d.Tier, _ = scheme.Parse(v.Tiers[i].Tier)
+			if p, err := hex.DecodeString(v.Tiers[i].Priority); err == nil {
+				copy(d.Priority[:], p)
+			}
+		}
+	}
+	return rec
+}
+
+func writeBytes(w http.ResponseWriter, status int, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 func (s *Server) nowFor() time.Time {
@@ -245,30 +284,80 @@ func (s *Server) handleDrawPublish(w http.ResponseWriter, r *http.Request) {
 // caller (anonymous, which includes enterprises, and the peer and source
 // roles) gets the same 404 as for a draw that does not exist, so that the
 // answer does not even reveal that an unpublished draw exists.
+//
+// Records of draw/v1 carry every entity's tier (population lines and
+// selected entities), which must never be public (domain.md §2.1, §2.2:
+// 不公开): they stay readable, for verification, by regulators and peers
+// only, and look missing to everyone else even when published.
 func (s *Server) drawVisible(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("draw_id")
-	if !validDrawID(id) || roleOf(r) != RoleRegulator && !s.draws.published(id) {
+	role := roleOf(r)
+	ok := validDrawID(id) && (role == RoleRegulator || s.draws.published(id))
+	if ok && !s.draws.s.Store().IsV2(id) && role != RoleRegulator && role != RolePeer {
+		ok = false
+	}
+	if !ok {
 		writeProblem(w, r, http.StatusNotFound, "no such draw")
 		return "", false
 	}
 	return id, true
 }
 
+// regulatoryEdition reports whether the caller asked for the regulatory
+// edition (?edition=regulatory) and may have it (regulators, and peers for
+// published draws); other callers asking for it get 403.
+func regulatoryEdition(w http.ResponseWriter, r *http.Request) (reg, ok bool) {
+	switch e := r.URL.Query().Get("edition"); e {
+	case "", models.EditionPublic:
+		return false, true
+	case models.EditionRegulatory:
+		if role := roleOf(r); role != RoleRegulator && role != RolePeer {
+			writeProblem(w, r, http.StatusForbidden, "the regulatory edition (tiers and the blinding key) is for regulators, peers and auditors")
+			return false, false
+		}
+		return true, true
+	default:
+		writeProblem(w, r, http.StatusBadRequest, "edition must be public or regulatory")
+		return false, false
+	}
+}
+
+// handleDrawGet serves a draw record: a v2 draw's public edition by
+// default, its regulatory edition with ?edition=regulatory; a v1 record as
+// stored (regulators and peers only, see drawVisible).
 func (s *Server) handleDrawGet(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.drawVisible(w, r)
 	if !ok {
 		return
 	}
-	b, err := s.draws.s.Store().RecordJSON(id)
+	reg, ok := regulatoryEdition(w, r)
+	if !ok {
+		return
+	}
+	store := s.draws.s.Store()
+	if !store.IsV2(id) {
+		b, err := store.RecordJSON(id)
+		if err != nil {
+			writeProblem(w, r, http.StatusNotFound, "no such draw")
+			return
+		}
+		writeBytes(w, http.StatusOK, "application/json", b)
+		return
+	}
+	rec, data, err := store.RecordV2(id)
 	if err != nil {
 		writeProblem(w, r, http.StatusNotFound, "no such draw")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	if !reg {
+		data = models.EncodeV2(rec.Public())
+	}
+	writeBytes(w, http.StatusOK, "application/json", append(bytes.TrimSuffix(data, []byte("\n")), '\n'))
 }
 
+// handleDrawPopulation serves the population file. A v2 file carries only
+// blinded tiers, the same for both editions (the regulatory edition's key
+// decodes them).
 func (s *Server) handleDrawPopulation(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.drawVisible(w, r)
 	if !ok {
@@ -286,4 +375,124 @@ func (s *Server) handleDrawPopulation(w http.ResponseWriter, r *http.Request) {
 		mod = fi.ModTime()
 	}
 	http.ServeContent(w, r, id+".txt", mod, f)
+}
+
+// handleDrawAmendments serves a v2 draw's recusal amendments (public once
+// the draw is).
+func (s *Server) handleDrawAmendments(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.drawVisible(w, r)
+	if !ok {
+		return
+	}
+	doc, err := s.draws.s.Store().Amendments(id)
+	if err != nil || !s.draws.s.Store().IsV2(id) {
+		writeProblem(w, r, http.StatusNotFound, "no such draw/v2 draw")
+		return
+	}
+	writeBytes(w, http.StatusOK, "application/json", append(models.EncodeAmendments(doc), '\n'))
+}
+
+// handleDrawRecusal records a recusal after the draw (行政处罚法 Art. 43,
+// domain.md §3.4): body {"uscc", "inspector", "reason"}; the answer is the
+// amendment with the replacement drawn from the entity's own permutation.
+func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("draw_id")
+	if !validDrawID(id) || !s.draws.s.Store().IsV2(id) {
+		writeProblem(w, r, http.StatusNotFound, "no such draw/v2 draw")
+		return
+	}
+	var in struct {
+		USCC      string `json:"uscc"`
+		Inspector string `json:"inspector"`
+		Reason    string `json:"reason"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.Reason == "" || len(in.Reason) > 1000 {
+		writeProblem(w, r, http.StatusBadRequest, `want {"uscc": ..., "inspector": ..., "reason": "why (1–1000 bytes)"}`)
+		return
+	}
+	a, err := s.draws.s.Amend(r.Context(), id, in.USCC, in.Inspector, in.Reason, s.nowFor())
+	if err != nil {
+		var de *models.DrawError
+		if errors.As(err, &de) {
+			writeProblem(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.draws.logger.Error("recusal failed", "draw", id, "err", err)
+		writeProblem(w, r, http.StatusInternalServerError, "recording the recusal failed")
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+// handleDrawList lists a plan's seed commitments (with key commitments and
+// times) and its draws: GET /v1/draws?plan_id=. Anyone sees the
+// commitments and the published draws, so that a redraw of a plan is
+// visible; regulators also see unpublished draws.
+func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
+	plan := r.URL.Query().Get("plan_id")
+	if plan == "" || len(plan) > models.MaxPlanIDLen {
+		writeProblem(w, r, http.StatusBadRequest, "plan_id is required (1–64 characters)")
+		return
+	}
+	store := s.draws.s.Store()
+	type drawInfo struct {
+		DrawID    string    `json:"draw_id"`
+		AsOf      time.Time `json:"as_of"`
+		Published bool      `json:"published"`
+	}
+	type commitInfo struct {
+		sampler.Commitment
+		Used bool `json:"used"`
+	}
+	out := struct {
+		PlanID      string       `json:"plan_id"`
+		Commitments []commitInfo `json:"commitments"`
+		Draws       []drawInfo   `json:"draws"`
+	}{PlanID: plan, Commitments: []commitInfo{}, Draws: []drawInfo{}}
+	for _, c := range store.Commitments(plan) {
+		out.Commitments = append(out.Commitments, commitInfo{c, c.UsedBy != ""})
+	}
+	for _, d := range store.Records(plan) {
+		pub := s.draws.published(d.DrawID)
+		if pub || roleOf(r) == RoleRegulator {
+			out.Draws = append(out.Draws, drawInfo{d.DrawID, d.AsOf, pub})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleConflictRegister adds entries to the standing conflict register
+// (POST, a JSON array of {inspector, uscc, valid_from, valid_until?}) or
+// lists it (GET). It applies to every later draw.
+func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) {
+	store := s.draws.s.Store()
+	if r.Method == http.MethodGet {
+		reg, err := store.Register()
+		if err != nil {
+			writeProblem(w, r, http.StatusInternalServerError, "reading the conflict register failed")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"entries": reg})
+		return
+	}
+	var in []sampler.RegisterEntry
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeProblem(w, r, http.StatusBadRequest, `want [{"inspector": ..., "uscc": ..., "valid_from": "YYYY-MM-DD", "valid_until": "YYYY-MM-DD"}]: `+err.Error())
+		return
+	}
+	reg, err := store.AddRegister(in)
+	if err != nil {
+		var de *models.DrawError
+		if errors.As(err, &de) {
+			writeProblem(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeProblem(w, r, http.StatusInternalServerError, "writing the conflict register failed")
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"entries": reg})
 }

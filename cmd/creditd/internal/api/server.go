@@ -27,10 +27,9 @@ import (
 
 // Config is what the API takes from creditd's configuration.
 type Config struct {
-	MaxBody      int64 // largest request body (--max-body)
-	MaxIngest    int   // concurrent POST /v1/events requests (--max-ingest)
-	AllowExemptA bool  // draws may give the lowest tier probability 0
-	DrawMaxWork  int64 // sampler.Options.MaxRankHashes (--draw-max-work)
+	MaxBody     int64 // largest request body (--max-body)
+	MaxIngest   int   // concurrent POST /v1/events requests (--max-ingest)
+	DrawMaxWork int64 // sampler.Options.MaxRankHashes (--draw-max-work)
 }
 
 // Options are what a Server serves. Local mode gives Engine and Ingester,
@@ -151,6 +150,11 @@ var routeRoles = map[string][]Role{
 	"POST /v1/draws/{draw_id}/publish":   {RoleRegulator},
 	"GET /v1/draws/{draw_id}":            {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/draws/{draw_id}/population": {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/draws/{draw_id}/amendments": {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"POST /v1/draws/{draw_id}/recusals":  {RoleRegulator},
+	"GET /v1/draws":                      {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/draws/conflicts":            {RoleRegulator},
+	"POST /v1/draws/conflicts":           {RoleRegulator},
 	"GET /v1/stats/tiers":                {RoleRegulator},
 	"GET /v1/stats/tiers/history":        {RoleRegulator},
 	"GET /v1/stats/hit-rates":            {RoleRegulator},
@@ -195,6 +199,11 @@ func newServer(s *Server) *Server {
 		"POST /v1/draws/{draw_id}/publish":   s.handleDrawPublish,
 		"GET /v1/draws/{draw_id}":            s.handleDrawGet,
 		"GET /v1/draws/{draw_id}/population": s.handleDrawPopulation,
+		"GET /v1/draws/{draw_id}/amendments": s.handleDrawAmendments,
+		"POST /v1/draws/{draw_id}/recusals":  s.handleDrawRecusal,
+		"GET /v1/draws":                      s.handleDrawList,
+		"GET /v1/draws/conflicts":            s.handleConflictRegister,
+		"POST /v1/draws/conflicts":           s.handleConflictRegister,
 		"GET /v1/stats/tiers":                s.ServeTierStats,
 		"GET /v1/stats/tiers/history":        s.historyHandler("tiers-history"),
 		"GET /v1/stats/hit-rates":            s.historyHandler("hit-rates"),

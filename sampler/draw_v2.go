@@ -1,0 +1,272 @@
+package sampler
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/creditrisk/creditd/models"
+)
+
+// V2Inputs are what a draw/v2 draw needs beyond the request: the blinding
+// key B registered with the seed commitment, when it was registered, and
+// the standing conflict register.
+type V2Inputs struct {
+	BlindKey    [32]byte
+	CommittedAt time.Time
+	Register    []RegisterEntry
+}
+
+// RegisterEntry is a standing conflict (回避, 行政处罚法 Art. 43, domain.md
+// §3.4): the inspector must not inspect the entity from ValidFrom to
+// ValidUntil (dates "YYYY-MM-DD", inclusive; ValidUntil "" = open).
+type RegisterEntry struct {
+	Inspector  string `json:"inspector"`
+	USCC       string `json:"uscc"`
+	ValidFrom  string `json:"valid_from"`
+	ValidUntil string `json:"valid_until,omitempty"`
+}
+
+// ValidAt reports whether the entry applies at instant t (its UTC date).
+func (e *RegisterEntry) ValidAt(t time.Time) bool {
+	d := t.UTC().Format(time.DateOnly)
+	return e.ValidFrom <= d && (e.ValidUntil == "" || d <= e.ValidUntil)
+}
+
+// Check validates an entry and puts its USCC in canonical (uppercase) form.
+func (e *RegisterEntry) Check() error {
+	c, err := models.ParseUSCCFormat(e.USCC)
+	if err != nil {
+		return fmt.Errorf("uscc: %v", err)
+	}
+	e.USCC = c.String()
+	if e.Inspector == "" || len(e.Inspector) > models.MaxInspectorIDLen {
+		return fmt.Errorf("inspector: must be 1–%d characters", models.MaxInspectorIDLen)
+	}
+	if _, err := time.Parse(time.DateOnly, e.ValidFrom); err != nil {
+		return fmt.Errorf("valid_from: want YYYY-MM-DD: %v", err)
+	}
+	if e.ValidUntil != "" {
+		if _, err := time.Parse(time.DateOnly, e.ValidUntil); err != nil || e.ValidUntil < e.ValidFrom {
+			return fmt.Errorf("valid_until: want YYYY-MM-DD, not before valid_from")
+		}
+	}
+	return nil
+}
+
+// PrepareRequestV2 is PrepareRequest with the v2 exemption rule: the
+// lowest tier may have ratio or weight 0 only when the request sets
+// exempt_lowest_tier and the scheme permits exemption
+// (models.DrawSchemeExempts; Shandong: 不免抽, domain.md §2.2).
+func PrepareRequestV2(req *models.DrawRequest, scheme *models.TierScheme, opts *Options) (*models.DrawRequest, []int64, error) {
+	if req.ExemptLowestTier && !models.DrawSchemeExempts(scheme) {
+		return nil, nil, &models.DrawError{Path: "exempt_lowest_tier", Msg: fmt.Sprintf(
+			"tier scheme %s does not permit exempting a tier from random inspection (不免抽, domain.md §2.2)", scheme.ID)}
+	}
+	o := *opts
+	o.AllowZeroLowestTier = req.ExemptLowestTier
+	return PrepareRequest(req, scheme, &o)
+}
+
+// SampleSizesV2 is SampleSizes with the v2 rounding rule: a stratum with
+// N_t > 0 and a positive ratio or weight never gets 0 draws; it gets 1 and
+// a warning (不免抽: a positive rate must not mean probability zero).
+func SampleSizesV2(a *models.DrawAllocation, vals, N []int64, s *models.TierScheme) ([]int64, []string) {
+	n := SampleSizes(a, vals, N)
+	var ws []string
+	for t := range n {
+		if n[t] == 0 && N[t] > 0 && vals[t] > 0 {
+			n[t] = 1
+			kind, v := "ratio", models.Micro(vals[t]).String()
+			if a.IsBudget() {
+				kind, v = "weight", fmt.Sprint(vals[t])
+			}
+			ws = append(ws, fmt.Sprintf("stratum %s: %s %s of %d rounds to 0; 1 drawn (no tier is silently exempt, 不免抽)", s.Labels[t], kind, v, N[t]))
+		}
+	}
+	return n, ws
+}
+
+// DrawV2 runs a draw/v2 draw over src and returns the regulatory edition
+// of its record (models.DrawV2.Public gives the public one). The
+// population file (`USCC,XX` lines with blinded tiers) goes to pop. As
+// Draw, it persists nothing.
+func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*models.DrawV2, *Stats, error) {
+	opts.EnsureDefaults()
+	start := time.Now()
+	scheme := SchemeOf(src, &opts)
+	r, vals, err := PrepareRequestV2(req, scheme, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	seed := r.SeedBytes()
+	r.SeedCommitment = models.SeedDigest(seed)
+	params := &scanParams{asOf: r.AsOf.Unix(), filter: &r.Population, scheme: scheme,
+		excl: newExclusion(r, ledger), k: selectKeyV2(in.BlindKey, seed), v2Filters: r.Population.HasV2Filters()}
+	// the walk of one entity costs k steps when inspectors are free, up to
+	// all its candidates when they are at the cap or in conflict: the same
+	// worst-case bound as v1's rankings (though a step is a quarter hash)
+	perEntity := int64(newAssigner(r, 0).maxCandidates())
+	st := &Stats{}
+	var roundWarn []string
+	pr, err := runPasses(ctx, src, params, opts, keepSigmas, st, func(Nt []int64) ([]int64, error) {
+		var nt []int64
+		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
+		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	sel := make([]models.DrawSelection, len(pr.sp.selected))
+	for i := range pr.sp.selected {
+		s := &pr.sp.selected[i]
+		d := &sel[i]
+		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
+		for w := range 4 {
+			for b := range 8 {
+				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
+			}
+		}
+	}
+	pr.sp.selected = nil
+	register := registerFor(in.Register, r.AsOf, sel)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		digest         [32]byte
+		popErr, asgErr error
+		order          []orderedSel
+	)
+	g := &group{stop: cancel}
+	g.Go(func() {
+		t := time.Now()
+		sortPopulation(pr.popu, opts.Workers)
+		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, pop, &in.BlindKey)
+		st.PopulationTime = time.Since(t)
+		if popErr != nil {
+			cancel()
+		}
+	})
+	g.Go(func() {
+		t := time.Now()
+		a := newPermAssigner(r, register)
+		if order, asgErr = a.orderV2(ctx, sel, opts.Workers); asgErr == nil {
+			asgErr = a.assignAll(ctx, order, r.Inspectors.PerEntity, loadCap(r, len(sel)))
+		}
+		st.AssignHashes = a.hashes
+		st.AssignTime = time.Since(t)
+		if asgErr != nil {
+			cancel()
+		}
+	})
+	g.Wait()
+	if popErr != nil {
+		return nil, st, popErr
+	}
+	if asgErr != nil {
+		return nil, st, asgErr
+	}
+
+	rec := &models.DrawV2{
+		Format: models.DrawFormatV2, Edition: models.EditionRegulatory, Request: r, TierScheme: scheme.ID,
+		CommittedAt:       in.CommittedAt.UTC().Format(time.RFC3339Nano),
+		KeyCommitment:     models.KeyCommitment(in.BlindKey),
+		PopulationDigest:  hex.EncodeToString(digest[:]),
+		RegisterConflicts: register,
+		Selected:          make([]models.DrawV2Selected, len(order)),
+		Tiers:             make([]models.DrawV2Tier, len(order)),
+		TierStrata:        map[string]models.DrawV2Stratum{},
+		BlindKey:          hex.EncodeToString(in.BlindKey[:]),
+	}
+	for t, l := range scheme.Labels {
+		rec.TierStrata[l] = models.DrawV2Stratum{N: pr.Nt[t], N2: pr.nt[t], Pi: models.PiString(pr.nt[t], pr.Nt[t])}
+		rec.PopulationSize += pr.Nt[t]
+		rec.SampleSize += pr.nt[t]
+	}
+	rec.Strata = models.PublicStrata(&r.Population, rec.TierStrata, nil)
+	// one string holds every selected entity's USCC, region and priority
+	// (substrings share it): a quarter of a million small allocations less,
+	// which matters with a heap of millions of units for the GC to mark
+	const per = 18 + 6 + 64
+	text := make([]byte, 0, per*len(order))
+	for _, o := range order {
+		text = append(text, o.sel.USCC[:]...)
+		text = append(text, o.sel.Region[:]...)
+		text = hex.AppendEncode(text, o.sel.Priority[:])
+	}
+	all := string(text)
+	for i, o := range order {
+		s, t := o.sel, all[i*per:(i+1)*per]
+		rec.Selected[i] = models.DrawV2Selected{USCC: t[:18], Region: t[18:24],
+			Inspectors: s.Inspectors, Unassigned: s.Unassigned, Reason: s.Reason}
+		rec.Tiers[i] = models.DrawV2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
+		if s.Unassigned > 0 {
+			st.Unassigned++
+		}
+	}
+	// warnings are aggregates only: no entity's tier
+	rec.Warnings = append(strataWarnings(scheme, pr.Nt, pr.nt), roundWarn...)
+	if c := pr.sp.counts.untiered; c > 0 {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d registered entities matching the filter had no tier as of as_of and are not in the population", c))
+	}
+	if rec.Strata == nil {
+		rec.Warnings = publicWarnings(rec.Warnings, scheme)
+	}
+	pub, err := models.PublicBytes(models.EncodeV2(rec.Public()))
+	if err != nil {
+		return nil, st, err
+	}
+	if rec.DrawID, err = models.DrawV2ID(pub, r.PlanID, r.AsOf); err != nil {
+		return nil, st, err
+	}
+	st.Total = time.Since(start)
+	return rec, st, nil
+}
+
+// publicWarnings drops the warnings that name tiers when the public
+// edition suppresses its strata (a small or targeted population).
+func publicWarnings(ws []string, s *models.TierScheme) []string {
+	var out []string
+	for _, w := range ws {
+		named := false
+		for _, l := range s.Labels {
+			if strings.Contains(w, "tier "+l) || strings.Contains(w, "stratum "+l) {
+				named = true
+			}
+		}
+		if !named {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// registerFor returns the register entries valid at asOf whose entity is
+// selected, as the record lists them (sorted by USCC, then inspector).
+func registerFor(reg []RegisterEntry, asOf time.Time, sel []models.DrawSelection) []models.DrawV2Conflict {
+	if len(reg) == 0 {
+		return nil
+	}
+	selected := make(map[string]bool, len(sel))
+	for i := range sel {
+		selected[sel[i].USCC.String()] = true
+	}
+	var out []models.DrawV2Conflict
+	for i := range reg {
+		if e := &reg[i]; selected[e.USCC] && e.ValidAt(asOf) {
+			out = append(out, models.DrawV2Conflict{Inspector: e.Inspector, USCC: e.USCC})
+		}
+	}
+	slices.SortFunc(out, func(a, b models.DrawV2Conflict) int {
+		if c := strings.Compare(a.USCC, b.USCC); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Inspector, b.Inspector)
+	})
+	return slices.Compact(out)
+}
