@@ -519,57 +519,6 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 	}
 }
 
-// TestShutdownCancelsRunningDraw: a draw still running at shutdown is
-// cancelled (503, nothing stored, no temporary file) instead of holding the
-// shutdown for its whole run, even with a long --shutdown-timeout.
-func TestShutdownCancelsRunningDraw(t *testing.T) {
-	data := t.TempDir()
-	s := startService(t, data, "--shutdown-timeout", "10m")
-	lines := genLines(t, 3000, 400, 43, 0)
-	for i := 0; i < len(lines); i += 2000 {
-		if res, code := s.postEvents(api.RoleSource, joinLines(lines[i:min(i+2000, len(lines))])); code != 200 || len(res.Rejected) != 0 {
-			t.Fatalf("post: %d %+v", code, res)
-		}
-	}
-	// Every entity drawn, 10^5 inspectors: about 3·10^8 rank hashes (under
-	// the default --draw-max-work), tens of seconds of work, minutes under
-	// the race detector.
-	seed := fmt.Sprintf("%032x", 0x5300)
-	commitSeed(t, s, "37-SHUT", seed)
-	req := strings.Replace(drawRequestPool("37-SHUT", seed, nextSecond(), 100_000, 100),
-		`{"A":0.02,"B":0.05,"C":0.2,"D":0.5}`, `{"A":1,"B":1,"C":1,"D":1}`, 1)
-	got := make(chan int, 1)
-	go func() {
-		hr, _ := http.NewRequest("POST", s.base+"/v1/draws", strings.NewReader(req))
-		hr.Header.Set("Authorization", "Bearer "+s.tokens[api.RoleRegulator])
-		resp, err := http.DefaultClient.Do(hr)
-		if err != nil {
-			got <- -1
-			return
-		}
-		resp.Body.Close()
-		got <- resp.StatusCode
-	}()
-	// Give the draw time to start (if it has not, it is refused at
-	// shutdown all the same; the check below is on the outcome).
-	time.Sleep(2 * time.Second)
-	stopped := make(chan struct{})
-	go func() { s.stop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Minute):
-		t.Fatal("shutdown waited for the running draw")
-	}
-	if code := <-got; code == http.StatusCreated {
-		t.Fatal("the draw finished before the shutdown: make it larger")
-	} else if code != http.StatusServiceUnavailable && code != -1 {
-		t.Errorf("draw answered %d at shutdown, want 503 (or the connection closed)", code)
-	}
-	if left := drawTempFiles(t, data); len(left) > 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
-}
-
 // The population filters over HTTP: industry (from the registered event's
 // industry attribute, through the engine's scan) and exclude.
 func TestDrawFiltersOverHTTP(t *testing.T) {

@@ -41,6 +41,17 @@ type drawService struct {
 	// rather than holding the shutdown for their whole run.
 	stopping context.Context
 	Stop     context.CancelFunc
+	// run is the sampler's RunV2 (a test replaces it).
+	run func(ctx context.Context, req *models.DrawRequest, src sampler.Source) (*models.DrawV2, *sampler.Stats, error)
+}
+
+// runDraw runs a draw until it ends, its request's context ends, or the
+// service stops (Stop), whichever comes first.
+func (d *drawService) runDraw(ctx context.Context, req *models.DrawRequest, src sampler.Source) (*models.DrawV2, *sampler.Stats, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(d.stopping, cancel)()
+	return d.run(ctx, req, src)
 }
 
 func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *metrics.Set, logger *slog.Logger) (*drawService, error) {
@@ -63,7 +74,7 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 	// the plan (exempt_lowest_tier), not of the service.
 	s := sampler.New(store, sampler.Options{Scheme: scheme, MaxRankHashes: cfg.DrawMaxWork})
 	stopping, stop := context.WithCancel(context.Background())
-	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop}, nil
+	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop, run: s.RunV2}, nil
 }
 
 // engineSource presents engines to the sampler: each engine shard is a
@@ -157,10 +168,7 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	}
 	engs := d.engines()
 	t0 := time.Now()
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	defer context.AfterFunc(d.stopping, cancel)()
-	rec, st, err := d.s.RunV2(ctx, req, engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0})
+	rec, st, err := d.runDraw(r.Context(), req, engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0})
 	if err != nil {
 		var de *models.DrawError
 		status := http.StatusInternalServerError
