@@ -6,14 +6,15 @@ import (
 	"math/bits"
 	"slices"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // SampleSizes returns n_t for every tier (spec "Sample sizes") given the
 // stratum sizes N (in scheme order) and the allocation's resolved values
 // (DrawAllocation.Resolve): micro-unit ratios, or weights with budget.
 // All arithmetic is exact integer arithmetic.
-func SampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
+func SampleSizes(a *draw.Allocation, vals, N []int64) []int64 {
 	if a.IsBudget() {
 		return budgetSizes(a.Budget, vals, N)
 	}
@@ -21,7 +22,7 @@ func SampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
 	for t := range N {
 		// n_t = floor((r_t·10^6 · N_t + 500000) / 10^6), capped at N_t;
 		// r ≤ 10^6 and N ≤ 2^40 keep the product below 2^60.
-		n[t] = min((vals[t]*N[t]+models.MicroUnit/2)/models.MicroUnit, N[t])
+		n[t] = min((vals[t]*N[t]+draw.MicroUnit/2)/draw.MicroUnit, N[t])
 	}
 	return n
 }
@@ -98,13 +99,13 @@ func budgetSizes(budget int64, w, N []int64) []int64 {
 
 // checkAllocation applies the Options' policy to resolved allocation
 // values: whether the lowest tier may be exempt.
-func checkAllocation(a *models.DrawAllocation, vals []int64, s *models.TierScheme, o *Options) error {
+func checkAllocation(a *draw.Allocation, vals []int64, s *tier.Scheme, o *Options) error {
 	if vals[0] == 0 && !o.AllowZeroLowestTier {
 		kind, path := "ratio", "allocation.ratios."
 		if a.IsBudget() {
 			kind, path = "weight", "allocation.weights."
 		}
-		return &models.DrawError{Path: path + s.Labels[0], Msg: fmt.Sprintf(
+		return &draw.Error{Path: path + s.Labels[0], Msg: fmt.Sprintf(
 			"%s 0 exempts tier %s from inspection, which this service does not allow (no entity is exempt: 不免抽)", kind, s.Labels[0])}
 	}
 	return nil
@@ -115,7 +116,7 @@ func checkAllocation(a *models.DrawAllocation, vals []int64, s *models.TierSchem
 const warningFloorPercent = 3
 
 // strataWarnings returns the record's warnings that follow from the strata.
-func strataWarnings(s *models.TierScheme, N, n []int64) []string {
+func strataWarnings(s *tier.Scheme, N, n []int64) []string {
 	var ws []string
 	var sumN, sumn int64
 	for t := range N {
@@ -135,14 +136,14 @@ func strataWarnings(s *models.TierScheme, N, n []int64) []string {
 		// π_t < π_{t-1}  ⇔  n_t·N_{t-1} < n_{t-1}·N_t (both strata non-empty)
 		if N[t] > 0 && N[t-1] > 0 && mulLess(n[t], N[t-1], n[t-1], N[t]) {
 			ws = append(ws, fmt.Sprintf("after rounding, tier %s's inclusion probability %s is below tier %s's %s",
-				s.Labels[t], models.PiString(n[t], N[t]), s.Labels[t-1], models.PiString(n[t-1], N[t-1])))
+				s.Labels[t], draw.PiString(n[t], N[t]), s.Labels[t-1], draw.PiString(n[t-1], N[t-1])))
 		}
 	}
 	return ws
 }
 
 // mulLess reports a·b < c·d for non-negative operands in 128 bits: stratum
-// sizes up to models.MaxDrawCount (2^40) make int64 products overflow.
+// sizes up to draw.MaxCount (2^40) make int64 products overflow.
 func mulLess(a, b, c, d int64) bool {
 	h1, l1 := bits.Mul64(uint64(a), uint64(b))
 	h2, l2 := bits.Mul64(uint64(c), uint64(d))

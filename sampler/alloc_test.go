@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 func TestSampleSizesRatios(t *testing.T) {
@@ -163,7 +163,7 @@ func TestBudgetProperties(t *testing.T) {
 }
 
 func TestStrataWarnings(t *testing.T) {
-	s := models.National4
+	s := tier.National4
 	ws := strataWarnings(s, []int64{100, 100, 100, 100}, []int64{1, 2, 3, 4})
 	if len(ws) != 1 || !strings.Contains(ws[0], "2.50% of the eligible population (10 of 400)") {
 		t.Fatalf("%q", ws)

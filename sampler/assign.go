@@ -25,23 +25,24 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 type assigner struct {
-	pool      []models.Inspector
+	pool      []draw.Inspector
 	k         int
 	cap       int64
 	dept      string
 	deptCount int
 	anyRegion []int32            // department inspectors with no regions
 	byPrefix  map[string][]int32 // region prefix → department inspectors listing it
-	conflicts map[models.USCC][]int32
+	conflicts map[uscc.Code][]int32
 	k2        [32]byte
 }
 
 // loadCap is the spec's cap: max_load if given, else ceil(k·Σn/|pool|).
-func loadCap(req *models.DrawRequest, total int) int64 {
+func loadCap(req *draw.Request, total int) int64 {
 	if req.Inspectors.MaxLoad > 0 {
 		return req.Inspectors.MaxLoad
 	}
@@ -59,14 +60,14 @@ func drawKey(seed []byte) [32]byte {
 	return sha256.Sum256(append([]byte("draw/v1\x00"), seed...))
 }
 
-func newAssigner(req *models.DrawRequest, total int) *assigner {
+func newAssigner(req *draw.Request, total int) *assigner {
 	a := &assigner{
 		pool:      req.Inspectors.Pool,
 		k:         req.Inspectors.PerEntity,
 		cap:       loadCap(req, total),
 		dept:      req.Department,
 		byPrefix:  map[string][]int32{},
-		conflicts: map[models.USCC][]int32{},
+		conflicts: map[uscc.Code][]int32{},
 		k2:        assignKey(req.SeedBytes()),
 	}
 	for i := range a.pool {
@@ -120,7 +121,7 @@ type assignWorker struct {
 	stamp []int // per inspector: last entity+1 that listed it (dedup)
 	cands []int32
 	rank  []ranked
-	buf   [51 + models.MaxInspectorIDLen]byte // K2 || USCC || 0x00 || id
+	buf   [51 + draw.MaxInspectorIDLen]byte // K2 || USCC || 0x00 || id
 	// hashes counts the g computed
 	hashes int64
 }
@@ -134,7 +135,7 @@ func (a *assigner) worker() *assignWorker {
 // candidates collects the entity's department inspectors that cover its
 // region, minus conflicts. It returns how many cover the region and how
 // many of those are in conflict.
-func (w *assignWorker) candidates(seq int, c models.USCC, region *[6]byte) (covering, conflicted int) {
+func (w *assignWorker) candidates(seq int, c uscc.Code, region *[6]byte) (covering, conflicted int) {
 	a := w.a
 	w.cands = w.cands[:0]
 	add := func(list []int32) {
@@ -167,7 +168,7 @@ func (w *assignWorker) candidates(seq int, c models.USCC, region *[6]byte) (cove
 
 // rankCandidates computes g for every candidate in w.cands and leaves in
 // w.rank the best keep of them (all when keep < 0), ascending.
-func (w *assignWorker) rankCandidates(c models.USCC, keep int) {
+func (w *assignWorker) rankCandidates(c uscc.Code, keep int) {
 	copy(w.buf[32:50], c[:])
 	w.buf[50] = 0
 	w.rank = w.rank[:0]
@@ -205,13 +206,13 @@ func (a *assigner) keptLen() int { return max(1, min(2*a.k+8, a.deptCount)) }
 // number of workers, filling each selection's Inspectors, Unassigned and
 // Reason. It returns the number of g hashes computed and of entities that
 // took the slow path. Both phases check ctx before each entity (one
-// entity's ranking is at most models.MaxPoolSize hashes), so a cancelled
+// entity's ranking is at most draw.MaxPoolSize hashes), so a cancelled
 // draw stops promptly with ctx's error.
 //
 // Counters are int or int32: an entity's kept ranking holds up to
-// 2·models.MaxPerEntity+8 = 208 entries (an int8 here overflowed at
-// per_entity 60), and candidate counts are at most models.MaxPoolSize.
-func (a *assigner) assign(ctx context.Context, sel []models.DrawSelection, workers int) (hashes, slowPaths int64, err error) {
+// 2·draw.MaxPerEntity+8 = 208 entries (an int8 here overflowed at
+// per_entity 60), and candidate counts are at most draw.MaxPoolSize.
+func (a *assigner) assign(ctx context.Context, sel []draw.Selection, workers int) (hashes, slowPaths int64, err error) {
 	n := len(sel)
 	topM := a.keptLen()
 	kept := make([]int32, n*topM) // entity i's ranking prefix: kept[i*topM:][:keptN[i]]

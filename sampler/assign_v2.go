@@ -18,7 +18,8 @@ import (
 	"encoding/binary"
 	"slices"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // assignKeyV2 returns KA = SHA-256("draw/v2/assign" || 0x00 || seed).
@@ -33,7 +34,7 @@ func selectKeyV2(b [32]byte, seed []byte) [32]byte {
 }
 
 // streamBlock returns S_j = SHA-256(KA || USCC || u32(j)) (54 bytes, one block).
-func streamBlock(ka *[32]byte, c *models.USCC, j uint32) [32]byte {
+func streamBlock(ka *[32]byte, c *uscc.Code, j uint32) [32]byte {
 	var buf [54]byte
 	copy(buf[:32], ka[:])
 	copy(buf[32:50], c[:])
@@ -46,7 +47,7 @@ type permAssigner struct {
 	base      *assigner // pool, department and region index (v1's)
 	ka        [32]byte
 	covering  map[[6]byte][]int32 // region → candidates in pool order
-	conflicts map[models.USCC][]int32
+	conflicts map[uscc.Code][]int32
 	load      []int64
 	// the walk's displaced entries: swapped[i] holds position i's
 	// inspector when stamp[i] == gen (no clearing between entities)
@@ -57,7 +58,7 @@ type permAssigner struct {
 	hashes  int64
 }
 
-func newPermAssigner(req *models.DrawRequest, register []models.DrawV2Conflict) *permAssigner {
+func newPermAssigner(req *draw.Request, register []draw.V2Conflict) *permAssigner {
 	base := newAssigner(req, 0)
 	a := &permAssigner{base: base, ka: assignKeyV2(req.SeedBytes()), covering: map[[6]byte][]int32{},
 		conflicts: base.conflicts, load: make([]int64, len(base.pool)),
@@ -68,7 +69,7 @@ func newPermAssigner(req *models.DrawRequest, register []models.DrawV2Conflict) 
 	}
 	for _, c := range register {
 		if j, ok := ids[c.Inspector]; ok {
-			u := models.USCC([]byte(c.USCC))
+			u := uscc.Code([]byte(c.USCC))
 			a.conflicts[u] = append(a.conflicts[u], j)
 		}
 	}
@@ -96,14 +97,14 @@ func (a *permAssigner) candidates(region [6]byte) []int32 {
 // walk is one entity's position in its permutation.
 type walk struct {
 	a     *permAssigner
-	uscc  models.USCC
+	uscc  uscc.Code
 	c     []int32
 	pos   int
 	block [32]byte
 	bidx  int
 }
 
-func (a *permAssigner) newWalk(c models.USCC, region [6]byte, s0 *[32]byte) walk {
+func (a *permAssigner) newWalk(c uscc.Code, region [6]byte, s0 *[32]byte) walk {
 	a.gen++
 	if a.gen == 0 { // wrapped: forget every stamp
 		clear(a.stamp)
@@ -182,12 +183,12 @@ func (w *walk) run(k int, cap int64, skip []int32) walkResult {
 // orderedSel is a selected entity with its stream block S_0.
 type orderedSel struct {
 	s0  [32]byte
-	sel *models.DrawSelection
+	sel *draw.Selection
 }
 
 // orderV2 computes S_0 for every selected entity (in parallel) and returns
 // them in the service order: ascending S_0, ties by USCC.
-func (a *permAssigner) orderV2(ctx context.Context, sel []models.DrawSelection, workers int) ([]orderedSel, error) {
+func (a *permAssigner) orderV2(ctx context.Context, sel []draw.Selection, workers int) ([]orderedSel, error) {
 	out := make([]orderedSel, len(sel))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -251,7 +252,7 @@ func (a *permAssigner) assignAll(ctx context.Context, order []orderedSel, k int,
 // and below the cap. Loads must be the loads after the draw and the
 // earlier amendments, with the recused inspector's load already reduced.
 // It returns -1 when none is left.
-func (a *permAssigner) replacement(c models.USCC, region [6]byte, done []int32, exhausted bool, skip []int32, cap int64) int32 {
+func (a *permAssigner) replacement(c uscc.Code, region [6]byte, done []int32, exhausted bool, skip []int32, cap int64) int32 {
 	w := a.newWalk(c, region, nil)
 	if exhausted {
 		w.pos = len(w.c)

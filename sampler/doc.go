@@ -26,7 +26,7 @@
 // Store:
 //
 //	store, err := sampler.OpenStore(filepath.Join(dataDir, "draws"))
-//	s := sampler.New(store, sampler.Options{Scheme: models.Shandong5})
+//	s := sampler.New(store, sampler.Options{Scheme: tier.Shandong5})
 //	c, err := s.Commit(planID, commitmentHex)           // before as_of (optional)
 //	rec, stats, err := s.Run(ctx, req, src)             // POST /v1/draws
 //	data, err := store.RecordJSON(id)                   // GET /v1/draws/{id}
@@ -34,7 +34,7 @@
 //	sum, err := sampler.Verify(ctx, rec, populationReader)
 //
 // Draw is the same computation without a Store (offline draws, tests).
-// Request problems are *models.DrawError (with the JSON path of the
+// Request problems are *draw.Error (with the JSON path of the
 // member); ErrCommitment, ErrSeedReused, ErrNotFound, ErrPopulationChanged
 // and ErrTooLarge (Options.MaxRankHashes, Options.MaxAssignments) are
 // sentinel errors for the others. A draw stops soon after its context
@@ -69,7 +69,7 @@
 // Draw ids are "<plan slug>-<as_of as YYYYMMDDTHHMMSSZ>-<12 hex>": the plan
 // id with characters outside [A-Za-z0-9._-] replaced by '_', the as_of, and
 // the first 12 hex digits of the SHA-256 of the record's canonical encoding
-// with draw_id "" (models.DrawRecord.ComputeID). They are plan-scoped, safe
+// with draw_id "" (draw.Record.ComputeID). They are plan-scoped, safe
 // in URLs and file names, and bind the record's content: Verify checks the
 // id last, which catches changes to members no other check can recompute
 // (the exclusion settings, warnings, a selected entity's region).

@@ -6,7 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // Stats describe one draw, for logs and metrics.
@@ -63,7 +64,7 @@ type Exclusions struct {
 // and returns a canonical copy (allocation in scheme order) with the
 // allocation's values in tier order. Draw calls it; services can call it to
 // refuse a bad request before anything else.
-func PrepareRequest(req *models.DrawRequest, scheme *models.TierScheme, opts *Options) (*models.DrawRequest, []int64, error) {
+func PrepareRequest(req *draw.Request, scheme *tier.Scheme, opts *Options) (*draw.Request, []int64, error) {
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -75,12 +76,12 @@ func PrepareRequest(req *models.DrawRequest, scheme *models.TierScheme, opts *Op
 		return nil, nil, err
 	}
 	if req.Inspectors.PerEntity < opts.MinPerEntity {
-		return nil, nil, &models.DrawError{Path: "inspectors.per_entity", Msg: fmt.Sprintf(
+		return nil, nil, &draw.Error{Path: "inspectors.per_entity", Msg: fmt.Sprintf(
 			"is %d; at least %d inspectors per inspection are required (行政处罚法 Art. 42)", req.Inspectors.PerEntity, opts.MinPerEntity)}
 	}
 	r := *req
-	r.Allocation.Ratios = append([]models.TierValue(nil), req.Allocation.Ratios...)
-	r.Allocation.Weights = append([]models.TierValue(nil), req.Allocation.Weights...)
+	r.Allocation.Ratios = append([]draw.TierValue(nil), req.Allocation.Ratios...)
+	r.Allocation.Weights = append([]draw.TierValue(nil), req.Allocation.Weights...)
 	if req.Allocation.Ratios == nil {
 		r.Allocation.Ratios = nil
 	}
@@ -94,14 +95,14 @@ func PrepareRequest(req *models.DrawRequest, scheme *models.TierScheme, opts *Op
 
 // SchemeOf returns the tier scheme a draw over src uses: the Source's own
 // (SchemeSource) or opts.Scheme.
-func SchemeOf(src Source, opts *Options) *models.TierScheme {
+func SchemeOf(src Source, opts *Options) *tier.Scheme {
 	if ss, ok := src.(SchemeSource); ok {
 		if s := ss.TierScheme(); s != nil {
 			return s
 		}
 	}
 	if opts.Scheme == nil {
-		return models.National4
+		return tier.National4
 	}
 	return opts.Scheme
 }
@@ -112,13 +113,13 @@ func SchemeOf(src Source, opts *Options) *models.TierScheme {
 // ledger (may be nil) supplies earlier draws' selections for exclusions
 // and caps; Draw does not change it. Draw persists nothing: Sampler.Run
 // adds the Store, commitments and the ledger update.
-func Draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options) (*models.DrawRecord, *Stats, error) {
-	return draw(ctx, req, src, ledger, pop, opts, keepSigmas)
+func Draw(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options) (*draw.Record, *Stats, error) {
+	return execute(ctx, req, src, ledger, pop, opts, keepSigmas)
 }
 
 // draw is Draw with the selection fast path's margin as a parameter (tests
 // force the slow path with a negative one).
-func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options, sigmas float64) (*models.DrawRecord, *Stats, error) {
+func execute(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options, sigmas float64) (*draw.Record, *Stats, error) {
 	opts.EnsureDefaults()
 	start := time.Now()
 	scheme := SchemeOf(src, &opts)
@@ -145,14 +146,14 @@ func draw(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledg
 	}
 	sp, popu, Nt, nt, c := pr.sp, pr.popu, pr.Nt, pr.nt, &pr.sp.counts
 
-	rec := &models.DrawRecord{
+	rec := &draw.Record{
 		Request:  *r,
 		Scheme:   scheme,
-		Strata:   make([]models.DrawStratum, scheme.Len()),
-		Selected: make([]models.DrawSelection, len(sp.selected)),
+		Strata:   make([]draw.Stratum, scheme.Len()),
+		Selected: make([]draw.Selection, len(sp.selected)),
 	}
 	for t, l := range scheme.Labels {
-		rec.Strata[t] = models.DrawStratum{Label: l, N: Nt[t], Sample: nt[t], Pi: models.PiString(nt[t], Nt[t])}
+		rec.Strata[t] = draw.Stratum{Label: l, N: Nt[t], Sample: nt[t], Pi: draw.PiString(nt[t], Nt[t])}
 	}
 	for i := range sp.selected {
 		s := &sp.selected[i]

@@ -10,14 +10,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 const benchEntities = 1_000_000
 
 var benchOnce sync.Once
 var benchUnits []Unit
-var benchPool []models.Inspector
+var benchPool []draw.Inspector
 
 func benchSetup() {
 	benchOnce.Do(func() {
@@ -26,7 +27,7 @@ func benchSetup() {
 		for c := 1; c <= 3; c++ {
 			for k := 1; k <= 3; k++ {
 				for i := range 40 {
-					in := models.Inspector{ID: fmt.Sprintf("37%02d%02d-%04d", c, k, i), Regions: []string{fmt.Sprintf("37%02d%02d", c, k)}}
+					in := draw.Inspector{ID: fmt.Sprintf("37%02d%02d-%04d", c, k, i), Regions: []string{fmt.Sprintf("37%02d%02d", c, k)}}
 					if i%10 == 0 {
 						in.Regions = []string{"37"}
 					}
@@ -37,12 +38,12 @@ func benchSetup() {
 	})
 }
 
-func benchRequest() *models.DrawRequest {
+func benchRequest() *draw.Request {
 	benchSetup()
-	return &models.DrawRequest{
+	return &draw.Request{
 		PlanID: "bench", AsOf: testAsOf,
 		Allocation: ratios(10000, 15000, 40000, 100000),
-		Inspectors: models.DrawInspectors{Pool: benchPool, PerEntity: 2},
+		Inspectors: draw.Inspectors{Pool: benchPool, PerEntity: 2},
 		Seed:       strings.Repeat("42", 16),
 	}
 }
@@ -64,7 +65,7 @@ func BenchmarkPriorityFloor(b *testing.B) {
 
 func BenchmarkCountPass(b *testing.B) {
 	req := benchRequest()
-	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: models.National4}
+	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: tier.National4}
 	src := &MemSource{Units: benchUnits, Parts: 64}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -77,13 +78,13 @@ func BenchmarkCountPass(b *testing.B) {
 
 func BenchmarkSelectPass(b *testing.B) {
 	req := benchRequest()
-	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: models.National4, k: sha256.Sum256([]byte("k"))}
+	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: tier.National4, k: sha256.Sum256([]byte("k"))}
 	src := &MemSource{Units: benchUnits, Parts: 64}
 	cp, err := runCountPass(context.Background(), src, p, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	vals, _ := req.Allocation.Resolve(models.National4)
+	vals, _ := req.Allocation.Resolve(tier.National4)
 	Nt := cp.counts.n[:4]
 	nt := SampleSizes(&req.Allocation, vals, Nt)
 	b.ReportAllocs()

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // V2Inputs are what a draw/v2 draw needs beyond the request: the blinding
@@ -39,13 +42,13 @@ func (e *RegisterEntry) ValidAt(t time.Time) bool {
 
 // Check validates an entry and puts its USCC in canonical (uppercase) form.
 func (e *RegisterEntry) Check() error {
-	c, err := models.ParseUSCCFormat(e.USCC)
+	c, err := uscc.ParseFormat(e.USCC)
 	if err != nil {
 		return fmt.Errorf("uscc: %v", err)
 	}
 	e.USCC = c.String()
-	if e.Inspector == "" || len(e.Inspector) > models.MaxInspectorIDLen {
-		return fmt.Errorf("inspector: must be 1–%d characters", models.MaxInspectorIDLen)
+	if e.Inspector == "" || len(e.Inspector) > draw.MaxInspectorIDLen {
+		return fmt.Errorf("inspector: must be 1–%d characters", draw.MaxInspectorIDLen)
 	}
 	if _, err := time.Parse(time.DateOnly, e.ValidFrom); err != nil {
 		return fmt.Errorf("valid_from: want YYYY-MM-DD: %v", err)
@@ -61,10 +64,10 @@ func (e *RegisterEntry) Check() error {
 // PrepareRequestV2 is PrepareRequest with the v2 exemption rule: the
 // lowest tier may have ratio or weight 0 only when the request sets
 // exempt_lowest_tier and the scheme permits exemption
-// (models.DrawSchemeExempts; Shandong: 不免抽, domain.md §2.2).
-func PrepareRequestV2(req *models.DrawRequest, scheme *models.TierScheme, opts *Options) (*models.DrawRequest, []int64, error) {
-	if req.ExemptLowestTier && !models.DrawSchemeExempts(scheme) {
-		return nil, nil, &models.DrawError{Path: "exempt_lowest_tier", Msg: fmt.Sprintf(
+// (draw.SchemeExempts; Shandong: 不免抽, domain.md §2.2).
+func PrepareRequestV2(req *draw.Request, scheme *tier.Scheme, opts *Options) (*draw.Request, []int64, error) {
+	if req.ExemptLowestTier && !draw.SchemeExempts(scheme) {
+		return nil, nil, &draw.Error{Path: "exempt_lowest_tier", Msg: fmt.Sprintf(
 			"tier scheme %s does not permit exempting a tier from random inspection (不免抽, domain.md §2.2)", scheme.ID)}
 	}
 	o := *opts
@@ -75,13 +78,13 @@ func PrepareRequestV2(req *models.DrawRequest, scheme *models.TierScheme, opts *
 // SampleSizesV2 is SampleSizes with the v2 rounding rule: a stratum with
 // N_t > 0 and a positive ratio or weight never gets 0 draws; it gets 1 and
 // a warning (不免抽: a positive rate must not mean probability zero).
-func SampleSizesV2(a *models.DrawAllocation, vals, N []int64, s *models.TierScheme) ([]int64, []string) {
+func SampleSizesV2(a *draw.Allocation, vals, N []int64, s *tier.Scheme) ([]int64, []string) {
 	n := SampleSizes(a, vals, N)
 	var ws []string
 	for t := range n {
 		if n[t] == 0 && N[t] > 0 && vals[t] > 0 {
 			n[t] = 1
-			kind, v := "ratio", models.Micro(vals[t]).String()
+			kind, v := "ratio", draw.Micro(vals[t]).String()
 			if a.IsBudget() {
 				kind, v = "weight", fmt.Sprint(vals[t])
 			}
@@ -92,10 +95,10 @@ func SampleSizesV2(a *models.DrawAllocation, vals, N []int64, s *models.TierSche
 }
 
 // DrawV2 runs a draw/v2 draw over src and returns the regulatory edition
-// of its record (models.DrawV2.Public gives the public one). The
+// of its record (draw.V2.Public gives the public one). The
 // population file (`USCC,XX` lines with blinded tiers) goes to pop. As
 // Draw, it persists nothing.
-func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*models.DrawV2, *Stats, error) {
+func DrawV2(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*draw.V2, *Stats, error) {
 	opts.EnsureDefaults()
 	start := time.Now()
 	scheme := SchemeOf(src, &opts)
@@ -104,7 +107,7 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 		return nil, nil, err
 	}
 	seed := r.SeedBytes()
-	r.SeedCommitment = models.SeedDigest(seed)
+	r.SeedCommitment = draw.SeedDigest(seed)
 	params := &scanParams{asOf: r.AsOf.Unix(), filter: &r.Population, scheme: scheme,
 		excl: newExclusion(r, ledger), k: selectKeyV2(in.BlindKey, seed), v2Filters: r.Population.HasV2Filters()}
 	// the walk of one entity costs k steps when inspectors are free, up to
@@ -121,7 +124,7 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	if err != nil {
 		return nil, st, err
 	}
-	sel := make([]models.DrawSelection, len(pr.sp.selected))
+	sel := make([]draw.Selection, len(pr.sp.selected))
 	for i := range pr.sp.selected {
 		s := &pr.sp.selected[i]
 		d := &sel[i]
@@ -172,23 +175,23 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 		return nil, st, asgErr
 	}
 
-	rec := &models.DrawV2{
-		Format: models.DrawFormatV2, Edition: models.EditionRegulatory, Request: r, TierScheme: scheme.ID,
+	rec := &draw.V2{
+		Format: draw.FormatV2, Edition: report.EditionRegulatory, Request: r, TierScheme: scheme.ID,
 		CommittedAt:       in.CommittedAt.UTC().Format(time.RFC3339Nano),
-		KeyCommitment:     models.KeyCommitment(in.BlindKey),
+		KeyCommitment:     draw.KeyCommitment(in.BlindKey),
 		PopulationDigest:  hex.EncodeToString(digest[:]),
 		RegisterConflicts: register,
-		Selected:          make([]models.DrawV2Selected, len(order)),
-		Tiers:             make([]models.DrawV2Tier, len(order)),
-		TierStrata:        map[string]models.DrawV2Stratum{},
+		Selected:          make([]draw.V2Selected, len(order)),
+		Tiers:             make([]draw.V2Tier, len(order)),
+		TierStrata:        map[string]draw.V2Stratum{},
 		BlindKey:          hex.EncodeToString(in.BlindKey[:]),
 	}
 	for t, l := range scheme.Labels {
-		rec.TierStrata[l] = models.DrawV2Stratum{N: pr.Nt[t], N2: pr.nt[t], Pi: models.PiString(pr.nt[t], pr.Nt[t])}
+		rec.TierStrata[l] = draw.V2Stratum{N: pr.Nt[t], N2: pr.nt[t], Pi: draw.PiString(pr.nt[t], pr.Nt[t])}
 		rec.PopulationSize += pr.Nt[t]
 		rec.SampleSize += pr.nt[t]
 	}
-	rec.Strata = models.PublicStrata(&r.Population, rec.TierStrata, nil)
+	rec.Strata = draw.PublicStrata(&r.Population, rec.TierStrata, nil)
 	// one string holds every selected entity's USCC, region and priority
 	// (substrings share it): a quarter of a million small allocations less,
 	// which matters with a heap of millions of units for the GC to mark
@@ -202,9 +205,9 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	all := string(text)
 	for i, o := range order {
 		s, t := o.sel, all[i*per:(i+1)*per]
-		rec.Selected[i] = models.DrawV2Selected{USCC: t[:18], Region: t[18:24],
+		rec.Selected[i] = draw.V2Selected{USCC: t[:18], Region: t[18:24],
 			Inspectors: s.Inspectors, Unassigned: s.Unassigned, Reason: s.Reason}
-		rec.Tiers[i] = models.DrawV2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
+		rec.Tiers[i] = draw.V2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
 		if s.Unassigned > 0 {
 			st.Unassigned++
 		}
@@ -217,11 +220,11 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 	if rec.Strata == nil {
 		rec.Warnings = publicWarnings(rec.Warnings, scheme)
 	}
-	pub, err := models.PublicBytes(models.EncodeV2(rec.Public()))
+	pub, err := draw.PublicBytes(draw.EncodeV2(rec.Public()))
 	if err != nil {
 		return nil, st, err
 	}
-	if rec.DrawID, err = models.DrawV2ID(pub, r.PlanID, r.AsOf); err != nil {
+	if rec.DrawID, err = draw.V2ID(pub, r.PlanID, r.AsOf); err != nil {
 		return nil, st, err
 	}
 	st.Total = time.Since(start)
@@ -230,7 +233,7 @@ func DrawV2(ctx context.Context, req *models.DrawRequest, src Source, ledger *Le
 
 // publicWarnings drops the warnings that name tiers when the public
 // edition suppresses its strata (a small or targeted population).
-func publicWarnings(ws []string, s *models.TierScheme) []string {
+func publicWarnings(ws []string, s *tier.Scheme) []string {
 	var out []string
 	for _, w := range ws {
 		named := false
@@ -248,7 +251,7 @@ func publicWarnings(ws []string, s *models.TierScheme) []string {
 
 // registerFor returns the register entries valid at asOf whose entity is
 // selected, as the record lists them (sorted by USCC, then inspector).
-func registerFor(reg []RegisterEntry, asOf time.Time, sel []models.DrawSelection) []models.DrawV2Conflict {
+func registerFor(reg []RegisterEntry, asOf time.Time, sel []draw.Selection) []draw.V2Conflict {
 	if len(reg) == 0 {
 		return nil
 	}
@@ -256,13 +259,13 @@ func registerFor(reg []RegisterEntry, asOf time.Time, sel []models.DrawSelection
 	for i := range sel {
 		selected[sel[i].USCC.String()] = true
 	}
-	var out []models.DrawV2Conflict
+	var out []draw.V2Conflict
 	for i := range reg {
 		if e := &reg[i]; selected[e.USCC] && e.ValidAt(asOf) {
-			out = append(out, models.DrawV2Conflict{Inspector: e.Inspector, USCC: e.USCC})
+			out = append(out, draw.V2Conflict{Inspector: e.Inspector, USCC: e.USCC})
 		}
 	}
-	slices.SortFunc(out, func(a, b models.DrawV2Conflict) int {
+	slices.SortFunc(out, func(a, b draw.V2Conflict) int {
 		if c := strings.Compare(a.USCC, b.USCC); c != 0 {
 			return c
 		}

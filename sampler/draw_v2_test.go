@@ -10,35 +10,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 var testBlind = [32]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}
 
 // v2Request is a draw over units with regions, a department, conflicts and
 // a tight load cap (so that some entities are unassigned).
-func v2Request(units []Unit, maxLoad int64) *models.DrawRequest {
-	var pool []models.Inspector
+func v2Request(units []Unit, maxLoad int64) *draw.Request {
+	var pool []draw.Inspector
 	for i, r := range []string{"", "3701", "370102", "3702", "", "3703", "37", "370301", "3701", "3702"} {
-		in := models.Inspector{ID: "insp-" + string(rune('a'+i))}
+		in := draw.Inspector{ID: "insp-" + string(rune('a'+i))}
 		if r != "" {
 			in.Regions = []string{r}
 		}
 		pool = append(pool, in)
 	}
-	req := &models.DrawRequest{
+	req := &draw.Request{
 		PlanID: "SD 2026/v2", AsOf: testAsOf,
 		Allocation: ratios(10000, 20000, 50000, 300000),
-		Inspectors: models.DrawInspectors{Pool: pool, PerEntity: 2, MaxLoad: maxLoad},
+		Inspectors: draw.Inspectors{Pool: pool, PerEntity: 2, MaxLoad: maxLoad},
 		Seed:       strings.Repeat("7c", 20),
 	}
 	for _, u := range units[:30] {
-		req.Conflicts = append(req.Conflicts, models.DrawConflict{Inspector: "insp-a", USCC: u.USCC})
+		req.Conflicts = append(req.Conflicts, draw.Conflict{Inspector: "insp-a", USCC: u.USCC})
 	}
 	return req
 }
 
-func drawV2(t testing.TB, units []Unit, req *models.DrawRequest, reg []RegisterEntry) (*models.DrawV2, []byte) {
+func drawV2(t testing.TB, units []Unit, req *draw.Request, reg []RegisterEntry) (*draw.V2, []byte) {
 	t.Helper()
 	var pop bytes.Buffer
 	rec, _, err := DrawV2(context.Background(), req, &MemSource{Units: units, Parts: 3}, nil, &pop, Options{},
@@ -55,9 +57,9 @@ func TestDrawV2VerifiesBothEditions(t *testing.T) {
 	units := testUnits(21, 4000, []int{30, 55, 12, 3}, false)
 	reg := []RegisterEntry{{Inspector: "insp-b", USCC: units[100].USCC.String(), ValidFrom: "2026-01-01"}}
 	rec, pop := drawV2(t, units, v2Request(units, 0), reg)
-	regBytes := models.EncodeV2(rec)
-	pubBytes := models.EncodeV2(rec.Public())
-	if cut, _ := models.PublicBytes(regBytes); !bytes.Equal(cut, pubBytes) {
+	regBytes := draw.EncodeV2(rec)
+	pubBytes := draw.EncodeV2(rec.Public())
+	if cut, _ := draw.PublicBytes(regBytes); !bytes.Equal(cut, pubBytes) {
 		t.Fatalf("the public edition is not the cut of the regulatory one")
 	}
 	sr, err := VerifyV2(context.Background(), regBytes, bytes.NewReader(pop), nil)
@@ -87,7 +89,7 @@ func TestDrawV2EveryByteChangeRejected(t *testing.T) {
 	for _, ed := range []struct {
 		name string
 		b    []byte
-	}{{"public", models.EncodeV2(rec.Public())}, {"regulatory", models.EncodeV2(rec)}} {
+	}{{"public", draw.EncodeV2(rec.Public())}, {"regulatory", draw.EncodeV2(rec)}} {
 		if _, err := VerifyV2(ctx, ed.b, bytes.NewReader(pop), nil); err != nil {
 			t.Fatalf("%s: %v", ed.name, err)
 		}
@@ -161,7 +163,7 @@ func TestDrawV2PublicTiersNotRecoverable(t *testing.T) {
 	}
 	// the public edition carries no tier and no priority (allow-list of
 	// members per selected entity)
-	pub := models.EncodeV2(rec.Public())
+	pub := draw.EncodeV2(rec.Public())
 	for _, bad := range []string{`"tier"`, `"priority"`, `"blind_key"`, `"tiers"`, `"tier_strata"`, hex.EncodeToString(testBlind[:])} {
 		if bytes.Contains(pub, []byte(bad)) {
 			t.Errorf("the public edition contains %s", bad)
@@ -194,10 +196,10 @@ func TestDrawV2RoundsUpPositiveRatio(t *testing.T) {
 	if !slices.ContainsFunc(rec.Warnings, func(w string) bool { return strings.Contains(w, "stratum A: ratio 0.001 of 166 rounds to 0; 1 drawn") }) {
 		t.Fatalf("no round-up warning in %q", rec.Warnings)
 	}
-	if _, err := VerifyV2(context.Background(), models.EncodeV2(rec), bytes.NewReader(pop), nil); err != nil {
+	if _, err := VerifyV2(context.Background(), draw.EncodeV2(rec), bytes.NewReader(pop), nil); err != nil {
 		t.Fatal(err)
 	}
-	n, _ := SampleSizesV2(&req.Allocation, []int64{1000, 20000, 50000, 300000}, []int64{166, 0, 1, 2}, models.National4)
+	n, _ := SampleSizesV2(&req.Allocation, []int64{1000, 20000, 50000, 300000}, []int64{166, 0, 1, 2}, tier.National4)
 	if !slices.Equal(n, []int64{1, 0, 1, 1}) {
 		t.Fatalf("sizes %v, want [1 0 1 1] (N 0 stays 0; 0.05·1 and 0.3·2 round to 0 and 1)", n)
 	}
@@ -209,20 +211,20 @@ func TestDrawV2Exemption(t *testing.T) {
 	units := testUnits(25, 500, []int{30, 55, 12, 3}, false)
 	for _, c := range []struct {
 		name   string
-		scheme *models.TierScheme
+		scheme *tier.Scheme
 		flag   bool
 		a      int64
 		ok     bool
 	}{
-		{"national, flag, A=0", models.National4, true, 0, true},
-		{"national, no flag, A=0", models.National4, false, 0, false},
-		{"shandong, flag", models.Shandong5, true, 0, false},
-		{"shandong, no flag, A>0", models.Shandong5, false, 1000, true},
+		{"national, flag, A=0", tier.National4, true, 0, true},
+		{"national, no flag, A=0", tier.National4, false, 0, false},
+		{"shandong, flag", tier.Shandong5, true, 0, false},
+		{"shandong, no flag, A>0", tier.Shandong5, false, 1000, true},
 	} {
 		req := v2Request(units, 0)
 		req.ExemptLowestTier = c.flag
 		vals := []int64{c.a, 20000, 50000, 300000}
-		if c.scheme == models.Shandong5 {
+		if c.scheme == tier.Shandong5 {
 			vals = append(vals, 400000)
 		}
 		req.Allocation = ratios(vals...)
@@ -247,7 +249,7 @@ func TestDrawV2ConflictRegister(t *testing.T) {
 	}
 	reg = append(reg, RegisterEntry{Inspector: "insp-e", USCC: first.USCC, ValidFrom: "2025-01-01", ValidUntil: "2026-02-28"}) // expired at as_of
 	rec2, pop2 := drawV2(t, units, req, reg)
-	s := rec2.Selected[slices.IndexFunc(rec2.Selected, func(s models.DrawV2Selected) bool { return s.USCC == first.USCC })]
+	s := rec2.Selected[slices.IndexFunc(rec2.Selected, func(s draw.V2Selected) bool { return s.USCC == first.USCC })]
 	for _, id := range first.Inspectors {
 		if slices.Contains(s.Inspectors, id) {
 			t.Fatalf("register conflict %s assigned to %s", id, first.USCC)
@@ -256,7 +258,7 @@ func TestDrawV2ConflictRegister(t *testing.T) {
 	if len(rec2.RegisterConflicts) != len(first.Inspectors) {
 		t.Fatalf("register conflicts in the record: %v", rec2.RegisterConflicts)
 	}
-	if _, err := VerifyV2(context.Background(), models.EncodeV2(rec2.Public()), bytes.NewReader(pop2), nil); err != nil {
+	if _, err := VerifyV2(context.Background(), draw.EncodeV2(rec2.Public()), bytes.NewReader(pop2), nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range rec2.Selected {
@@ -275,8 +277,8 @@ func TestDrawV2Filters(t *testing.T) {
 		units[i].Industry = []string{"F52", "C13", "I65"}[i%3]
 	}
 	req := v2Request(units, 0)
-	req.Population.Include = []models.USCC{units[0].USCC, units[1].USCC, units[2].USCC, units[4].USCC}
-	req.Population.Exclude = []models.USCC{units[1].USCC}
+	req.Population.Include = []uscc.Code{units[0].USCC, units[1].USCC, units[2].USCC, units[4].USCC}
+	req.Population.Exclude = []uscc.Code{units[1].USCC}
 	req.Population.Industries = []string{"F", "C1"}
 	req.Allocation = ratios(1000000, 1000000, 1000000, 1000000)
 	rec, pop := drawV2(t, units, req, nil)
@@ -293,7 +295,7 @@ func TestDrawV2Filters(t *testing.T) {
 	if rec.Public().Strata != nil {
 		t.Fatalf("a targeted draw publishes per-tier totals")
 	}
-	if _, err := VerifyV2(context.Background(), models.EncodeV2(rec.Public()), bytes.NewReader(pop), nil); err != nil {
+	if _, err := VerifyV2(context.Background(), draw.EncodeV2(rec.Public()), bytes.NewReader(pop), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -312,7 +314,7 @@ func TestRunV2SeedShoppingAndRecusal(t *testing.T) {
 	if _, _, err := s.RunV2(ctx, req, src); !errors.Is(err, ErrCommitment) {
 		t.Fatalf("uncommitted seed: %v", err)
 	}
-	if _, err := s.Commit(req.PlanID, models.SeedDigest(req.SeedBytes())); err != nil {
+	if _, err := s.Commit(req.PlanID, draw.SeedDigest(req.SeedBytes())); err != nil {
 		t.Fatal(err)
 	}
 	rec, st, err := s.RunV2(ctx, req, src)
@@ -324,14 +326,14 @@ func TestRunV2SeedShoppingAndRecusal(t *testing.T) {
 	}
 	other := *req
 	other.Seed = strings.Repeat("3e", 20)
-	if _, err := s.Commit(req.PlanID, models.SeedDigest(other.SeedBytes())); err != nil {
+	if _, err := s.Commit(req.PlanID, draw.SeedDigest(other.SeedBytes())); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.RunV2(ctx, &other, src); !errors.Is(err, ErrPlanDrawn) {
 		t.Fatalf("seed shopping: %v, want ErrPlanDrawn", err)
 	}
 	// recusal: the first two entities lose their first inspector
-	var amended []*models.DrawAmendment
+	var amended []*draw.Amendment
 	for _, sel := range rec.Selected[:2] {
 		a, err := s.Amend(ctx, rec.DrawID, sel.USCC, sel.Inspectors[0], "relative of the legal representative", testAsOf.Add(time.Hour))
 		if err != nil {
@@ -346,7 +348,7 @@ func TestRunV2SeedShoppingAndRecusal(t *testing.T) {
 		t.Fatalf("recusal of an inspector not on the team accepted")
 	}
 	doc, _ := store.Amendments(rec.DrawID)
-	data := models.EncodeAmendments(doc)
+	data := draw.EncodeAmendments(doc)
 	_, regBytes, _ := store.RecordV2(rec.DrawID)
 	popf, _ := store.Population(rec.DrawID)
 	defer popf.Close()
@@ -358,8 +360,8 @@ func TestRunV2SeedShoppingAndRecusal(t *testing.T) {
 	}
 	// a different replacement (with a recomputed id chain) is caught
 	doc.Amendments[1].Replacement = rec.Selected[1].Inspectors[1]
-	doc.Amendments[1].ID = models.AmendmentID(doc.DrawID, &doc.Amendments[1])
-	if _, err := VerifyV2(ctx, regBytes, bytes.NewReader(pop.Bytes()), models.EncodeAmendments(doc)); err == nil {
+	doc.Amendments[1].ID = draw.AmendmentID(doc.DrawID, &doc.Amendments[1])
+	if _, err := VerifyV2(ctx, regBytes, bytes.NewReader(pop.Bytes()), draw.EncodeAmendments(doc)); err == nil {
 		t.Fatalf("a wrong replacement verifies")
 	}
 	for i := range data {

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // goldenCase is the input of a golden draw (testdata/golden/*.case.json);
@@ -65,7 +67,7 @@ type goldenExpected struct {
 }
 
 // loadGolden builds the request, source, ledger and options of a case.
-func loadGolden(t testing.TB, path string, parts int) (*models.DrawRequest, *MemSource, *Ledger, Options) {
+func loadGolden(t testing.TB, path string, parts int) (*draw.Request, *MemSource, *Ledger, Options) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -75,21 +77,21 @@ func loadGolden(t testing.TB, path string, parts int) (*models.DrawRequest, *Mem
 	if err := json.Unmarshal(data, &gc); err != nil {
 		t.Fatal(err)
 	}
-	scheme, err := models.LookupTierScheme(gc.Scheme)
+	scheme, err := tier.LookupScheme(gc.Scheme)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := models.ParseDrawRequest(gc.Request)
+	req, err := draw.ParseRequest(gc.Request)
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := &MemSource{Parts: parts, Scheme: scheme}
 	for _, gu := range gc.Units {
-		c, err := models.ParseUSCC(gu.USCC)
+		c, err := uscc.Parse(gu.USCC)
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := Unit{USCC: c, Tier: models.NoTier, RegisteredAt: gu.RegisteredAt, DeregisteredAt: gu.DeregisteredAt}
+		u := Unit{USCC: c, Tier: tier.None, RegisteredAt: gu.RegisteredAt, DeregisteredAt: gu.DeregisteredAt}
 		copy(u.Region[:], gu.Region)
 		if gu.Tier != nil {
 			if u.Tier, err = scheme.Parse(*gu.Tier); err != nil {
@@ -107,9 +109,9 @@ func loadGolden(t testing.TB, path string, parts int) (*models.DrawRequest, *Mem
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sel []models.USCC
+		var sel []uscc.Code
 		for _, s := range d.Selected {
-			c, _ := models.ParseUSCC(s)
+			c, _ := uscc.Parse(s)
 			sel = append(sel, c)
 		}
 		ledger.Add(fmt.Sprintf("ledger-%d", i), d.PlanID, at, sel)
@@ -160,7 +162,7 @@ func TestGoldenDraws(t *testing.T) {
 	}
 }
 
-func compareGolden(t *testing.T, rec *models.DrawRecord, pop string, want *goldenExpected) {
+func compareGolden(t *testing.T, rec *draw.Record, pop string, want *goldenExpected) {
 	t.Helper()
 	if pop != want.Population {
 		gl, wl := strings.Split(pop, "\n"), strings.Split(want.Population, "\n")

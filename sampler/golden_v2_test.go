@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 var updateGoldenV2 = flag.Bool("update-v2", false, "rewrite testdata/golden_v2 from the current draw code")
@@ -21,16 +22,16 @@ var updateGoldenV2 = flag.Bool("update-v2", false, "rewrite testdata/golden_v2 f
 // goldenV2Case is one golden v2 draw: how it is made.
 type goldenV2Case struct {
 	name   string
-	scheme *models.TierScheme
-	edit   func(req *models.DrawRequest, units []Unit)
+	scheme *tier.Scheme
+	edit   func(req *draw.Request, units []Unit)
 	recuse int // recusals of the first selected entities
 }
 
 var goldenV2Cases = []goldenV2Case{
-	{name: "national_conflicts_cap", scheme: models.National4, recuse: 3, edit: func(req *models.DrawRequest, _ []Unit) {
+	{name: "national_conflicts_cap", scheme: tier.National4, recuse: 3, edit: func(req *draw.Request, _ []Unit) {
 		req.Inspectors.MaxLoad = 9
 	}},
-	{name: "shandong_budget_department", scheme: models.Shandong5, edit: func(req *models.DrawRequest, _ []Unit) {
+	{name: "shandong_budget_department", scheme: tier.Shandong5, edit: func(req *draw.Request, _ []Unit) {
 		req.Allocation = weights(40, 1, 2, 5, 10, 30)
 		req.Department = "食品"
 		for i := range req.Inspectors.Pool {
@@ -39,13 +40,13 @@ var goldenV2Cases = []goldenV2Case{
 			}
 		}
 	}},
-	{name: "targeted_include", scheme: models.National4, edit: func(req *models.DrawRequest, units []Unit) {
+	{name: "targeted_include", scheme: tier.National4, edit: func(req *draw.Request, units []Unit) {
 		for _, u := range units[40:52] {
 			req.Population.Include = append(req.Population.Include, u.USCC)
 		}
 		req.Allocation = ratios(300000, 500000, 800000, 1000000)
 	}},
-	{name: "round_up_exempt", scheme: models.National4, recuse: 1, edit: func(req *models.DrawRequest, _ []Unit) {
+	{name: "round_up_exempt", scheme: tier.National4, recuse: 1, edit: func(req *draw.Request, _ []Unit) {
 		req.ExemptLowestTier = true
 		req.Allocation = ratios(0, 1000, 2000, 300000)
 	}},
@@ -55,12 +56,12 @@ var goldenV2Cases = []goldenV2Case{
 func goldenV2Files(t *testing.T, c goldenV2Case) map[string][]byte {
 	t.Helper()
 	units := testUnits(31, 600, []int{30, 55, 12, 3, 0}[:c.scheme.Len()], false)
-	if c.scheme == models.Shandong5 {
+	if c.scheme == tier.Shandong5 {
 		units = testUnits(31, 600, []int{25, 35, 25, 11, 4}, false)
 	}
 	req := v2Request(units, 0)
 	req.Allocation = ratios(20000, 50000, 100000, 300000)
-	if c.scheme == models.Shandong5 {
+	if c.scheme == tier.Shandong5 {
 		req.Allocation = ratios(20000, 50000, 100000, 300000, 500000)
 	}
 	c.edit(req, units)
@@ -71,7 +72,7 @@ func goldenV2Files(t *testing.T, c goldenV2Case) map[string][]byte {
 	}
 	committed := testAsOf.Add(-48 * time.Hour)
 	s := New(store, Options{Scheme: c.scheme, Now: func() time.Time { return committed }})
-	cm, err := s.Commit(req.PlanID, models.SeedDigest(req.SeedBytes()))
+	cm, err := s.Commit(req.PlanID, draw.SeedDigest(req.SeedBytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +97,10 @@ func goldenV2Files(t *testing.T, c goldenV2Case) map[string][]byte {
 	doc, _ := store.Amendments(rec.DrawID)
 	pop, _ := os.ReadFile(store.populationPath(rec.DrawID))
 	return map[string][]byte{
-		"regulatory.json": append(models.EncodeV2(rec), '\n'),
-		"public.json":     append(models.EncodeV2(rec.Public()), '\n'),
+		"regulatory.json": append(draw.EncodeV2(rec), '\n'),
+		"public.json":     append(draw.EncodeV2(rec.Public()), '\n'),
 		"population.txt":  pop,
-		"amendments.json": append(models.EncodeAmendments(doc), '\n'),
+		"amendments.json": append(draw.EncodeAmendments(doc), '\n'),
 	}
 }
 
@@ -157,32 +158,32 @@ func TestGoldenV2(t *testing.T) {
 			}
 			// forged copies: content changed and the draw id recomputed, so
 			// that only the draw's rules can catch them
-			reg, err := models.ParseDrawV2(files["regulatory.json"])
+			reg, err := draw.ParseV2(files["regulatory.json"])
 			if err != nil {
 				t.Fatal(err)
 			}
-			forge := func(name string, edit func(r *models.DrawV2)) {
-				r, _ := models.ParseDrawV2(files["regulatory.json"])
+			forge := func(name string, edit func(r *draw.V2)) {
+				r, _ := draw.ParseV2(files["regulatory.json"])
 				edit(r)
 				r.DrawID = ""
-				pub, _ := models.PublicBytes(models.EncodeV2(r.Public()))
-				r.DrawID, _ = models.DrawV2ID(pub, r.Request.PlanID, r.Request.AsOf)
-				for _, ed := range []*models.DrawV2{r, r.Public()} {
+				pub, _ := draw.PublicBytes(draw.EncodeV2(r.Public()))
+				r.DrawID, _ = draw.V2ID(pub, r.Request.PlanID, r.Request.AsOf)
+				for _, ed := range []*draw.V2{r, r.Public()} {
 					p := filepath.Join(tmp, name+"-"+ed.Edition+".json")
-					os.WriteFile(p, models.EncodeV2(ed), 0o644)
+					os.WriteFile(p, draw.EncodeV2(ed), 0o644)
 					inputs = append(inputs, input{"forged " + name + " (" + ed.Edition + ")", p, filepath.Join(dir, "population.txt"), ""})
 				}
 			}
 			if len(reg.Selected) > 1 && len(reg.Selected[0].Inspectors) > 0 {
-				forge("inspector", func(r *models.DrawV2) {
-					r.Selected[0].Inspectors[0] = r.Request.Inspectors.Pool[(slices.IndexFunc(r.Request.Inspectors.Pool, func(in models.Inspector) bool { return in.ID == r.Selected[0].Inspectors[0] })+1)%len(r.Request.Inspectors.Pool)].ID
+				forge("inspector", func(r *draw.V2) {
+					r.Selected[0].Inspectors[0] = r.Request.Inspectors.Pool[(slices.IndexFunc(r.Request.Inspectors.Pool, func(in draw.Inspector) bool { return in.ID == r.Selected[0].Inspectors[0] })+1)%len(r.Request.Inspectors.Pool)].ID
 				})
-				forge("order", func(r *models.DrawV2) {
+				forge("order", func(r *draw.V2) {
 					r.Selected[0], r.Selected[1] = r.Selected[1], r.Selected[0]
 					r.Tiers[0], r.Tiers[1] = r.Tiers[1], r.Tiers[0]
 				})
 			}
-			forge("seed", func(r *models.DrawV2) { r.Request.Seed = strings.Repeat("ab", 20) })
+			forge("seed", func(r *draw.V2) { r.Request.Seed = strings.Repeat("ab", 20) })
 			var jobs strings.Builder
 			goOK := make([]bool, len(inputs))
 			for i, in := range inputs {

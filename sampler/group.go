@@ -46,7 +46,7 @@ func (g *group) Wait() {
 
 // stopped reports without blocking whether done is closed: the check the
 // long loops make per entity so that a cancelled draw stops within one
-// entity's work (at most |pool| ≤ models.MaxPoolSize hashes).
+// entity's work (at most |pool| ≤ draw.MaxPoolSize hashes).
 func stopped(done <-chan struct{}) bool {
 	select {
 	case <-done:

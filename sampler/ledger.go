@@ -5,7 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Ledger records which entities earlier draws selected, so that later draws
@@ -39,7 +40,7 @@ type Ledger struct {
 type ledgerDraw struct {
 	id, plan string
 	at       int64
-	selected []models.USCC
+	selected []uscc.Code
 }
 
 // NewLedger returns an empty ledger.
@@ -47,8 +48,8 @@ func NewLedger() *Ledger { return &Ledger{ids: map[string]bool{}} }
 
 // AddRecord adds the selections of a draw record. It returns false (and
 // changes nothing) when the draw id is already in the ledger.
-func (l *Ledger) AddRecord(rec *models.DrawRecord) bool {
-	sel := make([]models.USCC, len(rec.Selected))
+func (l *Ledger) AddRecord(rec *draw.Record) bool {
+	sel := make([]uscc.Code, len(rec.Selected))
 	for i := range rec.Selected {
 		sel[i] = rec.Selected[i].USCC
 	}
@@ -58,7 +59,7 @@ func (l *Ledger) AddRecord(rec *models.DrawRecord) bool {
 // Add adds a draw's selections: drawID names the draw (for idempotence),
 // planID its plan, at its as_of. The ledger keeps selected (it must not be
 // modified afterwards).
-func (l *Ledger) Add(drawID, planID string, at time.Time, selected []models.USCC) bool {
+func (l *Ledger) Add(drawID, planID string, at time.Time, selected []uscc.Code) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ids[drawID] {
@@ -102,7 +103,7 @@ type exclusion struct {
 	// selections by earlier draws in [minFrom − mergeLookback, asOf]: the
 	// entity's first occasion in occs, then linked by next (-1 ends). Flat
 	// and pointer-free: a ledger window can hold a million selections.
-	occ    map[models.USCC]int32
+	occ    map[uscc.Code]int32
 	occs   []occasion
 	plans  []string
 	filter []uint64 // bitset over usccBit, nil when occ is empty
@@ -116,13 +117,13 @@ type occasion struct {
 
 const filterBits = 22
 
-func usccBit(c *models.USCC) uint64 {
+func usccBit(c *uscc.Code) uint64 {
 	x := binary.LittleEndian.Uint64(c[10:18]) ^ binary.LittleEndian.Uint64(c[2:10])<<7
 	return (x * 0x9e3779b97f4a7c15) >> (64 - filterBits)
 }
 
 // newExclusion returns nil when the request neither excludes nor caps.
-func newExclusion(req *models.DrawRequest, l *Ledger) *exclusion {
+func newExclusion(req *draw.Request, l *Ledger) *exclusion {
 	if req.ExcludeSelectedWithinDays == 0 && req.MaxInspectionsPerYear == 0 {
 		return nil
 	}
@@ -154,7 +155,7 @@ func newExclusion(req *models.DrawRequest, l *Ledger) *exclusion {
 			continue
 		}
 		if x.occ == nil {
-			x.occ = make(map[models.USCC]int32, n)
+			x.occ = make(map[uscc.Code]int32, n)
 			x.occs = make([]occasion, 0, n)
 			x.filter = make([]uint64, 1<<filterBits/64)
 		}

@@ -4,14 +4,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 func TestExclusionRules(t *testing.T) {
 	asOf := testAsOf
 	day := int64(daySeconds)
 	at := func(daysBefore int64) int64 { return asOf.Unix() - daysBefore*day }
-	c, _ := models.ParseUSCC("91350100M000100Y43")
+	c, _ := uscc.Parse("91350100M000100Y43")
 	type sel struct {
 		plan       string
 		daysBefore int64
@@ -45,9 +46,9 @@ func TestExclusionRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := NewLedger()
 			for i, s := range tc.sels {
-				l.Add(string(rune('a'+i)), s.plan, time.Unix(at(s.daysBefore), 0), []models.USCC{c})
+				l.Add(string(rune('a'+i)), s.plan, time.Unix(at(s.daysBefore), 0), []uscc.Code{c})
 			}
-			req := &models.DrawRequest{AsOf: asOf, ExcludeSelectedWithinDays: tc.exclude, MaxInspectionsPerYear: tc.cap}
+			req := &draw.Request{AsOf: asOf, ExcludeSelectedWithinDays: tc.exclude, MaxInspectionsPerYear: tc.cap}
 			x := newExclusion(req, l)
 			u := &Unit{USCC: c, Inspections: tc.insp}
 			recent, capped := x.check(u)
@@ -56,11 +57,11 @@ func TestExclusionRules(t *testing.T) {
 			}
 		})
 	}
-	if newExclusion(&models.DrawRequest{AsOf: asOf}, NewLedger()) != nil {
+	if newExclusion(&draw.Request{AsOf: asOf}, NewLedger()) != nil {
 		t.Fatal("no exclusion settings should give no exclusion")
 	}
 	l := NewLedger()
-	if !l.Add("d1", "P", asOf, []models.USCC{c}) || l.Add("d1", "P", asOf, []models.USCC{c}) || l.Draws() != 1 || l.Selections() != 1 {
+	if !l.Add("d1", "P", asOf, []uscc.Code{c}) || l.Add("d1", "P", asOf, []uscc.Code{c}) || l.Draws() != 1 || l.Selections() != 1 {
 		t.Fatal("ledger is not idempotent by draw id")
 	}
 }

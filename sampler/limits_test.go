@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // numberedPool returns n inspectors without departments or regions.
-func numberedPool(n int) []models.Inspector {
-	pool := make([]models.Inspector, n)
+func numberedPool(n int) []draw.Inspector {
+	pool := make([]draw.Inspector, n)
 	for i := range pool {
 		pool[i].ID = fmt.Sprintf("I-%06d", i)
 	}
@@ -46,7 +47,7 @@ func tempFiles(t *testing.T, dir string) []string {
 	return left
 }
 
-// The spec allows per_entity up to 100 (models.MaxPerEntity). An int8
+// The spec allows per_entity up to 100 (draw.MaxPerEntity). An int8
 // counter of the kept ranking (2k+8 entries) overflowed from k = 60 and
 // the draw panicked, leaving its temporary population file behind.
 func TestPerEntityBoundaries(t *testing.T) {
@@ -63,13 +64,13 @@ func TestPerEntityBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := testRequest(ratios(20000, 50000, 100000, 200000), fmt.Sprintf("%032x", 700+i))
-			req.Inspectors = models.DrawInspectors{Pool: numberedPool(130), PerEntity: tc.k}
+			req.Inspectors = draw.Inspectors{Pool: numberedPool(130), PerEntity: tc.k}
 			rec, _, err := New(store, Options{Workers: 2}).Run(context.Background(), req, src)
 			if left := tempFiles(t, dir); len(left) > 0 {
 				t.Errorf("temporary files left: %v", left)
 			}
 			if !tc.valid {
-				var de *models.DrawError
+				var de *draw.Error
 				if !errors.As(err, &de) || de.Path != "inspectors.per_entity" {
 					t.Fatalf("per_entity %d: error %v, want a DrawError on inspectors.per_entity", tc.k, err)
 				}
@@ -170,10 +171,10 @@ func TestRunPanicCleansUp(t *testing.T) {
 // hugeDraw is a draw whose assignment ranks 10^5 inspectors for each of
 // ~10^4 selected entities (10^9 hashes, minutes of work; above the default
 // MaxRankHashes, so the tests raise it).
-func hugeDraw(seed string) (*models.DrawRequest, []Unit) {
+func hugeDraw(seed string) (*draw.Request, []Unit) {
 	req := testRequest(ratios(500000, 500000, 500000, 500000), seed)
 	req.PlanID = "P-HUGE"
-	req.Inspectors = models.DrawInspectors{Pool: numberedPool(models.MaxPoolSize), PerEntity: models.MaxPerEntity}
+	req.Inspectors = draw.Inspectors{Pool: numberedPool(draw.MaxPoolSize), PerEntity: draw.MaxPerEntity}
 	return req, testUnits(33, 20000, []int{30, 55, 12, 3}, false)
 }
 
@@ -205,7 +206,7 @@ func TestCancelStopsAssignment(t *testing.T) {
 	if st == nil || st.Selected == 0 {
 		t.Fatalf("stats %+v: the draw did not reach the assignment", st)
 	}
-	if full := int64(st.Selected) * models.MaxPoolSize; st.AssignHashes >= full {
+	if full := int64(st.Selected) * draw.MaxPoolSize; st.AssignHashes >= full {
 		t.Fatalf("%d of %d rank hashes computed: the assignment was not stopped", st.AssignHashes, full)
 	}
 }
@@ -264,7 +265,7 @@ func TestCancelReleasesSampler(t *testing.T) {
 // hand: 1 without regions; along 37 → 3701 → 370102 the lists have 2, 2
 // and 1 entries (F lists two of them and counts twice).
 func TestMaxCandidates(t *testing.T) {
-	pool := []models.Inspector{
+	pool := []draw.Inspector{
 		{ID: "A"}, {ID: "B", Regions: []string{"37"}}, {ID: "C", Regions: []string{"3701"}},
 		{ID: "D", Regions: []string{"370102"}}, {ID: "E", Regions: []string{"44"}}, {ID: "F", Regions: []string{"37", "3701"}},
 		{ID: "G", Departments: []string{"tax"}},
@@ -273,8 +274,8 @@ func TestMaxCandidates(t *testing.T) {
 		dept string
 		want int
 	}{{"", 7}, {"market", 6}, {"tax", 7}} {
-		req := &models.DrawRequest{Department: tc.dept, Seed: strings.Repeat("0", 32),
-			Inspectors: models.DrawInspectors{Pool: pool, PerEntity: 2}}
+		req := &draw.Request{Department: tc.dept, Seed: strings.Repeat("0", 32),
+			Inspectors: draw.Inspectors{Pool: pool, PerEntity: 2}}
 		a := newAssigner(req, 0)
 		// "" and "tax": A and G have no regions (2 + 5); "market": G does
 		// not serve it (1 + 5)
@@ -291,9 +292,9 @@ func TestMaxCandidates(t *testing.T) {
 func TestWorkLimits(t *testing.T) {
 	units := testUnits(34, 1500, []int{30, 55, 12, 3}, false)
 	const parts, pool, k = 3, 40, 3
-	mkReq := func(seed int) *models.DrawRequest {
+	mkReq := func(seed int) *draw.Request {
 		r := testRequest(ratios(20000, 50000, 100000, 200000), fmt.Sprintf("%032x", seed))
-		r.Inspectors = models.DrawInspectors{Pool: numberedPool(pool), PerEntity: k}
+		r.Inspectors = draw.Inspectors{Pool: numberedPool(pool), PerEntity: k}
 		return r
 	}
 	_, st, err := Draw(context.Background(), mkReq(1), &MemSource{Units: units}, nil, io.Discard, Options{})
@@ -349,16 +350,16 @@ func TestWorkLimits(t *testing.T) {
 }
 
 // strataWarnings compares n_t·N_{t−1} with n_{t−1}·N_t: with stratum sizes
-// near 2^40 (models.MaxDrawCount) the int64 products overflowed and warned
+// near 2^40 (draw.MaxCount) the int64 products overflowed and warned
 // about a tier whose probability does not fall (0.767 > 0.347).
 func TestStrataWarningsLargeStrata(t *testing.T) {
 	N := []int64{846087558021, 765513224102, 0, 0}
 	n := []int64{293970699565, 649522587953, 0, 0}
-	if ws := strataWarnings(models.National4, N, n); len(ws) != 0 {
+	if ws := strataWarnings(tier.National4, N, n); len(ws) != 0 {
 		t.Fatalf("%q", ws)
 	}
 	n[1] = 265513224102 // 0.346842 < 0.347446
-	if ws := strataWarnings(models.National4, N, n); len(ws) != 1 || !strings.Contains(ws[0], "tier B's inclusion probability") {
+	if ws := strataWarnings(tier.National4, N, n); len(ws) != 1 || !strings.Contains(ws[0], "tier B's inclusion probability") {
 		t.Fatalf("%q", ws)
 	}
 }

@@ -6,14 +6,15 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // Options configure draws. The zero value is usable after EnsureDefaults.
 type Options struct {
 	// Scheme is the tier scheme of the units' tiers when the Source does
-	// not name one (SchemeSource). Default models.National4.
-	Scheme *models.TierScheme
+	// not name one (SchemeSource). Default tier.National4.
+	Scheme *tier.Scheme
 	// AllowZeroLowestTier lets the lowest-risk tier have ratio or weight 0
 	// (Shanghai 2022: tier A may be exempt). Default false: every tier must
 	// have a positive ratio or weight (Shandong 2020: 不免抽, no entity is
@@ -76,7 +77,7 @@ var ErrTooLarge = errors.New("sampler: draw too large")
 // checkWork refuses a draw whose sample sizes nt, with up to perEntity
 // candidate inspectors to rank and k to assign per selected entity, exceed
 // the Options' limits. Products are computed so that they cannot overflow:
-// Σ n_t ≤ 16 × 2^40 and the factors are at most models.MaxPoolSize.
+// Σ n_t ≤ 16 × 2^40 and the factors are at most draw.MaxPoolSize.
 func checkWork(nt []int64, perEntity, k int64, o *Options) error {
 	var n int64
 	for _, v := range nt {
@@ -96,10 +97,10 @@ func checkWork(nt []int64, perEntity, k int64, o *Options) error {
 // EnsureDefaults fills unset fields with their documented defaults.
 func (o *Options) EnsureDefaults() {
 	if o.Scheme == nil {
-		o.Scheme = models.National4
+		o.Scheme = tier.National4
 	}
 	if o.MinPerEntity <= 0 {
-		o.MinPerEntity = models.DefaultPerEntity
+		o.MinPerEntity = draw.DefaultPerEntity
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

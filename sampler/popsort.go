@@ -19,7 +19,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // segKeys is the number of keys per emitted segment.
@@ -176,7 +176,7 @@ type segResult struct {
 // With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
 // the tier index XOR the line's mask byte (spec "Population file and
 // digest"); without one they are v1's `USCC,TIER\n`.
-func emitPopulation(ctx context.Context, pop *population, scheme *models.TierScheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
+func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
 	var segs []segment
 	var start int64
 	for b := range pop.prefixes {

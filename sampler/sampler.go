@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
 )
 
 // Sampler runs draws against a Store: it enforces seed commitments, keeps
@@ -61,7 +61,7 @@ func (s *Sampler) Commit(planID, commitment string) (Commitment, error) {
 // or MaxAssignments, which is ErrTooLarge, or a panic, which is raised
 // again after clean-up), the lock is released and no temporary file is
 // left in the Store.
-func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) (*models.DrawRecord, *Stats, error) {
+func (s *Sampler) Run(ctx context.Context, req *draw.Request, src Source) (*draw.Record, *Stats, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -71,7 +71,7 @@ func (s *Sampler) Run(ctx context.Context, req *models.DrawRequest, src Source) 
 	if err != nil {
 		return nil, nil, err
 	}
-	digest := models.SeedDigest(r.SeedBytes())
+	digest := draw.SeedDigest(r.SeedBytes())
 	reg, registered, open := s.store.commitment(digest, r.PlanID)
 	switch {
 	case registered && reg.PlanID != r.PlanID:

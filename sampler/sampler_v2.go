@@ -7,7 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // RunV2 runs a draw/v2 draw over src and persists it: the regulatory
@@ -20,7 +21,7 @@ import (
 //     refuses any other request (ErrPlanDrawn); the identical request
 //     returns the stored draw (Stats.Replayed);
 //   - the Store's conflict register applies.
-func (s *Sampler) RunV2(ctx context.Context, req *models.DrawRequest, src Source) (*models.DrawV2, *Stats, error) {
+func (s *Sampler) RunV2(ctx context.Context, req *draw.Request, src Source) (*draw.V2, *Stats, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -30,7 +31,7 @@ func (s *Sampler) RunV2(ctx context.Context, req *models.DrawRequest, src Source
 	if err != nil {
 		return nil, nil, err
 	}
-	digest := models.SeedDigest(r.SeedBytes())
+	digest := draw.SeedDigest(r.SeedBytes())
 	if r.SeedCommitment != "" && r.SeedCommitment != digest {
 		return nil, nil, fmt.Errorf("%w: seed_commitment %s is not the seed's SHA-256 %s", ErrCommitment, r.SeedCommitment, digest)
 	}
@@ -86,7 +87,7 @@ func (s *Sampler) RunV2(ctx context.Context, req *models.DrawRequest, src Source
 		return nil, st, fmt.Errorf("sampler store: %w", err)
 	}
 	stored = true
-	if err := s.store.putBytes(shadowV1(rec), models.EncodeV2(rec), tmp); err != nil {
+	if err := s.store.putBytes(shadowV1(rec), draw.EncodeV2(rec), tmp); err != nil {
 		return nil, st, err
 	}
 	return rec, st, nil
@@ -96,7 +97,7 @@ func (s *Sampler) RunV2(ctx context.Context, req *models.DrawRequest, src Source
 // inspector is replaced on the entity's team by the next inspector of the
 // entity's own permutation, and the amendment is appended to the draw's
 // amendments document. at is the declaration time.
-func (s *Sampler) Amend(ctx context.Context, drawID, uscc, inspector, reason string, at time.Time) (*models.DrawAmendment, error) {
+func (s *Sampler) Amend(ctx context.Context, drawID, uscc, inspector, reason string, at time.Time) (*draw.Amendment, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -122,12 +123,12 @@ func (s *Sampler) Amend(ctx context.Context, drawID, uscc, inspector, reason str
 	if err != nil {
 		return nil, err
 	}
-	a := models.DrawAmendment{Seq: len(doc.Amendments) + 1, USCC: uscc, Recused: inspector, Replacement: repl,
+	a := draw.Amendment{Seq: len(doc.Amendments) + 1, USCC: uscc, Recused: inspector, Replacement: repl,
 		Reason: reason, At: at.UTC().Format(time.RFC3339), Prev: ""}
 	if n := len(doc.Amendments); n > 0 {
 		a.Prev = doc.Amendments[n-1].ID
 	}
-	a.ID = models.AmendmentID(drawID, &a)
+	a.ID = draw.AmendmentID(drawID, &a)
 	doc.Amendments = append(doc.Amendments, a)
 	if err := s.store.putAmendments(doc); err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (s *Sampler) Amend(ctx context.Context, drawID, uscc, inspector, reason str
 // amendState replays a v2 record's assignment state for amendments.
 type amendState struct {
 	a         *permAssigner
-	rec       *models.DrawV2
+	rec       *draw.V2
 	ids       map[string]int32
 	bySel     map[string]int
 	team      map[int][]int32 // current inspectors
@@ -148,7 +149,7 @@ type amendState struct {
 	cap       int64
 }
 
-func newAmendState(rec *models.DrawV2) (*amendState, error) {
+func newAmendState(rec *draw.V2) (*amendState, error) {
 	st := &amendState{a: newPermAssigner(rec.Request, rec.RegisterConflicts), rec: rec, ids: map[string]int32{},
 		bySel: map[string]int{}, team: map[int][]int32{}, taken: map[int][]int32{}, recused: map[int][]int32{},
 		exhausted: map[int]bool{}, cap: loadCap(rec.Request, len(rec.Selected))}
@@ -174,14 +175,14 @@ func newAmendState(rec *models.DrawV2) (*amendState, error) {
 
 // apply applies one recusal and returns the replacement's id ("" when none
 // is left).
-func (st *amendState) apply(uscc, inspector string) (string, error) {
-	i, ok := st.bySel[uscc]
+func (st *amendState) apply(code, inspector string) (string, error) {
+	i, ok := st.bySel[code]
 	if !ok {
-		return "", &models.DrawError{Path: "uscc", Msg: fmt.Sprintf("%s is not selected in this draw", uscc)}
+		return "", &draw.Error{Path: "uscc", Msg: fmt.Sprintf("%s is not selected in this draw", code)}
 	}
 	x, ok := st.ids[inspector]
 	if !ok || !slices.Contains(st.team[i], x) {
-		return "", &models.DrawError{Path: "inspector", Msg: fmt.Sprintf("%q is not on the team of %s", inspector, uscc)}
+		return "", &draw.Error{Path: "inspector", Msg: fmt.Sprintf("%q is not on the team of %s", inspector, code)}
 	}
 	st.team[i] = slices.DeleteFunc(st.team[i], func(y int32) bool { return y == x })
 	st.recused[i] = append(st.recused[i], x)
@@ -190,7 +191,7 @@ func (st *amendState) apply(uscc, inspector string) (string, error) {
 	var region [6]byte
 	copy(region[:], sel.Region)
 	skip := append(slices.Clone(st.recused[i]), st.team[i]...)
-	r := st.a.replacement(models.USCC([]byte(uscc)), region, st.taken[i], st.exhausted[i], skip, st.cap)
+	r := st.a.replacement(uscc.Code([]byte(code)), region, st.taken[i], st.exhausted[i], skip, st.cap)
 	if r < 0 {
 		st.exhausted[i] = true
 		return "", nil

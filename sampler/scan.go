@@ -36,7 +36,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // ErrPopulationChanged is returned when the Source yields a different
@@ -54,8 +56,8 @@ var usccVal = func() (t [256]byte) {
 	for i := range t {
 		t[i] = 0xff
 	}
-	for i := 0; i < len(models.USCCAlphabet); i++ {
-		t[models.USCCAlphabet[i]] = byte(i)
+	for i := 0; i < len(uscc.Alphabet); i++ {
+		t[uscc.Alphabet[i]] = byte(i)
 	}
 	return t
 }()
@@ -63,7 +65,7 @@ var usccVal = func() (t [256]byte) {
 // packSuffix packs USCC positions 9–18 into a base-31 number (< 31^10 <
 // 2^50), preserving byte order. ok is false when a character is not in the
 // alphabet.
-func packSuffix(c *models.USCC) (v uint64, ok bool) {
+func packSuffix(c *uscc.Code) (v uint64, ok bool) {
 	var bad byte
 	for _, b := range c[8:18] {
 		x := usccVal[b]
@@ -76,7 +78,7 @@ func packSuffix(c *models.USCC) (v uint64, ok bool) {
 // pairChars[v] are the two alphabet characters of v = 31·hi + lo.
 var pairChars = func() (t [31 * 31][2]byte) {
 	for i := range t {
-		t[i] = [2]byte{models.USCCAlphabet[i/31], models.USCCAlphabet[i%31]}
+		t[i] = [2]byte{uscc.Alphabet[i/31], uscc.Alphabet[i%31]}
 	}
 	return t
 }()
@@ -91,13 +93,13 @@ func unpackSuffix(dst []byte, v uint64) {
 	}
 }
 
-func prefixOf(c *models.USCC) uint64 { return binary.BigEndian.Uint64(c[0:8]) }
+func prefixOf(c *uscc.Code) uint64 { return binary.BigEndian.Uint64(c[0:8]) }
 
 // scanParams are a draw's per-draw constants for the scan.
 type scanParams struct {
 	asOf   int64
-	filter *models.DrawPopulation
-	scheme *models.TierScheme
+	filter *draw.Population
+	scheme *tier.Scheme
 	excl   *exclusion
 	k      [32]byte // K = SHA-256("draw/v1" || 0x00 || seed); v2: KS
 	// v2Filters: the filter has draw/v2 members (industries, include,
@@ -108,7 +110,7 @@ type scanParams struct {
 // scanCounts are one worker's counters.
 type scanCounts struct {
 	scanned       int64
-	n             [models.MaxTiers]int64
+	n             [draw.MaxTiers]int64
 	notRegistered int64
 	deregistered  int64
 	filtered      int64
@@ -144,7 +146,7 @@ func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
 	case !p.filter.Match(u.USCC, u.Region) || p.v2Filters && !p.filter.MatchV2(u.USCC, u.Region, u.Industry):
 		c.filtered++
 		return false, nil
-	case u.Tier == models.NoTier:
+	case u.Tier == tier.None:
 		c.untiered++
 		return false, nil
 	case int(u.Tier) >= p.scheme.Len():
@@ -202,7 +204,7 @@ func unitError(u *Unit) error {
 	if !regionDigits(&u.Region) {
 		return fmt.Errorf("sampler: unit %s: region %q is not a 6-digit division code", u.USCC, string(u.Region[:]))
 	}
-	_, err := models.ParseUSCCFormat(string(u.USCC[:]))
+	_, err := uscc.ParseFormat(string(u.USCC[:]))
 	if err == nil {
 		err = errors.New("not uppercase")
 	}
@@ -375,9 +377,9 @@ func (pop *population) reset() {
 // cand is a candidate for the sample: one entity and its priority. 64 bytes.
 type cand struct {
 	prio   [4]uint64 // SHA-256(K || USCC) as big-endian words
-	uscc   models.USCC
+	uscc   uscc.Code
 	region [6]byte
-	tier   models.Tier
+	tier   tier.Tier
 }
 
 func prioLess(a, b *[4]uint64) bool {
@@ -454,7 +456,7 @@ func (b *bottomN) down(i int) {
 }
 
 // priority computes SHA-256(K || USCC) into p, using buf (K in buf[:32]).
-func priority(buf *[50]byte, c *models.USCC, p *[4]uint64) {
+func priority(buf *[50]byte, c *uscc.Code, p *[4]uint64) {
 	copy(buf[32:], c[:])
 	h := sha256.Sum256(buf[:])
 	p[0] = binary.BigEndian.Uint64(h[0:])

@@ -22,7 +22,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 type selMode int
@@ -165,7 +165,7 @@ func (s *strataSel) result(ws []selWorker) (sel []cand, ok bool) {
 		}
 		for t := range s.nt {
 			for i := sw.pos[t]; i < sw.end[t]; i++ {
-				s.slots[i].tier = models.NoTier // unused end of a reserved block
+				s.slots[i].tier = tier.None // unused end of a reserved block
 			}
 		}
 	}
@@ -178,7 +178,7 @@ func (s *strataSel) result(ws []selWorker) (sel []cand, ok bool) {
 		lo, hi := s.base[t], s.base[t]+min(s.next[t].n.Load(), s.size[t])
 		j := lo
 		for i := lo; i < hi; i++ {
-			if s.slots[i].tier != models.NoTier {
+			if s.slots[i].tier != tier.None {
 				s.slots[j] = s.slots[i]
 				j++
 			}

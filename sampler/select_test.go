@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 var testAsOf = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -22,14 +24,14 @@ var testAsOf = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 // manyPrefixes, over hundreds), tiers drawn from mix.
 func testUnits(seed uint64, n int, mix []int, manyPrefixes bool) []Unit {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	seen := map[models.USCC]bool{}
+	seen := map[uscc.Code]bool{}
 	units := make([]Unit, 0, n)
 	total := 0
 	for _, m := range mix {
 		total += m
 	}
 	for len(units) < n {
-		var c models.USCC
+		var c uscc.Code
 		c[0] = "9N1"[rng.IntN(3)]
 		c[1] = "123"[rng.IntN(3)]
 		div := fmt.Sprintf("37%02d%02d", 1+rng.IntN(3), 1+rng.IntN(3))
@@ -38,10 +40,10 @@ func testUnits(seed uint64, n int, mix []int, manyPrefixes bool) []Unit {
 		}
 		copy(c[2:8], div)
 		for j := 8; j < 16; j++ {
-			c[j] = models.USCCAlphabet[rng.IntN(31)]
+			c[j] = uscc.Alphabet[rng.IntN(31)]
 		}
-		c[16] = models.OrgCheckCharacter(c[8:16])
-		c[17] = models.CheckCharacter(c[:17])
+		c[16] = uscc.OrgCheckCharacter(c[8:16])
+		c[17] = uscc.CheckCharacter(c[:17])
 		if seen[c] {
 			continue
 		}
@@ -51,7 +53,7 @@ func testUnits(seed uint64, n int, mix []int, manyPrefixes bool) []Unit {
 		r := rng.IntN(total)
 		for t, m := range mix {
 			if r < m {
-				u.Tier = models.Tier(t)
+				u.Tier = tier.Tier(t)
 				break
 			}
 			r -= m
@@ -61,25 +63,25 @@ func testUnits(seed uint64, n int, mix []int, manyPrefixes bool) []Unit {
 	return units
 }
 
-func testRequest(alloc models.DrawAllocation, seed string) *models.DrawRequest {
-	return &models.DrawRequest{
+func testRequest(alloc draw.Allocation, seed string) *draw.Request {
+	return &draw.Request{
 		PlanID: "test", AsOf: testAsOf, Allocation: alloc, Seed: seed,
-		Inspectors: models.DrawInspectors{PerEntity: 2, Pool: []models.Inspector{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}},
+		Inspectors: draw.Inspectors{PerEntity: 2, Pool: []draw.Inspector{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}},
 	}
 }
 
-func ratios(vals ...int64) models.DrawAllocation {
-	var a models.DrawAllocation
+func ratios(vals ...int64) draw.Allocation {
+	var a draw.Allocation
 	for i, v := range vals {
-		a.Ratios = append(a.Ratios, models.TierValue{Label: models.Shandong5.Labels[i], Value: v})
+		a.Ratios = append(a.Ratios, draw.TierValue{Label: tier.Shandong5.Labels[i], Value: v})
 	}
 	return a
 }
 
-func weights(budget int64, vals ...int64) models.DrawAllocation {
-	a := models.DrawAllocation{Budget: budget}
+func weights(budget int64, vals ...int64) draw.Allocation {
+	a := draw.Allocation{Budget: budget}
 	for i, v := range vals {
-		a.Weights = append(a.Weights, models.TierValue{Label: models.Shandong5.Labels[i], Value: v})
+		a.Weights = append(a.Weights, draw.TierValue{Label: tier.Shandong5.Labels[i], Value: v})
 	}
 	return a
 }
@@ -87,7 +89,7 @@ func weights(budget int64, vals ...int64) models.DrawAllocation {
 // naiveDraw is the spec's selection in one obvious pass: hash everything,
 // sort each stratum, take the n smallest; and the population lines sorted
 // as strings.
-func naiveDraw(units []Unit, scheme *models.TierScheme, seed []byte, n []int64) ([]string, string) {
+func naiveDraw(units []Unit, scheme *tier.Scheme, seed []byte, n []int64) ([]string, string) {
 	k := sha256.Sum256(append([]byte("draw/v1\x00"), seed...))
 	type e struct {
 		c string
@@ -120,7 +122,7 @@ func TestParallelEqualsSinglePass(t *testing.T) {
 	for i, tc := range []struct {
 		n       int
 		many    bool
-		alloc   models.DrawAllocation
+		alloc   draw.Allocation
 		parts   int
 		workers int
 	}{
@@ -144,7 +146,7 @@ func TestParallelEqualsSinglePass(t *testing.T) {
 			for _, s := range rec.Strata {
 				n = append(n, s.Sample)
 			}
-			want, wantPop := naiveDraw(units, models.National4, req.SeedBytes(), n)
+			want, wantPop := naiveDraw(units, tier.National4, req.SeedBytes(), n)
 			var got []string
 			for _, s := range rec.Selected {
 				got = append(got, s.USCC.String())
@@ -165,7 +167,7 @@ func TestParallelEqualsSinglePass(t *testing.T) {
 				t.Fatal(err)
 			}
 			// the slow path (bottom-n heaps) gives the same record
-			rec2, st2, err := draw(context.Background(), req, &MemSource{Units: units, Parts: tc.parts}, nil, io.Discard, Options{Workers: tc.workers}, -50)
+			rec2, st2, err := execute(context.Background(), req, &MemSource{Units: units, Parts: tc.parts}, nil, io.Discard, Options{Workers: tc.workers}, -50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,12 +214,12 @@ func TestSortKeys(t *testing.T) {
 
 func TestPackSuffix(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	var prev models.USCC
+	var prev uscc.Code
 	var prevV uint64
 	for i := range 10000 {
-		var c models.USCC
+		var c uscc.Code
 		for j := range c {
-			c[j] = models.USCCAlphabet[rng.IntN(31)]
+			c[j] = uscc.Alphabet[rng.IntN(31)]
 		}
 		v, ok := packSuffix(&c)
 		if !ok || v >= 1<<50 {
@@ -233,7 +235,7 @@ func TestPackSuffix(t *testing.T) {
 		}
 		prev, prevV = c, v
 	}
-	bad := models.USCC{}
+	bad := uscc.Code{}
 	copy(bad[:], "91370102MA12345IO0")
 	if _, ok := packSuffix(&bad); ok {
 		t.Fatal("accepted I and O")
@@ -253,9 +255,9 @@ func (s *changingSource) Scan(ctx context.Context, part int, asOf time.Time, fn 
 		s.scans++
 		if s.scans <= s.unstable && s.scans%2 == 1 {
 			u := s.Units[0]
-			u.USCC[15] = models.USCCAlphabet[(models.USCCAlphabet[0]+u.USCC[15])%31]
-			u.USCC[16] = models.OrgCheckCharacter(u.USCC[8:16])
-			u.USCC[17] = models.CheckCharacter(u.USCC[:17])
+			u.USCC[15] = uscc.Alphabet[(uscc.Alphabet[0]+u.USCC[15])%31]
+			u.USCC[16] = uscc.OrgCheckCharacter(u.USCC[8:16])
+			u.USCC[17] = uscc.CheckCharacter(u.USCC[:17])
 			if err := fn(&u); err != nil {
 				return err
 			}
@@ -310,7 +312,7 @@ func TestBadSources(t *testing.T) {
 	}
 	// untiered units are left out and noted
 	us := slices.Clone(units)
-	us[0].Tier, us[1].Tier = models.NoTier, models.NoTier
+	us[0].Tier, us[1].Tier = tier.None, tier.None
 	rec, st, err := Draw(context.Background(), req, &MemSource{Units: us}, nil, &bytes.Buffer{}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +327,7 @@ func TestDrawRefusals(t *testing.T) {
 	src := &MemSource{Units: units}
 	for _, tc := range []struct {
 		name string
-		req  *models.DrawRequest
+		req  *draw.Request
 		opts Options
 		want string
 	}{
@@ -333,7 +335,7 @@ func TestDrawRefusals(t *testing.T) {
 		{"decreasing weights", testRequest(weights(10, 1, 3, 2, 4), strings.Repeat("0", 32)), Options{}, "must not fall as risk rises"},
 		{"lowest tier exempt", testRequest(ratios(0, 10000, 30000, 40000), strings.Repeat("0", 32)), Options{}, "exempts tier A"},
 		{"five tiers for a four-tier scheme", testRequest(ratios(0, 10000, 30000, 40000, 50000), strings.Repeat("0", 32)), Options{AllowZeroLowestTier: true}, "not in scheme national-4"},
-		{"one inspector", func() *models.DrawRequest {
+		{"one inspector", func() *draw.Request {
 			r := testRequest(ratios(10000, 10000, 30000, 40000), strings.Repeat("0", 32))
 			r.Inspectors.PerEntity = 1
 			return r
@@ -344,7 +346,7 @@ func TestDrawRefusals(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
-			var de *models.DrawError
+			var de *draw.Error
 			if !errors.As(err, &de) {
 				t.Fatalf("%T is not a *models.DrawError", err)
 			}

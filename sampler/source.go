@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Unit is one market entity as the sampler sees it at a draw's as_of. The
 // service adapts its scoring engine to Units; the sampler never sees more.
 type Unit struct {
-	USCC models.USCC
+	USCC uscc.Code
 	// Region is the 6-digit division code used for the population filter
 	// (region_prefix) and inspector regions. It is usually the USCC's own
 	// division (positions 3–8), but the adapter may use another code (for
@@ -22,9 +23,9 @@ type Unit struct {
 	// population filter industries.
 	Industry string
 	// Tier is the entity's tier as of the draw's as_of in the scheme in
-	// force; models.NoTier leaves the entity out of the population (counted
+	// force; tier.None leaves the entity out of the population (counted
 	// in Stats.Excluded.Untiered and noted in the record's warnings).
-	Tier models.Tier
+	Tier tier.Tier
 	// RegisteredAt is the unix time (seconds) of registration; entities
 	// registered after as_of are not eligible.
 	RegisteredAt int64
@@ -71,7 +72,7 @@ type Source interface {
 // Options.Scheme.
 type SchemeSource interface {
 	Source
-	TierScheme() *models.TierScheme
+	TierScheme() *tier.Scheme
 }
 
 // MemSource is a Source over units held in memory, split into Parts
@@ -81,7 +82,7 @@ type SchemeSource interface {
 type MemSource struct {
 	Units  []Unit
 	Parts  int
-	Scheme *models.TierScheme
+	Scheme *tier.Scheme
 }
 
 // Partitions implements Source.
@@ -109,4 +110,4 @@ func (m *MemSource) Scan(ctx context.Context, part int, _ time.Time, fn func(*Un
 }
 
 // TierScheme implements SchemeSource; nil means "not said".
-func (m *MemSource) TierScheme() *models.TierScheme { return m.Scheme }
+func (m *MemSource) TierScheme() *tier.Scheme { return m.Scheme }

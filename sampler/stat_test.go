@@ -8,7 +8,9 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // TestInclusionStatistics runs many draws with fixed seeds over one small
@@ -20,20 +22,20 @@ import (
 func TestInclusionStatistics(t *testing.T) {
 	const draws = 1200
 	units := testUnits(99, 260, []int{120, 90, 40, 10}, false)
-	var pool []models.Inspector
+	var pool []draw.Inspector
 	for i := range 8 {
-		pool = append(pool, models.Inspector{ID: fmt.Sprintf("i%d", i)})
+		pool = append(pool, draw.Inspector{ID: fmt.Sprintf("i%d", i)})
 	}
-	scheme := models.National4
-	counts := make(map[models.USCC]int, len(units))
+	scheme := tier.National4
+	counts := make(map[uscc.Code]int, len(units))
 	assigned := make(map[string]int)
 	var selectedPerTier [4]int64
 	var N, n [4]int64
 	for s := range draws {
-		req := &models.DrawRequest{
+		req := &draw.Request{
 			PlanID: "stat", AsOf: testAsOf,
 			Allocation: ratios(100000, 200000, 400000, 700000),
-			Inspectors: models.DrawInspectors{Pool: pool, PerEntity: 2, MaxLoad: 1 << 30},
+			Inspectors: draw.Inspectors{Pool: pool, PerEntity: 2, MaxLoad: 1 << 30},
 			Seed:       fmt.Sprintf("%032x", s+1),
 		}
 		rec, _, err := Draw(context.Background(), req, &MemSource{Units: units, Parts: 3}, nil, io.Discard, Options{Workers: 2})
@@ -51,11 +53,11 @@ func TestInclusionStatistics(t *testing.T) {
 			}
 		}
 	}
-	for tier := range 4 {
-		pi := float64(n[tier]) / float64(N[tier])
+	for tr := range 4 {
+		pi := float64(n[tr]) / float64(N[tr])
 		// (a) per-stratum inclusion frequency
-		if freq := float64(selectedPerTier[tier]) / float64(draws*N[tier]); freq != pi {
-			t.Errorf("stratum %s: inclusion frequency %.6f, π = %.6f", scheme.Labels[tier], freq, pi)
+		if freq := float64(selectedPerTier[tr]) / float64(draws*N[tr]); freq != pi {
+			t.Errorf("stratum %s: inclusion frequency %.6f, π = %.6f", scheme.Labels[tr], freq, pi)
 		}
 		if pi == 1 {
 			continue
@@ -65,15 +67,15 @@ func TestInclusionStatistics(t *testing.T) {
 		exp := draws * pi
 		var x2 float64
 		for _, u := range units {
-			if u.Tier == models.Tier(tier) {
+			if u.Tier == tier.Tier(tr) {
 				d := float64(counts[u.USCC]) - exp
 				x2 += d * d / (exp * (1 - pi))
 			}
 		}
-		limit := distuv.ChiSquared{K: float64(N[tier] - 1)}.Quantile(0.999)
-		t.Logf("stratum %s: N %d n %d χ² %.1f (0.999 quantile %.1f)", scheme.Labels[tier], N[tier], n[tier], x2, limit)
+		limit := distuv.ChiSquared{K: float64(N[tr] - 1)}.Quantile(0.999)
+		t.Logf("stratum %s: N %d n %d χ² %.1f (0.999 quantile %.1f)", scheme.Labels[tr], N[tr], n[tr], x2, limit)
 		if x2 > limit {
-			t.Errorf("stratum %s: units are not equally likely: χ² %.1f > %.1f", scheme.Labels[tier], x2, limit)
+			t.Errorf("stratum %s: units are not equally likely: χ² %.1f > %.1f", scheme.Labels[tr], x2, limit)
 		}
 	}
 	// inspectors: each assignment picks 2 of 8, uniformly

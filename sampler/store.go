@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
 )
 
 // Store keeps draws durably in a directory:
@@ -123,7 +123,7 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("sampler store: %w", err)
 	}
 	// in as_of order, so that "first draw using a seed" is well defined
-	var recs []*models.DrawRecord
+	var recs []*draw.Record
 	for _, e := range rs {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
@@ -145,7 +145,7 @@ func OpenStore(dir string) (*Store, error) {
 		}
 		recs = append(recs, rec)
 	}
-	slices.SortFunc(recs, func(a, b *models.DrawRecord) int {
+	slices.SortFunc(recs, func(a, b *draw.Record) int {
 		if c := a.Request.AsOf.Compare(b.Request.AsOf); c != 0 {
 			return c
 		}
@@ -168,14 +168,14 @@ func OpenStore(dir string) (*Store, error) {
 
 // index adds a record to the in-memory indexes and the ledger; s.mu must
 // be held or s not yet shared.
-func (s *Store) index(rec *models.DrawRecord) {
+func (s *Store) index(rec *draw.Record) {
 	info := RecordInfo{DrawID: rec.DrawID, PlanID: rec.Request.PlanID, AsOf: rec.Request.AsOf, Selected: len(rec.Selected)}
 	for _, st := range rec.Strata {
 		info.Eligible += st.N
 	}
 	s.records[rec.DrawID] = info
 	s.byRequest[requestKey(&rec.Request)] = rec.DrawID
-	sd := models.SeedDigest(rec.Request.SeedBytes())
+	sd := draw.SeedDigest(rec.Request.SeedBytes())
 	if _, ok := s.seeds[sd]; !ok {
 		s.seeds[sd] = rec.DrawID
 	}
@@ -186,7 +186,7 @@ func (s *Store) index(rec *models.DrawRecord) {
 	s.ledger.AddRecord(rec)
 }
 
-func requestKey(r *models.DrawRequest) [32]byte { return sha256.Sum256(r.AppendJSON(nil)) }
+func requestKey(r *draw.Request) [32]byte { return sha256.Sum256(r.AppendJSON(nil)) }
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
@@ -210,7 +210,7 @@ func (s *Store) has(id string) bool {
 }
 
 // Record returns the stored record with the given id, or ErrNotFound.
-func (s *Store) Record(id string) (*models.DrawRecord, error) {
+func (s *Store) Record(id string) (*draw.Record, error) {
 	data, err := s.RecordJSON(id)
 	if err != nil {
 		return nil, err
@@ -260,16 +260,16 @@ func (s *Store) Records(planID string) []RecordInfo {
 // for the same plan again returns the first registration; for another plan
 // it is refused.
 func (s *Store) Commit(planID, commitment string, at time.Time) (Commitment, error) {
-	probe := models.DrawRequest{PlanID: planID}
+	probe := draw.Request{PlanID: planID}
 	if err := probe.Validate(); err != nil {
-		var de *models.DrawError
+		var de *draw.Error
 		if errors.As(err, &de) && de.Path == "plan_id" {
 			return Commitment{}, err
 		}
 	}
 	h := strings.ToLower(commitment)
 	if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
-		return Commitment{}, &models.DrawError{Path: "commitment", Msg: "must be 64 hex digits (the SHA-256 of the seed bytes)"}
+		return Commitment{}, &draw.Error{Path: "commitment", Msg: "must be 64 hex digits (the SHA-256 of the seed bytes)"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -331,13 +331,13 @@ func readCommitment(path string) (Commitment, error) {
 
 // put moves the population file into place and writes the record, then
 // indexes it. The record is the commit point.
-func (s *Store) put(rec *models.DrawRecord, popTmp string) error {
+func (s *Store) put(rec *draw.Record, popTmp string) error {
 	return s.putBytes(rec, rec.AppendJSON(nil), popTmp)
 }
 
 // putBytes is put with the record's stored bytes and its v1 shape for the
 // indexes.
-func (s *Store) putBytes(rec *models.DrawRecord, data []byte, popTmp string) error {
+func (s *Store) putBytes(rec *draw.Record, data []byte, popTmp string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.records[rec.DrawID]; ok {
@@ -361,7 +361,7 @@ func (s *Store) putBytes(rec *models.DrawRecord, data []byte, popTmp string) err
 }
 
 // lookup returns the id of a stored draw of exactly this request.
-func (s *Store) lookup(r *models.DrawRequest) (string, bool) {
+func (s *Store) lookup(r *draw.Request) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id, ok := s.byRequest[requestKey(r)]

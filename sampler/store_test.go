@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
-func storeRequest(plan, seed string, asOf time.Time) *models.DrawRequest {
+func storeRequest(plan, seed string, asOf time.Time) *draw.Request {
 	r := testRequest(ratios(100000, 200000, 300000, 500000), seed)
 	r.PlanID, r.AsOf = plan, asOf
 	return r
@@ -101,7 +102,7 @@ func TestStoreRunAndReopen(t *testing.T) {
 	if st3.Excluded.RecentlySelected != int64(len(rec.Selected)) || st3.Eligible != int64(len(src.Units))-int64(len(rec.Selected)) {
 		t.Fatalf("exclusion: %+v", st3)
 	}
-	first := map[models.USCC]bool{}
+	first := map[uscc.Code]bool{}
 	for _, s := range rec.Selected {
 		first[s.USCC] = true
 	}
@@ -121,7 +122,7 @@ func TestStoreCommitments(t *testing.T) {
 	s := New(store, Options{Now: func() time.Time { return now }})
 	src := &MemSource{Units: testUnits(22, 500, []int{30, 55, 12, 3}, false)}
 	seed := strings.Repeat("ab", 16)
-	digest := models.SeedDigest(storeRequest("P", seed, testAsOf).SeedBytes())
+	digest := draw.SeedDigest(storeRequest("P", seed, testAsOf).SeedBytes())
 
 	if _, err := s.Commit("P", "xyz"); err == nil {
 		t.Fatal("bad commitment accepted")
@@ -168,7 +169,7 @@ func TestStoreCommitments(t *testing.T) {
 		t.Fatalf("commitments after reopen: %+v", cs)
 	}
 	// a seed revealed by a draw cannot be committed afterwards
-	revealed := models.SeedDigest(storeRequest("P", strings.Repeat("cd", 16), testAsOf).SeedBytes())
+	revealed := draw.SeedDigest(storeRequest("P", strings.Repeat("cd", 16), testAsOf).SeedBytes())
 	if _, err := store2.Commit("P", revealed, now); !errors.Is(err, ErrSeedReused) {
 		t.Fatalf("committing a revealed seed: %v", err)
 	}

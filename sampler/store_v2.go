@@ -15,7 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 const (
@@ -49,34 +50,34 @@ func (s *Store) loadKey(c *Commitment) error {
 	default:
 		return fmt.Errorf("sampler store: %w", err)
 	}
-	c.KeyCommitment = models.KeyCommitment(c.key)
+	c.KeyCommitment = draw.KeyCommitment(c.key)
 	return nil
 }
 
 // isV2 reports whether stored record bytes are a draw/v2 record.
 func isV2(data []byte) bool {
-	return bytes.HasPrefix(data, []byte(`{"format":"`+models.DrawFormatV2+`"`))
+	return bytes.HasPrefix(data, []byte(`{"format":"`+draw.FormatV2+`"`))
 }
 
 // parseStoredRecord parses a stored record of either format into the v1
 // shape the indexes and the ledger use (a v2 record's selected entities
 // without tiers).
-func parseStoredRecord(data []byte) (*models.DrawRecord, error) {
+func parseStoredRecord(data []byte) (*draw.Record, error) {
 	if !isV2(data) {
-		return models.ParseDrawRecord(data)
+		return draw.ParseRecord(data)
 	}
-	v, err := models.ParseDrawV2(data)
+	v, err := draw.ParseV2(data)
 	if err != nil {
 		return nil, err
 	}
 	return shadowV1(v), nil
 }
 
-func shadowV1(v *models.DrawV2) *models.DrawRecord {
-	rec := &models.DrawRecord{DrawID: v.DrawID, Request: *v.Request, Selected: make([]models.DrawSelection, len(v.Selected))}
-	rec.Strata = []models.DrawStratum{{N: v.PopulationSize, Sample: v.SampleSize}}
+func shadowV1(v *draw.V2) *draw.Record {
+	rec := &draw.Record{DrawID: v.DrawID, Request: *v.Request, Selected: make([]draw.Selection, len(v.Selected))}
+	rec.Strata = []draw.Stratum{{N: v.PopulationSize, Sample: v.SampleSize}}
 	for i := range v.Selected {
-		rec.Selected[i].USCC = models.USCC([]byte(v.Selected[i].USCC))
+		rec.Selected[i].USCC = uscc.Code([]byte(v.Selected[i].USCC))
 	}
 	return rec
 }
@@ -88,7 +89,7 @@ func (s *Store) IsV2(id string) bool {
 }
 
 // RecordV2 returns a stored v2 record (regulatory edition) and its bytes.
-func (s *Store) RecordV2(id string) (*models.DrawV2, []byte, error) {
+func (s *Store) RecordV2(id string) (*draw.V2, []byte, error) {
 	data, err := s.RecordJSON(id)
 	if err != nil {
 		return nil, nil, err
@@ -96,31 +97,31 @@ func (s *Store) RecordV2(id string) (*models.DrawV2, []byte, error) {
 	if !isV2(data) {
 		return nil, nil, fmt.Errorf("%w: %q is a draw/v1 record", ErrNotFound, id)
 	}
-	v, err := models.ParseDrawV2(data)
+	v, err := draw.ParseV2(data)
 	return v, data, err
 }
 
 // Amendments returns a v2 draw's amendments document.
-func (s *Store) Amendments(id string) (*models.DrawAmendments, error) {
+func (s *Store) Amendments(id string) (*draw.Amendments, error) {
 	if !s.has(id) {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	data, err := os.ReadFile(filepath.Join(s.dir, amendmentsDir, id+".json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return &models.DrawAmendments{DrawID: id, Amendments: []models.DrawAmendment{}}, nil
+		return &draw.Amendments{DrawID: id, Amendments: []draw.Amendment{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sampler store: %w", err)
 	}
-	return models.ParseDrawAmendments(data)
+	return draw.ParseAmendments(data)
 }
 
-func (s *Store) putAmendments(a *models.DrawAmendments) error {
+func (s *Store) putAmendments(a *draw.Amendments) error {
 	dir := filepath.Join(s.dir, amendmentsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("sampler store: %w", err)
 	}
-	return writeAtomic(dir, a.DrawID+".json", models.EncodeAmendments(a))
+	return writeAtomic(dir, a.DrawID+".json", draw.EncodeAmendments(a))
 }
 
 // Register returns the standing conflict register.
@@ -146,11 +147,11 @@ const MaxRegister = 1_000_000
 // once). It applies to every later draw.
 func (s *Store) AddRegister(entries []RegisterEntry) ([]RegisterEntry, error) {
 	if len(entries) > MaxRegister {
-		return nil, &models.DrawError{Path: "", Msg: fmt.Sprintf("%d entries, at most %d", len(entries), MaxRegister)}
+		return nil, &draw.Error{Path: "", Msg: fmt.Sprintf("%d entries, at most %d", len(entries), MaxRegister)}
 	}
 	for i := range entries {
 		if err := entries[i].Check(); err != nil {
-			return nil, &models.DrawError{Path: fmt.Sprintf("[%d].%s", i, strings.SplitN(err.Error(), ":", 2)[0]), Msg: err.Error()}
+			return nil, &draw.Error{Path: fmt.Sprintf("[%d].%s", i, strings.SplitN(err.Error(), ":", 2)[0]), Msg: err.Error()}
 		}
 	}
 	s.mu.Lock()
@@ -170,7 +171,7 @@ func (s *Store) AddRegister(entries []RegisterEntry) ([]RegisterEntry, error) {
 		}
 	}
 	if len(cur) > MaxRegister {
-		return nil, &models.DrawError{Path: "", Msg: fmt.Sprintf("the register would hold %d entries, at most %d", len(cur), MaxRegister)}
+		return nil, &draw.Error{Path: "", Msg: fmt.Sprintf("the register would hold %d entries, at most %d", len(cur), MaxRegister)}
 	}
 	data, _ := json.MarshalIndent(cur, "", " ")
 	return cur, writeAtomic(s.dir, registerFile, append(data, '\n'))

@@ -19,7 +19,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // VerifyError is the first difference between a record and what its
@@ -57,11 +59,11 @@ type VerifySummary struct {
 // when everything the spec defines is reproduced exactly: the commitment,
 // the digest, every N_t and n_t and pi, each stratum's sample being its
 // n_t smallest priorities, and every inspector assignment; and finally that
-// the draw id matches the record's content (models.DrawRecord.ComputeID),
+// the draw id matches the record's content (draw.Record.ComputeID),
 // which catches changes to members nothing else can recompute (exclusion
 // settings, warnings, a selected entity's region). Any difference is a
 // *VerifyError naming the first field or entity that differs.
-func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (*VerifySummary, error) {
+func Verify(ctx context.Context, rec *draw.Record, population io.Reader) (*VerifySummary, error) {
 	req := &rec.Request
 	if err := req.Validate(); err != nil {
 		return nil, verr("request", "", "%v", err)
@@ -90,10 +92,10 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	type selInfo struct {
 		idx      int
 		seen     bool
-		lineTier models.Tier
+		lineTier tier.Tier
 		prio     [32]byte
 	}
-	sel := make(map[models.USCC]*selInfo, len(rec.Selected))
+	sel := make(map[uscc.Code]*selInfo, len(rec.Selected))
 	var maxSel = make([][32]byte, scheme.Len()) // largest selected priority per stratum
 	var hasSel = make([]bool, scheme.Len())
 	byCode := make([]*selInfo, 0, len(rec.Selected))
@@ -115,9 +117,9 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	slices.SortFunc(byCode, func(a, b *selInfo) int {
 		return bytes.Compare(rec.Selected[a.idx].USCC[:], rec.Selected[b.idx].USCC[:])
 	})
-	labels := make(map[string]models.Tier, scheme.Len())
+	labels := make(map[string]tier.Tier, scheme.Len())
 	for t, l := range scheme.Labels {
-		labels[l] = models.Tier(t)
+		labels[l] = tier.Tier(t)
 	}
 
 	// stream the population lines: read in large chunks, hash each chunk's
@@ -126,7 +128,7 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	N := make([]int64, scheme.Len())
 	var (
 		lineNo   int64
-		prev     models.USCC
+		prev     uscc.Code
 		hbuf     [50]byte
 		firstBad *VerifyError // first entity-level difference found while streaming
 		next     int          // next entry of byCode
@@ -225,7 +227,7 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 		if s.Sample != n[t] {
 			return nil, verr("strata."+s.Label+".n", "", "is %d, the allocation gives %d for N = %d", s.Sample, n[t], N[t])
 		}
-		if want := models.PiString(n[t], N[t]); s.Pi != want {
+		if want := draw.PiString(n[t], N[t]); s.Pi != want {
 			return nil, verr("strata."+s.Label+".pi", "", "is %q, n/N = %d/%d gives %q", s.Pi, n[t], N[t], want)
 		}
 		total += n[t]
@@ -264,7 +266,7 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 	if err := verifyAssignment(rec, total, seed); err != nil {
 		return nil, err
 	}
-	if pre := models.DrawIDPrefix(req.PlanID, req.AsOf) + "-"; !strings.HasPrefix(rec.DrawID, pre) {
+	if pre := draw.IDPrefix(req.PlanID, req.AsOf) + "-"; !strings.HasPrefix(rec.DrawID, pre) {
 		return nil, verr("draw_id", "", "%q does not start with %q, which request.plan_id and request.as_of give", rec.DrawID, pre)
 	}
 	if want := rec.ComputeID(); rec.DrawID != want {
@@ -277,8 +279,8 @@ func Verify(ctx context.Context, rec *models.DrawRecord, population io.Reader) (
 
 // parsePopulationLine reads "USCC,TIER\n" without allocating (except to
 // describe an error).
-func parsePopulationLine(line []byte, labels map[string]models.Tier, scheme *models.TierScheme) (models.USCC, models.Tier, *VerifyError) {
-	var c models.USCC
+func parsePopulationLine(line []byte, labels map[string]tier.Tier, scheme *tier.Scheme) (uscc.Code, tier.Tier, *VerifyError) {
+	var c uscc.Code
 	if len(line) < 21 || line[18] != ',' {
 		return c, 0, &VerifyError{Msg: fmt.Sprintf("%q is not USCC,TIER", bytes.TrimSuffix(line, []byte("\n")))}
 	}
@@ -291,7 +293,7 @@ func parsePopulationLine(line []byte, labels map[string]models.Tier, scheme *mod
 		}
 	}
 	if bad&0x80 != 0 {
-		_, err := models.ParseUSCCFormat(string(c[:]))
+		_, err := uscc.ParseFormat(string(c[:]))
 		if err == nil {
 			err = errors.New("lowercase")
 		}
@@ -332,7 +334,7 @@ func matchCode(list []string, b byte) bool {
 // verifySampleSizes recomputes n_t; the ratio rule is restated here, the
 // budget rule (which needs exact fractions) is shared with the sampler and
 // cross-checked against the independent Python reference in the tests.
-func verifySampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
+func verifySampleSizes(a *draw.Allocation, vals, N []int64) []int64 {
 	if a.IsBudget() {
 		return budgetSizes(a.Budget, vals, N)
 	}
@@ -351,7 +353,7 @@ func verifySampleSizes(a *models.DrawAllocation, vals, N []int64) []int64 {
 // selected entity in order, every inspector that could serve it is tested
 // (department, region, conflict, load), the eligible ones are ranked by g,
 // the first k taken.
-func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
+func verifyAssignment(rec *draw.Record, total int64, seed []byte) error {
 	req := &rec.Request
 	pool := req.Inspectors.Pool
 	k := req.Inspectors.PerEntity
@@ -364,7 +366,7 @@ func verifyAssignment(rec *models.DrawRecord, total int64, seed []byte) error {
 	for j := range pool {
 		index[pool[j].ID] = j
 	}
-	conflict := map[models.USCC][]int{}
+	conflict := map[uscc.Code][]int{}
 	for _, c := range req.Conflicts {
 		conflict[c.USCC] = append(conflict[c.USCC], index[c.Inspector])
 	}

@@ -11,7 +11,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // VerifyV2Summary describes a v2 record that verified, and which checks
@@ -33,15 +36,15 @@ type VerifyV2Summary struct {
 // regulatory edition also gets the key commitment, each line's tier, the
 // strata and the selection itself. The first difference is a *VerifyError.
 func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendments []byte) (*VerifyV2Summary, error) {
-	rec, err := models.ParseDrawV2(record)
+	rec, err := draw.ParseV2(record)
 	if err != nil {
 		return nil, verr("record", "", "%v", err)
 	}
 	req := rec.Request
-	reg := rec.Edition == models.EditionRegulatory
+	reg := rec.Edition == report.EditionRegulatory
 	sum := &VerifyV2Summary{DrawID: rec.DrawID, Edition: rec.Edition}
 	check := func(name string) { sum.Checks = append(sum.Checks, name) }
-	scheme, err := models.LookupTierScheme(rec.TierScheme)
+	scheme, err := tier.LookupScheme(rec.TierScheme)
 	if err != nil {
 		return nil, verr("tier_scheme", "", "%v", err)
 	}
@@ -49,19 +52,19 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 	if err != nil {
 		return nil, verr("request.allocation", "", "%v", err)
 	}
-	if vals[0] == 0 && !(req.ExemptLowestTier && models.DrawSchemeExempts(scheme)) {
+	if vals[0] == 0 && !(req.ExemptLowestTier && draw.SchemeExempts(scheme)) {
 		return nil, verr("request.allocation", "", "tier %s has rate 0 without an exemption the scheme permits", scheme.Labels[0])
 	}
-	if req.Inspectors.PerEntity < models.DefaultPerEntity {
+	if req.Inspectors.PerEntity < draw.DefaultPerEntity {
 		return nil, verr("request.inspectors.per_entity", "", "is %d; at least 2 (行政处罚法 Art. 42)", req.Inspectors.PerEntity)
 	}
 
 	// draw id over the public bytes
-	pub, err := models.PublicBytes(record)
+	pub, err := draw.PublicBytes(record)
 	if err != nil {
 		return nil, verr("record", "", "%v", err)
 	}
-	id, err := models.DrawV2ID(pub, req.PlanID, req.AsOf)
+	id, err := draw.V2ID(pub, req.PlanID, req.AsOf)
 	if err != nil || id != rec.DrawID {
 		return nil, verr("draw_id", "", "is %q, the public edition's content gives %q", rec.DrawID, id)
 	}
@@ -69,7 +72,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 
 	// seed commitment
 	seed := req.SeedBytes()
-	if models.SeedDigest(seed) != req.SeedCommitment {
+	if draw.SeedDigest(seed) != req.SeedCommitment {
 		return nil, verr("request.seed_commitment", "", "is not SHA-256 of the seed")
 	}
 	committed, _ := time.Parse(time.RFC3339Nano, rec.CommittedAt)
@@ -82,7 +85,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 	if reg {
 		b, _ := hex.DecodeString(rec.BlindKey)
 		copy(blind[:], b)
-		if models.KeyCommitment(blind) != rec.KeyCommitment {
+		if draw.KeyCommitment(blind) != rec.KeyCommitment {
 			return nil, verr("blind_key", "", "does not match key_commitment")
 		}
 		check("blinding key matches key_commitment")
@@ -91,13 +94,13 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 	}
 
 	// selected entities, in the service order
-	selIdx := make(map[models.USCC]int, len(rec.Selected))
+	selIdx := make(map[uscc.Code]int, len(rec.Selected))
 	ka := assignKeyV2(seed)
 	var prevS0 [32]byte
 	for i := range rec.Selected {
 		s := &rec.Selected[i]
 		f := fmt.Sprintf("selected[%d]", i)
-		c, err := models.ParseUSCCFormat(s.USCC)
+		c, err := uscc.ParseFormat(s.USCC)
 		if err != nil || c.String() != s.USCC {
 			return nil, verr(f+".uscc", s.USCC, "not an uppercase unified social credit code")
 		}
@@ -128,8 +131,8 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		nt      []int64
 		ks      [32]byte
 		buf     [50]byte
-		tierOf  = make([]models.Tier, len(rec.Selected))
-		strataN map[string]models.DrawV2Stratum
+		tierOf  = make([]tier.Tier, len(rec.Selected))
+		strataN map[string]draw.V2Stratum
 	)
 	if reg {
 		strataN = rec.TierStrata
@@ -158,7 +161,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		if len(line) != 22 || line[18] != ',' || line[21] != '\n' {
 			return nil, verr(lineField(lines), "", "%q is not USCC,XX", bytes.TrimSuffix(line, []byte("\n")))
 		}
-		var c models.USCC
+		var c uscc.Code
 		copy(c[:], line[:18])
 		if !lineUSCC(&c) {
 			return nil, verr(lineField(lines), string(line[:18]), "not an uppercase unified social credit code")
@@ -188,12 +191,12 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		}
 		Nt[t]++
 		if sel {
-			tierOf[i] = models.Tier(t)
+			tierOf[i] = tier.Tier(t)
 		}
 		var p [4]uint64
 		priority(&buf, &c, &p)
 		if hp := heaps[t]; hp.n > 0 && hp.wants(&p) {
-			hp.add(&cand{prio: p, uscc: c, tier: models.Tier(t)})
+			hp.add(&cand{prio: p, uscc: c, tier: tier.Tier(t)})
 		}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != rec.PopulationDigest {
@@ -214,7 +217,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 	check("every selected entity is in the committed population")
 
 	// strata
-	checkStrata := func(name string, st map[string]models.DrawV2Stratum, N []int64) error {
+	checkStrata := func(name string, st map[string]draw.V2Stratum, N []int64) error {
 		if len(st) != len(labels) {
 			return verr(name, "", "has %d tiers, scheme %s has %d", len(st), scheme.ID, len(labels))
 		}
@@ -228,8 +231,8 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		var sN, sn int64
 		for t, l := range labels {
 			s, ok := st[l]
-			if !ok || s.N != N[t] || s.N2 != n[t] || s.Pi != models.PiString(n[t], N[t]) {
-				return verr(name+"."+l, "", "is %+v, want N %d n %d pi %s", s, N[t], n[t], models.PiString(n[t], N[t]))
+			if !ok || s.N != N[t] || s.N2 != n[t] || s.Pi != draw.PiString(n[t], N[t]) {
+				return verr(name+"."+l, "", "is %+v, want N %d n %d pi %s", s, N[t], n[t], draw.PiString(n[t], N[t]))
 			}
 			sN += N[t]
 			sn += n[t]
@@ -251,24 +254,24 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 		if err := checkStrata("tier_strata", rec.TierStrata, Nt); err != nil {
 			return nil, err
 		}
-		want := models.PublicStrata(&req.Population, rec.TierStrata, nil)
+		want := draw.PublicStrata(&req.Population, rec.TierStrata, nil)
 		if (want == nil) != (rec.Strata == nil) {
-			return nil, verr("strata", "", "suppression does not follow the rule (include list or 0 < N_t < %d)", models.MinPublicStratum)
+			return nil, verr("strata", "", "suppression does not follow the rule (include list or 0 < N_t < %d)", draw.MinPublicStratum)
 		}
 		check("tier of every population line (decoded with the key); N_t, n_t from the tiers")
 		// selection
-		inSel := map[models.USCC]models.Tier{}
+		inSel := map[uscc.Code]tier.Tier{}
 		for t, hp := range heaps {
 			if int64(len(hp.h)) != nt[t] {
 				return nil, verr("tier_strata."+labels[t], "", "stratum has fewer entities than n")
 			}
 			for _, c := range hp.h {
-				inSel[c.uscc] = models.Tier(t)
+				inSel[c.uscc] = tier.Tier(t)
 			}
 		}
 		for i := range rec.Selected {
 			s, tr := &rec.Selected[i], &rec.Tiers[i]
-			c := models.USCC([]byte(s.USCC))
+			c := uscc.Code([]byte(s.USCC))
 			t, ok := inSel[c]
 			if !ok {
 				return nil, verr(fmt.Sprintf("selected[%d]", i), s.USCC, "is not among the n_t smallest priorities of its stratum")
@@ -294,7 +297,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 	}
 	check("inspector assignment and unassigned entities")
 	if amendments != nil {
-		doc, err := models.ParseDrawAmendments(amendments)
+		doc, err := draw.ParseAmendments(amendments)
 		if err != nil {
 			return nil, verr("amendments", "", "%v", err)
 		}
@@ -323,7 +326,7 @@ func VerifyV2(ctx context.Context, record []byte, population io.Reader, amendmen
 
 // verifyAssignmentV2 replays the permutation walk of every selected
 // entity in the record's order.
-func verifyAssignmentV2(ctx context.Context, rec *models.DrawV2) error {
+func verifyAssignmentV2(ctx context.Context, rec *draw.V2) error {
 	req := rec.Request
 	for i := 1; i < len(rec.RegisterConflicts); i++ {
 		a, b := rec.RegisterConflicts[i-1], rec.RegisterConflicts[i]
@@ -338,7 +341,7 @@ func verifyAssignmentV2(ctx context.Context, rec *models.DrawV2) error {
 			return ctx.Err()
 		}
 		s := &rec.Selected[i]
-		c := models.USCC([]byte(s.USCC))
+		c := uscc.Code([]byte(s.USCC))
 		var region [6]byte
 		copy(region[:], s.Region)
 		w := a.newWalk(c, region, nil)
@@ -368,7 +371,7 @@ func lineField(n int64) string { return fmt.Sprintf("population line %d", n) }
 
 // lineUSCC checks a population line's code: the USCC alphabet, uppercase,
 // digits in the division code (positions 3–8).
-func lineUSCC(c *models.USCC) bool {
+func lineUSCC(c *uscc.Code) bool {
 	var bad byte
 	for i, b := range c {
 		bad |= usccVal[b]

@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
 )
 
 // An entity does not exist before its registration (00:00 CST of
@@ -21,17 +22,17 @@ func TestAsOfBeforeRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b, x := testCode(1), testCode(2), testCode(3)
-	regA := models.MakeDate(2020, 3, 10) // 2020-03-10 00:00 CST = 2020-03-09 16:00 UTC
-	regB := models.MakeDate(2019, 1, 1)
+	regA := civil.MakeDate(2020, 3, 10) // 2020-03-10 00:00 CST = 2020-03-09 16:00 UTC
+	regB := civil.MakeDate(2019, 1, 1)
 	deregB := time.Date(2021, 6, 1, 12, 0, 0, 0, time.UTC)
-	for _, ev := range []*models.Event{
+	for _, ev := range []*event.Event{
 		// A's registration arrives late (recorded in 2024 for a 2020 registration).
-		{ID: "RA", USCC: a, Type: models.TypeRegistered, OccurredAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+		{ID: "RA", USCC: a, Type: event.TypeRegistered, OccurredAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 			Name: "a", Region: "370102", RegisteredOn: regA},
-		{ID: "RB", USCC: b, Type: models.TypeRegistered, OccurredAt: regB.Time().Add(time.Hour), Name: "b", Region: "370102", RegisteredOn: regB},
-		{ID: "DB", USCC: b, Type: models.TypeDeregistered, Authority: "A", OccurredAt: deregB},
+		{ID: "RB", USCC: b, Type: event.TypeRegistered, OccurredAt: regB.Time().Add(time.Hour), Name: "b", Region: "370102", RegisteredOn: regB},
+		{ID: "DB", USCC: b, Type: event.TypeDeregistered, Authority: "A", OccurredAt: deregB},
 		// X has records but no registration: never counted, still described.
-		{ID: "PX", USCC: x, Type: models.TypePenalty, Sub: models.SeveritySerious, Authority: "A", OccurredAt: time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "PX", USCC: x, Type: event.TypePenalty, Sub: event.SeveritySerious, Authority: "A", OccurredAt: time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		if _, err := e.Apply(ev, nil); err != nil {
 			t.Fatalf("%s: %v", ev.ID, err)

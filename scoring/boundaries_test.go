@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Exact boundaries of the shipped models, worked out by hand from
@@ -101,8 +102,8 @@ const boundaryUSCC = "914403001922038216" // domain.md §1.6: Huawei, valid
 
 func applyLine(t *testing.T, e *Engine, line string) error {
 	t.Helper()
-	var d models.EventDecoder
-	var ev models.Event
+	var d event.Decoder
+	var ev event.Event
 	if err := d.Decode([]byte(line), &ev); err != nil {
 		t.Fatalf("decode %s: %v", line, err)
 	}
@@ -143,41 +144,41 @@ func TestRepairBoundaryDays(t *testing.T) {
 		possibleFrom   string // repair_too_early only
 	}{
 		// 527号 general (§4.1): min 3 months → from 2023-07-30.
-		{"2019 general −1", "penalty", "2023-04-30", general, "2023-07-29", models.ReasonRepairEarly, "2023-07-30"},
+		{"2019 general −1", "penalty", "2023-04-30", general, "2023-07-29", event.ReasonRepairEarly, "2023-07-30"},
 		{"2019 general at min", "penalty", "2023-04-30", general, "2023-07-30", "", ""},
 		// 527号 serious (§4.1): min 6 months → from 2023-10-30.
-		{"2019 serious −1", "penalty", "2023-04-30", serious, "2023-10-29", models.ReasonRepairEarly, "2023-10-30"},
+		{"2019 serious −1", "penalty", "2023-04-30", serious, "2023-10-29", event.ReasonRepairEarly, "2023-10-30"},
 		{"2019 serious at min", "penalty", "2023-04-30", serious, "2023-10-30", "", ""},
 		// 527号 general: display ends after 1 year; last day 2024-04-29.
 		{"2019 general last day", "penalty", "2023-04-30", general, "2024-04-29", "", ""},
-		{"2019 general after end", "penalty", "2023-04-30", general, "2024-04-30", models.ReasonAlreadyEnded, ""},
+		{"2019 general after end", "penalty", "2023-04-30", general, "2024-04-30", event.ReasonAlreadyEnded, ""},
 		// Order 58 (§4.1): min 3 months → from 2023-08-01; max 3 years, last day 2026-04-30.
-		{"2023 serious −1", "penalty", "2023-05-01", serious, "2023-07-31", models.ReasonRepairEarly, "2023-08-01"},
+		{"2023 serious −1", "penalty", "2023-05-01", serious, "2023-07-31", event.ReasonRepairEarly, "2023-08-01"},
 		{"2023 serious at min", "penalty", "2023-05-01", serious, "2023-08-01", "", ""},
 		{"2023 general last day", "penalty", "2023-05-01", general, "2026-04-30", "", ""},
-		{"2023 general after end", "penalty", "2023-05-01", general, "2026-05-01", models.ReasonAlreadyEnded, ""},
+		{"2023 general after end", "penalty", "2023-05-01", general, "2026-05-01", event.ReasonAlreadyEnded, ""},
 		// Minor before 2026: stops after 3 months by itself, never repaired (Order 45 Art. 13; §5.3).
-		{"2023 minor", "penalty", "2023-05-01", minor, "2023-06-01", models.ReasonNotRepairable, ""},
+		{"2023 minor", "penalty", "2023-05-01", minor, "2023-06-01", event.ReasonNotRepairable, ""},
 		// 2026 rules (§4.1, §5.2): serious min 1 year → from 2027-04-01; general min 3 months → 2026-07-01;
 		// minor repairable once duties are met (from the decision day).
-		{"2026 serious −1", "penalty", "2026-04-01", serious, "2027-03-31", models.ReasonRepairEarly, "2027-04-01"},
+		{"2026 serious −1", "penalty", "2026-04-01", serious, "2027-03-31", event.ReasonRepairEarly, "2027-04-01"},
 		{"2026 serious at min", "penalty", "2026-04-01", serious, "2027-04-01", "", ""},
-		{"2026 general −1", "penalty", "2026-04-01", general, "2026-06-30", models.ReasonRepairEarly, "2026-07-01"},
+		{"2026 general −1", "penalty", "2026-04-01", general, "2026-06-30", event.ReasonRepairEarly, "2026-07-01"},
 		{"2026 general at min", "penalty", "2026-04-01", general, "2026-07-01", "", ""},
-		{"2026 general after end", "penalty", "2026-04-01", general, "2027-04-01", models.ReasonAlreadyEnded, ""},
+		{"2026 general after end", "penalty", "2026-04-01", general, "2027-04-01", event.ReasonAlreadyEnded, ""},
 		{"2026 minor same day", "penalty", "2026-04-01", minor, "2026-04-01", "", ""},
 		// Regime by decision date: the day before 2026-04-01 is still Order 58 (min 3 months, 31 March → 1 July).
-		{"2023 last day −1", "penalty", "2026-03-31", serious, "2026-06-30", models.ReasonRepairEarly, "2026-07-01"},
+		{"2023 last day −1", "penalty", "2026-03-31", serious, "2026-06-30", event.ReasonRepairEarly, "2026-07-01"},
 		{"2023 last day at min", "penalty", "2026-03-31", serious, "2026-07-01", "", ""},
 		// Abnormal list (§4.2, §5.3): no waiting; unresolved 3 years → serious list, no longer repairable.
 		{"abnormal same day", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2023-06-15", "", ""},
 		{"abnormal 3 years −1", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-14", "", ""},
-		{"abnormal 3 years", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-15", models.ReasonNotRepairable, ""},
+		{"abnormal 3 years", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-15", event.ReasonNotRepairable, ""},
 		// Serious list (§4.3, §5.3): early removal after 1 year.
-		{"serious list −1", "dishonest_listed", "2023-06-15", `{"reason":"Order 44 Art. 2"}`, "2024-06-14", models.ReasonRepairEarly, "2024-06-15"},
+		{"serious list −1", "dishonest_listed", "2023-06-15", `{"reason":"Order 44 Art. 2"}`, "2024-06-14", event.ReasonRepairEarly, "2024-06-15"},
 		{"serious list at 1 year", "dishonest_listed", "2023-06-15", `{"reason":"Order 44 Art. 2"}`, "2024-06-15", "", ""},
 		// Dishonest judgment debtor (§4.4, §5.3): deleted by the court only.
-		{"court debtor", "court_debtor_listed", "2023-06-15", `{"case_no":"(2023)粤03执1号","court":"深圳中院"}`, "2024-06-15", models.ReasonNotRepairable, ""},
+		{"court debtor", "court_debtor_listed", "2023-06-15", `{"case_no":"(2023)粤03执1号","court":"深圳中院"}`, "2024-06-15", event.ReasonNotRepairable, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := boundaryEngine(t, "national-4")
@@ -186,7 +187,7 @@ func TestRepairBoundaryDays(t *testing.T) {
 				t.Fatalf("record: %v", err)
 			}
 			err := applyLine(t, e, repairLine("REP", "REC", c.repair))
-			var re *models.RejectError
+			var re *event.RejectError
 			switch {
 			case c.reason == "" && err != nil:
 				t.Fatalf("repair decided %s: %v, want applied", c.repair, err)
@@ -260,7 +261,7 @@ func TestScoreEdges(t *testing.T) {
 			if err := applyLine(t, e, recordLine("PEN", "penalty", c.day, `{"severity":"general","decision_no":"深市监罚〔2025〕9号","amount_yuan":20000}`)); err != nil {
 				t.Fatal(err)
 			}
-			code, _ := models.ParseUSCC(boundaryUSCC)
+			code, _ := uscc.Parse(boundaryUSCC)
 			for ts, want := range c.checks {
 				v, ok := e.Entity(code, at(ts), false)
 				if !ok || v.Score != want {

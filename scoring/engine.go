@@ -10,7 +10,11 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Options configure an Engine. The zero value is usable: EnsureDefaults
@@ -28,7 +32,7 @@ type Options struct {
 // EnsureDefaults fills unset fields with their defaults.
 func (o *Options) EnsureDefaults() error {
 	if o.Model == nil {
-		m, err := DefaultModel(models.National4.ID)
+		m, err := DefaultModel(tier.National4.ID)
 		if err != nil {
 			return err
 		}
@@ -84,14 +88,14 @@ func (e *Engine) Model() *Model { return e.model.m }
 func (e *Engine) ModelName() string { return e.model.name }
 
 // Scheme returns the tier scheme of the model.
-func (e *Engine) Scheme() *models.TierScheme { return e.model.scheme }
+func (e *Engine) Scheme() *tier.Scheme { return e.model.scheme }
 
 // Now returns the engine clock's current time.
 func (e *Engine) Now() time.Time { return e.opts.Now() }
 
 // shardFor returns the shard and hash of a packed code. The top bits pick
 // the shard, the low bits the slot, so both stay independent.
-func (e *Engine) shardFor(p models.PackedUSCC) (*shard, uint64) {
+func (e *Engine) shardFor(p uscc.Packed) (*shard, uint64) {
 	h := p.Hash()
 	return e.shards[h>>(64-e.shardBits)&uint64(len(e.shards)-1)], h
 }
@@ -115,18 +119,18 @@ func (o Outcome) String() string {
 }
 
 // TierChange is a change of an entity's tier as a member of the
-// supervised population: From is models.NoTier when the entity enters it
-// (its registration), To is models.NoTier when it leaves (deregistration).
+// supervised population: From is tier.None when the entity enters it
+// (its registration), To is tier.None when it leaves (deregistration).
 // Cause is the id of the event that caused it, or "time:<rule>" for a time
 // rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y). At
 // is the instant of the cause (the event's occurred_at, a repair's
 // decision date, a rule's due instant), not of processing, so a replay
 // yields the same changes.
 type TierChange struct {
-	USCC   models.USCC
+	USCC   uscc.Code
 	Region string
-	From   models.Tier // models.NoTier for an entity seen for the first time
-	To     models.Tier
+	From   tier.Tier // tier.None for an entity seen for the first time
+	To     tier.Tier
 	Score  int32
 	At     time.Time
 	Cause  string
@@ -154,14 +158,14 @@ type Facts struct {
 	// inspected: its tier at occurred_at − 1 s with the event applied (what
 	// TierAt answers then; per-tier hit rates, domain.md §8). NoTier for
 	// other events.
-	InspectedTier models.Tier
+	InspectedTier tier.Tier
 }
 
 // TierChanges returns the changes as a slice aliasing r.
 func (r *Result) TierChanges() []TierChange { return r.Changes[:r.NChanges] }
 
 // Apply applies one decoded event (see ApplyAt).
-func (e *Engine) Apply(ev *models.Event, beforeCommit func() error) (Result, error) {
+func (e *Engine) Apply(ev *event.Event, beforeCommit func() error) (Result, error) {
 	return e.ApplyAt(ev, e.opts.Now(), true, beforeCommit)
 }
 
@@ -169,19 +173,19 @@ func (e *Engine) Apply(ev *models.Event, beforeCommit func() error) (Result, err
 //
 // It validates the event against the entity's state (duplicate ids,
 // references, repair rules and, when checkFuture is set, the 24-hour
-// future rule) and returns a *models.RejectError without changing anything
+// future rule) and returns a *event.RejectError without changing anything
 // when the event is invalid. For a valid, new event it calls beforeCommit
 // (if not nil) before changing memory — the place to append the event to a
 // durable log — and applies the event only if beforeCommit succeeds. A
 // duplicate id has no effect and returns Duplicate. Replays of a log set
 // checkFuture to false: the event was accepted once.
-func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, beforeCommit func() error) (Result, error) {
+func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, beforeCommit func() error) (Result, error) {
 	var res Result
-	if ev.Type == models.TypeInvalid || ev.ID == "" {
-		return res, &models.RejectError{Reason: models.ReasonInvalidField, Detail: "event was not decoded"}
+	if ev.Type == event.TypeInvalid || ev.ID == "" {
+		return res, &event.RejectError{Reason: event.ReasonInvalidField, Detail: "event was not decoded"}
 	}
 	if checkFuture {
-		if err := models.CheckTime(ev, now); err != nil {
+		if err := event.CheckTime(ev, now); err != nil {
 			return res, err
 		}
 	}
@@ -206,24 +210,24 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 	// Validate against the state; nothing is changed before beforeCommit.
 	var target uint32
 	switch ev.Type {
-	case models.TypeRegistered:
+	case event.TypeRegistered:
 		if exists && ent.flags&entRegistered != 0 {
-			return res, &models.RejectError{Reason: models.ReasonConflict, Field: "type",
+			return res, &event.RejectError{Reason: event.ReasonConflict, Field: "type",
 				Detail: fmt.Sprintf("%s is already registered by event %s", ev.USCC, e.regID(s, ent))}
 		}
-	case models.TypeDeregistered:
+	case event.TypeDeregistered:
 		if exists && ent.flags&entDeregistered != 0 {
-			return res, &models.RejectError{Reason: models.ReasonConflict, Field: "type",
+			return res, &event.RejectError{Reason: event.ReasonConflict, Field: "type",
 				Detail: fmt.Sprintf("%s is already deregistered", ev.USCC)}
 		}
-	case models.TypeRepair:
+	case event.TypeRepair:
 		t, err := e.checkRepair(s, ent, exists, ev)
 		if err != nil {
 			return res, err
 		}
 		target = t
 	default:
-		if want := ev.Type.RefTarget(); want != models.TypeInvalid {
+		if want := ev.Type.RefTarget(); want != event.TypeInvalid {
 			t, err := e.checkRef(s, ent, exists, ev, want)
 			if err != nil {
 				return res, err
@@ -232,15 +236,15 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		}
 	}
 	if !exists && s.nent >= maxShardEnt {
-		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the store's shard is full"}
+		return res, &event.RejectError{Reason: event.ReasonStateFull, Detail: "the store's shard is full"}
 	}
-	if exists && ent.nrec == 0xffff && ev.Type != models.TypeRegistered {
-		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the entity has 65535 records"}
+	if exists && ent.nrec == 0xffff && ev.Type != event.TypeRegistered {
+		return res, &event.RejectError{Reason: event.ReasonStateFull, Detail: "the entity has 65535 records"}
 	}
 	// Arena space: check before committing.
 	var fields [4]string
 	blob := fields[:3]
-	if ev.Type == models.TypeRegistered {
+	if ev.Type == event.TypeRegistered {
 		fields = [4]string{ev.ID, ev.Name, ev.Industry, ev.Authority}
 		blob = fields[:4]
 	} else {
@@ -248,13 +252,13 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		fields = [4]string{ev.ID, ev.Authority, unsafe.String(unsafe.SliceData(ev.RawAttrs), len(ev.RawAttrs))}
 	}
 	need := blobLen(blob...)
-	if need > maxArenaEntry || (ev.Type == models.TypeRegistered && need > 0xffff) {
-		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "event text too large to store"}
+	if need > maxArenaEntry || (ev.Type == event.TypeRegistered && need > 0xffff) {
+		return res, &event.RejectError{Reason: event.ReasonStateFull, Detail: "event text too large to store"}
 	}
 	// Arena bytes reserved here are wasted, harmlessly, if beforeCommit fails.
 	off, buf, ok := s.alloc(need)
 	if !ok {
-		return res, &models.RejectError{Reason: models.ReasonStateFull, Detail: "the shard's text arena is full (4 GiB)"}
+		return res, &event.RejectError{Reason: event.ReasonStateFull, Detail: "the shard's text arena is full (4 GiB)"}
 	}
 	if beforeCommit != nil {
 		if err := beforeCommit(); err != nil {
@@ -268,13 +272,13 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		s.wev = &evaluator{m: e.model}
 	}
 	ev2 := s.wev
-	from := models.NoTier
+	from := tier.None
 	// An inspection's own record starts at occurred_at, so the tier just
 	// before it is the same before and after the apply: the entity's cache,
 	// when it covers that instant, answers without an evaluation.
-	inspT, inspected, inspCached := ev.OccurredAt.Unix()-1, models.NoTier, false
-	if ev.Type == models.TypeInspection && exists && cacheValid(ent, inspT) {
-		inspected, inspCached = models.Tier(ent.tier), true
+	inspT, inspected, inspCached := ev.OccurredAt.Unix()-1, tier.None, false
+	if ev.Type == event.TypeInspection && exists && cacheValid(ent, inspT) {
+		inspected, inspCached = tier.Tier(ent.tier), true
 	}
 	if !exists {
 		idx = s.insert(p, h)
@@ -283,7 +287,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 			ent.flags |= entException
 		}
 	} else if ent.flags&entEvaluated != 0 {
-		from = popTier(ent, models.Tier(ent.tier), nowU)
+		from = popTier(ent, tier.Tier(ent.tier), nowU)
 		if !cacheValid(ent, nowU) {
 			// A time rule changed the entity since it was last evaluated.
 			r := ev2.eval(s, ent, nowU, false)
@@ -297,7 +301,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 	putBlob(buf, blob...)
 
 	switch ev.Type {
-	case models.TypeRegistered:
+	case event.TypeRegistered:
 		ent.flags |= entRegistered
 		ent.regOff, ent.regLen = off, uint16(need)
 		ent.regIDHash = uint32(idHash)
@@ -323,21 +327,21 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		ent.firstRec = ri
 		ent.nrec++
 		switch ev.Type {
-		case models.TypeDeregistered:
+		case event.TypeDeregistered:
 			ent.flags |= entDeregistered
 			ent.deregAt = clampU32(r.at)
-		case models.TypeRepair:
+		case event.TypeRepair:
 			t := s.rec(target)
 			t.repairAt = repairInstant(ev)
 			t.repairBy = ri
-		case models.TypeAbnormalRemoved, models.TypeDishonestRemoved, models.TypeCourtDebtorRemoved:
+		case event.TypeAbnormalRemoved, event.TypeDishonestRemoved, event.TypeCourtDebtorRemoved:
 			t := s.rec(target)
 			t.endAt, t.endKind, t.endBy = r.at, endRemoved, ri
-		case models.TypeCommitmentBreached, models.TypeCommitmentFulfilled:
+		case event.TypeCommitmentBreached, event.TypeCommitmentFulfilled:
 			t := s.rec(target)
 			t.endAt, t.endBy = r.at, ri
 			t.endKind = endFulfilled
-			if ev.Type == models.TypeCommitmentBreached {
+			if ev.Type == event.TypeCommitmentBreached {
 				t.endKind = endBreached
 			}
 		}
@@ -352,7 +356,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		// The change is dated by its cause, not by when it was processed,
 		// so that a replay produces the same history.
 		at := ev.OccurredAt.Unix()
-		if ev.Type == models.TypeRepair {
+		if ev.Type == event.TypeRepair {
 			at = repairInstant(ev)
 		}
 		if at > nowU {
@@ -361,7 +365,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 		res.Changes[res.NChanges] = e.change(s, ev.USCC, ent, from, to, r, at, ev.ID)
 		res.NChanges++
 	}
-	if ev.Type == models.TypeInspection && !inspCached {
+	if ev.Type == event.TypeInspection && !inspCached {
 		inspected = e.tierAt(s, ent, ev2, inspT)
 	}
 	res.Facts = Facts{Region: s.regionName(ent.region), InspectedTier: inspected}
@@ -371,7 +375,7 @@ func (e *Engine) ApplyAt(ev *models.Event, now time.Time, checkFuture bool, befo
 
 // repairInstant is when a repair takes effect: the start of its decision
 // day (CST), or its occurred_at if that is later.
-func repairInstant(ev *models.Event) int64 {
+func repairInstant(ev *event.Event) int64 {
 	t := ev.DecidedOn.Unix()
 	if o := ev.OccurredAt.Unix(); o > t {
 		return o
@@ -399,16 +403,16 @@ func (e *Engine) store(s *shard, idx uint32, ent *entity, r evalResult) {
 // population at T: NoTier before its registration is applied and from its
 // deregistration on. Tier changes are reported on this tier, so that
 // subscribers see entities enter (From NoTier) and leave (To NoTier).
-func popTier(ent *entity, t models.Tier, T int64) models.Tier {
+func popTier(ent *entity, t tier.Tier, T int64) tier.Tier {
 	if ent.flags&entRegistered == 0 || (ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T) {
-		return models.NoTier
+		return tier.None
 	}
 	return t
 }
 
 // change builds a TierChange dated at; an empty cause is taken from the
 // evaluation (the latest boundary: a time rule or an event's effect).
-func (e *Engine) change(s *shard, code models.USCC, ent *entity, from, to models.Tier, r evalResult, at int64, cause string) TierChange {
+func (e *Engine) change(s *shard, code uscc.Code, ent *entity, from, to tier.Tier, r evalResult, at int64, cause string) TierChange {
 	if cause == "" {
 		cause = e.causeString(s, r)
 	}
@@ -419,7 +423,7 @@ func (e *Engine) change(s *shard, code models.USCC, ent *entity, from, to models
 // rlockEntity finds the entity with code and returns its shard, read
 // locked, and its index; the caller unlocks. When ok is false nothing is
 // locked.
-func (e *Engine) rlockEntity(code models.USCC) (s *shard, idx uint32, ok bool) {
+func (e *Engine) rlockEntity(code uscc.Code) (s *shard, idx uint32, ok bool) {
 	p := code.Pack()
 	s, h := e.shardFor(p)
 	s.mu.RLock()
@@ -430,16 +434,16 @@ func (e *Engine) rlockEntity(code models.USCC) (s *shard, idx uint32, ok bool) {
 }
 
 // TierAt returns an entity's tier and score at instant t.
-func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool) {
+func (e *Engine) TierAt(code uscc.Code, t time.Time) (tier.Tier, int32, bool) {
 	s, idx, ok := e.rlockEntity(code)
 	if !ok {
-		return models.NoTier, 0, false
+		return tier.None, 0, false
 	}
 	defer s.mu.RUnlock()
 	ent := s.ent(idx)
 	T := t.Unix()
 	if cacheValid(ent, T) {
-		return models.Tier(ent.tier), ent.score, true
+		return tier.Tier(ent.tier), ent.score, true
 	}
 	ev := e.evaluator()
 	defer e.release(ev)
@@ -449,9 +453,9 @@ func (e *Engine) TierAt(code models.USCC, t time.Time) (models.Tier, int32, bool
 
 // tierAt is TierAt's tier for an entity whose shard the caller has locked,
 // evaluating with ev when the cache does not cover T.
-func (e *Engine) tierAt(s *shard, ent *entity, ev *evaluator, T int64) models.Tier {
+func (e *Engine) tierAt(s *shard, ent *entity, ev *evaluator, T int64) tier.Tier {
 	if cacheValid(ent, T) {
-		return models.Tier(ent.tier)
+		return tier.Tier(ent.tier)
 	}
 	return ev.eval(s, ent, T, false).tier
 }
@@ -488,7 +492,7 @@ func (e *Engine) regID(s *shard, ent *entity) string {
 }
 
 // findRecord returns the record of the entity with the given id.
-func findRecord(s *shard, ent *entity, id string) (uint32, *record) {
+func findRecord(s *shard, ent *entity, id string) (uint32, *storedRecord) {
 	h := hashID(id)
 	for ri := ent.firstRec; ri != 0; {
 		r := s.rec(ri)
@@ -501,38 +505,38 @@ func findRecord(s *shard, ent *entity, id string) (uint32, *record) {
 }
 
 // refRecord returns the record ev.Ref names, or an unknown_ref rejection.
-func refRecord(s *shard, ent *entity, exists bool, ev *models.Event) (uint32, *record, error) {
+func refRecord(s *shard, ent *entity, exists bool, ev *event.Event) (uint32, *storedRecord, error) {
 	if exists {
 		if ri, r := findRecord(s, ent, ev.Ref); r != nil {
 			return ri, r, nil
 		}
 	}
-	return 0, nil, &models.RejectError{Reason: models.ReasonUnknownRef, Field: "attrs.ref",
+	return 0, nil, &event.RejectError{Reason: event.ReasonUnknownRef, Field: "attrs.ref",
 		Detail: fmt.Sprintf("no record %q of %s has been applied", truncate(ev.Ref, 64), ev.USCC)}
 }
 
 // checkRef validates the ref of a removal or commitment outcome.
-func (e *Engine) checkRef(s *shard, ent *entity, exists bool, ev *models.Event, want models.EventType) (uint32, error) {
+func (e *Engine) checkRef(s *shard, ent *entity, exists bool, ev *event.Event, want event.Type) (uint32, error) {
 	ri, r, err := refRecord(s, ent, exists, ev)
 	if err != nil {
 		return 0, err
 	}
-	if models.EventType(r.typ) != want {
-		return 0, &models.RejectError{Reason: models.ReasonRefType, Field: "attrs.ref",
-			Detail: fmt.Sprintf("%s must refer to a %s record, %q is %s", ev.Type, want, truncate(ev.Ref, 64), models.EventType(r.typ))}
+	if event.Type(r.typ) != want {
+		return 0, &event.RejectError{Reason: event.ReasonRefType, Field: "attrs.ref",
+			Detail: fmt.Sprintf("%s must refer to a %s record, %q is %s", ev.Type, want, truncate(ev.Ref, 64), event.Type(r.typ))}
 	}
 	if ev.OccurredAt.Unix() < r.at {
-		return 0, &models.RejectError{Reason: models.ReasonRefOrder, Field: "occurred_at",
+		return 0, &event.RejectError{Reason: event.ReasonRefOrder, Field: "occurred_at",
 			Detail: fmt.Sprintf("%s occurred before the record it refers to (%s)", ev.Type, time.Unix(r.at, 0).UTC().Format(time.RFC3339))}
 	}
 	if r.endKind != endNone || r.repairAt != noTime {
-		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.ref",
+		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.ref",
 			Detail: fmt.Sprintf("record %q was already %s", truncate(ev.Ref, 64), endedWord(r))}
 	}
 	return ri, nil
 }
 
-func endedWord(r *record) string {
+func endedWord(r *storedRecord) string {
 	switch {
 	case r.repairAt != noTime:
 		return "repaired"
@@ -545,61 +549,61 @@ func endedWord(r *record) string {
 }
 
 // checkRepair validates a repair and returns its target record.
-func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *models.Event) (uint32, error) {
+func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *event.Event) (uint32, error) {
 	ri, r, err := refRecord(s, ent, exists, ev)
 	if err != nil {
 		return 0, err
 	}
-	typ := models.EventType(r.typ)
-	if typ == models.TypeCommitmentBreached {
+	typ := event.Type(r.typ)
+	if typ == event.TypeCommitmentBreached {
 		// A repair may name the breach; it repairs the breached commitment.
-		ri, r, typ = r.target, s.rec(r.target), models.TypeCommitmentMade
+		ri, r, typ = r.target, s.rec(r.target), event.TypeCommitmentMade
 	}
-	day := models.DateFromUnix(r.at)
-	var rule models.Rule
+	day := civil.DateFromUnix(r.at)
+	var rule record.Rule
 	switch typ {
-	case models.TypeCommitmentMade:
+	case event.TypeCommitmentMade:
 		if r.endKind != endBreached {
-			return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref",
+			return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref",
 				Detail: "only a breached commitment can be repaired"}
 		}
-		day = models.DateFromUnix(r.endAt)
-		rule = models.BreachRule(day)
-	case models.TypePenalty, models.TypeAbnormalListed, models.TypeDishonestListed, models.TypeCourtDebtorListed:
-		rule = models.RuleFor(typ, r.sub, day)
+		day = civil.DateFromUnix(r.endAt)
+		rule = record.BreachRule(day)
+	case event.TypePenalty, event.TypeAbnormalListed, event.TypeDishonestListed, event.TypeCourtDebtorListed:
+		rule = record.RuleFor(typ, r.sub, day)
 	default:
-		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref",
+		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref",
 			Detail: fmt.Sprintf("%q is a %s record, not a negative record that credit repair applies to", truncate(ev.Ref, 64), typ)}
 	}
 	if !rule.Repairable {
-		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.ref", Detail: rule.NotRepairable}
+		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref", Detail: rule.NotRepairable}
 	}
-	if r.repairAt != noTime || (typ != models.TypeCommitmentMade && r.endKind != endNone) {
-		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.ref",
+	if r.repairAt != noTime || (typ != event.TypeCommitmentMade && r.endKind != endNone) {
+		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.ref",
 			Detail: fmt.Sprintf("record %q was already %s", truncate(ev.Ref, 64), endedWord(r))}
 	}
 	if ev.DecidedOn < rule.RepairFrom {
-		return 0, &models.RejectError{Reason: models.ReasonRepairEarly, Field: "attrs.decided_on", PossibleFrom: rule.RepairFrom,
+		return 0, &event.RejectError{Reason: event.ReasonRepairEarly, Field: "attrs.decided_on", PossibleFrom: rule.RepairFrom,
 			Detail: fmt.Sprintf("a %s record dated %s can be repaired from %s (decided_on is %s)",
 				describeRecord(typ, r.sub), day, rule.RepairFrom, ev.DecidedOn)}
 	}
-	if rule.RepairUntil != models.NoDate && ev.DecidedOn > rule.RepairUntil {
-		return 0, &models.RejectError{Reason: models.ReasonNotRepairable, Field: "attrs.decided_on",
+	if rule.RepairUntil != civil.NoDate && ev.DecidedOn > rule.RepairUntil {
+		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.decided_on",
 			Detail: fmt.Sprintf("the abnormal listing of %s was unresolved for 3 years on %s and is treated as the serious illegal and dishonest list; it can no longer be repaired as an abnormal listing", day, rule.RepairUntil+1)}
 	}
-	if typ == models.TypePenalty && ev.DecidedOn > rule.Until {
-		return 0, &models.RejectError{Reason: models.ReasonAlreadyEnded, Field: "attrs.decided_on",
+	if typ == event.TypePenalty && ev.DecidedOn > rule.Until {
+		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.decided_on",
 			Detail: fmt.Sprintf("the penalty's publicity already ended on %s", rule.Until)}
 	}
 	if repairInstant(ev) < r.at {
-		return 0, &models.RejectError{Reason: models.ReasonRefOrder, Field: "attrs.decided_on",
+		return 0, &event.RejectError{Reason: event.ReasonRefOrder, Field: "attrs.decided_on",
 			Detail: "the repair is dated before the record it repairs"}
 	}
 	return ri, nil
 }
 
-func describeRecord(t models.EventType, sub uint8) string {
-	if n := models.SubName(t, sub); n != "" && t == models.TypePenalty {
+func describeRecord(t event.Type, sub uint8) string {
+	if n := event.SubName(t, sub); n != "" && t == event.TypePenalty {
 		return n + " penalty"
 	}
 	return t.String()

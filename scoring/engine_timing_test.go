@@ -6,18 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
 )
 
-func benchEvents(n int) []*models.Event {
-	out := make([]*models.Event, n)
+func benchEvents(n int) []*event.Event {
+	out := make([]*event.Event, n)
 	for i := range out {
 		c := testCode(i)
 		if i%4 == 0 {
-			out[i] = &models.Event{ID: fmt.Sprintf("REG-%d", i), USCC: c, Type: models.TypeRegistered,
-				OccurredAt: testNow.Add(-time.Hour), Name: "济南某某商贸有限公司", Region: "370102", RegisteredOn: models.MakeDate(2020, 1, 1)}
+			out[i] = &event.Event{ID: fmt.Sprintf("REG-%d", i), USCC: c, Type: event.TypeRegistered,
+				OccurredAt: testNow.Add(-time.Hour), Name: "济南某某商贸有限公司", Region: "370102", RegisteredOn: civil.MakeDate(2020, 1, 1)}
 		} else {
-			out[i] = &models.Event{ID: fmt.Sprintf("PEN-%d", i), USCC: testCode(i / 4 * 4), Type: models.TypePenalty, Sub: uint8(1 + i%3),
+			out[i] = &event.Event{ID: fmt.Sprintf("PEN-%d", i), USCC: testCode(i / 4 * 4), Type: event.TypePenalty, Sub: uint8(1 + i%3),
 				Authority: "SAMR-370102", OccurredAt: testNow.Add(-time.Duration(i%900) * 24 * time.Hour), RawAttrs: []byte(`{"severity":"general","decision_no":"x"}`)}
 		}
 	}
@@ -55,8 +56,8 @@ func BenchmarkApplyNDJSON(b *testing.B) {
 		}
 	}
 	e := newTestEngine(b, "national-4")
-	d := models.EventDecoder{Borrow: true} // lines are kept while their events are used
-	var ev models.Event
+	d := event.Decoder{Borrow: true} // lines are kept while their events are used
+	var ev event.Event
 	var bytes int64
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -3,7 +3,10 @@ package scoring
 import (
 	"sort"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // Evaluation: the score and tier of an entity at instant T are a pure
@@ -43,7 +46,7 @@ type contrib struct {
 // evalResult is the outcome of an evaluation at one instant.
 type evalResult struct {
 	score     int32
-	tier      models.Tier
+	tier      tier.Tier
 	validFrom int64 // the answer holds on [validFrom, next)
 	next      int64
 	// cause of the latest boundary ≤ T
@@ -130,7 +133,7 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 	}
 	for ri := e.firstRec; ri != 0; {
 		r := s.rec(ri)
-		if (r.typ == uint8(models.TypeAnnualReport) || r.typ == uint8(models.TypeTaxRating)) && r.at <= T {
+		if (r.typ == uint8(event.TypeAnnualReport) || r.typ == uint8(event.TypeTaxRating)) && r.at <= T {
 			cur := ev.latest[r.typ]
 			if cur == 0 || laterRecord(r, s.rec(cur)) {
 				ev.latest[r.typ] = ri
@@ -142,14 +145,14 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 	for ri := e.firstRec; ri != 0; {
 		r := s.rec(ri)
 		next := r.next
-		typ := models.EventType(r.typ)
-		if typ == models.TypeDeregistered {
+		typ := event.Type(r.typ)
+		if typ == event.TypeDeregistered {
 			// Not scored, but the entity leaves the population then.
 			b.at(r.at, causeEvent, ri)
 			ri = next
 			continue
 		}
-		if r.target != 0 || typ == models.TypeRepair {
+		if r.target != 0 || typ == event.TypeRepair {
 			// Referencing events act through their target's endAt/repairAt.
 			ri = next
 			continue
@@ -227,7 +230,7 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 	return res
 }
 
-func laterRecord(a, b *record) bool {
+func laterRecord(a, b *storedRecord) bool {
 	if a.year != b.year {
 		return a.year > b.year
 	}
@@ -246,10 +249,10 @@ func abs32(x int32) int32 {
 
 // dayStart returns 00:00 CST of the day after date d (the instant a
 // publicity period whose last day is d ends).
-func dayAfter(d models.Date) int64 { return (d + 1).Unix() }
+func dayAfter(d civil.Date) int64 { return (d + 1).Unix() }
 
 // scoreRecord adds the contribution of one started primary record.
-func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *record, typ models.EventType, b *bounds, conds *uint8) {
+func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event.Type, b *bounds, conds *uint8) {
 	T := b.T
 	start := r.at
 	end := int64(noTime)
@@ -260,19 +263,19 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *record, typ models.Even
 			end, endKind, endRec = t, kind, rec
 		}
 	}
-	day := models.DateFromUnix(r.at)
+	day := civil.DateFromUnix(r.at)
 	var match uint8 = matchSub
 	var cond uint8
 
 	switch typ {
-	case models.TypePenalty:
-		rule := models.RuleFor(typ, r.sub, day)
+	case event.TypePenalty:
+		rule := record.RuleFor(typ, r.sub, day)
 		setEnd(dayAfter(rule.Until), causePublicityEnd, ri)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
-	case models.TypeAbnormalListed:
+	case event.TypeAbnormalListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
-		threeY := day.AddYears(models.AbnormalToSeriousYears).Unix()
+		threeY := day.AddYears(record.AbnormalToSeriousYears).Unix()
 		if threeY <= T && threeY < end {
 			// Unresolved for three years: treated as the serious list from then on.
 			b.at(threeY, causeAbnormal3y, ri)
@@ -286,14 +289,14 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *record, typ models.Even
 			}
 			match, cond = matchAny, condAbnormal
 		}
-	case models.TypeDishonestListed:
+	case event.TypeDishonestListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
 		match, cond = matchAny, condDishonest
-	case models.TypeCourtDebtorListed:
+	case event.TypeCourtDebtorListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
 		match, cond = matchAny, condCourt
-	case models.TypeCommitmentMade:
+	case event.TypeCommitmentMade:
 		if r.endKind == endNone {
 			return
 		}
@@ -303,9 +306,9 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *record, typ models.Even
 		}
 		start = r.endAt
 		b.at(start, causeEvent, r.endBy)
-		bday := models.DateFromUnix(r.endAt)
+		bday := civil.DateFromUnix(r.endAt)
 		if r.endKind == endBreached {
-			rule := models.BreachRule(bday)
+			rule := record.BreachRule(bday)
 			setEnd(dayAfter(rule.Until), causePublicityEnd, ri)
 			setEnd(r.repairAt, causeRepaired, r.repairBy)
 			match, cond = matchBreached, condBreach
@@ -313,20 +316,20 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *record, typ models.Even
 			setEnd(bday.AddYears(3).Unix(), causePublicityEnd, ri)
 			match = matchFulfilled
 		}
-	case models.TypeInspection, models.TypeHonor, models.TypeComplaint:
-		rule := models.RuleFor(typ, r.sub, day)
+	case event.TypeInspection, event.TypeHonor, event.TypeComplaint:
+		rule := record.RuleFor(typ, r.sub, day)
 		setEnd(dayAfter(rule.Until), causePublicityEnd, ri)
-		if typ == models.TypeComplaint {
+		if typ == event.TypeComplaint {
 			if r.flags&recSubstantiated == 0 {
 				return
 			}
 			match = matchSubst
 		}
-	case models.TypeAnnualReport, models.TypeTaxRating:
+	case event.TypeAnnualReport, event.TypeTaxRating:
 		if ev.latest[typ] != ri {
 			return
 		}
-		if typ == models.TypeAnnualReport {
+		if typ == event.TypeAnnualReport {
 			match = matchLate
 			if r.flags&recOnTime != 0 {
 				match = matchOnTime

@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // EntityEvents returns the applied events of one entity as credit-event/v1
@@ -16,7 +18,7 @@ import (
 // scale-out). Unknown attributes of the registration are not kept by the
 // store and are not exported; every other event's attrs are exported as
 // received. ok is false for an unknown entity.
-func (e *Engine) EntityEvents(code models.USCC) (lines [][]byte, ok bool) {
+func (e *Engine) EntityEvents(code uscc.Code) (lines [][]byte, ok bool) {
 	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return nil, false
@@ -34,7 +36,7 @@ func (e *Engine) EntityEvents(code models.USCC) (lines [][]byte, ok bool) {
 		line = append(line, `","type":"registered","occurred_at":"`...)
 		// The registration instant is not kept; the registration date is
 		// what every rule uses, so its start stands in for it.
-		line = models.Date(ent.regOn).Time().UTC().AppendFormat(line, time.RFC3339)
+		line = civil.Date(ent.regOn).Time().UTC().AppendFormat(line, time.RFC3339)
 		line = append(line, '"')
 		if auth := blobField(b, 3); len(auth) > 0 {
 			line = append(line, `,"authority":`...)
@@ -45,7 +47,7 @@ func (e *Engine) EntityEvents(code models.USCC) (lines [][]byte, ok bool) {
 		line = append(line, `,"region":"`...)
 		line = append(line, regionString(ent.region)...)
 		line = append(line, `","registered_on":"`...)
-		line = append(line, models.Date(ent.regOn).String()...)
+		line = append(line, civil.Date(ent.regOn).String()...)
 		line = append(line, '"')
 		if ind := blobField(b, 2); len(ind) > 0 {
 			line = append(line, `,"industry":`...)
@@ -64,10 +66,10 @@ func (e *Engine) EntityEvents(code models.USCC) (lines [][]byte, ok bool) {
 	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
 		r := s.rec(ri)
 		b := s.bytes(r.strOff, r.strLen)
-		typ := models.EventType(r.typ)
+		typ := event.Type(r.typ)
 		rank := 0
 		switch {
-		case typ == models.TypeRepair:
+		case typ == event.TypeRepair:
 			rank = 2
 		case r.target != 0:
 			rank = 1

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // The facts Apply returns are what a second query would answer, worked
@@ -18,7 +20,7 @@ func TestApplyFactsByHand(t *testing.T) {
 	m, _ := DefaultModel("national-4")
 	e, _ := New(Options{Model: m, Now: func() time.Time { return clock }, Shards: 2})
 	c := testCode(7) // 91370007…: division 370007
-	apply := func(ev *models.Event) Result {
+	apply := func(ev *event.Event) Result {
 		t.Helper()
 		res, err := e.Apply(ev, nil)
 		if err != nil || res.Outcome != Applied {
@@ -27,34 +29,34 @@ func TestApplyFactsByHand(t *testing.T) {
 		return res
 	}
 	// Before its registration an entity's region is its USCC's division.
-	i0 := apply(&models.Event{ID: "I0", USCC: c, Type: models.TypeInspection, Sub: models.ResultNoProblem, Authority: "A",
+	i0 := apply(&event.Event{ID: "I0", USCC: c, Type: event.TypeInspection, Sub: event.ResultNoProblem, Authority: "A",
 		OccurredAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)})
 	if i0.Region != "370007" || i0.InspectedTier != 1 {
 		t.Fatalf("unregistered inspection: %+v, want region 370007 and tier 1 (A: base score, not yet registered)", i0.Facts)
 	}
-	reg := apply(&models.Event{ID: "R", USCC: c, Type: models.TypeRegistered, OccurredAt: clock.Add(-48 * time.Hour),
-		Name: "n", Region: "370102", RegisteredOn: models.MakeDate(2020, 4, 29)})
-	if reg.Region != "370102" || reg.InspectedTier != models.NoTier {
+	reg := apply(&event.Event{ID: "R", USCC: c, Type: event.TypeRegistered, OccurredAt: clock.Add(-48 * time.Hour),
+		Name: "n", Region: "370102", RegisteredOn: civil.MakeDate(2020, 4, 29)})
+	if reg.Region != "370102" || reg.InspectedTier != tier.None {
 		t.Fatalf("registration: %+v, want region 370102 and no inspected tier", reg.Facts)
 	}
 	// A serious penalty on 2026-04-01 raises the tier to 2 (B).
-	pen := apply(&models.Event{ID: "P", USCC: c, Type: models.TypePenalty, Sub: models.SeveritySerious, Authority: "A",
+	pen := apply(&event.Event{ID: "P", USCC: c, Type: event.TypePenalty, Sub: event.SeveritySerious, Authority: "A",
 		OccurredAt: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
-	if pen.NChanges != 1 || pen.Changes[0].To != 2 || pen.Region != "370102" || pen.InspectedTier != models.NoTier {
+	if pen.NChanges != 1 || pen.Changes[0].To != 2 || pen.Region != "370102" || pen.InspectedTier != tier.None {
 		t.Fatalf("penalty: %+v", pen)
 	}
 	// Inspections one second after and exactly at the penalty: the first
 	// found tier 2, the second (evaluated at 1 s before) still tier 1, though
 	// its own finding then raises the tier now.
-	after := apply(&models.Event{ID: "I1", USCC: c, Type: models.TypeInspection, Sub: models.ResultProblemFound, Authority: "A",
+	after := apply(&event.Event{ID: "I1", USCC: c, Type: event.TypeInspection, Sub: event.ResultProblemFound, Authority: "A",
 		OccurredAt: time.Date(2026, 4, 1, 0, 0, 1, 0, time.UTC)})
-	at := apply(&models.Event{ID: "I2", USCC: c, Type: models.TypeInspection, Sub: models.ResultProblemFound, Authority: "A",
+	at := apply(&event.Event{ID: "I2", USCC: c, Type: event.TypeInspection, Sub: event.ResultProblemFound, Authority: "A",
 		OccurredAt: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
 	if after.InspectedTier != 2 || at.InspectedTier != 1 {
 		t.Fatalf("inspections around the penalty: after %+v, at %+v; want tiers 2 and 1", after, at)
 	}
 	// A duplicate or a rejection carries no facts.
-	if res, _ := e.Apply(&models.Event{ID: "P", USCC: c, Type: models.TypePenalty, Sub: models.SeveritySerious, Authority: "A",
+	if res, _ := e.Apply(&event.Event{ID: "P", USCC: c, Type: event.TypePenalty, Sub: event.SeveritySerious, Authority: "A",
 		OccurredAt: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}, nil); res.Outcome != Duplicate || res.Facts != (Facts{}) {
 		t.Fatalf("duplicate: %+v", res)
 	}
@@ -71,13 +73,13 @@ func TestPropertyApplyFactsMatchQueries(t *testing.T) {
 			evs = shuffleTopo(r, evs)
 		} else {
 			// Time order keeps every ref after its target.
-			slices.SortStableFunc(evs, func(a, b *models.Event) int { return a.OccurredAt.Compare(b.OccurredAt) })
+			slices.SortStableFunc(evs, func(a, b *event.Event) int { return a.OccurredAt.Compare(b.OccurredAt) })
 		}
 		e := newTestEngine(t, "national-4")
 		var covered, evaluated int
 		for _, ev := range evs {
 			T := ev.OccurredAt.Unix() - 1
-			if ev.Type == models.TypeInspection {
+			if ev.Type == event.TypeInspection {
 				if s, idx, ok := e.rlockEntity(ev.USCC); ok {
 					if cacheValid(s.ent(idx), T) {
 						covered++
@@ -97,8 +99,8 @@ func TestPropertyApplyFactsMatchQueries(t *testing.T) {
 			if !ok || res.Region != v.Region || res.Region == "" {
 				t.Fatalf("trial %d: %s: region %q, Entity says %q", trial, ev.ID, res.Region, v.Region)
 			}
-			want := models.NoTier
-			if ev.Type == models.TypeInspection {
+			want := tier.None
+			if ev.Type == event.TypeInspection {
 				want, _, _ = e.TierAt(ev.USCC, ev.OccurredAt.Add(-time.Second))
 			}
 			if res.InspectedTier != want {

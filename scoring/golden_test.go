@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // testNow is the engine clock in tests: later than every scripted event.
@@ -70,18 +72,18 @@ func TestGoldenTimelines(t *testing.T) {
 		for _, scheme := range []string{"national-4", "shandong-5"} {
 			t.Run(filepath.Base(f)+"/"+scheme, func(t *testing.T) {
 				e := newTestEngine(t, scheme)
-				var d models.EventDecoder
-				var code models.USCC
+				var d event.Decoder
+				var code uscc.Code
 				dups := 0
 				for _, line := range tl.Events {
-					var ev models.Event
+					var ev event.Event
 					if err := d.Decode(line, &ev); err != nil {
 						t.Fatalf("decode %s: %v", line, err)
 					}
 					code = ev.USCC
 					res, err := e.Apply(&ev, nil)
 					want, shouldReject := tl.Rejected[ev.ID]
-					var re *models.RejectError
+					var re *event.RejectError
 					switch {
 					case shouldReject && !errors.As(err, &re):
 						t.Errorf("%s: applied (%v), want rejection %s", ev.ID, res.Outcome, want)
@@ -92,7 +94,7 @@ func TestGoldenTimelines(t *testing.T) {
 					case res.Outcome == Duplicate:
 						dups++
 					}
-					if re != nil && re.Reason == models.ReasonRepairEarly && re.PossibleFrom == models.NoDate {
+					if re != nil && re.Reason == event.ReasonRepairEarly && re.PossibleFrom == civil.NoDate {
 						t.Errorf("%s: early repair without a possible-from date", ev.ID)
 					}
 				}

@@ -10,7 +10,9 @@ import (
 	"math"
 	"sort"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // ModelFormat is the format name of risk model artifacts.
@@ -163,7 +165,7 @@ func (m *Model) Validate() error {
 	if m.ID == "" || m.Version == "" {
 		return fmt.Errorf("model: id and version are required")
 	}
-	scheme, err := models.LookupTierScheme(m.TierScheme)
+	scheme, err := tier.LookupScheme(m.TierScheme)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", m.ID, err)
 	}
@@ -238,38 +240,38 @@ const (
 )
 
 type compiledMatch struct {
-	typ  models.EventType
+	typ  event.Type
 	kind uint8
 	sub  uint8
 }
 
 func compileMatch(f Feature) (compiledMatch, error) {
-	t, ok := models.ParseEventType(f.Event)
+	t, ok := event.ParseType(f.Event)
 	if !ok {
 		return compiledMatch{}, fmt.Errorf("unknown event type %q", f.Event)
 	}
 	cm := compiledMatch{typ: t}
-	if models.CategoryOf(t) == models.CatNone {
+	if record.CategoryOf(t) == record.CatNone {
 		return cm, fmt.Errorf("event type %s creates no record to score", f.Event)
 	}
 	switch {
 	case f.Match == "":
 		cm.kind = matchAny
-	case t == models.TypeAnnualReport && f.Match == "on_time":
+	case t == event.TypeAnnualReport && f.Match == "on_time":
 		cm.kind = matchOnTime
-	case t == models.TypeAnnualReport && f.Match == "late":
+	case t == event.TypeAnnualReport && f.Match == "late":
 		cm.kind = matchLate
-	case t == models.TypeComplaint && f.Match == "substantiated":
+	case t == event.TypeComplaint && f.Match == "substantiated":
 		cm.kind = matchSubst
-	case t == models.TypeCommitmentMade && f.Match == "breached":
+	case t == event.TypeCommitmentMade && f.Match == "breached":
 		cm.kind = matchBreached
-	case t == models.TypeCommitmentMade && f.Match == "fulfilled":
+	case t == event.TypeCommitmentMade && f.Match == "fulfilled":
 		cm.kind = matchFulfilled
-	case t == models.TypeAbnormalListed && f.Match == "unresolved_3y":
+	case t == event.TypeAbnormalListed && f.Match == "unresolved_3y":
 		cm.kind = matchUnresolved
 	default:
 		for sub := uint8(1); sub < 16; sub++ {
-			if models.SubName(t, sub) == f.Match {
+			if event.SubName(t, sub) == f.Match {
 				cm.kind, cm.sub = matchSub, sub
 				return cm, nil
 			}
@@ -282,7 +284,7 @@ func compileMatch(f Feature) (compiledMatch, error) {
 // compiled is the model in the form the evaluator uses.
 type compiled struct {
 	m        *Model
-	scheme   *models.TierScheme
+	scheme   *tier.Scheme
 	name     string
 	features []compiledFeature
 	// byType lists feature indexes per event type.
@@ -299,14 +301,14 @@ type compiledFeature struct {
 
 type compiledOverride struct {
 	Override
-	min models.Tier
+	min tier.Tier
 }
 
 func compile(m *Model) (*compiled, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	scheme, _ := models.LookupTierScheme(m.TierScheme)
+	scheme, _ := tier.LookupScheme(m.TierScheme)
 	c := &compiled{m: m, scheme: scheme, name: m.Name(), decay: m.Decay}
 	for i, f := range m.Features {
 		cm, _ := compileMatch(f)
@@ -326,13 +328,13 @@ func compile(m *Model) (*compiled, error) {
 }
 
 // tierOf maps a score to a tier by the cut-offs.
-func (c *compiled) tierOf(score int32) models.Tier {
+func (c *compiled) tierOf(score int32) tier.Tier {
 	for i, cut := range c.cutoffs {
 		if score >= cut {
-			return models.Tier(i)
+			return tier.Tier(i)
 		}
 	}
-	return models.Tier(len(c.cutoffs))
+	return tier.Tier(len(c.cutoffs))
 }
 
 // decayPermille returns the decay weight at an age in seconds, and the age

@@ -8,16 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // testCode returns a valid USCC numbered i.
-func testCode(i int) models.USCC {
+func testCode(i int) uscc.Code {
 	body := []byte(fmt.Sprintf("9137%04d%08d", i%10000, i))
 	body = body[:16]
-	body = append(body, models.OrgCheckCharacter(body[8:16]))
-	body = append(body, models.CheckCharacter(body))
-	c, err := models.ParseUSCC(string(body))
+	body = append(body, uscc.OrgCheckCharacter(body[8:16]))
+	body = append(body, uscc.CheckCharacter(body))
+	c, err := uscc.Parse(string(body))
 	if err != nil {
 		panic(err)
 	}
@@ -27,10 +31,10 @@ func testCode(i int) models.USCC {
 // genEvents returns a random but valid event history for n entities:
 // every ref points to an earlier record of the same entity, at most one
 // event ends each record, repairs respect the minimum periods.
-func genEvents(r *rand.Rand, n int) []*models.Event {
+func genEvents(r *rand.Rand, n int) []*event.Event {
 	start := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
 	span := int64(testNow.Sub(start) / time.Second)
-	var out []*models.Event
+	var out []*event.Event
 	for i := 0; i < n; i++ {
 		code := testCode(i)
 		seq := 0
@@ -46,72 +50,72 @@ func genEvents(r *rand.Rand, n int) []*models.Event {
 			return start.Add(time.Duration(lo+r.Int64N(span-lo)) * time.Second)
 		}
 		if r.IntN(10) > 0 {
-			out = append(out, &models.Event{ID: id(), USCC: code, Type: models.TypeRegistered, OccurredAt: start.Add(-time.Hour),
-				Name: "企业" + fmt.Sprint(i), Region: "370102", RegisteredOn: models.MakeDate(2020, 1, 1)})
+			out = append(out, &event.Event{ID: id(), USCC: code, Type: event.TypeRegistered, OccurredAt: start.Add(-time.Hour),
+				Name: "企业" + fmt.Sprint(i), Region: "370102", RegisteredOn: civil.MakeDate(2020, 1, 1)})
 		}
 		k := r.IntN(8)
 		for j := 0; j < k; j++ {
-			ev := &models.Event{ID: id(), USCC: code, Authority: "A", OccurredAt: at(start)}
+			ev := &event.Event{ID: id(), USCC: code, Authority: "A", OccurredAt: at(start)}
 			switch r.IntN(9) {
 			case 0:
-				ev.Type, ev.Sub = models.TypePenalty, uint8(1+r.IntN(3))
+				ev.Type, ev.Sub = event.TypePenalty, uint8(1+r.IntN(3))
 			case 1:
-				ev.Type, ev.Sub = models.TypeAbnormalListed, uint8(1+r.IntN(4))
+				ev.Type, ev.Sub = event.TypeAbnormalListed, uint8(1+r.IntN(4))
 			case 2:
-				ev.Type = models.TypeDishonestListed
+				ev.Type = event.TypeDishonestListed
 			case 3:
-				ev.Type = models.TypeCourtDebtorListed
+				ev.Type = event.TypeCourtDebtorListed
 			case 4:
-				ev.Type, ev.Sub = models.TypeInspection, uint8(1+r.IntN(5))
+				ev.Type, ev.Sub = event.TypeInspection, uint8(1+r.IntN(5))
 			case 5:
-				ev.Type, ev.Year, ev.OnTime = models.TypeAnnualReport, 2020+r.IntN(6), r.IntN(3) > 0
+				ev.Type, ev.Year, ev.OnTime = event.TypeAnnualReport, 2020+r.IntN(6), r.IntN(3) > 0
 			case 6:
-				ev.Type, ev.Year, ev.Sub = models.TypeTaxRating, 2020+r.IntN(6), uint8(1+r.IntN(5))
+				ev.Type, ev.Year, ev.Sub = event.TypeTaxRating, 2020+r.IntN(6), uint8(1+r.IntN(5))
 			case 7:
-				ev.Type, ev.Sub = models.TypeHonor, uint8(1+r.IntN(3))
+				ev.Type, ev.Sub = event.TypeHonor, uint8(1+r.IntN(3))
 			default:
-				ev.Type, ev.Substantiated = models.TypeComplaint, r.IntN(2) == 0
+				ev.Type, ev.Substantiated = event.TypeComplaint, r.IntN(2) == 0
 			}
 			out = append(out, ev)
 			// Maybe end it.
 			if r.IntN(2) == 0 {
 				continue
 			}
-			day := models.DateOf(ev.OccurredAt)
+			day := civil.DateOf(ev.OccurredAt)
 			switch ev.Type {
-			case models.TypeAbnormalListed, models.TypeDishonestListed, models.TypeCourtDebtorListed:
-				rm := &models.Event{ID: id(), USCC: code, Authority: "A", Ref: ev.ID, OccurredAt: at(ev.OccurredAt)}
-				rm.Type = map[models.EventType]models.EventType{models.TypeAbnormalListed: models.TypeAbnormalRemoved,
-					models.TypeDishonestListed: models.TypeDishonestRemoved, models.TypeCourtDebtorListed: models.TypeCourtDebtorRemoved}[ev.Type]
-				if ev.Type != models.TypeCourtDebtorListed && r.IntN(2) == 0 {
-					rule := models.RuleFor(ev.Type, ev.Sub, day)
-					d := rule.RepairFrom + models.Date(r.IntN(200))
-					if rule.RepairUntil != models.NoDate && d > rule.RepairUntil {
+			case event.TypeAbnormalListed, event.TypeDishonestListed, event.TypeCourtDebtorListed:
+				rm := &event.Event{ID: id(), USCC: code, Authority: "A", Ref: ev.ID, OccurredAt: at(ev.OccurredAt)}
+				rm.Type = map[event.Type]event.Type{event.TypeAbnormalListed: event.TypeAbnormalRemoved,
+					event.TypeDishonestListed: event.TypeDishonestRemoved, event.TypeCourtDebtorListed: event.TypeCourtDebtorRemoved}[ev.Type]
+				if ev.Type != event.TypeCourtDebtorListed && r.IntN(2) == 0 {
+					rule := record.RuleFor(ev.Type, ev.Sub, day)
+					d := rule.RepairFrom + civil.Date(r.IntN(200))
+					if rule.RepairUntil != civil.NoDate && d > rule.RepairUntil {
 						d = rule.RepairFrom
 					}
 					occ := d.Time().Add(time.Hour).UTC()
 					if occ.Before(ev.OccurredAt) {
 						occ = ev.OccurredAt.Add(time.Hour)
 					}
-					rm = &models.Event{ID: rm.ID, USCC: code, Authority: "A", Type: models.TypeRepair, Ref: ev.ID, DecidedOn: d,
+					rm = &event.Event{ID: rm.ID, USCC: code, Authority: "A", Type: event.TypeRepair, Ref: ev.ID, DecidedOn: d,
 						OccurredAt: occ}
 				}
 				if rm.OccurredAt.Before(testNow) {
 					out = append(out, rm)
 				}
-			case models.TypePenalty:
-				rule := models.RuleFor(ev.Type, ev.Sub, day)
+			case event.TypePenalty:
+				rule := record.RuleFor(ev.Type, ev.Sub, day)
 				if rule.Repairable {
-					d := rule.RepairFrom + models.Date(r.IntN(60))
+					d := rule.RepairFrom + civil.Date(r.IntN(60))
 					if d <= rule.Until && d.Time().Before(testNow) {
-						out = append(out, &models.Event{ID: id(), USCC: code, Authority: "A", Type: models.TypeRepair, Ref: ev.ID,
+						out = append(out, &event.Event{ID: id(), USCC: code, Authority: "A", Type: event.TypeRepair, Ref: ev.ID,
 							DecidedOn: d, OccurredAt: d.Time().Add(time.Hour).UTC()})
 					}
 				}
 			}
 		}
 		if r.IntN(20) == 0 {
-			out = append(out, &models.Event{ID: id(), USCC: code, Type: models.TypeDeregistered, Authority: "A", OccurredAt: at(start)})
+			out = append(out, &event.Event{ID: id(), USCC: code, Type: event.TypeDeregistered, Authority: "A", OccurredAt: at(start)})
 		}
 	}
 	return out
@@ -119,8 +123,8 @@ func genEvents(r *rand.Rand, n int) []*models.Event {
 
 // shuffleTopo returns a random order in which every referencing event
 // comes after its target.
-func shuffleTopo(r *rand.Rand, evs []*models.Event) []*models.Event {
-	out := append([]*models.Event(nil), evs...)
+func shuffleTopo(r *rand.Rand, evs []*event.Event) []*event.Event {
+	out := append([]*event.Event(nil), evs...)
 	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	pos := map[string]int{}
 	for i, e := range out {
@@ -143,7 +147,7 @@ func shuffleTopo(r *rand.Rand, evs []*models.Event) []*models.Event {
 	return out
 }
 
-func applyAll(t testing.TB, e *Engine, evs []*models.Event) {
+func applyAll(t testing.TB, e *Engine, evs []*event.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		if _, err := e.Apply(ev, nil); err != nil {
@@ -208,23 +212,23 @@ func TestPropertyMonotone(t *testing.T) {
 		base := newTestEngine(t, scheme)
 		applyAll(t, base, evs)
 		before := stateOf(base, n)
-		negative := []func(ev *models.Event){
-			func(ev *models.Event) { ev.Type, ev.Sub = models.TypePenalty, uint8(1+r.IntN(3)) },
-			func(ev *models.Event) { ev.Type, ev.Sub = models.TypeAbnormalListed, 1 },
-			func(ev *models.Event) { ev.Type = models.TypeDishonestListed },
-			func(ev *models.Event) { ev.Type = models.TypeCourtDebtorListed },
-			func(ev *models.Event) { ev.Type, ev.Sub = models.TypeInspection, uint8(2+r.IntN(4)) },
-			func(ev *models.Event) { ev.Type, ev.Substantiated = models.TypeComplaint, true },
+		negative := []func(ev *event.Event){
+			func(ev *event.Event) { ev.Type, ev.Sub = event.TypePenalty, uint8(1+r.IntN(3)) },
+			func(ev *event.Event) { ev.Type, ev.Sub = event.TypeAbnormalListed, 1 },
+			func(ev *event.Event) { ev.Type = event.TypeDishonestListed },
+			func(ev *event.Event) { ev.Type = event.TypeCourtDebtorListed },
+			func(ev *event.Event) { ev.Type, ev.Sub = event.TypeInspection, uint8(2+r.IntN(4)) },
+			func(ev *event.Event) { ev.Type, ev.Substantiated = event.TypeComplaint, true },
 		}
-		positive := []func(ev *models.Event){
-			func(ev *models.Event) { ev.Type, ev.Sub = models.TypeHonor, uint8(1+r.IntN(3)) },
+		positive := []func(ev *event.Event){
+			func(ev *event.Event) { ev.Type, ev.Sub = event.TypeHonor, uint8(1+r.IntN(3)) },
 		}
-		check := func(kind string, muts []func(*models.Event), worse bool) {
+		check := func(kind string, muts []func(*event.Event), worse bool) {
 			for trial := 0; trial < 200; trial++ {
 				i := r.IntN(n)
 				e := newTestEngine(t, scheme)
 				applyAll(t, e, evs)
-				ev := &models.Event{ID: fmt.Sprintf("X-%d", trial), USCC: testCode(i), Authority: "A",
+				ev := &event.Event{ID: fmt.Sprintf("X-%d", trial), USCC: testCode(i), Authority: "A",
 					OccurredAt: time.Date(2021+r.IntN(5), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)}
 				muts[r.IntN(len(muts))](ev)
 				if _, err := e.Apply(ev, nil); err != nil {
@@ -250,10 +254,10 @@ func TestPropertyMonotone(t *testing.T) {
 		// Every repair of the history, removed one at a time, may only
 		// raise risk when removed: i.e. adding it never raised risk.
 		for _, rep := range evs {
-			if rep.Type != models.TypeRepair {
+			if rep.Type != event.TypeRepair {
 				continue
 			}
-			var without []*models.Event
+			var without []*event.Event
 			for _, ev := range evs {
 				if ev != rep {
 					without = append(without, ev)
@@ -325,7 +329,7 @@ func TestSnapshotRestoreIdentical(t *testing.T) {
 	}
 }
 
-func applyAllDup(t *testing.T, e *Engine, evs []*models.Event) {
+func applyAllDup(t *testing.T, e *Engine, evs []*event.Event) {
 	for _, ev := range evs {
 		res, err := e.Apply(ev, nil)
 		if err != nil || res.Outcome != Duplicate {
@@ -343,7 +347,7 @@ func TestAdvanceAndScanFastPath(t *testing.T) {
 	clock := now
 	m, _ := DefaultModel("national-4")
 	e, _ := New(Options{Model: m, Now: func() time.Time { return clock }, Shards: 4})
-	var evs []*models.Event
+	var evs []*event.Event
 	for _, ev := range genEvents(r, n) {
 		if ev.OccurredAt.Before(now) {
 			evs = append(evs, ev)
@@ -351,7 +355,7 @@ func TestAdvanceAndScanFastPath(t *testing.T) {
 	}
 	for _, ev := range shuffleTopo(r, evs) {
 		if _, err := e.Apply(ev, nil); err != nil {
-			var re *models.RejectError
+			var re *event.RejectError
 			_ = re
 		}
 	}
@@ -366,7 +370,7 @@ func TestAdvanceAndScanFastPath(t *testing.T) {
 					t.Fatalf("after Advance(%s), an entity's cache does not cover now", clock)
 				}
 				ev := &evaluator{m: e.model}
-				if got := ev.eval(s, ent, clock.Unix(), false); got.tier != models.Tier(ent.tier) || got.score != ent.score {
+				if got := ev.eval(s, ent, clock.Unix(), false); got.tier != tier.Tier(ent.tier) || got.score != ent.score {
 					t.Fatalf("cached %d/%d, fresh %d/%d", ent.score, ent.tier, got.score, got.tier)
 				}
 			}
@@ -386,14 +390,14 @@ func TestEntityEventsRebuild(t *testing.T) {
 	e := newTestEngine(t, "national-4")
 	applyAll(t, e, evs)
 	e2 := newTestEngine(t, "national-4")
-	var d models.EventDecoder
+	var d event.Decoder
 	for i := 0; i < n; i++ {
 		lines, ok := e.EntityEvents(testCode(i))
 		if !ok {
 			continue
 		}
 		for _, l := range lines {
-			var ev models.Event
+			var ev event.Event
 			if err := d.Decode(l, &ev); err != nil {
 				t.Fatalf("exported line %s: %v", l, err)
 			}
@@ -413,33 +417,33 @@ func TestEntityEventsRebuild(t *testing.T) {
 
 // attrsOf encodes an event's attributes as its attrs object, with one
 // unknown member that must survive the round trip.
-func attrsOf(ev *models.Event) []byte {
-	sub := models.SubName(ev.Type, ev.Sub)
+func attrsOf(ev *event.Event) []byte {
+	sub := event.SubName(ev.Type, ev.Sub)
 	var a string
 	switch ev.Type {
-	case models.TypePenalty:
+	case event.TypePenalty:
 		a = fmt.Sprintf(`"severity":%q,"decision_no":"D-1"`, sub)
-	case models.TypeAbnormalListed:
+	case event.TypeAbnormalListed:
 		a = fmt.Sprintf(`"reason":%q`, sub)
-	case models.TypeDishonestListed:
+	case event.TypeDishonestListed:
 		a = `"reason":"r"`
-	case models.TypeCourtDebtorListed:
+	case event.TypeCourtDebtorListed:
 		a = `"case_no":"c"`
-	case models.TypeInspection:
+	case event.TypeInspection:
 		a = fmt.Sprintf(`"plan_id":"P","result":%q`, sub)
-	case models.TypeAnnualReport:
+	case event.TypeAnnualReport:
 		a = fmt.Sprintf(`"year":%d,"on_time":%v`, ev.Year, ev.OnTime)
-	case models.TypeTaxRating:
+	case event.TypeTaxRating:
 		a = fmt.Sprintf(`"year":%d,"level":%q`, ev.Year, sub)
-	case models.TypeHonor:
+	case event.TypeHonor:
 		a = fmt.Sprintf(`"title":"t","level":%q`, sub)
-	case models.TypeComplaint:
+	case event.TypeComplaint:
 		a = fmt.Sprintf(`"substantiated":%v`, ev.Substantiated)
-	case models.TypeRepair:
+	case event.TypeRepair:
 		a = fmt.Sprintf(`"ref":%q,"decided_on":%q`, ev.Ref, ev.DecidedOn)
-	case models.TypeAbnormalRemoved, models.TypeDishonestRemoved, models.TypeCourtDebtorRemoved:
+	case event.TypeAbnormalRemoved, event.TypeDishonestRemoved, event.TypeCourtDebtorRemoved:
 		a = fmt.Sprintf(`"ref":%q`, ev.Ref)
-	case models.TypeRegistered, models.TypeDeregistered:
+	case event.TypeRegistered, event.TypeDeregistered:
 		return nil
 	}
 	return []byte("{" + a + `,"x":[1,{"y":null}]}`)
@@ -450,12 +454,12 @@ func TestLargeAttrsAndSnapshot(t *testing.T) {
 	e := newTestEngine(t, "national-4")
 	big := []byte(`{"severity":"general","decision_no":"` + string(bytes.Repeat([]byte("x"), 200_000)) + `"}`)
 	for i := 0; i < 3; i++ {
-		ev := &models.Event{ID: fmt.Sprintf("BIG-%d", i), USCC: testCode(i), Type: models.TypePenalty, Sub: models.SeverityGeneral,
+		ev := &event.Event{ID: fmt.Sprintf("BIG-%d", i), USCC: testCode(i), Type: event.TypePenalty, Sub: event.SeverityGeneral,
 			Authority: "A", OccurredAt: testNow.Add(-time.Hour), RawAttrs: big}
 		if _, err := e.Apply(ev, nil); err != nil {
 			t.Fatal(err)
 		}
-		small := &models.Event{ID: fmt.Sprintf("S-%d", i), USCC: testCode(i), Type: models.TypeHonor, Sub: models.HonorNational,
+		small := &event.Event{ID: fmt.Sprintf("S-%d", i), USCC: testCode(i), Type: event.TypeHonor, Sub: event.HonorNational,
 			Authority: "A", OccurredAt: testNow.Add(-time.Hour), RawAttrs: []byte(`{"title":"t","level":"national"}`)}
 		if _, err := e.Apply(small, nil); err != nil {
 			t.Fatal(err)

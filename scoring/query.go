@@ -9,7 +9,12 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Reason explains part of a score: a reason code of the model, the points
@@ -37,8 +42,8 @@ const (
 // RecordView is one record of an entity as of an instant.
 type RecordView struct {
 	ID         string
-	Type       models.EventType
-	Category   models.Category
+	Type       event.Type
+	Category   record.Category
 	Sub        string // the enumerated attribute's wire value, if any
 	Authority  string
 	OccurredAt time.Time
@@ -47,19 +52,19 @@ type RecordView struct {
 	// Outcome of a commitment: "breached", "fulfilled" or "".
 	Outcome        string
 	OutcomeAt      time.Time
-	PublicityUntil models.Date // NoDate: published while active
-	RepairedOn     models.Date // NoDate if not repaired
-	EndedAt        time.Time   // removal instant, zero if none
-	EndedBy        string      // id of the removing event
-	RepairedBy     string      // id of the repair event
-	Public         bool        // shown in the public report
+	PublicityUntil civil.Date // NoDate: published while active
+	RepairedOn     civil.Date // NoDate if not repaired
+	EndedAt        time.Time  // removal instant, zero if none
+	EndedBy        string     // id of the removing event
+	RepairedBy     string     // id of the repair event
+	Public         bool       // shown in the public report
 	Negative       bool
 	Points         int // contribution to the score at the view's instant
 }
 
 // EntityView is an entity's state as of an instant.
 type EntityView struct {
-	USCC                  models.USCC
+	USCC                  uscc.Code
 	Exception             bool // the USCC is a listed exception failing a check character
 	Registered            bool
 	RegistrationID        string
@@ -67,12 +72,12 @@ type EntityView struct {
 	Name                  string
 	Industry              string
 	Region                string
-	RegisteredOn          models.Date
+	RegisteredOn          civil.Date
 	Deregistered          bool
 	DeregisteredAt        time.Time
 	AsOf                  time.Time
 	Score                 int
-	Tier                  models.Tier
+	Tier                  tier.Tier
 	TierLabel             string
 	Scheme                string
 	Model                 string
@@ -90,7 +95,7 @@ type EntityView struct {
 // RegisteredAt ≤ as_of). An entity without a registered_on date or
 // without a registration event has no such bound.
 func registeredBy(ent *entity, T int64) bool {
-	return ent.flags&entRegistered == 0 || models.Date(ent.regOn) == models.NoDate || models.Date(ent.regOn).Unix() <= T
+	return ent.flags&entRegistered == 0 || civil.Date(ent.regOn) == civil.NoDate || civil.Date(ent.regOn).Unix() <= T
 }
 
 // inPopulation reports whether ent is a registered, not deregistered
@@ -102,7 +107,7 @@ func inPopulation(ent *entity, T int64) bool {
 // Entity returns the state of the entity with the given code as of asOf,
 // with its records when withRecords is set. ok is false for an unknown
 // code and for an entity registered after asOf (it did not exist then).
-func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v EntityView, ok bool) {
+func (e *Engine) Entity(code uscc.Code, asOf time.Time, withRecords bool) (v EntityView, ok bool) {
 	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return v, false
@@ -119,7 +124,7 @@ func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v E
 
 	v = EntityView{USCC: code, Exception: ent.flags&entException != 0, AsOf: asOf.UTC().Truncate(time.Second),
 		Score: int(r.score), Tier: r.tier, TierLabel: e.model.scheme.Label(r.tier), Scheme: e.model.scheme.ID,
-		Model: e.model.name, Region: regionString(ent.region), RegisteredOn: models.Date(ent.regOn),
+		Model: e.model.name, Region: regionString(ent.region), RegisteredOn: civil.Date(ent.regOn),
 		ValidFrom: time.Unix(r.validFrom, 0).UTC()}
 	if r.validFrom < 0 {
 		v.ValidFrom = time.Time{}
@@ -145,10 +150,10 @@ func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v E
 	for _, c := range r.contribs {
 		points[c.rec] += int(c.points)
 	}
-	asOfDay := models.DateOf(asOf)
+	asOfDay := civil.DateOf(asOf)
 	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
 		rec := s.rec(ri)
-		if rec.target != 0 || models.CategoryOf(models.EventType(rec.typ)) == models.CatNone || rec.at > T {
+		if rec.target != 0 || record.CategoryOf(event.Type(rec.typ)) == record.CatNone || rec.at > T {
 			continue
 		}
 		rv := e.recordView(s, rec, T, asOfDay)
@@ -174,7 +179,7 @@ func (e *Engine) Entity(code models.USCC, asOf time.Time, withRecords bool) (v E
 }
 
 // reasons turns an evaluation's contributions into reason codes, in the
-// order of report.md "Order of reasons" (models.CompareReasons): the binding
+// order of report.md "Order of reasons" (report.CompareReasons): the binding
 // overrides first (0 points), then the features by non-increasing |points|,
 // ties by code. A feature whose contributions sum to 0 explains nothing and
 // is left out, so that 0 points always means an override.
@@ -203,8 +208,8 @@ func (e *Engine) reasons(s *shard, r evalResult) []Reason {
 		sort.Strings(feats[i].Records)
 	}
 	slices.SortStableFunc(out, func(a, b Reason) int {
-		return models.CompareReasons(models.ReportReason{Code: a.Code, Points: int64(a.Points)},
-			models.ReportReason{Code: b.Code, Points: int64(b.Points)})
+		return report.CompareReasons(report.Reason{Code: a.Code, Points: int64(a.Points)},
+			report.Reason{Code: b.Code, Points: int64(b.Points)})
 	})
 	if len(out) > MaxReasons {
 		out = out[:MaxReasons]
@@ -214,20 +219,20 @@ func (e *Engine) reasons(s *shard, r evalResult) []Reason {
 
 // overrideRecords lists the records that hold an override condition.
 func (e *Engine) overrideRecords(s *shard, r evalResult, cond string) []string {
-	var typ models.EventType
+	var typ event.Type
 	switch cond {
 	case CondDishonestList:
-		typ = models.TypeDishonestListed
+		typ = event.TypeDishonestListed
 	case CondAbnormal3y, CondAbnormalList:
-		typ = models.TypeAbnormalListed
+		typ = event.TypeAbnormalListed
 	case CondCourtDebtor:
-		typ = models.TypeCourtDebtorListed
+		typ = event.TypeCourtDebtorListed
 	case CondCommitBreach:
-		typ = models.TypeCommitmentMade
+		typ = event.TypeCommitmentMade
 	}
 	var ids []string
 	for _, c := range r.contribs {
-		if rec := s.rec(c.rec); models.EventType(rec.typ) == typ {
+		if rec := s.rec(c.rec); event.Type(rec.typ) == typ {
 			ids = append(ids, e.recID(s, c.rec))
 		}
 	}
@@ -241,26 +246,26 @@ func (e *Engine) recID(s *shard, ri uint32) string {
 }
 
 // recordView describes a primary record as of T.
-func (e *Engine) recordView(s *shard, r *record, T int64, asOfDay models.Date) RecordView {
+func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Date) RecordView {
 	b := s.bytes(r.strOff, r.strLen)
-	typ := models.EventType(r.typ)
-	v := RecordView{ID: string(blobField(b, 0)), Type: typ, Category: models.CategoryOf(typ),
-		Sub: models.SubName(typ, r.sub), Authority: string(blobField(b, 1)),
-		OccurredAt: time.Unix(r.at, 0).UTC(), RepairedOn: models.NoDate, PublicityUntil: models.NoDate}
+	typ := event.Type(r.typ)
+	v := RecordView{ID: string(blobField(b, 0)), Type: typ, Category: record.CategoryOf(typ),
+		Sub: event.SubName(typ, r.sub), Authority: string(blobField(b, 1)),
+		OccurredAt: time.Unix(r.at, 0).UTC(), RepairedOn: civil.NoDate, PublicityUntil: civil.NoDate}
 	if a := blobField(b, 2); len(a) > 0 {
 		v.Attrs = append(json.RawMessage(nil), a...)
 	}
-	day := models.DateFromUnix(r.at)
-	rule := models.RuleFor(typ, r.sub, day)
+	day := civil.DateFromUnix(r.at)
+	rule := record.RuleFor(typ, r.sub, day)
 	v.Public, v.Negative = rule.Public, rule.Negative
 	v.PublicityUntil = rule.Until
-	if typ == models.TypeCommitmentMade && r.endKind != endNone && r.endAt <= T {
+	if typ == event.TypeCommitmentMade && r.endKind != endNone && r.endAt <= T {
 		v.OutcomeAt = time.Unix(r.endAt, 0).UTC()
 		v.EndedBy = e.recID(s, r.endBy)
 		if r.endKind == endBreached {
 			v.Outcome = "breached"
 			v.Negative = true
-			v.PublicityUntil = models.BreachRule(models.DateFromUnix(r.endAt)).Until
+			v.PublicityUntil = record.BreachRule(civil.DateFromUnix(r.endAt)).Until
 		} else {
 			v.Outcome = "fulfilled"
 		}
@@ -269,13 +274,13 @@ func (e *Engine) recordView(s *shard, r *record, T int64, asOfDay models.Date) R
 	switch {
 	case r.repairAt != noTime && r.repairAt <= T:
 		v.Status = StatusRepaired
-		v.RepairedOn = models.DateFromUnix(r.repairAt)
+		v.RepairedOn = civil.DateFromUnix(r.repairAt)
 		v.RepairedBy = e.recID(s, r.repairBy)
 	case r.endKind == endRemoved && r.endAt <= T:
 		v.Status = StatusRemoved
 		v.EndedAt = time.Unix(r.endAt, 0).UTC()
 		v.EndedBy = e.recID(s, r.endBy)
-	case v.PublicityUntil != models.NoDate && v.PublicityUntil < asOfDay:
+	case v.PublicityUntil != civil.NoDate && v.PublicityUntil < asOfDay:
 		v.Status = StatusExpired
 	}
 	return v
@@ -283,14 +288,14 @@ func (e *Engine) recordView(s *shard, r *record, T int64, asOfDay models.Date) R
 
 // EntityAt is an entity's state for population scans (draws, stats).
 type EntityAt struct {
-	USCC           models.USCC
+	USCC           uscc.Code
 	Region         [6]byte // division code digits; zero bytes if unknown
-	Tier           models.Tier
+	Tier           tier.Tier
 	Score          int32
 	Registered     bool
-	RegisteredOn   models.Date // callers exclude entities registered after the scan instant (as draws do)
-	Deregistered   bool        // deregistered at or before the scan instant
-	DeregisteredAt int64       // unix seconds, 0 if not
+	RegisteredOn   civil.Date // callers exclude entities registered after the scan instant (as draws do)
+	Deregistered   bool       // deregistered at or before the scan instant
+	DeregisteredAt int64      // unix seconds, 0 if not
 	// Inspections at or before the scan instant, newest first (only when
 	// the scan asks for them).
 	Inspections []InspectionAt
@@ -332,13 +337,13 @@ func (e *Engine) Scan(ctx context.Context, part int, asOf time.Time, opt ScanOpt
 		}
 		ent := s.ent(i)
 		at = EntityAt{USCC: ent.code.Unpack(), Inspections: at.Inspections[:0],
-			Registered: ent.flags&entRegistered != 0, RegisteredOn: models.Date(ent.regOn)}
+			Registered: ent.flags&entRegistered != 0, RegisteredOn: civil.Date(ent.regOn)}
 		regionBytes(ent.region, &at.Region)
 		if ent.flags&entDeregistered != 0 && int64(ent.deregAt) <= T {
 			at.Deregistered, at.DeregisteredAt = true, int64(ent.deregAt)
 		}
 		if cacheValid(ent, T) { // fast path
-			at.Tier, at.Score = models.Tier(ent.tier), ent.score
+			at.Tier, at.Score = tier.Tier(ent.tier), ent.score
 		} else { // slow path
 			r := ev.eval(s, ent, T, false)
 			at.Tier, at.Score = r.tier, r.score
@@ -359,7 +364,7 @@ func (e *Engine) Scan(ctx context.Context, part int, asOf time.Time, opt ScanOpt
 func (e *Engine) inspections(s *shard, ent *entity, T int64, out []InspectionAt) []InspectionAt {
 	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
 		r := s.rec(ri)
-		if r.typ != uint8(models.TypeInspection) || r.at > T {
+		if r.typ != uint8(event.TypeInspection) || r.at > T {
 			continue
 		}
 		var a struct {
@@ -429,9 +434,9 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 				continue
 			}
 			if inPopulation(ent, T) {
-				var t models.Tier
+				var t tier.Tier
 				if cacheValid(ent, T) {
-					t = models.Tier(ent.tier)
+					t = tier.Tier(ent.tier)
 				} else {
 					t = ev.eval(s, ent, T, false).tier
 				}
@@ -439,21 +444,21 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 			}
 			for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
 				r := s.rec(ri)
-				if r.typ != uint8(models.TypeInspection) || r.at > T {
+				if r.typ != uint8(event.TypeInspection) || r.at > T {
 					continue
 				}
 				t := ev.eval(s, ent, r.at-1, false).tier
 				a.insp[t]++
-				if r.sub == models.ResultProblemFound || r.sub == models.ResultCorrected {
+				if r.sub == event.ResultProblemFound || r.sub == event.ResultCorrected {
 					a.found[t]++
 				}
-				if r.sub != models.ResultNoProblem {
+				if r.sub != event.ResultNoProblem {
 					a.adverse[t]++
 				}
 				if a.by[t] == nil {
 					a.by[t] = map[string]int{}
 				}
-				a.by[t][models.SubName(models.TypeInspection, r.sub)]++
+				a.by[t][event.SubName(event.TypeInspection, r.sub)]++
 			}
 		}
 		accs[i] = a
@@ -503,7 +508,7 @@ func (e *Engine) Advance(now time.Time, fn func(TierChange)) int {
 				continue
 			}
 			n++
-			from := popTier(ent, models.Tier(ent.tier), int64(it.t)-1)
+			from := popTier(ent, tier.Tier(ent.tier), int64(it.t)-1)
 			r := ev.eval(s, ent, T, false)
 			e.store(s, it.idx, ent, r)
 			if to := popTier(ent, r.tier, T); to != from && fn != nil {
@@ -541,7 +546,7 @@ func (e *Engine) MemoryStats() MemoryStats {
 		m.Records += int(s.nrec) - 1
 		m.EntityBytes += int64(len(s.ents)) * chunkSize * int64(unsafe.Sizeof(entity{}))
 		m.IndexBytes += int64(len(s.slots)) * 4
-		m.RecordBytes += int64(len(s.recs)) * chunkSize * int64(unsafe.Sizeof(record{}))
+		m.RecordBytes += int64(len(s.recs)) * chunkSize * int64(unsafe.Sizeof(storedRecord{}))
 		for i, b := range s.arena {
 			m.ArenaBytes += int64(len(b))
 			if i == len(s.arena)-1 && len(b) == arenaBlockSize {
@@ -562,7 +567,7 @@ func (e *Engine) MemoryStats() MemoryStats {
 // 0.6 in the second, …), after max_count and latest-only. The score at t
 // is base_score + Σ points_k · weight_k (before clamping). Model fitting
 // uses it; ok is false for an unknown entity.
-func (e *Engine) FeatureWeights(code models.USCC, t time.Time) (weights []float64, ok bool) {
+func (e *Engine) FeatureWeights(code uscc.Code, t time.Time) (weights []float64, ok bool) {
 	s, idx, ok := e.rlockEntity(code)
 	if !ok {
 		return nil, false

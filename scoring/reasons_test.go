@@ -4,11 +4,11 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // Every explanation the engine gives follows report.md "Order of reasons"
-// (models.CompareReasons): binding overrides first with 0 points, then the
+// (report.CompareReasons): binding overrides first with 0 points, then the
 // features that moved the score (never 0 points) by non-increasing
 // |points|, ties by code; at most MaxReasons. Over random valid histories
 // of both schemes, at every check instant; it also requires that histories
@@ -41,8 +41,8 @@ func TestPropertyReasonOrder(t *testing.T) {
 					continue
 				}
 				prev := v.Reasons[i-1]
-				if models.CompareReasons(models.ReportReason{Code: prev.Code, Points: int64(prev.Points)},
-					models.ReportReason{Code: rs.Code, Points: int64(rs.Points)}) > 0 {
+				if report.CompareReasons(report.Reason{Code: prev.Code, Points: int64(prev.Points)},
+					report.Reason{Code: rs.Code, Points: int64(rs.Points)}) > 0 {
 					t.Fatalf("%s %s at %s: reasons out of order: %+v", scheme, v.USCC, v.AsOf, v.Reasons)
 				}
 			}

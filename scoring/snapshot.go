@@ -63,7 +63,7 @@ func (e *Engine) WriteSnapshot(w io.Writer, pos uint64) error {
 	copy(hdr[:], snapMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], snapVersion)
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(unsafe.Sizeof(entity{})))
-	binary.LittleEndian.PutUint32(hdr[16:], uint32(unsafe.Sizeof(record{})))
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(unsafe.Sizeof(storedRecord{})))
 	binary.LittleEndian.PutUint64(hdr[20:], pos)
 	binary.LittleEndian.PutUint32(hdr[28:], uint32(len(e.shards)))
 	copy(hdr[32:96], e.model.m.Hash())
@@ -181,7 +181,7 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 		return 0, fmt.Errorf("%w: not a version %d snapshot", ErrSnapshotCorrupt, snapVersion)
 	}
 	if binary.LittleEndian.Uint32(hdr[12:]) != uint32(unsafe.Sizeof(entity{})) ||
-		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(record{})) {
+		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(storedRecord{})) {
 		return 0, fmt.Errorf("%w: written by a build with another state layout", ErrSnapshotCorrupt)
 	}
 	pos := binary.LittleEndian.Uint64(hdr[20:])
@@ -261,7 +261,7 @@ func readShard(r io.Reader) (*shard, error) {
 	if s.ents, err = readChunks[entity](r, int(nent)); err != nil {
 		return nil, err
 	}
-	if s.recs, err = readChunks[record](r, int(nrec)); err != nil {
+	if s.recs, err = readChunks[storedRecord](r, int(nrec)); err != nil {
 		return nil, err
 	}
 	s.slots = make([]uint32, nslots)
@@ -489,7 +489,7 @@ func VerifySnapshotFile(path string) (uint64, error) {
 	crc.Write(hdr[:])
 	if string(hdr[:8]) != snapMagic || binary.LittleEndian.Uint32(hdr[8:]) != snapVersion ||
 		binary.LittleEndian.Uint32(hdr[12:]) != uint32(unsafe.Sizeof(entity{})) ||
-		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(record{})) {
+		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(storedRecord{})) {
 		return 0, fmt.Errorf("%w: not a version %d snapshot of this build's state layout", ErrSnapshotCorrupt, snapVersion)
 	}
 	if _, err := io.CopyN(crc, br, fi.Size()-int64(len(hdr))-trailer); err != nil {

@@ -5,7 +5,9 @@ import (
 	"math"
 	"sync"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Storage design.
@@ -49,11 +51,11 @@ const (
 // cached score and tier are those at every instant in [validFrom,
 // nextChange): the fast path of any as-of query.
 type entity struct {
-	code       models.PackedUSCC // 10
+	code       uscc.Packed // 10
 	flags      uint8
 	tier       uint8  // cached tier
 	region     uint32 // division code as a number (registered region or USCC chars 3–8)
-	regOn      int32  // registered_on (models.Date), NoDate if unknown
+	regOn      int32  // registered_on (civil.Date), NoDate if unknown
 	deregAt    uint32 // unix seconds of deregistration (entDeregistered)
 	score      int32  // cached score
 	validFrom  uint32 // cache valid from (unix seconds, clamped)
@@ -84,7 +86,7 @@ const (
 // (64 bytes). Referencing events (removals, outcomes, repairs) are records
 // too, so that duplicates are recognised and reports can cite them; their
 // effect is written into their target (endAt/repairAt).
-type record struct {
+type storedRecord struct {
 	idHash   uint64
 	at       int64 // occurred_at, unix seconds
 	endAt    int64 // removal or outcome instant, noTime if none
@@ -117,7 +119,7 @@ type shard struct {
 	ents  [][]entity
 	nent  uint32
 
-	recs [][]record // index 0 is reserved as "none"
+	recs [][]storedRecord // index 0 is reserved as "none"
 	nrec uint32
 
 	arena     [][]byte
@@ -137,8 +139,8 @@ func newShard() *shard {
 	return &shard{slots: make([]uint32, 1024), nrec: 1}
 }
 
-func (s *shard) ent(i uint32) *entity { return &s.ents[i>>chunkBits][i&chunkMask] }
-func (s *shard) rec(i uint32) *record { return &s.recs[i>>chunkBits][i&chunkMask] }
+func (s *shard) ent(i uint32) *entity       { return &s.ents[i>>chunkBits][i&chunkMask] }
+func (s *shard) rec(i uint32) *storedRecord { return &s.recs[i>>chunkBits][i&chunkMask] }
 
 // Slots hold the entity index + 1 in their low slotIdxBits bits and 6
 // bits of the code's hash above them. A probe compares the tag before it
@@ -154,7 +156,7 @@ const (
 func slotTag(h uint64) uint32 { return uint32(h>>32) &^ slotIdxMask }
 
 // find returns the index of the entity with code p.
-func (s *shard) find(p models.PackedUSCC, h uint64) (uint32, bool) {
+func (s *shard) find(p uscc.Packed, h uint64) (uint32, bool) {
 	mask := uint64(len(s.slots) - 1)
 	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -171,7 +173,7 @@ func (s *shard) find(p models.PackedUSCC, h uint64) (uint32, bool) {
 }
 
 // insert adds a new entity with code p and returns its index.
-func (s *shard) insert(p models.PackedUSCC, h uint64) uint32 {
+func (s *shard) insert(p uscc.Packed, h uint64) uint32 {
 	if uint64(s.nent+1)*4 > uint64(len(s.slots))*3 {
 		s.grow()
 	}
@@ -181,7 +183,7 @@ func (s *shard) insert(p models.PackedUSCC, h uint64) uint32 {
 	idx := s.nent
 	s.nent++
 	e := s.ent(idx)
-	*e = entity{code: p, regOn: int32(models.NoDate), nextChange: never, tier: uint8(models.NoTier)}
+	*e = entity{code: p, regOn: int32(civil.NoDate), nextChange: never, tier: uint8(tier.None)}
 	s.place(h, idx)
 	return idx
 }
@@ -209,11 +211,11 @@ func (s *shard) grow() {
 // newRecord appends a zeroed record and returns its index.
 func (s *shard) newRecord() uint32 {
 	if int(s.nrec>>chunkBits) == len(s.recs) {
-		s.recs = append(s.recs, make([]record, chunkSize))
+		s.recs = append(s.recs, make([]storedRecord, chunkSize))
 	}
 	i := s.nrec
 	s.nrec++
-	*s.rec(i) = record{endAt: noTime, repairAt: noTime}
+	*s.rec(i) = storedRecord{endAt: noTime, repairAt: noTime}
 	return i
 }
 

@@ -25,7 +25,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/sampler"
 	"github.com/creditrisk/creditd/sampler/samplertest"
 )
@@ -58,22 +60,22 @@ func main() {
 	log.Printf("generated %d units and %d inspectors in %v", len(units), len(pool), time.Since(t0).Round(time.Millisecond))
 	src := &sampler.MemSource{Units: units, Parts: *parts}
 
-	req := &models.DrawRequest{
+	req := &draw.Request{
 		PlanID: "SD-bench", AsOf: asOf,
-		Inspectors: models.DrawInspectors{Pool: pool, PerEntity: *perEntity},
+		Inspectors: draw.Inspectors{Pool: pool, PerEntity: *perEntity},
 		Department: *department,
 		Seed:       "5d41402abc4b2a76b9719d911017c592aa2b6ea7c3b1d0e1f2a3b4c5d6e7f809",
 	}
 	if *budget > 0 {
-		req.Allocation = models.DrawAllocation{Budget: *budget, Weights: []models.TierValue{{Label: "A", Value: 1}, {Label: "B", Value: 2}, {Label: "C", Value: 5}, {Label: "D", Value: 30}}}
+		req.Allocation = draw.Allocation{Budget: *budget, Weights: []draw.TierValue{{Label: "A", Value: 1}, {Label: "B", Value: 2}, {Label: "C", Value: 5}, {Label: "D", Value: 30}}}
 	} else {
 		// 1% / 1.5% / 4% / 10%: 2.0% overall with the A 30 B 55 C 12 D 3 mix
-		req.Allocation = models.DrawAllocation{Ratios: []models.TierValue{{Label: "A", Value: 10000}, {Label: "B", Value: 15000}, {Label: "C", Value: 40000}, {Label: "D", Value: 100000}}}
+		req.Allocation = draw.Allocation{Ratios: []draw.TierValue{{Label: "A", Value: 10000}, {Label: "B", Value: 15000}, {Label: "C", Value: 40000}, {Label: "D", Value: 100000}}}
 	}
 	var ledger *sampler.Ledger
 	if *excl {
 		ledger = sampler.NewLedger()
-		var sel []models.USCC
+		var sel []uscc.Code
 		for i := 0; i < len(units); i += 50 {
 			sel = append(sel, units[i].USCC)
 		}
@@ -160,8 +162,8 @@ func main() {
 		runtime.ReadMemStats(&before)
 		cpu0 := cpuTime()
 		var (
-			rec   *models.DrawRecord
-			recV2 *models.DrawV2
+			rec   *draw.Record
+			recV2 *draw.V2
 			st    *sampler.Stats
 			err   error
 		)
@@ -286,7 +288,7 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func allocName(r *models.DrawRequest) string {
+func allocName(r *draw.Request) string {
 	if r.Allocation.IsBudget() {
 		return fmt.Sprintf("budget %d, weights 1/2/5/30", r.Allocation.Budget)
 	}
@@ -328,11 +330,11 @@ func splitLines(s string) []string {
 
 // reportV2 prints a v2 draw's summary and, with the population, times the
 // auditor's (regulatory edition) and the public verification.
-func reportV2(ctx context.Context, rec *models.DrawV2, st *sampler.Stats, hashed int64, pop *bytes.Buffer) {
+func reportV2(ctx context.Context, rec *draw.V2, st *sampler.Stats, hashed int64, pop *bytes.Buffer) {
 	fmt.Printf("\nhashed %d (floor), eligible %d, selected %d (%.2f%%), unassigned %d, population %.0f MB, digest %s\n",
 		hashed, st.Eligible, st.Selected, 100*float64(st.Selected)/float64(st.Eligible), st.Unassigned,
 		float64(st.PopulationBytes)/(1<<20), rec.PopulationDigest[:16])
-	for _, l := range models.National4.Labels {
+	for _, l := range tier.National4.Labels {
 		s := rec.TierStrata[l]
 		fmt.Printf("  %s N %9d n %7d pi %s\n", l, s.N, s.N2, s.Pi)
 	}
@@ -344,9 +346,9 @@ func reportV2(ctx context.Context, rec *models.DrawV2, st *sampler.Stats, hashed
 	if pop == nil {
 		return
 	}
-	for _, r := range []*models.DrawV2{rec, rec.Public()} {
+	for _, r := range []*draw.V2{rec, rec.Public()} {
 		t, cpu0 := time.Now(), cpuTime()
-		sum, err := sampler.VerifyV2(ctx, models.EncodeV2(r), bytes.NewReader(pop.Bytes()), nil)
+		sum, err := sampler.VerifyV2(ctx, draw.EncodeV2(r), bytes.NewReader(pop.Bytes()), nil)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
 	"github.com/creditrisk/creditd/feeds/synth"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -32,10 +32,10 @@ func main() {
 	ctx := context.Background()
 	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-	var evs []*models.Event
-	var d models.EventDecoder
+	var evs []*event.Event
+	var d event.Decoder
 	err := synth.Generate(ctx, synth.Options{Entities: *entities, Days: *days, Seed: 5, End: end}, func(l []byte) error {
-		ev := &models.Event{}
+		ev := &event.Event{}
 		if err := d.Decode(l, ev); err != nil {
 			return err
 		}
@@ -65,9 +65,9 @@ func main() {
 			_ = sink.AddAppliedEvent(chsink.AppliedEvent{EventID: ev.ID, USCC: code, Type: ev.Type.String(), OccurredAt: ev.OccurredAt,
 				Authority: ev.Authority, Region: region, Attrs: string(ev.RawAttrs), AppliedAt: end, Source: "bench", Seq: uint64(i)})
 			rows++
-			if ev.Type == models.TypeInspection {
+			if ev.Type == event.TypeInspection {
 				_ = sink.AddInspection(chsink.Inspection{EventID: ev.ID, USCC: code, Region: region, At: ev.OccurredAt,
-					PlanID: ev.PlanID, Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: scheme.Label(res.InspectedTier), Scheme: scheme.ID})
+					PlanID: ev.PlanID, Result: event.SubName(ev.Type, ev.Sub), TierAtInspection: scheme.Label(res.InspectedTier), Scheme: scheme.ID})
 				rows++
 			}
 			for _, c := range res.TierChanges() {

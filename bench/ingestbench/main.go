@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // benchCase is one measurement: concurrent posts of body.
@@ -81,14 +81,14 @@ func validBody(n int) []byte {
 	}
 }
 
-func code(i int) models.USCC {
+func code(i int) uscc.Code {
 	var b [18]byte
 	copy(b[:], "9137")
 	copy(b[4:8], fmt.Sprintf("%04d", 100+i%9000))
 	copy(b[8:16], fmt.Sprintf("%08d", i/9000))
-	b[16] = models.OrgCheckCharacter(b[8:16])
-	b[17] = models.CheckCharacter(b[:17])
-	c, err := models.ParseUSCC(string(b[:]))
+	b[16] = uscc.OrgCheckCharacter(b[8:16])
+	b[17] = uscc.CheckCharacter(b[:17])
+	c, err := uscc.Parse(string(b[:]))
 	if err != nil {
 		panic(err)
 	}

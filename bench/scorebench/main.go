@@ -20,23 +20,25 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
 var now = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
 // code returns a valid USCC numbered i (unique for i < 10^12).
-func code(i int) models.USCC {
+func code(i int) uscc.Code {
 	var b [18]byte
 	copy(b[:], "9137")
 	div := []byte(fmt.Sprintf("%04d", i%10000))
 	copy(b[4:8], div)
 	body := []byte(fmt.Sprintf("%08d", i/10000%100000000))
 	copy(b[8:16], body)
-	b[16] = models.OrgCheckCharacter(b[8:16])
-	b[17] = models.CheckCharacter(b[:17])
-	c, err := models.ParseUSCC(string(b[:]))
+	b[16] = uscc.OrgCheckCharacter(b[8:16])
+	b[17] = uscc.CheckCharacter(b[:17])
+	c, err := uscc.Parse(string(b[:]))
 	if err != nil {
 		panic(err)
 	}
@@ -75,12 +77,12 @@ func main() {
 		panic(err)
 	}
 	var applyTime, applyCPU time.Duration
-	evs := make([]models.Event, 0, *batch)
+	evs := make([]event.Event, 0, *batch)
 	for start := 0; start < *n; start += *batch {
 		evs = evs[:0]
 		for i := start; i < min(start+*batch, *n); i++ {
-			evs = append(evs, models.Event{ID: fmt.Sprintf("REG-%d", i), USCC: code(i), Type: models.TypeRegistered,
-				OccurredAt: now.Add(-time.Hour), Name: "鲁企", Region: "370102", RegisteredOn: models.MakeDate(2015, 1, 1)})
+			evs = append(evs, event.Event{ID: fmt.Sprintf("REG-%d", i), USCC: code(i), Type: event.TypeRegistered,
+				OccurredAt: now.Add(-time.Hour), Name: "鲁企", Region: "370102", RegisteredOn: civil.MakeDate(2015, 1, 1)})
 		}
 		if *cpuprofile != "" && start == 0 {
 			f, err := os.Create(*cpuprofile)
@@ -111,19 +113,19 @@ func main() {
 	// inspections, listings), one goroutine.
 	m := *n / 10
 	var recTime, recCPU time.Duration
-	evs2 := make([]models.Event, 0, *batch)
+	evs2 := make([]event.Event, 0, *batch)
 	attrs := []byte(`{"severity":"general","decision_no":"鲁济市监罚〔2026〕1号"}`)
 	for start := 0; start < m; start += *batch {
 		evs2 = evs2[:0]
 		for i := start; i < min(start+*batch, m); i++ {
-			typ, sub := models.TypePenalty, models.SeverityGeneral
+			typ, sub := event.TypePenalty, event.SeverityGeneral
 			switch i % 3 {
 			case 1:
-				typ, sub = models.TypeInspection, models.ResultProblemFound
+				typ, sub = event.TypeInspection, event.ResultProblemFound
 			case 2:
-				typ, sub = models.TypeAbnormalListed, models.AbnormalAnnualReportMissing
+				typ, sub = event.TypeAbnormalListed, event.AbnormalAnnualReportMissing
 			}
-			evs2 = append(evs2, models.Event{ID: fmt.Sprintf("EV-%d", i), USCC: code(i * 10), Type: typ, Sub: sub,
+			evs2 = append(evs2, event.Event{ID: fmt.Sprintf("EV-%d", i), USCC: code(i * 10), Type: typ, Sub: sub,
 				Authority: "SAMR-370102", OccurredAt: now.Add(-time.Duration(i%700) * 24 * time.Hour), RawAttrs: attrs})
 		}
 		t0, c0 := time.Now(), cpu()
@@ -142,8 +144,8 @@ func main() {
 	// Phase 3: NDJSON bytes → decode → apply, one goroutine, on new entities
 	// (a registration and a penalty each).
 	k := min(*n/5, 2_000_000)
-	d := models.EventDecoder{Borrow: true} // lines are kept while their events are used
-	var ev models.Event
+	d := event.Decoder{Borrow: true} // lines are kept while their events are used
+	var ev event.Event
 	var ndTime, ndCPU time.Duration
 	var nbytes int64
 	lines := make([][]byte, 0, *batch)

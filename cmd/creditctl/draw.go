@@ -13,7 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/sampler"
 )
 
@@ -83,7 +86,7 @@ func drawVerify(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if strings.HasPrefix(string(data), `{"format":"draw/v2"`) {
 		return drawVerifyV2(ctx, data, *popPath, *amendPath, stdout, stderr)
 	}
-	rec, err := models.ParseDrawRecord(data)
+	rec, err := draw.ParseRecord(data)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAIL %s: not a valid draw/v1 record: %v\n", *recordPath, err)
 		return 1
@@ -156,7 +159,7 @@ func drawRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	reqPath := fs.String("request", "", "the draw/v1 request (JSON)")
 	unitsPath := fs.String("units", "", "the population as CSV: uscc,region,tier[,registered_at[,deregistered_at]]")
-	schemeID := fs.String("scheme", models.National4.ID, "tier scheme of the units' tiers (national-4, shandong-5)")
+	schemeID := fs.String("scheme", tier.National4.ID, "tier scheme of the units' tiers (national-4, shandong-5)")
 	recordPath := fs.String("record", "", "write the record here (default: standard output)")
 	popPath := fs.String("population", "population.txt", "write the population lines here")
 	allowZero := fs.Bool("allow-zero-lowest-tier", false, "let the lowest tier have ratio or weight 0 (exempt from inspection)")
@@ -173,7 +176,7 @@ func drawRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "creditctl draw run: %v\n", err)
 		return 1
 	}
-	scheme, err := models.LookupTierScheme(*schemeID)
+	scheme, err := tier.LookupScheme(*schemeID)
 	if err != nil {
 		return fail(err)
 	}
@@ -181,7 +184,7 @@ func drawRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	req, err := models.ParseDrawRequest(data)
+	req, err := draw.ParseRequest(data)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", *reqPath, err))
 	}
@@ -195,7 +198,7 @@ func drawRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		rec, err := models.ParseDrawRecord(data)
+		rec, err := draw.ParseRecord(data)
 		if err != nil {
 			return fail(fmt.Errorf("%s: %w", path, err))
 		}
@@ -239,7 +242,7 @@ func drawRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // readUnitsCSV reads the units of an offline draw.
-func readUnitsCSV(path string, scheme *models.TierScheme) ([]sampler.Unit, error) {
+func readUnitsCSV(path string, scheme *tier.Scheme) ([]sampler.Unit, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -267,11 +270,11 @@ func readUnitsCSV(path string, scheme *models.TierScheme) ([]sampler.Unit, error
 		if len(rec) < 3 || len(rec) > 5 {
 			return nil, at(fmt.Sprintf("%d fields, want uscc,region,tier[,registered_at[,deregistered_at]]", len(rec)))
 		}
-		c, err := models.ParseUSCCFormat(strings.TrimSpace(rec[0]))
+		c, err := uscc.ParseFormat(strings.TrimSpace(rec[0]))
 		if err != nil {
 			return nil, at(err.Error())
 		}
-		u := sampler.Unit{USCC: c, Tier: models.NoTier}
+		u := sampler.Unit{USCC: c, Tier: tier.None}
 		region := strings.TrimSpace(rec[1])
 		if len(region) != 6 || strings.Trim(region, "0123456789") != "" {
 			return nil, at(fmt.Sprintf("region %q is not a 6-digit division code", region))
@@ -301,7 +304,7 @@ func parseUnitTime(s string) (int64, error) {
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return v, nil
 	}
-	t, err := models.ParseInstant(s)
+	t, err := civil.ParseInstant(s)
 	if err != nil {
 		return 0, fmt.Errorf("time: not unix seconds, and %v", err)
 	}

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // drawTestFiles writes a request and a units CSV for an offline draw.
@@ -19,10 +20,10 @@ func drawTestFiles(t *testing.T) (dir, reqPath, unitsPath string) {
 	var csv strings.Builder
 	csv.WriteString("uscc,region,tier,registered_at,deregistered_at\n")
 	for i := range 400 {
-		var c models.USCC
+		var c uscc.Code
 		copy(c[:], fmt.Sprintf("91%s%08d", []string{"370102", "370211", "370303"}[i%3], 10000000+i*7919))
-		c[16] = models.OrgCheckCharacter(c[8:16])
-		c[17] = models.CheckCharacter(c[:17])
+		c[16] = uscc.OrgCheckCharacter(c[8:16])
+		c[17] = uscc.CheckCharacter(c[:17])
 		tier := []string{"A", "B", "B", "C", "D", ""}[i%6]
 		dereg := ""
 		if i%17 == 0 {
@@ -65,7 +66,7 @@ func TestDrawRunAndVerify(t *testing.T) {
 
 	// a record that was tampered with fails with the first difference
 	data, _ := os.ReadFile(record)
-	rec, err := models.ParseDrawRecord(data)
+	rec, err := draw.ParseRecord(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +103,8 @@ func TestDrawRunAndVerify(t *testing.T) {
 		t.Fatalf("second run: %s", stderr)
 	}
 	d2, _ := os.ReadFile(record2)
-	rec2, _ := models.ParseDrawRecord(d2)
-	first, _ := models.ParseDrawRecord(data)
+	rec2, _ := draw.ParseRecord(d2)
+	first, _ := draw.ParseRecord(data)
 	if rec2.Strata[0].N+int64(len(first.Selected)) < first.Strata[0].N || rec2.Strata[1].N >= first.Strata[1].N {
 		t.Fatalf("earlier selections were not excluded: %+v vs %+v", rec2.Strata, first.Strata)
 	}

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/feeds/ndjson"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 	"github.com/creditrisk/creditd/scoring/fit"
 )
@@ -75,7 +77,7 @@ func cmdModel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 type inspection struct {
-	code    models.USCC
+	code    uscc.Code
 	at      time.Time
 	problem bool
 }
@@ -93,9 +95,9 @@ func replay(ctx context.Context, path string, m *scoring.Model) (*scoring.Engine
 	if err != nil {
 		return nil, nil, end, err
 	}
-	exc, _ := models.NewUSCCExceptions(models.PilotExceptions...)
-	d := models.EventDecoder{Exceptions: exc}
-	var ev models.Event
+	exc, _ := uscc.NewExceptions(uscc.PilotExceptions...)
+	d := event.Decoder{Exceptions: exc}
+	var ev event.Event
 	var insp []inspection
 	bad := 0
 	err = ndjson.ForEach(ctx, f, ndjson.Options{}, func(l ndjson.Line, err error) error {
@@ -114,9 +116,9 @@ func replay(ctx context.Context, path string, m *scoring.Model) (*scoring.Engine
 			bad++
 			return nil
 		}
-		if ev.Type == models.TypeInspection {
+		if ev.Type == event.TypeInspection {
 			insp = append(insp, inspection{code: ev.USCC, at: ev.OccurredAt,
-				problem: ev.Sub == models.ResultProblemFound || ev.Sub == models.ResultCorrected})
+				problem: ev.Sub == event.ResultProblemFound || ev.Sub == event.ResultCorrected})
 		}
 		return nil
 	})
@@ -206,14 +208,14 @@ func modelEval(ctx context.Context, eng *scoring.Engine, truthPath string, end t
 			fmt.Fprintln(stderr, "creditctl model eval:", err)
 			return 1
 		}
-		code, err := models.ParseUSCC(rec[col["uscc"]])
+		code, err := uscc.Parse(rec[col["uscc"]])
 		if err != nil {
 			continue
 		}
 		hp, _ := strconv.ParseFloat(rec[col["inspect_hit_prob"]], 64)
 		pct, _ := strconv.ParseFloat(rec[col["risk_percentile"]], 64)
 		t, score, ok := eng.TierAt(code, end)
-		if !ok || t == models.NoTier {
+		if !ok || t == tier.None {
 			continue
 		}
 		count[t]++
@@ -244,7 +246,7 @@ func modelEval(ctx context.Context, eng *scoring.Engine, truthPath string, end t
 		if st.Tiers[t].Inspections > 0 {
 			obs = float64(st.Tiers[t].Found) / float64(st.Tiers[t].Inspections)
 		}
-		fmt.Fprintf(stdout, "%-5s %9d %7.1f%% %16.1f%% %12d %13.1f%%\n", scheme.Label(models.Tier(t)), count[t],
+		fmt.Fprintf(stdout, "%-5s %9d %7.1f%% %16.1f%% %12d %13.1f%%\n", scheme.Label(tier.Tier(t)), count[t],
 			100*float64(count[t])/float64(max(len(scores), 1)), 100*mean, st.Tiers[t].Inspections, 100*obs)
 	}
 	fmt.Fprintf(stdout, "Spearman correlation of risk (−score) with the true problem probability: %.3f\n", fit.Spearman(scores, hits))

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // reportUsage documents "creditctl report".
@@ -62,7 +63,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	now := time.Now()
 	if *at != "" {
-		t, err := models.ParseInstant(*at)
+		t, err := civil.ParseInstant(*at)
 		if err != nil {
 			fmt.Fprintf(stderr, "creditctl report verify: --at %v (e.g. 2026-03-01T08:00:00Z)\n", err)
 			return 2
@@ -81,13 +82,13 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail("keys: %v", err)
 	}
-	keys, err := models.ParseJWKS(keysRaw)
+	keys, err := report.ParseJWKS(keysRaw)
 	if err != nil {
 		return fail("keys %s: %v", *keysSrc, err)
 	}
-	r, err := models.VerifyReport(raw, keys, now)
+	r, err := report.Verify(raw, keys, now)
 	switch {
-	case errors.Is(err, models.ErrReportExpired):
+	case errors.Is(err, report.ErrExpired):
 		return fail("%s does not verify: %v (the signature is authentic; ask the issuer for a fresh report)", *reportSrc, err)
 	case err != nil:
 		return fail("%s does not verify: %v", *reportSrc, err)

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/models/jcs"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // reportFixture writes a signed public report and its key set into a
@@ -25,23 +25,23 @@ func reportFixture(t *testing.T) (reportPath, keysPath string, raw, keys []byte)
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 	pub := priv.Public().(ed25519.PublicKey)
 	now := time.Now().UTC()
-	r := &models.Report{
-		Format: models.ReportFormat, ReportID: "37-TEST-1", Issuer: models.ReportIssuer{Code: "37", Name: "山东省市场监督管理局"},
-		Edition: models.EditionPublic, IssuedAt: models.ReportInstant(now.Add(-time.Hour)),
-		ValidUntil: models.ReportInstant(now.Add(30 * 24 * time.Hour)),
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
-			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
-		Records: []models.ReportRecord{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"severity":"general"}`),
-			Authority: "青岛市市场监督管理局", OccurredOn: "2025-06-03", Status: models.RecordActive}},
+	r := &report.Report{
+		Format: report.Format, ReportID: "37-TEST-1", Issuer: report.Issuer{Code: "37", Name: "山东省市场监督管理局"},
+		Edition: report.EditionPublic, IssuedAt: report.Instant(now.Add(-time.Hour)),
+		ValidUntil: report.Instant(now.Add(30 * 24 * time.Hour)),
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: report.SubjectActive},
+		Records: []report.Record{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"severity":"general"}`),
+			Authority: "青岛市市场监督管理局", OccurredOn: "2025-06-03", Status: report.RecordActive}},
 	}
-	if err := models.SignReport(r, priv, models.KeyID(pub)); err != nil {
+	if err := report.Sign(r, priv, report.KeyID(pub)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := r.CanonicalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ = json.Marshal(models.NewJWKS(pub))
+	keys, _ = json.Marshal(report.NewJWKS(pub))
 	dir := t.TempDir()
 	reportPath, keysPath = filepath.Join(dir, "report.json"), filepath.Join(dir, "jwks.json")
 	if err := os.WriteFile(reportPath, raw, 0o644); err != nil {
@@ -71,7 +71,7 @@ func TestReportVerify(t *testing.T) {
 	}
 	tampered := write("tampered.json", bytes.Replace(raw, []byte(`"severity":"general"`), []byte(`"severity":"minor"`), 1))
 	otherPub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey)
-	otherKeys, _ := json.Marshal(models.NewJWKS(otherPub))
+	otherKeys, _ := json.Marshal(report.NewJWKS(otherPub))
 	otherKeysPath := write("other.json", otherKeys)
 	badKeys := write("bad.json", []byte(`{"keys":`))
 	later := time.Now().Add(31 * 24 * time.Hour).UTC().Format(time.RFC3339)
@@ -152,21 +152,21 @@ func TestReportVerifyURLs(t *testing.T) {
 func TestReportVerifyReasonOrder(t *testing.T) {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 	pub := priv.Public().(ed25519.PublicKey)
-	kid := models.KeyID(pub)
+	kid := report.KeyID(pub)
 	now := time.Now().UTC()
-	r := &models.Report{
-		Format: models.ReportFormat, ReportID: "37-TEST-2", Issuer: models.ReportIssuer{Code: "37", Name: "山东省市场监督管理局", KeyID: kid},
-		Edition: models.EditionRegulatory, IssuedAt: models.ReportInstant(now.Add(-time.Hour)),
-		ValidUntil: models.ReportInstant(now.Add(24 * time.Hour)),
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
-			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
-		Assessment: &models.ReportAssessment{AsOf: models.ReportInstant(now.Add(-time.Hour)), Score: 430, Tier: "C",
-			TierScheme: "national-4", Model: "m/1", Reasons: []models.ReportReason{
+	r := &report.Report{
+		Format: report.Format, ReportID: "37-TEST-2", Issuer: report.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: kid},
+		Edition: report.EditionRegulatory, IssuedAt: report.Instant(now.Add(-time.Hour)),
+		ValidUntil: report.Instant(now.Add(24 * time.Hour)),
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: report.SubjectActive},
+		Assessment: &report.Assessment{AsOf: report.Instant(now.Add(-time.Hour)), Score: 430, Tier: "C",
+			TierScheme: "national-4", Model: "m/1", Reasons: []report.Reason{
 				{Code: "OVR_ABNORMAL", Text: "t"}, {Code: "OVR_COURT_DEBTOR", Text: "t"},
 				{Code: "COURT_DEBTOR", Text: "t", Points: -80}, {Code: "ABNORMAL_LIST", Text: "t", Points: -60},
 				{Code: "HONOR_PROVINCIAL", Text: "t", Points: 20}, {Code: "TAX_A", Text: "t", Points: 20}}},
 	}
-	keys, _ := json.Marshal(models.NewJWKS(pub))
+	keys, _ := json.Marshal(report.NewJWKS(pub))
 	dir := t.TempDir()
 	keysPath := filepath.Join(dir, "jwks.json")
 	if err := os.WriteFile(keysPath, keys, 0o644); err != nil {
@@ -179,7 +179,7 @@ func TestReportVerifyReasonOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Signature = &models.ReportSignature{Alg: "Ed25519", KeyID: kid, Value: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, canon))}
+		r.Signature = &report.Signature{Alg: "Ed25519", KeyID: kid, Value: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, canon))}
 		raw, _ := json.Marshal(r)
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, raw, 0o644); err != nil {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // cmdUSCC implements "creditctl uscc check CODE...": one line per code,
@@ -28,7 +28,7 @@ func cmdUSCC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: creditctl uscc check [--strict] CODE...")
 		return 2
 	}
-	exc, _ := models.NewUSCCExceptions(models.PilotExceptions...)
+	exc, _ := uscc.NewExceptions(uscc.PilotExceptions...)
 	if *strict {
 		exc = nil
 	}
@@ -37,7 +37,7 @@ func cmdUSCC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c, isExc, err := exc.Parse(s)
 		switch {
 		case err != nil:
-			var ue *models.USCCError
+			var ue *uscc.Error
 			reason := err.Error()
 			if errors.As(err, &ue) {
 				reason = ue.Error()
@@ -45,7 +45,7 @@ func cmdUSCC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s invalid: %s\n", s, reason)
 			status = 1
 		case isExc:
-			_, cerr := models.ParseUSCC(c.String())
+			_, cerr := uscc.Parse(c.String())
 			fmt.Fprintf(stdout, "%s valid (known exception: %v)\n", s, cerr)
 		default:
 			fmt.Fprintf(stdout, "%s valid\n", s)

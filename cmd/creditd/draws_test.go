@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/sampler"
 )
 
@@ -108,9 +111,9 @@ func TestDrawOverHTTP(t *testing.T) {
 		units := []sampler.Unit{}
 		for i := range 50 {
 			c := samplertestUSCC(i)
-			units = append(units, sampler.Unit{USCC: c, Region: [6]byte([]byte("370102")), Tier: models.Tier(i % 4)})
+			units = append(units, sampler.Unit{USCC: c, Region: [6]byte([]byte("370102")), Tier: tier.Tier(i % 4)})
 		}
-		v1req, err := models.ParseDrawRequest([]byte(drawRequest("37-V1", "0f"+strings.Repeat("1e", 15), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 0)))
+		v1req, err := draw.ParseRequest([]byte(drawRequest("37-V1", "0f"+strings.Repeat("1e", 15), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 0)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,11 +139,11 @@ func TestDrawOverHTTP(t *testing.T) {
 	if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Location"), "/v1/draws/") {
 		t.Fatalf("draw: %d %s", resp.StatusCode, rb)
 	}
-	rec, err := models.ParseDrawV2(rb)
+	rec, err := draw.ParseV2(rb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Selected) == 0 || rec.Request.SeedCommitment != commit || rec.Edition != models.EditionRegulatory {
+	if len(rec.Selected) == 0 || rec.Request.SeedCommitment != commit || rec.Edition != report.EditionRegulatory {
 		t.Fatalf("record: %d selected, commitment %q, edition %s", len(rec.Selected), rec.Request.SeedCommitment, rec.Edition)
 	}
 	id := rec.DrawID
@@ -160,7 +163,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("recusal: %d %s", resp.StatusCode, ab)
 	}
-	var am models.DrawAmendment
+	var am draw.Amendment
 	json.Unmarshal(ab, &am)
 	if am.Replacement == "" || am.Replacement == first.Inspectors[0] || am.Replacement == first.Inspectors[1] {
 		t.Fatalf("replacement %q for %v", am.Replacement, first.Inspectors)
@@ -236,7 +239,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	// Brute force over the tier alphabet: with every key derivable from
 	// public data, the blinded tiers decode no better than chance (1/256 a
 	// line); with the regulatory key they all decode to the true tiers.
-	regRec, _ := models.ParseDrawV2(regb)
+	regRec, _ := draw.ParseV2(regb)
 	key, _ := hex.DecodeString(regRec.BlindKey)
 	seedB, _ := hex.DecodeString(seed)
 	kc, _ := hex.DecodeString(rec.KeyCommitment)
@@ -322,7 +325,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	}
 	_, v1rec := s.do("GET", "/v1/draws/"+v1, api.RolePeer, nil)
 	_, v1pop := s.do("GET", "/v1/draws/"+v1+"/population", api.RolePeer, nil)
-	prec, err := models.ParseDrawRecord(v1rec)
+	prec, err := draw.ParseRecord(v1rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +342,7 @@ func TestDrawOverHTTP(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("second draw: %d %s", resp.StatusCode, rb2)
 	}
-	rec2, _ := models.ParseDrawV2(rb2)
+	rec2, _ := draw.ParseV2(rb2)
 	firsts := map[string]bool{}
 	for _, sel := range rec.Selected {
 		firsts[sel.USCC] = true
@@ -352,8 +355,8 @@ func TestDrawOverHTTP(t *testing.T) {
 }
 
 // samplertestUSCC is a valid code for test entity i.
-func samplertestUSCC(i int) models.USCC {
-	c, err := models.ParseUSCCFormat(fmt.Sprintf("91370102%09dX", i))
+func samplertestUSCC(i int) uscc.Code {
+	c, err := uscc.ParseFormat(fmt.Sprintf("91370102%09dX", i))
 	if err != nil {
 		panic(err)
 	}
@@ -434,7 +437,7 @@ func TestDrawHardeningOverHTTP(t *testing.T) {
 			}
 			continue
 		}
-		rec, err := models.ParseDrawV2(b)
+		rec, err := draw.ParseV2(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -551,7 +554,7 @@ func TestDrawFiltersOverHTTP(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("draw: %d %s", resp.StatusCode, b)
 	}
-	rec, err := models.ParseDrawV2(b)
+	rec, err := draw.ParseV2(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,9 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/testenv"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -74,7 +75,7 @@ func keyOf(line []byte) []byte {
 		USCC string `json:"uscc"`
 	}
 	if json.Unmarshal(line, &v) == nil && v.USCC != "" {
-		if c, err := models.ParseUSCC(v.USCC); err == nil {
+		if c, err := uscc.Parse(v.USCC); err == nil {
 			return []byte(c.String())
 		}
 		return []byte(v.USCC)
@@ -194,9 +195,9 @@ func caughtUpTo(ends map[int]int64, bases ...string) bool {
 	return len(held) == kafkaTestParts
 }
 
-func mustParse(t *testing.T, s string) models.USCC {
+func mustParse(t *testing.T, s string) uscc.Code {
 	t.Helper()
-	c, err := models.ParseUSCC(s)
+	c, err := uscc.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,17 +217,17 @@ func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 // cleanReplay applies lines to one engine, as a single instance reading the
 // whole stream would.
-func cleanReplay(t *testing.T, lines [][]byte) (*scoring.Engine, map[models.USCC]bool) {
+func cleanReplay(t *testing.T, lines [][]byte) (*scoring.Engine, map[uscc.Code]bool) {
 	t.Helper()
 	eng, err := scoring.New(scoring.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := models.EventDecoder{}
-	codes := map[models.USCC]bool{}
+	d := event.Decoder{}
+	codes := map[uscc.Code]bool{}
 	now := time.Now()
 	for _, l := range lines {
-		var ev models.Event
+		var ev event.Event
 		if d.Decode(l, &ev) != nil || string(keyOf(l)) != ev.USCC.String() {
 			continue
 		}
@@ -239,13 +240,13 @@ func cleanReplay(t *testing.T, lines [][]byte) (*scoring.Engine, map[models.USCC
 
 // partitionExports is the clean replay's state as the per-partition event
 // export shows it.
-func partitionExports(t *testing.T, eng *scoring.Engine, codes map[models.USCC]bool) map[int]string {
+func partitionExports(t *testing.T, eng *scoring.Engine, codes map[uscc.Code]bool) map[int]string {
 	t.Helper()
-	sorted := make([]models.USCC, 0, len(codes))
+	sorted := make([]uscc.Code, 0, len(codes))
 	for c := range codes {
 		sorted = append(sorted, c)
 	}
-	slices.SortFunc(sorted, func(a, b models.USCC) int { return strings.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(sorted, func(a, b uscc.Code) int { return strings.Compare(string(a[:]), string(b[:])) })
 	out := map[int]*bytes.Buffer{}
 	for _, c := range sorted {
 		p := kf.CRC32{}.Partition(c[:], kafkaTestParts)
@@ -406,9 +407,9 @@ func TestKafkaModeInProcess(t *testing.T) {
 	// Dead letters: every bad line, with its original bytes and position.
 	letters := readAll(t, brokers, kf.DefaultDeadLetterTopic)
 	bad := 0
-	var dec models.EventDecoder
+	var dec event.Decoder
 	for _, l := range lines {
-		var ev models.Event
+		var ev event.Event
 		if dec.Decode(l, &ev) != nil {
 			bad++
 		}

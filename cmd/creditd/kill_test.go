@@ -18,7 +18,8 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -249,10 +250,10 @@ func TestKillDuringIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d models.EventDecoder
-	codes := map[models.USCC]bool{}
+	var d event.Decoder
+	codes := map[uscc.Code]bool{}
 	for _, l := range lines {
-		var ev models.Event
+		var ev event.Event
 		if err := d.Decode(l, &ev); err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -182,7 +182,7 @@ type common struct {
 	logger  *slog.Logger
 	dirs    map[string]string // data sub-directories: log, snapshots, keys, draws, deadletters
 	model   *scoring.Model
-	exc     *models.USCCExceptions
+	exc     *uscc.Exceptions
 	tokens  *api.Tokens
 	issuer  *issue.Issuer
 	jwks    []byte
@@ -269,9 +269,9 @@ func loadModel(cfg *Config) (*scoring.Model, error) {
 	return scoring.ParseModel(b)
 }
 
-func loadExceptions(path string) (*models.USCCExceptions, error) {
+func loadExceptions(path string) (*uscc.Exceptions, error) {
 	if path == "" {
-		return models.NewUSCCExceptions(models.PilotExceptions...)
+		return uscc.NewExceptions(uscc.PilotExceptions...)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -292,7 +292,7 @@ func loadExceptions(path string) (*models.USCCExceptions, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	x, err := models.NewUSCCExceptions(codes...)
+	x, err := uscc.NewExceptions(codes...)
 	if err != nil {
 		return nil, fmt.Errorf("uscc exceptions %s: %w", path, err)
 	}

@@ -11,7 +11,10 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -61,7 +64,7 @@ func fuzzLines(code string, data []byte) [][]byte {
 		default: // a referencing event
 			ref := fmt.Sprintf("F-%d", 1+(arg>>1)%max(1, len(lines)-1))
 			if typ == "repair" {
-				attrs = fmt.Sprintf(`{"ref":"%s","decided_on":"%s"}`, ref, models.DateOf(at))
+				attrs = fmt.Sprintf(`{"ref":"%s","decided_on":"%s"}`, ref, civil.DateOf(at))
 			} else {
 				attrs = fmt.Sprintf(`{"ref":"%s"}`, ref)
 			}
@@ -89,11 +92,11 @@ func FuzzReportBuild(f *testing.F) {
 	}
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize))
 	pub := priv.Public().(ed25519.PublicKey)
-	keysJSON, _ := json.Marshal(models.NewJWKS(pub))
-	keys := models.NewJWKS(pub)
-	iss := &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: models.KeyID(pub), Priv: priv, Validity: 24 * time.Hour}
+	keysJSON, _ := json.Marshal(report.NewJWKS(pub))
+	keys := report.NewJWKS(pub)
+	iss := &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: report.KeyID(pub), Priv: priv, Validity: 24 * time.Hour}
 	code := testUSCC(300)
-	uscc, err := models.ParseUSCC(code)
+	uscc, err := uscc.Parse(code)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -110,9 +113,9 @@ func FuzzReportBuild(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var dec models.EventDecoder
+		var dec event.Decoder
 		for _, line := range fuzzLines(code, data) {
-			var ev models.Event
+			var ev event.Event
 			if err := dec.Decode(line, &ev); err != nil {
 				t.Fatalf("generated line does not decode: %v\n%s", err, line)
 			}
@@ -123,23 +126,23 @@ func FuzzReportBuild(f *testing.F) {
 			if !ok || !v.Registered {
 				t.Fatalf("entity not found as of %s", at)
 			}
-			var records [2][]models.ReportRecord
-			for i, ed := range []string{models.EditionPublic, models.EditionRegulatory} {
+			var records [2][]report.Record
+			for i, ed := range []string{report.EditionPublic, report.EditionRegulatory} {
 				rep := issue.Build(&v, ed, iss, fuzzNow)
-				if err := models.SignReport(rep, priv, iss.KeyID); err != nil {
+				if err := report.Sign(rep, priv, iss.KeyID); err != nil {
 					t.Fatalf("%s edition as of %s does not sign: %v\nreasons %+v", ed, at, err, v.Reasons)
 				}
 				raw, err := rep.CanonicalJSON()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := models.VerifyReport(raw, keys, fuzzNow); err != nil {
+				if _, err := report.Verify(raw, keys, fuzzNow); err != nil {
 					t.Fatalf("%s: issuer's verifier: %v\n%s", ed, err, raw)
 				}
 				if _, err := reportverify.Verify(raw, keysJSON, fuzzNow); err != nil {
 					t.Fatalf("%s: independent verifier: %v\n%s", ed, err, raw)
 				}
-				if ed == models.EditionPublic {
+				if ed == report.EditionPublic {
 					if err := checkPublicReport(raw); err != nil {
 						t.Fatalf("%v\n%s", err, raw)
 					}

@@ -10,14 +10,15 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // testUSCC returns a valid USCC of an enterprise in Jinan numbered i.
 func testUSCC(i int) string {
 	body := []byte(fmt.Sprintf("91370102%08d", i))
-	body = append(body, models.OrgCheckCharacter(body[8:16]))
-	return string(append(body, models.CheckCharacter(body)))
+	body = append(body, uscc.OrgCheckCharacter(body[8:16]))
+	return string(append(body, uscc.CheckCharacter(body)))
 }
 
 // eventLines writes credit-event/v1 lines for one entity: a registration,
@@ -108,7 +109,7 @@ func TestReportReasonsOverHTTP(t *testing.T) {
 		t.Fatalf("post: %d %+v", code, res)
 	}
 	_, keys := s.do("GET", "/v1/keys", api.RolePublic, nil)
-	jwks, err := models.ParseJWKS(keys)
+	jwks, err := report.ParseJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestReportReasonsOverHTTP(t *testing.T) {
 				if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 					t.Fatalf("%s: %d %s", path, resp.StatusCode, raw)
 				}
-				rep, err := models.VerifyReport(raw, jwks, time.Now())
+				rep, err := report.Verify(raw, jwks, time.Now())
 				if err != nil {
 					t.Fatalf("%s: issuer's verifier: %v", path, err)
 				}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // A report fetched over HTTP verifies with the issuer's code, with an
@@ -30,7 +30,7 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 		t.Fatalf("post: %d %+v", code, res)
 	}
 	_, keys := s.do("GET", "/v1/keys", api.RolePublic, nil)
-	jwks, err := models.ParseJWKS(keys)
+	jwks, err := report.ParseJWKS(keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 			t.Fatalf("%s: %d %s", tc.path, resp.StatusCode, raw)
 		}
 		now := time.Now()
-		rep, err := models.VerifyReport(raw, jwks, now)
+		rep, err := report.Verify(raw, jwks, now)
 		if err != nil {
 			t.Fatalf("%s: issuer's verifier: %v", tc.path, err)
 		}
@@ -79,7 +79,7 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 		for i := range raw {
 			bad := append([]byte(nil), raw...)
 			bad[i] ^= 0x01
-			if _, err := models.VerifyReport(bad, jwks, now); err == nil {
+			if _, err := report.Verify(bad, jwks, now); err == nil {
 				t.Fatalf("%s: byte %d changed, issuer's verifier accepted", tc.path, i)
 			}
 			if _, err := reportverify.Verify(bad, keys, now); err == nil {

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // Which records a report shows, worked out by hand from the publicity
-// rules (models/category.go; domain.md §4.1–§4.7, §5): records in their
+// rules (models/record/rule.go; domain.md §4.1–§4.7, §5): records in their
 // publicity period, and repaired or removed ones with their status; never
 // expired ones, never unpublished ones (a minor penalty under the 2026
 // rules, tax levels other than A and D) and never internal ones
@@ -26,7 +27,7 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 	s := startService(t, filepath.Join(t.TempDir(), "data"))
 	now := time.Now()
 	code := testUSCC(200)
-	repairDay := models.DateOf(now.Add(-20 * 24 * time.Hour)).String()
+	repairDay := civil.DateOf(now.Add(-20 * 24 * time.Hour)).String()
 	rows := []struct {
 		event  string
 		status string // "" when the record is not shown in either edition
@@ -75,7 +76,7 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", path, resp.StatusCode, raw)
 		}
-		rep, err := models.ParseReport(raw)
+		rep, err := report.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/feeds/deadletter"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 )
 
 // service is a creditd run in-process by run(), as main would.
@@ -188,17 +188,17 @@ func TestBadInputOverHTTP(t *testing.T) {
 	pen := `{"id":"G-2","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-15T02:00:00Z","authority":"SAMR","attrs":{"severity":"general","decision_no":"x"}}`
 	future := time.Now().Add(49 * time.Hour).UTC().Format(time.RFC3339)
 	bad := []struct{ line, reason string }{
-		{`this is not json`, models.ReasonNotJSON},
-		{`{"id":"B-1","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A"`, models.ReasonNotJSON},
-		{`[1,2,3]`, models.ReasonNotObject},
-		{`{"uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{}}`, models.ReasonMissingField},
-		{`{"id":"B-2","uscc":"91110000600037341N","type":"deregistered","occurred_at":"2026-01-01T00:00:00Z","authority":"A"}`, models.ReasonInvalidUSCC},
-		{`{"id":"B-3","uscc":"914403001922038216","type":"merger","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{}}`, models.ReasonUnknownType},
-		{`{"id":"B-4","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"severity":5,"decision_no":"x"}}`, models.ReasonInvalidAttrs},
-		{`{"id":"B-5","uscc":"914403001922038216","type":"abnormal_removed","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"ref":"NOPE"}}`, models.ReasonUnknownRef},
-		{`{"id":"B-6","uscc":"914403001922038216","type":"repair","occurred_at":"2026-02-01T00:00:00Z","authority":"A","attrs":{"ref":"G-2","decided_on":"2026-02-01"}}`, models.ReasonRepairEarly},
-		{`{"id":"B-7","uscc":"914403001922038216","type":"penalty","occurred_at":"` + future + `","authority":"A","attrs":{"severity":"minor","decision_no":"x"}}`, models.ReasonFuture},
-		{`{"id":"B-8","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"severity":"minor","decision_no":"` + strings.Repeat("x", 1<<20) + `"}}`, models.ReasonLineTooLong},
+		{`this is not json`, event.ReasonNotJSON},
+		{`{"id":"B-1","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A"`, event.ReasonNotJSON},
+		{`[1,2,3]`, event.ReasonNotObject},
+		{`{"uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{}}`, event.ReasonMissingField},
+		{`{"id":"B-2","uscc":"91110000600037341N","type":"deregistered","occurred_at":"2026-01-01T00:00:00Z","authority":"A"}`, event.ReasonInvalidUSCC},
+		{`{"id":"B-3","uscc":"914403001922038216","type":"merger","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{}}`, event.ReasonUnknownType},
+		{`{"id":"B-4","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"severity":5,"decision_no":"x"}}`, event.ReasonInvalidAttrs},
+		{`{"id":"B-5","uscc":"914403001922038216","type":"abnormal_removed","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"ref":"NOPE"}}`, event.ReasonUnknownRef},
+		{`{"id":"B-6","uscc":"914403001922038216","type":"repair","occurred_at":"2026-02-01T00:00:00Z","authority":"A","attrs":{"ref":"G-2","decided_on":"2026-02-01"}}`, event.ReasonRepairEarly},
+		{`{"id":"B-7","uscc":"914403001922038216","type":"penalty","occurred_at":"` + future + `","authority":"A","attrs":{"severity":"minor","decision_no":"x"}}`, event.ReasonFuture},
+		{`{"id":"B-8","uscc":"914403001922038216","type":"penalty","occurred_at":"2026-01-01T00:00:00Z","authority":"A","attrs":{"severity":"minor","decision_no":"` + strings.Repeat("x", 1<<20) + `"}}`, event.ReasonLineTooLong},
 	}
 	body := good + "\n" + pen + "\n"
 	for _, b := range bad {
@@ -240,7 +240,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 		if l.Reason != bad[i].reason {
 			t.Errorf("letter %d reason %s, want %s", i, l.Reason, bad[i].reason)
 		}
-		if bad[i].reason != models.ReasonLineTooLong && string(l.Original) != bad[i].line {
+		if bad[i].reason != event.ReasonLineTooLong && string(l.Original) != bad[i].line {
 			t.Errorf("letter %d original %q", i, l.Original)
 		}
 		if !strings.HasPrefix(l.Source, "http:") {
@@ -292,7 +292,7 @@ func TestBadInputFromFile(t *testing.T) {
 		reasons[l.Reason]++
 	}
 	t.Logf("dead letters by reason: %v", reasons)
-	for _, want := range []string{models.ReasonNotJSON, models.ReasonMissingField, models.ReasonInvalidUSCC, models.ReasonUnknownType, models.ReasonInvalidAttrs} {
+	for _, want := range []string{event.ReasonNotJSON, event.ReasonMissingField, event.ReasonInvalidUSCC, event.ReasonUnknownType, event.ReasonInvalidAttrs} {
 		if reasons[want] == 0 {
 			t.Errorf("no dead letter with reason %s", want)
 		}

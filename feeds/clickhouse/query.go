@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // Analytics over the history tables, for GET /v1/stats/tiers/history,
@@ -118,7 +118,7 @@ func likePrefix(p string) string { return quote(p + "%") }
 // then any other label seen, sorted.
 func schemeLabels(scheme string, seen map[string]bool) []string {
 	var out []string
-	if s, err := models.LookupTierScheme(scheme); err == nil {
+	if s, err := tier.LookupScheme(scheme); err == nil {
 		out = append(out, s.Labels...)
 	}
 	var extra []string
@@ -460,7 +460,7 @@ ORDER BY mon, scheme, tier_at_inspection`)
 
 // tierCompare orders labels by the scheme's risk order when known.
 func tierCompare(scheme, a, b string) int {
-	if s, err := models.LookupTierScheme(scheme); err == nil {
+	if s, err := tier.LookupScheme(scheme); err == nil {
 		ia, ib := slices.Index(s.Labels, a), slices.Index(s.Labels, b)
 		if ia >= 0 && ib >= 0 {
 			return ia - ib
@@ -611,7 +611,7 @@ func direction(scheme, old, new string) string {
 	case old == new:
 		return ""
 	}
-	s, err := models.LookupTierScheme(scheme)
+	s, err := tier.LookupScheme(scheme)
 	if err != nil {
 		return ""
 	}

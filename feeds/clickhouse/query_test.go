@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 // history is a random but consistent tier history: per entity a chain of
@@ -49,9 +49,9 @@ func genHistory(seed uint64, entities int) history {
 			if e%37 == 0 && j == len(ts)/2 {
 				region = "440106" // the entity moves province (and scheme)
 			}
-			scheme := models.National4
+			scheme := tier.National4
 			if strings.HasPrefix(region, "37") {
-				scheme = models.Shandong5
+				scheme = tier.Shandong5
 			}
 			next := scheme.Labels[r.IntN(scheme.Len())]
 			if j == len(ts)-1 && r.IntN(10) == 0 {
@@ -150,7 +150,7 @@ func TestTierHistoryMatchesBruteForce(t *testing.T) {
 			var schemes []string
 			for _, ser := range got.Series {
 				schemes = append(schemes, ser.Scheme)
-				sc, _ := models.LookupTierScheme(ser.Scheme)
+				sc, _ := tier.LookupScheme(ser.Scheme)
 				if !slices.Equal(ser.Tiers, sc.Labels) {
 					t.Errorf("%s tiers %v", ser.Scheme, ser.Tiers)
 				}
@@ -196,9 +196,9 @@ func genInspections(seed uint64, n int) []Inspection {
 	end := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	for i := range n {
 		region := []string{"370202", "370211", "440106"}[r.IntN(3)]
-		scheme := models.National4
+		scheme := tier.National4
 		if strings.HasPrefix(region, "37") {
-			scheme = models.Shandong5
+			scheme = tier.Shandong5
 		}
 		tier := r.IntN(scheme.Len())
 		label := scheme.Labels[tier]

@@ -3,8 +3,8 @@ package synth
 import (
 	"strconv"
 
-	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/models/jsontext"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // BadClasses are the classes of deliberately invalid lines, one per failure
@@ -51,7 +51,7 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 	if class == badEarlyRepair {
 		lp := &g.lastPen
 		// Under two months old: too early under every regime (the
-		// shortest minimum period is 3 months, models.RuleFor).
+		// shortest minimum period is 3 months, record.RuleFor).
 		if !lp.ok || lp.day >= day || day >= lp.day+60 {
 			class = badUnknownRef // no penalty young enough to repair too early
 		} else {
@@ -63,7 +63,7 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 	u := g.uscc(ent, e)
 	if class == badInvalidUSCC {
 		v := (indexUSCC(u[17]) + 1 + r.intn(30)) % 31
-		u[17] = models.USCCAlphabet[v]
+		u[17] = uscc.Alphabet[v]
 	}
 	b := g.badLine[:0]
 	b = append(b, `{"id":"BAD-`...)
@@ -127,8 +127,8 @@ func (g *Generator) maybeBad(p *pev, day int32, prefix *[11]byte, emit func([]by
 }
 
 func indexUSCC(c byte) int {
-	for i := 0; i < len(models.USCCAlphabet); i++ {
-		if models.USCCAlphabet[i] == c {
+	for i := 0; i < len(uscc.Alphabet); i++ {
+		if uscc.Alphabet[i] == c {
 			return i
 		}
 	}

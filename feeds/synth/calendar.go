@@ -1,6 +1,6 @@
 package synth
 
-// Days are int32 counts since 1970-01-01 (UTC), like models.Date. The
+// Days are int32 counts since 1970-01-01 (UTC), like civil.Date. The
 // conversions are H. Hinnant's civil-calendar algorithms: a few integer
 // operations, no time.Time on the hot path.
 
@@ -21,7 +21,7 @@ func daysFromCivil(y, m, d int) int32 {
 }
 
 // civil returns the calendar date of day n.
-func civil(n int32) (y, m, d int) {
+func ymd(n int32) (y, m, d int) {
 	z := int(n) + 719468
 	era := z / 146097
 	if z < 0 && z%146097 != 0 {
@@ -43,7 +43,7 @@ func civil(n int32) (y, m, d int) {
 	return y, m, d
 }
 
-func yearOf(n int32) int { y, _, _ := civil(n); return y }
+func yearOf(n int32) int { y, _, _ := ymd(n); return y }
 
 // weekday returns 0 for Sunday … 6 for Saturday (1970-01-01 was a Thursday).
 func weekday(n int32) int {
@@ -88,9 +88,9 @@ func nthWorkdayOfMonth(y, m, k int) int32 {
 
 // addMonths adds calendar months the way Go's time.AddDate does (31 January
 // plus one month is 3 March in a common year), so that it agrees with
-// models.Date.AddMonths.
+// civil.Date.AddMonths.
 func addMonths(n int32, months int) int32 {
-	y, m, d := civil(n)
+	y, m, d := ymd(n)
 	t := (y*12 + m - 1) + months
 	y2, m2 := t/12, t%12+1
 	if t < 0 && t%12 != 0 {
@@ -102,7 +102,7 @@ func addMonths(n int32, months int) int32 {
 
 // appendDate appends YYYY-MM-DD.
 func appendDate(b []byte, n int32) []byte {
-	y, m, d := civil(n)
+	y, m, d := ymd(n)
 	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 	return b

@@ -32,8 +32,8 @@
 // 18 % new individual businesses in 2023), mostly on working days.
 // Entities registered before 1 October 2015 (enterprises, cooperatives)
 // carry 8-digit legacy organisation codes, the rest "MA" codes; both check
-// characters are computed with models.OrgCheckCharacter and
-// models.CheckCharacter; a keyed Feistel permutation keeps codes unique.
+// characters are computed with uscc.OrgCheckCharacter and
+// uscc.CheckCharacter; a keyed Feistel permutation keeps codes unique.
 // Names are built from trade names, business words by GB/T 4754 division,
 // and person names ("济南鑫达商贸有限公司", "历下区张伟便利店",
 // "平阴县丰源果蔬种植专业合作社").

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/models/jsontext"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // JSON is written by hand (no reflection, no allocation): every value is
@@ -97,7 +97,7 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 		b = strconv.AppendUint(b, uint64(g.caseCtr[e.div]), 10)
 		b = append(b, `号"`...)
 	case tInspection:
-		_, m, _ := civil(day)
+		_, m, _ := ymd(day)
 		b = append(b, `"plan_id":"`...)
 		b = append(b, g.opts.Region...)
 		b = append(b, '-')
@@ -224,8 +224,8 @@ func (g *Generator) authority(p *pev, e *entity) string {
 // code, the division, the organisation code (a keyed bijection of i, so
 // codes never collide) with its GB 11714 check character, and the GB 32100
 // check character.
-func (g *Generator) uscc(i int32, e *entity) models.USCC {
-	var c models.USCC
+func (g *Generator) uscc(i int32, e *entity) uscc.Code {
+	var c uscc.Code
 	c[0] = '9'
 	c[1] = '1' + e.kind
 	copy(c[2:8], g.reg.divs[e.div].code)
@@ -233,7 +233,7 @@ func (g *Generator) uscc(i int32, e *entity) models.USCC {
 		v := g.permMA.apply(uint64(i))
 		c[8], c[9] = 'M', 'A'
 		for k := 15; k >= 10; k-- {
-			c[k] = models.USCCAlphabet[v%31]
+			c[k] = uscc.Alphabet[v%31]
 			v /= 31
 		}
 	} else {
@@ -243,8 +243,8 @@ func (g *Generator) uscc(i int32, e *entity) models.USCC {
 			v /= 10
 		}
 	}
-	c[16] = models.OrgCheckCharacter(c[8:16])
-	c[17] = models.CheckCharacter(c[:17])
+	c[16] = uscc.OrgCheckCharacter(c[8:16])
+	c[17] = uscc.CheckCharacter(c[:17])
 	return c
 }
 

@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // TestModelsAcceptStream runs the stream through the project's own strict
-// decoder (models.EventDecoder) and publicity/repair rules (models.RuleFor,
+// decoder (event.Decoder) and publicity/repair rules (record.RuleFor,
 // EventType.RefTarget): every good line must be accepted and every repair
 // must fall inside the record's repair window; every bad line must be
 // rejected for the reason its class names.
@@ -19,30 +22,30 @@ func TestModelsAcceptStream(t *testing.T) {
 	lines, _, _ := run(t, opts)
 	opts.EnsureDefaults()
 	type rec struct {
-		typ   models.EventType
+		typ   event.Type
 		sub   uint8
-		on    models.Date
-		uscc  models.USCC
+		on    civil.Date
+		uscc  uscc.Code
 		ended bool
 	}
 	records := map[string]*rec{}
-	var dec models.EventDecoder
-	var ev models.Event
+	var dec event.Decoder
+	var ev event.Event
 	badReasons := map[string]string{
-		"not_json": models.ReasonNotJSON, "missing_field": models.ReasonMissingField,
-		"invalid_uscc": models.ReasonInvalidUSCC, "unknown_type": models.ReasonUnknownType,
-		"invalid_attrs": models.ReasonInvalidAttrs, "future": models.ReasonFuture,
+		"not_json": event.ReasonNotJSON, "missing_field": event.ReasonMissingField,
+		"invalid_uscc": event.ReasonInvalidUSCC, "unknown_type": event.ReasonUnknownType,
+		"invalid_attrs": event.ReasonInvalidAttrs, "future": event.ReasonFuture,
 	}
 	repairs, bad := 0, 0
 	for n, l := range lines {
 		err := dec.Decode(l, &ev)
 		if err == nil {
-			err = models.CheckTime(&ev, opts.End)
+			err = event.CheckTime(&ev, opts.End)
 		}
 		if i := strings.Index(string(l), `"id":"BAD-`); i >= 0 {
 			bad++
 			class := strings.SplitN(string(l[i+10:]), "-", 2)[0]
-			var rej *models.RejectError
+			var rej *event.RejectError
 			switch want, ok := badReasons[class]; {
 			case ok:
 				if !errors.As(err, &rej) || rej.Reason != want {
@@ -57,7 +60,7 @@ func TestModelsAcceptStream(t *testing.T) {
 				if err != nil || r == nil {
 					t.Fatalf("line %d (%s): err %v, target %v", n+1, class, err, r)
 				}
-				if rule := models.RuleFor(r.typ, r.sub, r.on); !rule.Repairable || ev.DecidedOn >= rule.RepairFrom {
+				if rule := record.RuleFor(r.typ, r.sub, r.on); !rule.Repairable || ev.DecidedOn >= rule.RepairFrom {
 					t.Fatalf("line %d (%s): the repair on %v is allowed (rule %+v)", n+1, class, ev.DecidedOn, rule)
 				}
 			default:
@@ -68,11 +71,11 @@ func TestModelsAcceptStream(t *testing.T) {
 		if err != nil {
 			t.Fatalf("line %d rejected: %v\n%s", n+1, err, l)
 		}
-		on := models.DateOf(ev.OccurredAt)
+		on := civil.DateOf(ev.OccurredAt)
 		if ev.OccurredAt.UTC().Format(time.DateOnly) != on.String() {
 			t.Fatalf("line %d: UTC date %s differs from the CST date %s", n+1, ev.OccurredAt.UTC().Format(time.DateOnly), on)
 		}
-		if models.CategoryOf(ev.Type) != models.CatNone {
+		if record.CategoryOf(ev.Type) != record.CatNone {
 			records[ev.ID] = &rec{typ: ev.Type, sub: ev.Sub, on: on, uscc: ev.USCC}
 		}
 		if ev.Ref == "" {
@@ -83,10 +86,10 @@ func TestModelsAcceptStream(t *testing.T) {
 			t.Fatalf("line %d: ref %s missing, of another entity or ended", n+1, ev.Ref)
 		}
 		r.ended = true
-		if ev.Type == models.TypeRepair {
+		if ev.Type == event.TypeRepair {
 			repairs++
-			rule := models.RuleFor(r.typ, r.sub, r.on)
-			if !rule.Repairable || ev.DecidedOn < rule.RepairFrom || (rule.RepairUntil != models.NoDate && ev.DecidedOn > rule.RepairUntil) {
+			rule := record.RuleFor(r.typ, r.sub, r.on)
+			if !rule.Repairable || ev.DecidedOn < rule.RepairFrom || (rule.RepairUntil != civil.NoDate && ev.DecidedOn > rule.RepairUntil) {
 				t.Fatalf("line %d: repair on %v of a %v dated %v outside its window (rule %+v)", n+1, ev.DecidedOn, r.typ, r.on, rule)
 			}
 		} else if want := ev.Type.RefTarget(); r.typ != want {

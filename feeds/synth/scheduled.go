@@ -165,7 +165,7 @@ func (g *Generator) planInsp(i int32, e *entity, after int32, nextMonth bool) {
 		listed = 1
 	}
 	r := newRNG(g.seed, streamStep, uint64(i), uint64(uint32(after))^0x5bd1e995<<32)
-	y, m, _ := civil(after)
+	y, m, _ := ymd(after)
 	month := y*12 + m - 1
 	if nextMonth {
 		month++

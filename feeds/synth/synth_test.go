@@ -18,9 +18,9 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/models/jsontext"
 	"github.com/creditrisk/creditd/models/testenv"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -167,7 +167,7 @@ func decode(t testing.TB, n int, line []byte) *wire {
 	if len(w.ID) > 128 || !idRE.MatchString(w.ID) {
 		return fail("id %q", w.ID)
 	}
-	if _, err := models.ParseUSCC(w.USCC); err != nil {
+	if _, err := uscc.Parse(w.USCC); err != nil {
 		return fail("uscc: %v", err)
 	}
 	if !occurredRE.MatchString(occ) {
@@ -639,7 +639,7 @@ func TestBadLines(t *testing.T) {
 		if err := json.Unmarshal(l, &ev); err != nil {
 			fail("%v", err)
 		}
-		_, usccErr := models.ParseUSCC(ev.USCC)
+		_, usccErr := uscc.Parse(ev.USCC)
 		if (usccErr != nil) != (class == "invalid_uscc") {
 			fail("USCC check: %v", usccErr)
 		}
@@ -882,7 +882,7 @@ func TestRegions(t *testing.T) {
 func TestCalendar(t *testing.T) {
 	for n := daysFromCivil(1900, 1, 1); n < daysFromCivil(2200, 1, 1); n += 7 {
 		tm := time.Unix(int64(n)*86400, 0).UTC()
-		y, m, d := civil(n)
+		y, m, d := ymd(n)
 		if y != tm.Year() || m != int(tm.Month()) || d != tm.Day() || daysFromCivil(y, m, d) != n {
 			t.Fatalf("day %d: civil %d-%d-%d, time %v", n, y, m, d, tm)
 		}

@@ -6,13 +6,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Truth is the hidden ground truth of one entity: what a scorer tries to
 // recover from the events.
 type Truth struct {
-	USCC     models.USCC
+	USCC     uscc.Code
 	Kind     string // "enterprise", "individual_business", "farmers_cooperative"
 	Region   string // six-digit division code (USCC positions 3–8)
 	Industry string // GB/T 4754 division, "F52"
@@ -28,7 +29,7 @@ type Truth struct {
 	HitProb float64
 	// Tier4 and Tier5 are the true tiers by Percentile in the national
 	// four-tier and Shandong five-tier schemes (cut points in README.md).
-	Tier4, Tier5 models.Tier
+	Tier4, Tier5 tier.Tier
 }
 
 // TruthCSVHeader is the header line of AppendCSV's format.
@@ -59,18 +60,18 @@ func (t *Truth) AppendCSV(b []byte) []byte {
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, t.HitProb, 'f', 4, 64)
 	b = append(b, ',')
-	b = append(b, models.National4.Label(t.Tier4)...)
+	b = append(b, tier.National4.Label(t.Tier4)...)
 	b = append(b, ',')
-	b = append(b, models.Shandong5.Label(t.Tier5)...)
+	b = append(b, tier.Shandong5.Label(t.Tier5)...)
 	return b
 }
 
-func tierOf(p float64, cuts []float64) models.Tier {
+func tierOf(p float64, cuts []float64) tier.Tier {
 	t := 0
 	for t < len(cuts) && p > cuts[t] {
 		t++
 	}
-	return models.Tier(t)
+	return tier.Tier(t)
 }
 
 func dayTime(n int32) time.Time { return time.Unix(int64(n)*86400, 0).UTC() }

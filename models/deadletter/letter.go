@@ -36,7 +36,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/jsontext"
 )
 
@@ -150,7 +150,7 @@ func (l *Letter) UnmarshalJSON(b []byte) error {
 	if w.At == nil {
 		return errors.New(`deadletter: missing "at"`)
 	}
-	at, err := models.ParseInstant(*w.At)
+	at, err := civil.ParseInstant(*w.At)
 	if err != nil {
 		return fmt.Errorf(`deadletter: "at": %w`, err)
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func benchInput(b *testing.B) []byte {
-	in, err := os.ReadFile(filepath.Join("..", "testdata", "report", "report-regulatory.json"))
+	in, err := os.ReadFile(filepath.Join("..", "report", "testdata", "report", "report-regulatory.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/sampler"
 )
 
@@ -17,8 +19,8 @@ type Province struct {
 	Entities int
 	// Seed makes the province reproducible.
 	Seed uint64
-	// Scheme is the tier scheme. Default models.National4.
-	Scheme *models.TierScheme
+	// Scheme is the tier scheme. Default tier.National4.
+	Scheme *tier.Scheme
 	// TierMix are the tier shares in permille, lowest risk first. Default
 	// A 300 B 550 C 120 D 30 (national-4) or A 250 B 350 C 250 D 110 E 40
 	// (shandong-5).
@@ -45,7 +47,7 @@ func (p *Province) defaults() {
 		p.Entities = 10_000
 	}
 	if p.Scheme == nil {
-		p.Scheme = models.National4
+		p.Scheme = tier.National4
 	}
 	if p.TierMix == nil {
 		if p.Scheme.Len() == 5 {
@@ -90,18 +92,18 @@ const bodySpace = 852_891_037_441
 
 // USCC returns the i-th synthetic code of the province in the given
 // division: valid check characters, distinct for distinct i < 31^8.
-func USCC(i uint64, entityType byte, division [6]byte) models.USCC {
-	var c models.USCC
+func USCC(i uint64, entityType byte, division [6]byte) uscc.Code {
+	var c uscc.Code
 	c[0], c[1] = '9', entityType
 	copy(c[2:8], division[:])
 	// an affine bijection of [0, 31^8) spreads consecutive i
 	x := (i*735_898_091 + 12_345_678) % bodySpace
 	for j := 15; j >= 8; j-- {
-		c[j] = models.USCCAlphabet[x%31]
+		c[j] = uscc.Alphabet[x%31]
 		x /= 31
 	}
-	c[16] = models.OrgCheckCharacter(c[8:16])
-	c[17] = models.CheckCharacter(c[:17])
+	c[16] = uscc.OrgCheckCharacter(c[8:16])
+	c[17] = uscc.CheckCharacter(c[:17])
 	return c
 }
 
@@ -142,7 +144,7 @@ func (p *Province) Units() []sampler.Unit {
 		r := rng.IntN(s)
 		for t, c := range cum {
 			if r < c {
-				u.Tier = models.Tier(t)
+				u.Tier = tier.Tier(t)
 				break
 			}
 		}
@@ -169,7 +171,7 @@ func (p *Province) Units() []sampler.Unit {
 // Pool returns n inspectors spread over the province's counties in
 // proportion to the given units (each covers its county; one in twenty
 // covers its whole city), every tenth also working for department "食品".
-func (p *Province) Pool(n int, units []sampler.Unit) []models.Inspector {
+func (p *Province) Pool(n int, units []sampler.Unit) []draw.Inspector {
 	p.defaults()
 	counties := p.Counties()
 	weight := map[[6]byte]int{}
@@ -177,14 +179,14 @@ func (p *Province) Pool(n int, units []sampler.Unit) []models.Inspector {
 		weight[units[i].Region]++
 	}
 	total := len(units)
-	pool := make([]models.Inspector, 0, n)
+	pool := make([]draw.Inspector, 0, n)
 	for ci, c := range counties {
 		share := 1
 		if total > 0 {
 			share = max(1, n*weight[c]/total)
 		}
 		for j := 0; j < share && len(pool) < n; j++ {
-			in := models.Inspector{ID: fmt.Sprintf("%s-%04d", c[:], j)}
+			in := draw.Inspector{ID: fmt.Sprintf("%s-%04d", c[:], j)}
 			in.Regions = []string{string(c[:])}
 			if j%20 == 19 {
 				in.Regions = []string{string(c[:4])}
@@ -199,7 +201,7 @@ func (p *Province) Pool(n int, units []sampler.Unit) []models.Inspector {
 	}
 	for i := 0; len(pool) < n; i++ {
 		c := counties[i%len(counties)]
-		pool = append(pool, models.Inspector{ID: fmt.Sprintf("%s-x%04d", c[:], i), Regions: []string{string(c[:])}, Departments: []string{"市场监管"}})
+		pool = append(pool, draw.Inspector{ID: fmt.Sprintf("%s-x%04d", c[:], i), Regions: []string{string(c[:])}, Departments: []string{"市场监管"}})
 	}
 	return pool
 }

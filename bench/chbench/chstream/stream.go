@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/feeds/clickhouse"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Adder is the part of *clickhouse.Sink that Drive uses.
@@ -104,8 +105,8 @@ func New(o Options) *Stream {
 // organisation code with its check character, and the final check.
 func makeUSCC(region string, i int) string {
 	body := []byte("91" + region + fmt.Sprintf("%08d", i))
-	body = append(body, models.OrgCheckCharacter(body[8:16]))
-	body = append(body, models.CheckCharacter(body))
+	body = append(body, uscc.OrgCheckCharacter(body[8:16]))
+	body = append(body, uscc.CheckCharacter(body))
 	return string(body)
 }
 
@@ -148,7 +149,7 @@ func (s *Stream) Next() Rows {
 	ev := &out.Event
 	old := ""
 	if s.tier[e] != 255 {
-		old = models.National4.Labels[s.tier[e]]
+		old = tier.National4.Labels[s.tier[e]]
 	}
 	if ev.Type == "inspection" {
 		res := clickhouse.ResultNoProblem
@@ -160,7 +161,7 @@ func (s *Stream) Next() Rows {
 			res = results[s.r.IntN(len(results))]
 		}
 		out.Inspection = clickhouse.Inspection{EventID: ev.EventID, USCC: ev.USCC, Region: ev.Region, At: at,
-			PlanID: fmt.Sprintf("SD-%d-%02d", at.Year(), at.Month()), Result: res, TierAtInspection: old, Scheme: models.National4.ID}
+			PlanID: fmt.Sprintf("SD-%d-%02d", at.Year(), at.Month()), Result: res, TierAtInspection: old, Scheme: tier.National4.ID}
 		out.HasInspection = true
 	}
 	if s.tier[e] != 255 && s.r.Float64() >= s.o.TierChangeRatio {
@@ -171,8 +172,8 @@ func (s *Stream) Next() Rows {
 		nt = (nt + 1) % 4
 	}
 	s.tier[e] = nt
-	out.TierChange = clickhouse.TierChange{USCC: ev.USCC, Region: ev.Region, At: at, OldTier: old, NewTier: models.National4.Labels[nt],
-		Scheme: models.National4.ID, Score: int32(s.r.IntN(1000)), Cause: ev.EventID}
+	out.TierChange = clickhouse.TierChange{USCC: ev.USCC, Region: ev.Region, At: at, OldTier: old, NewTier: tier.National4.Labels[nt],
+		Scheme: tier.National4.ID, Score: int32(s.r.IntN(1000)), Cause: ev.EventID}
 	out.HasTierChange = true
 	return out
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/creditrisk/creditd/feeds/clickhouse"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 type countingSink struct {
@@ -32,15 +32,15 @@ func TestStreamIsConsistent(t *testing.T) {
 		t.Fatalf("events %d/%d", res.Events, sink.events)
 	}
 	n := 0
-	for uscc, cs := range sink.changes {
-		if _, err := models.ParseUSCC(uscc); err != nil {
-			t.Fatalf("generated USCC %s: %v", uscc, err)
+	for code, cs := range sink.changes {
+		if _, err := uscc.Parse(code); err != nil {
+			t.Fatalf("generated USCC %s: %v", code, err)
 		}
 		// Each entity's chain is consistent: old tier = previous new tier.
 		prev := ""
 		for _, c := range cs {
 			if c.OldTier != prev || c.NewTier == "" || c.NewTier == c.OldTier {
-				t.Fatalf("%s: change %+v after %q", uscc, c, prev)
+				t.Fatalf("%s: change %+v after %q", code, c, prev)
 			}
 			prev = c.NewTier
 			n++

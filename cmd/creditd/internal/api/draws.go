@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/sampler"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -34,7 +37,7 @@ type drawService struct {
 	engines  func() []*scoring.Engine
 	complete func() error // nil when this instance holds the whole province
 	pubDir   string
-	onDraw   func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
+	onDraw   func(rec *draw.Record, eligible int64, recordJSON []byte) // history, optional
 	m        *metrics.Set
 	logger   *slog.Logger
 	// stopping ends at shutdown (Stop): running draws are cancelled then
@@ -42,12 +45,12 @@ type drawService struct {
 	stopping context.Context
 	Stop     context.CancelFunc
 	// run is the sampler's RunV2 (a test replaces it).
-	run func(ctx context.Context, req *models.DrawRequest, src sampler.Source) (*models.DrawV2, *sampler.Stats, error)
+	run func(ctx context.Context, req *draw.Request, src sampler.Source) (*draw.V2, *sampler.Stats, error)
 }
 
 // runDraw runs a draw until it ends, its request's context ends, or the
 // service stops (Stop), whichever comes first.
-func (d *drawService) runDraw(ctx context.Context, req *models.DrawRequest, src sampler.Source) (*models.DrawV2, *sampler.Stats, error) {
+func (d *drawService) runDraw(ctx context.Context, req *draw.Request, src sampler.Source) (*draw.V2, *sampler.Stats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(d.stopping, cancel)()
@@ -60,7 +63,7 @@ func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *metrics.Set
 
 // newDrawServiceFor builds a draw service over a set of engines; complete,
 // if not nil, says whether the set is the whole province (Kafka mode).
-func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete func() error, scheme *models.TierScheme,
+func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete func() error, scheme *tier.Scheme,
 	cfg *Config, m *metrics.Set, logger *slog.Logger) (*drawService, error) {
 	store, err := sampler.OpenStore(filepath.Join(dir, "store"))
 	if err != nil {
@@ -81,7 +84,7 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 // partition, scanned with tiers as of the draw's as_of.
 type engineSource struct {
 	engs   []*scoring.Engine
-	scheme *models.TierScheme
+	scheme *tier.Scheme
 	// industry fills Unit.Industry (a draw filtering by industry).
 	industry bool
 }
@@ -94,7 +97,7 @@ func (e engineSource) Partitions() int {
 	return n
 }
 
-func (e engineSource) TierScheme() *models.TierScheme { return e.scheme }
+func (e engineSource) TierScheme() *tier.Scheme { return e.scheme }
 
 func (e engineSource) Scan(ctx context.Context, part int, asOf time.Time, fn func(*sampler.Unit) error) error {
 	for _, g := range e.engs {
@@ -104,7 +107,7 @@ func (e engineSource) Scan(ctx context.Context, part int, asOf time.Time, fn fun
 		}
 		var u sampler.Unit
 		return g.Scan(ctx, part, asOf, scoring.ScanOptions{Inspections: true, Industry: e.industry}, func(a *scoring.EntityAt) error {
-			if !a.Registered || a.Tier == models.NoTier {
+			if !a.Registered || a.Tier == tier.None {
 				return nil // not (yet) a registered entity: not in the population
 			}
 			u.USCC, u.Region, u.Tier = a.USCC, a.Region, a.Tier
@@ -157,7 +160,7 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusRequestEntityTooLarge, "request body too large")
 		return
 	}
-	req, err := models.ParseDrawRequest(body)
+	req, err := draw.ParseRequest(body)
 	if err != nil {
 		writeProblem(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -170,7 +173,7 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	rec, st, err := d.runDraw(r.Context(), req, engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0})
 	if err != nil {
-		var de *models.DrawError
+		var de *draw.Error
 		status := http.StatusInternalServerError
 		switch {
 		case errors.As(err, &de):
@@ -195,9 +198,9 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		d.logger.Info("draw", "id", rec.DrawID, "plan", req.PlanID, "eligible", st.Eligible, "selected", st.Selected,
 			"unassigned", st.Unassigned, "seconds", time.Since(t0).Seconds())
 	}
-	b := models.EncodeV2(rec) // the regulatory edition: the caller is a regulator
+	b := draw.EncodeV2(rec) // the regulatory edition: the caller is a regulator
 	if !st.Replayed && d.onDraw != nil {
-		d.onDraw(historyRecord(rec), st.Eligible, models.EncodeV2(rec.Public()))
+		d.onDraw(historyRecord(rec), st.Eligible, draw.EncodeV2(rec.Public()))
 	}
 	w.Header().Set("Location", "/v1/draws/"+rec.DrawID)
 	status := http.StatusCreated
@@ -209,18 +212,18 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 
 // historyRecord is the v1-shaped record the analytics history keeps
 // (regulators' hit rates per tier need the selected entities' tiers).
-func historyRecord(v *models.DrawV2) *models.DrawRecord {
-	scheme, err := models.LookupTierScheme(v.TierScheme)
+func historyRecord(v *draw.V2) *draw.Record {
+	scheme, err := tier.LookupScheme(v.TierScheme)
 	if err != nil {
-		scheme = models.National4
+		scheme = tier.National4
 	}
-	rec := &models.DrawRecord{DrawID: v.DrawID, Request: *v.Request, Scheme: scheme, Selected: make([]models.DrawSelection, len(v.Selected))}
+	rec := &draw.Record{DrawID: v.DrawID, Request: *v.Request, Scheme: scheme, Selected: make([]draw.Selection, len(v.Selected))}
 	if d, err := hex.DecodeString(v.PopulationDigest); err == nil {
 		copy(rec.PopulationDigest[:], d)
 	}
 	for i, s := range v.Selected {
 		d := &rec.Selected[i]
-		d.USCC = models.USCC([]byte(s.USCC))
+		d.USCC = uscc.Code([]byte(s.USCC))
 		copy(d.Region[:], s.Region)
 		d.Inspectors, d.Unassigned, d.Reason = s.Inspectors, s.Unassigned, s.Reason
 		if i < len(v.Tiers) {
@@ -316,9 +319,9 @@ func (s *Server) drawVisible(w http.ResponseWriter, r *http.Request) (string, bo
 // published draws); other callers asking for it get 403.
 func regulatoryEdition(w http.ResponseWriter, r *http.Request) (reg, ok bool) {
 	switch e := r.URL.Query().Get("edition"); e {
-	case "", models.EditionPublic:
+	case "", report.EditionPublic:
 		return false, true
-	case models.EditionRegulatory:
+	case report.EditionRegulatory:
 		if role := roleOf(r); role != RoleRegulator && role != RolePeer {
 			writeProblem(w, r, http.StatusForbidden, "the regulatory edition (tiers and the blinding key) is for regulators, peers and auditors")
 			return false, false
@@ -358,7 +361,7 @@ func (s *Server) handleDrawGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !reg {
-		data = models.EncodeV2(rec.Public())
+		data = draw.EncodeV2(rec.Public())
 	}
 	writeBytes(w, http.StatusOK, "application/json", append(bytes.TrimSuffix(data, []byte("\n")), '\n'))
 }
@@ -397,7 +400,7 @@ func (s *Server) handleDrawAmendments(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such draw/v2 draw")
 		return
 	}
-	writeBytes(w, http.StatusOK, "application/json", append(models.EncodeAmendments(doc), '\n'))
+	writeBytes(w, http.StatusOK, "application/json", append(draw.EncodeAmendments(doc), '\n'))
 }
 
 // handleDrawRecusal records a recusal after the draw (行政处罚法 Art. 43,
@@ -422,7 +425,7 @@ func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.draws.s.Amend(r.Context(), id, in.USCC, in.Inspector, in.Reason, s.nowFor())
 	if err != nil {
-		var de *models.DrawError
+		var de *draw.Error
 		if errors.As(err, &de) {
 			writeProblem(w, r, http.StatusBadRequest, err.Error())
 			return
@@ -440,7 +443,7 @@ func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
 // visible; regulators also see unpublished draws.
 func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 	plan := r.URL.Query().Get("plan_id")
-	if plan == "" || len(plan) > models.MaxPlanIDLen {
+	if plan == "" || len(plan) > draw.MaxPlanIDLen {
 		writeProblem(w, r, http.StatusBadRequest, "plan_id is required (1–64 characters)")
 		return
 	}
@@ -494,7 +497,7 @@ func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) 
 	}
 	reg, err := store.AddRegister(in)
 	if err != nil {
-		var de *models.DrawError
+		var de *draw.Error
 		if errors.As(err, &de) {
 			writeProblem(w, r, http.StatusBadRequest, err.Error())
 			return

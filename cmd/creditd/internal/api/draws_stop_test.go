@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/draw"
 	"github.com/creditrisk/creditd/sampler"
 )
 
@@ -16,7 +16,7 @@ import (
 // starts cancels it at once.
 func TestDrawServiceStopCancelsRunningDraw(t *testing.T) {
 	started := make(chan struct{}, 1)
-	blocking := func(ctx context.Context, _ *models.DrawRequest, _ sampler.Source) (*models.DrawV2, *sampler.Stats, error) {
+	blocking := func(ctx context.Context, _ *draw.Request, _ sampler.Source) (*draw.V2, *sampler.Stats, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		return nil, nil, ctx.Err()

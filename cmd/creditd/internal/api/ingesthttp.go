@@ -13,7 +13,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/ndjson"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 )
 
 // POST /v1/events over HTTP.
@@ -80,7 +80,7 @@ func (e *BodyError) Error() string { return e.Msg }
 // maxLineSize, nil with its line_too_long rejection; end is the body offset
 // just past the line. It returns nil at the end of the body, fn's error
 // unchanged, or a *BodyError.
-func (s *Server) BodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *models.RejectError) error) error {
+func (s *Server) BodyLines(w http.ResponseWriter, r *http.Request, fn func(num int64, b []byte, end int64, rej *event.RejectError) error) error {
 	rd := ndjson.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), ndjson.Options{MaxLineSize: maxLineSize})
 	for {
 		l, err := rd.Next()
@@ -90,7 +90,7 @@ func (s *Server) BodyLines(w http.ResponseWriter, r *http.Request, fn func(num i
 		var tl *ndjson.TooLongError
 		switch {
 		case errors.As(err, &tl):
-			err = fn(tl.Number, nil, rd.InputOffset(), &models.RejectError{Reason: models.ReasonLineTooLong,
+			err = fn(tl.Number, nil, rd.InputOffset(), &event.RejectError{Reason: event.ReasonLineTooLong,
 				Detail: fmt.Sprintf("line of %d bytes exceeds %d", tl.Size, tl.Max)})
 		case err != nil:
 			var mb *http.MaxBytesError
@@ -112,7 +112,7 @@ type eventStream struct {
 	ctx    context.Context
 	ing    *ingest.Ingester
 	source string
-	dec    models.EventDecoder
+	dec    event.Decoder
 	lines  []ingest.Line
 	bytes  int   // raw bytes in lines
 	read   int64 // body bytes read up to the end of the last line
@@ -124,7 +124,7 @@ type eventStream struct {
 	dl          deadLettersRef
 }
 
-func (st *eventStream) add(num int64, b []byte, end int64, rej *models.RejectError) error {
+func (st *eventStream) add(num int64, b []byte, end int64, rej *event.RejectError) error {
 	in := ingest.RejectedLine(num, rej)
 	if rej == nil {
 		in = ingest.DecodeLine(&st.dec, num, b)
@@ -171,7 +171,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := s.NewRequestID()
 	st := &eventStream{ctx: r.Context(), ing: s.ing, source: "http:" + reqID,
-		dec: models.EventDecoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
+		dec: event.Decoder{Exceptions: s.exc, Borrow: true}, ans: eventsAnswer{Rejected: []ingest.Rejection{}}}
 	err := s.BodyLines(w, r, st.add)
 	if err == nil {
 		err = st.flush()

@@ -20,7 +20,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -84,7 +84,7 @@ func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exc, err := models.NewUSCCExceptions(models.PilotExceptions...)
+	exc, err := uscc.NewExceptions(uscc.PilotExceptions...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // wantsHTML reports whether the client prefers text/html to JSON.
@@ -37,9 +37,9 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	}
 	edition := r.URL.Query().Get("edition")
 	switch edition {
-	case "", models.EditionPublic:
-		edition = models.EditionPublic
-	case models.EditionRegulatory:
+	case "", report.EditionPublic:
+		edition = report.EditionPublic
+	case report.EditionRegulatory:
 		switch roleOf(r) {
 		case RoleRegulator, RolePeer:
 		case RolePublic:
@@ -64,7 +64,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := issue.Build(&v, edition, s.issuer, now)
-	if err := models.SignReport(rep, s.issuer.Priv, s.issuer.KeyID); err != nil {
+	if err := report.Sign(rep, s.issuer.Priv, s.issuer.KeyID); err != nil {
 		writeProblem(w, r, http.StatusInternalServerError, "signing the report failed")
 		s.logger.Error("signing a report", "err", err)
 		return

@@ -21,7 +21,12 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -44,14 +49,14 @@ type Options struct {
 	JWKS       []byte // the JWKS document of GET /v1/keys
 	Metrics    *metrics.Set
 	Logger     *slog.Logger
-	Exceptions *models.USCCExceptions
-	RenderHTML func(w io.Writer, r *models.Report) error // the printable report page
+	Exceptions *uscc.Exceptions
+	RenderHTML func(w io.Writer, r *report.Report) error // the printable report page
 	History    HistoryQuerier                            // nil: no ClickHouse
 
-	DrawDir      string                                                          // draw store and publications
-	DrawScheme   *models.TierScheme                                              // Kafka mode; local: the engine's
-	DrawComplete func() error                                                    // Kafka mode: nil when the engines are the whole province
-	OnDraw       func(rec *models.DrawRecord, eligible int64, recordJSON []byte) // history, optional
+	DrawDir      string                                                    // draw store and publications
+	DrawScheme   *tier.Scheme                                              // Kafka mode; local: the engine's
+	DrawComplete func() error                                              // Kafka mode: nil when the engines are the whole province
+	OnDraw       func(rec *draw.Record, eligible int64, recordJSON []byte) // history, optional
 }
 
 // New returns the Server of o, not ready (SetReady) until the state is.
@@ -92,14 +97,14 @@ type Server struct {
 	jwks       []byte
 	m          *metrics.Set
 	logger     *slog.Logger
-	exc        *models.USCCExceptions
+	exc        *uscc.Exceptions
 	ready      atomic.Bool
 	reqSeq     atomic.Uint64
 	draws      *drawService
 	history    HistoryQuerier
 	owner      EntityRouter
 	mux        *http.ServeMux
-	renderHTML func(w io.Writer, r *models.Report) error
+	renderHTML func(w io.Writer, r *report.Report) error
 	// ingestSlots holds one token per running POST /v1/events (--max-ingest).
 	ingestSlots chan struct{}
 }
@@ -118,13 +123,13 @@ type EntityRouter interface {
 	// serve it, Route answers the request itself (proxy or redirect to the
 	// owner, 503 with Retry-After while the partition restores) and
 	// returns ok=false.
-	Route(w http.ResponseWriter, r *http.Request, code models.USCC) (eng *scoring.Engine, ok bool)
+	Route(w http.ResponseWriter, r *http.Request, code uscc.Code) (eng *scoring.Engine, ok bool)
 	// Engines returns the engines this instance serves now.
 	Engines() []*scoring.Engine
 }
 
 // engineFor returns the engine holding code, or answers and returns false.
-func (s *Server) engineFor(w http.ResponseWriter, r *http.Request, code models.USCC) (*scoring.Engine, bool) {
+func (s *Server) engineFor(w http.ResponseWriter, r *http.Request, code uscc.Code) (*scoring.Engine, bool) {
 	if s.owner != nil {
 		return s.owner.Route(w, r, code)
 	}
@@ -356,10 +361,10 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseUSCC parses the {uscc} path value or answers 400.
-func (s *Server) parseUSCC(w http.ResponseWriter, r *http.Request) (models.USCC, bool, bool) {
+func (s *Server) parseUSCC(w http.ResponseWriter, r *http.Request) (uscc.Code, bool, bool) {
 	code, exc, err := s.exc.Parse(r.PathValue("uscc"))
 	if err != nil {
-		writeProblemReason(w, r, http.StatusBadRequest, models.ReasonInvalidUSCC, err.Error())
+		writeProblemReason(w, r, http.StatusBadRequest, event.ReasonInvalidUSCC, err.Error())
 		return code, false, false
 	}
 	return code, exc, true
@@ -371,7 +376,7 @@ func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (time.Time, bool) 
 	if v == "" {
 		return s.nowFor(), true // s.eng is nil in Kafka mode
 	}
-	t, err := models.ParseInstant(v)
+	t, err := civil.ParseInstant(v)
 	if err != nil {
 		writeProblem(w, r, http.StatusBadRequest, "as_of: "+err.Error())
 		return t, false
@@ -455,16 +460,16 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 	withHistory := r.URL.Query().Get("records") == "1" || r.URL.Query().Get("records") == "true"
 	v, found := eng.Entity(code, at, withHistory)
 	if !found {
-		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+models.ReportInstant(at)+
+		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+report.Instant(at)+
 			" (no events applied for it, or registered later)")
 		return
 	}
 	out := Entity{USCC: v.USCC.String(), USCCException: v.Exception, Name: v.Name, Region: v.Region,
 		EntityType: issue.EntityType(v.USCC), Status: "active", Tier: v.TierLabel,
-		NationalTier: models.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
-		Model: v.Model, AsOf: models.ReportInstant(v.AsOf), Reasons: []Reason{},
+		NationalTier: tier.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
+		Model: v.Model, AsOf: report.Instant(v.AsOf), Reasons: []Reason{},
 		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}}
-	if v.RegisteredOn != models.NoDate {
+	if v.RegisteredOn != civil.NoDate {
 		out.RegisteredOn = v.RegisteredOn.String()
 	}
 	if !v.Registered {
@@ -474,19 +479,19 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		out.Status = "deregistered"
 	}
 	if !v.NextChange.IsZero() {
-		out.NextChange = models.ReportInstant(v.NextChange)
+		out.NextChange = report.Instant(v.NextChange)
 	}
 	for _, rs := range v.Reasons {
 		out.Reasons = append(out.Reasons, Reason{Code: rs.Code, Text: rs.Text, Points: rs.Points, Records: rs.Records})
 	}
 	for _, rec := range v.Records {
 		ro := EntityRecord{ID: rec.ID, Type: rec.Type.String(), Category: rec.Category.String(), Value: rec.Sub,
-			OccurredAt: models.ReportInstant(rec.OccurredAt), Authority: rec.Authority, Status: rec.Status,
+			OccurredAt: report.Instant(rec.OccurredAt), Authority: rec.Authority, Status: rec.Status,
 			Outcome: rec.Outcome, Public: rec.Public, Points: rec.Points}
-		if rec.PublicityUntil != models.NoDate {
+		if rec.PublicityUntil != civil.NoDate {
 			ro.PublicityUntil = rec.PublicityUntil.String()
 		}
-		if rec.RepairedOn != models.NoDate {
+		if rec.RepairedOn != civil.NoDate {
 			ro.RepairedOn = rec.RepairedOn.String()
 		}
 		out.History = append(out.History, ro)
@@ -528,7 +533,7 @@ func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if doc == nil { // a Kafka member holding no partition: an empty part
-		doc = &TierStatsDoc{AsOf: models.ReportInstant(at), RegionPrefix: prefix, Tiers: []tierStatsLine{}}
+		doc = &TierStatsDoc{AsOf: report.Instant(at), RegionPrefix: prefix, Tiers: []tierStatsLine{}}
 	}
 	doc.Finish()
 	writeJSON(w, http.StatusOK, doc)

@@ -3,7 +3,7 @@ package api
 import (
 	"errors"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -38,7 +38,7 @@ const tierStatsDefinition = "Inspections are counted under the tier the entity h
 
 // newTierStatsDoc is one engine's part.
 func newTierStatsDoc(st scoring.TierStats) *TierStatsDoc {
-	d := &TierStatsDoc{AsOf: models.ReportInstant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: st.RegionPrefix,
+	d := &TierStatsDoc{AsOf: report.Instant(st.AsOf), TierScheme: st.Scheme, RegionPrefix: st.RegionPrefix,
 		Entities: st.Entities, Tiers: []tierStatsLine{}, Definition: tierStatsDefinition}
 	for _, t := range st.Tiers {
 		by := map[string]int{}

@@ -19,7 +19,11 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
 	"github.com/creditrisk/creditd/feeds/deadletter"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/draw"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -28,7 +32,7 @@ import (
 // to DATA/clickhouse-spool when ClickHouse is slow or down.
 type History struct {
 	sink   *chsink.Sink
-	eng    func(models.USCC) *scoring.Engine
+	eng    func(uscc.Code) *scoring.Engine
 	scheme string
 	logger *slog.Logger
 }
@@ -42,7 +46,7 @@ type Options struct {
 	// Scheme is the tier scheme's id; Engine returns the engine holding an
 	// entity (nil if none here), whose scheme labels its tiers.
 	Scheme string
-	Engine func(models.USCC) *scoring.Engine
+	Engine func(uscc.Code) *scoring.Engine
 }
 
 // Open connects the sink (creating or migrating the schema) and
@@ -73,8 +77,8 @@ func (h *History) Close(ctx context.Context) {
 	}
 }
 
-func regionOf(ev *models.Event) string {
-	if ev.Type == models.TypeRegistered && ev.Region != "" {
+func regionOf(ev *event.Event) string {
+	if ev.Type == event.TypeRegistered && ev.Region != "" {
 		return ev.Region
 	}
 	return ev.USCC.Division()
@@ -84,7 +88,7 @@ func regionOf(ev *models.Event) string {
 // buffer that is reused after the call: whatever the sink keeps is cloned.
 // The region and the tier an inspection found come from the apply itself
 // (f), not from another query of the engine.
-func (h *History) Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64) {
+func (h *History) Applied(ev *event.Event, f scoring.Facts, raw []byte, source string, pos uint64) {
 	code := ev.USCC.String()
 	region := f.Region
 	if region == "" {
@@ -94,13 +98,13 @@ func (h *History) Applied(ev *models.Event, f scoring.Facts, raw []byte, source 
 	h.add(h.sink.AddAppliedEvent(chsink.AppliedEvent{EventID: id, USCC: code, Type: ev.Type.String(),
 		OccurredAt: ev.OccurredAt, Authority: strings.Clone(ev.Authority), Region: region, Attrs: string(ev.RawAttrs),
 		AppliedAt: time.Now().UTC(), Source: source, Seq: pos}))
-	if ev.Type == models.TypeInspection {
+	if ev.Type == event.TypeInspection {
 		tier := ""
 		if eng := h.eng(ev.USCC); eng != nil {
 			tier = eng.Scheme().Label(f.InspectedTier)
 		}
 		h.add(h.sink.AddInspection(chsink.Inspection{EventID: id, USCC: code, Region: region, At: ev.OccurredAt,
-			PlanID: strings.Clone(ev.PlanID), Result: models.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))
+			PlanID: strings.Clone(ev.PlanID), Result: event.SubName(ev.Type, ev.Sub), TierAtInspection: tier, Scheme: h.scheme}))
 	}
 }
 
@@ -113,7 +117,7 @@ func (h *History) Rejected(l deadletter.Letter) {
 // TierChanged implements ingest.Observer.
 func (h *History) TierChanged(c scoring.TierChange) {
 	scheme := h.scheme
-	lbl := func(t models.Tier) string {
+	lbl := func(t tier.Tier) string {
 		if eng := h.eng(c.USCC); eng != nil {
 			return eng.Scheme().Label(t)
 		}
@@ -124,7 +128,7 @@ func (h *History) TierChanged(c scoring.TierChange) {
 }
 
 // DrawDone records a draw and its selections.
-func (h *History) DrawDone(rec *models.DrawRecord, eligible int64, recordJSON []byte) {
+func (h *History) DrawDone(rec *draw.Record, eligible int64, recordJSON []byte) {
 	h.add(h.sink.AddDraw(chsink.Draw{DrawID: rec.DrawID, PlanID: rec.Request.PlanID, AsOf: rec.Request.AsOf,
 		Scheme: rec.Scheme.ID, PopulationDigest: hex.EncodeToString(rec.PopulationDigest[:]), Eligible: int(eligible),
 		Selected: len(rec.Selected), RecordJSON: string(recordJSON)}))
@@ -190,8 +194,8 @@ func parseWhen(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := models.ParseInstant(s)
-	var ie *models.InstantError
+	t, err := civil.ParseInstant(s)
+	var ie *civil.InstantError
 	if errors.As(err, &ie) && ie.Range {
 		return time.Time{}, err
 	} else if err != nil {

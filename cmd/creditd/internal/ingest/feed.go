@@ -12,14 +12,15 @@ import (
 
 	"github.com/creditrisk/creditd/feeds/ndjson"
 	"github.com/creditrisk/creditd/feeds/synth"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // LineBatch is how many lines a file or demo loader hands over at once.
 const LineBatch = 4096
 
 // File ingests an NDJSON file of events.
-func File(ctx context.Context, ing *Ingester, path string, exc *models.USCCExceptions, logger *slog.Logger) error {
+func File(ctx context.Context, ing *Ingester, path string, exc *uscc.Exceptions, logger *slog.Logger) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("events file: %w", err)
@@ -42,7 +43,7 @@ func File(ctx context.Context, ing *Ingester, path string, exc *models.USCCExcep
 		}
 		var tl *ndjson.TooLongError
 		if errors.As(err, &tl) {
-			feed.reject(tl.Number, &models.RejectError{Reason: models.ReasonLineTooLong, Detail: tl.Error()})
+			feed.reject(tl.Number, &event.RejectError{Reason: event.ReasonLineTooLong, Detail: tl.Error()})
 			continue
 		}
 		if err != nil {
@@ -65,13 +66,13 @@ type lineFeeder struct {
 	ctx    context.Context
 	ing    *Ingester
 	source string
-	dec    models.EventDecoder
+	dec    event.Decoder
 	lines  []Line
 	done   func(Result)
 }
 
-func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *models.USCCExceptions, done func(Result)) *lineFeeder {
-	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: models.EventDecoder{Exceptions: exc, Borrow: true}, done: done}
+func newLineFeeder(ctx context.Context, ing *Ingester, source string, exc *uscc.Exceptions, done func(Result)) *lineFeeder {
+	return &lineFeeder{ctx: ctx, ing: ing, source: source, dec: event.Decoder{Exceptions: exc, Borrow: true}, done: done}
 }
 
 func (f *lineFeeder) add(num int64, b []byte) error {
@@ -82,7 +83,7 @@ func (f *lineFeeder) add(num int64, b []byte) error {
 	return nil
 }
 
-func (f *lineFeeder) reject(num int64, rej *models.RejectError) {
+func (f *lineFeeder) reject(num int64, rej *event.RejectError) {
 	f.lines = append(f.lines, RejectedLine(num, rej))
 }
 
@@ -109,7 +110,7 @@ type DemoOptions struct {
 
 // Demo generates and ingests the synthetic demo province, unless the
 // state already holds entities (a restart keeps what was loaded).
-func Demo(ctx context.Context, ing *Ingester, o DemoOptions, exc *models.USCCExceptions, logger *slog.Logger) error {
+func Demo(ctx context.Context, ing *Ingester, o DemoOptions, exc *uscc.Exceptions, logger *slog.Logger) error {
 	eng := ing.eng
 	if eng.Len() > 0 {
 		logger.Info("demo: state is not empty, not loading the demo province again", "entities", eng.Len())
@@ -147,11 +148,11 @@ func Demo(ctx context.Context, ing *Ingester, o DemoOptions, exc *models.USCCExc
 
 // DecodeLine copies line num once into a Line, which the decoded event
 // borrows (dec.Borrow), and decodes it.
-func DecodeLine(dec *models.EventDecoder, num int64, b []byte) Line {
+func DecodeLine(dec *event.Decoder, num int64, b []byte) Line {
 	in := Line{num: num, raw: append([]byte(nil), b...)}
-	ev := &models.Event{}
+	ev := &event.Event{}
 	if err := dec.Decode(in.raw, ev); err != nil {
-		in.rej = err.(*models.RejectError)
+		in.rej = err.(*event.RejectError)
 	} else {
 		in.ev = ev
 	}
@@ -159,7 +160,7 @@ func DecodeLine(dec *models.EventDecoder, num int64, b []byte) Line {
 }
 
 // RejectedLine is line num, rejected before decoding (too long).
-func RejectedLine(num int64, rej *models.RejectError) Line { return Line{num: num, rej: rej} }
+func RejectedLine(num int64, rej *event.RejectError) Line { return Line{num: num, rej: rej} }
 
 // Num is the line's 1-based number in its source.
 func (l *Line) Num() int64 { return l.num }

@@ -20,7 +20,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -48,7 +48,7 @@ type DeadLetters = deadletter.Sink
 // Observer sees what the ingester did, after the batch is durable. It
 // must not block (history stores and publishers buffer).
 type Observer interface {
-	Applied(ev *models.Event, f scoring.Facts, raw []byte, source string, pos uint64)
+	Applied(ev *event.Event, f scoring.Facts, raw []byte, source string, pos uint64)
 	Rejected(l Letter)
 	TierChanged(c scoring.TierChange)
 }
@@ -57,9 +57,9 @@ type Observer interface {
 type Line struct {
 	raw  []byte
 	num  int64 // 1-based line number in its source
-	ev   *models.Event
-	rej  *models.RejectError // decode-time rejection
-	kpos string              // source position for dead letters (defaults to source:num)
+	ev   *event.Event
+	rej  *event.RejectError // decode-time rejection
+	kpos string             // source position for dead letters (defaults to source:num)
 }
 
 // Rejection is one rejected line in an ingest answer.
@@ -285,7 +285,7 @@ func (g *Ingester) fail(err error) {
 }
 
 type pendingAck struct {
-	ev     *models.Event
+	ev     *event.Event
 	facts  scoring.Facts
 	raw    []byte
 	source string

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/feeds/wal"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Recover restores the newest valid snapshot into the engine and replays
 // the log from its position; call it before Run. Log records that do not
 // apply (they did not when first submitted either) are counted and logged.
-func (g *Ingester) Recover(ctx context.Context, exc *models.USCCExceptions, logger *slog.Logger) error {
+func (g *Ingester) Recover(ctx context.Context, exc *uscc.Exceptions, logger *slog.Logger) error {
 	eng, log := g.eng, g.log
 	t0 := time.Now()
 	pos, found, err := g.snaps.restore(eng, logger)
@@ -25,8 +26,8 @@ func (g *Ingester) Recover(ctx context.Context, exc *models.USCCExceptions, logg
 		logger.Info("snapshot restored", "position", pos, "entities", eng.Len(), "seconds", time.Since(t0).Seconds())
 	}
 	// Each record is used only inside the callback: the event may borrow it.
-	d := models.EventDecoder{Exceptions: exc, Borrow: true}
-	var ev models.Event
+	d := event.Decoder{Exceptions: exc, Borrow: true}
+	var ev event.Event
 	n, bad := 0, 0
 	now := eng.Now()
 	err = log.Replay(wal.Position(pos), func(p wal.Position, rec []byte) error {

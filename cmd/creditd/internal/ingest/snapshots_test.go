@@ -15,7 +15,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/feeds/wal"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -52,9 +52,9 @@ func (s *snapStart) ingest(lines [][]byte) {
 	if _, err := s.log.AppendBatch(lines); err != nil {
 		s.t.Fatal(err)
 	}
-	var d models.EventDecoder
+	var d event.Decoder
 	for _, l := range lines {
-		var ev models.Event
+		var ev event.Event
 		if err := d.Decode(l, &ev); err != nil {
 			s.t.Fatal(err)
 		}
@@ -147,9 +147,9 @@ func TestSnapshotRetentionSkipsCorrupt(t *testing.T) {
 		t.Fatalf("restored %v, log at %d", s.ing.snaps.valid, s.log.Next())
 	}
 	clean, _ := scoring.New(scoring.Options{})
-	var d models.EventDecoder
+	var d event.Decoder
 	for _, l := range lines {
-		var ev models.Event
+		var ev event.Event
 		d.Decode(l, &ev)
 		clean.ApplyAt(&ev, clean.Now(), false, nil)
 	}

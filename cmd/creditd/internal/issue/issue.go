@@ -1,6 +1,6 @@
 // Package issue builds credit reports (credit-report/v1) from an entity's
 // view of the engine: what each edition contains, which attributes of a
-// record are public, the report id. Signing is models.SignReport; serving
+// record are public, the report id. Signing is report.Sign; serving
 // is the api package's.
 package issue
 
@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/civil"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -45,44 +48,44 @@ var provinceNames = map[string]string{
 // report record's detail. Only these keys are copied: attrs may hold
 // unknown members (kept but not published) and floats, which the report
 // format forbids.
-var detailKeys = map[models.EventType][]string{
-	models.TypePenalty:           {"severity", "decision_no", "amount_yuan"},
-	models.TypeAbnormalListed:    {"reason"},
-	models.TypeDishonestListed:   {"reason"},
-	models.TypeCourtDebtorListed: {"case_no"},
-	models.TypeInspection:        {"plan_id", "result"},
-	models.TypeAnnualReport:      {"year", "on_time"},
-	models.TypeCommitmentMade:    {"commitment_no", "matter"},
-	models.TypeTaxRating:         {"year", "level"},
-	models.TypeHonor:             {"title", "level"},
-	models.TypeComplaint:         {"substantiated"},
+var detailKeys = map[event.Type][]string{
+	event.TypePenalty:           {"severity", "decision_no", "amount_yuan"},
+	event.TypeAbnormalListed:    {"reason"},
+	event.TypeDishonestListed:   {"reason"},
+	event.TypeCourtDebtorListed: {"case_no"},
+	event.TypeInspection:        {"plan_id", "result"},
+	event.TypeAnnualReport:      {"year", "on_time"},
+	event.TypeCommitmentMade:    {"commitment_no", "matter"},
+	event.TypeTaxRating:         {"year", "level"},
+	event.TypeHonor:             {"title", "level"},
+	event.TypeComplaint:         {"substantiated"},
 }
 
 // Build builds the credit report of an entity view (made with its
 // records). The public edition has no assessment (domain.md §2.1: the tier
 // is an internal reference, never published).
-func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *models.Report {
-	r := &models.Report{
-		Format:     models.ReportFormat,
+func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *report.Report {
+	r := &report.Report{
+		Format:     report.Format,
 		ReportID:   iss.Code + "-" + newULID(now),
-		Issuer:     models.ReportIssuer{Code: iss.Code, Name: iss.Name, KeyID: iss.KeyID},
+		Issuer:     report.Issuer{Code: iss.Code, Name: iss.Name, KeyID: iss.KeyID},
 		Edition:    edition,
-		IssuedAt:   models.ReportInstant(now),
-		ValidUntil: models.ReportInstant(now.Add(iss.Validity)),
-		Subject: models.ReportSubject{
+		IssuedAt:   report.Instant(now),
+		ValidUntil: report.Instant(now.Add(iss.Validity)),
+		Subject: report.Subject{
 			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: EntityType(v.USCC),
-			RegisteredOn: v.RegisteredOn.String(), Status: models.SubjectActive,
+			RegisteredOn: v.RegisteredOn.String(), Status: report.SubjectActive,
 		},
-		Records: []models.ReportRecord{},
+		Records: []report.Record{},
 	}
 	if v.Deregistered {
-		r.Subject.Status = models.SubjectDeregistered
+		r.Subject.Status = report.SubjectDeregistered
 	}
-	if edition == models.EditionRegulatory {
-		a := &models.ReportAssessment{AsOf: models.ReportInstant(v.AsOf), Score: int64(v.Score), Tier: v.TierLabel,
-			TierScheme: v.Scheme, Model: v.Model, Reasons: []models.ReportReason{}}
+	if edition == report.EditionRegulatory {
+		a := &report.Assessment{AsOf: report.Instant(v.AsOf), Score: int64(v.Score), Tier: v.TierLabel,
+			TierScheme: v.Scheme, Model: v.Model, Reasons: []report.Reason{}}
 		for _, rs := range v.Reasons {
-			a.Reasons = append(a.Reasons, models.ReportReason{Code: rs.Code, Text: rs.Text, Points: int64(rs.Points)})
+			a.Reasons = append(a.Reasons, report.Reason{Code: rs.Code, Text: rs.Text, Points: int64(rs.Points)})
 		}
 		r.Assessment = a
 	}
@@ -93,13 +96,13 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *m
 		if !rec.Public || rec.Status == scoring.StatusExpired {
 			continue
 		}
-		rr := models.ReportRecord{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(&rec),
-			Authority: rec.Authority, OccurredOn: models.DateOf(rec.OccurredAt).String(), Status: rec.Status}
-		if rec.PublicityUntil != models.NoDate {
+		rr := report.Record{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(&rec),
+			Authority: rec.Authority, OccurredOn: civil.DateOf(rec.OccurredAt).String(), Status: rec.Status}
+		if rec.PublicityUntil != civil.NoDate {
 			s := rec.PublicityUntil.String()
 			rr.PublicityUntil = &s
 		}
-		if rec.RepairedOn != models.NoDate {
+		if rec.RepairedOn != civil.NoDate {
 			s := rec.RepairedOn.String()
 			rr.RepairedOn = &s
 		}
@@ -120,10 +123,10 @@ func recordDetail(rec *scoring.RecordView) json.RawMessage {
 	}
 	if rec.Outcome != "" {
 		out["outcome"] = rec.Outcome
-		out["outcome_on"] = models.DateOf(rec.OutcomeAt).String()
+		out["outcome_on"] = civil.DateOf(rec.OutcomeAt).String()
 	}
 	if rec.EndedBy != "" && rec.Status == scoring.StatusRemoved {
-		out["removed_on"] = models.DateOf(rec.EndedAt).String()
+		out["removed_on"] = civil.DateOf(rec.EndedAt).String()
 		out["removed_by"] = rec.EndedBy
 	}
 	if rec.RepairedBy != "" {
@@ -134,7 +137,7 @@ func recordDetail(rec *scoring.RecordView) json.RawMessage {
 }
 
 // EntityType names the subject's entity type for the report.
-func EntityType(c models.USCC) string {
+func EntityType(c uscc.Code) string {
 	if k := c.EntityKind(); k != "" {
 		return k
 	}

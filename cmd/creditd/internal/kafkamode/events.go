@@ -11,7 +11,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
 )
 
 // handleEvents produces an NDJSON body's events to the source topic, each
@@ -23,7 +23,7 @@ import (
 // here, reported, and dead-lettered.
 func (k *kafkaMode) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s := k.s
-	st := &kafkaStream{k: k, ctx: r.Context(), reqID: s.NewRequestID(), dec: models.EventDecoder{Exceptions: k.exc},
+	st := &kafkaStream{k: k, ctx: r.Context(), reqID: s.NewRequestID(), dec: event.Decoder{Exceptions: k.exc},
 		ans: answer{Rejected: []ingest.Rejection{}}}
 	err := s.BodyLines(w, r, st.add)
 	if err == nil {
@@ -81,8 +81,8 @@ type kafkaStream struct {
 	k     *kafkaMode
 	ctx   context.Context
 	reqID string
-	dec   models.EventDecoder
-	ev    models.Event
+	dec   event.Decoder
+	ev    event.Event
 
 	recs    []kf.Record
 	letters []deadletter.Letter
@@ -99,13 +99,13 @@ type kafkaStream struct {
 	dl                  letterCounts
 }
 
-func (st *kafkaStream) add(num int64, b []byte, end int64, rej *models.RejectError) error {
+func (st *kafkaStream) add(num int64, b []byte, end int64, rej *event.RejectError) error {
 	var raw []byte
 	if rej == nil {
 		raw = append([]byte(nil), b...)
 		if err := st.dec.Decode(raw, &st.ev); err != nil {
 			if !errors.As(err, &rej) {
-				rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+				rej = &event.RejectError{Reason: event.ReasonInvalidField, Detail: err.Error()}
 			}
 		}
 	}
@@ -123,7 +123,7 @@ func (st *kafkaStream) add(num int64, b []byte, end int64, rej *models.RejectErr
 	return nil
 }
 
-func (st *kafkaStream) reject(num int64, rej *models.RejectError, raw []byte) {
+func (st *kafkaStream) reject(num int64, rej *event.RejectError, raw []byte) {
 	a := &st.ans
 	a.RejectedTotal++
 	if len(a.Rejected) < api.AnswerRejectedMax {

@@ -16,7 +16,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -25,7 +25,7 @@ type kafkaMode struct {
 	s         *api.Server
 	mgr       *kf.Manager
 	router    *kafkaRouter
-	exc       *models.USCCExceptions
+	exc       *uscc.Exceptions
 	issuer    *issue.Issuer
 	modelName string
 	schemeID  string
@@ -113,7 +113,7 @@ func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	eng := st.(*kafkaState).eng
-	var codes []models.USCC
+	var codes []uscc.Code
 	asOf := time.Now()
 	for shard := range eng.Shards() {
 		err := eng.Scan(r.Context(), shard, asOf, scoring.ScanOptions{}, func(e *scoring.EntityAt) error {
@@ -124,7 +124,7 @@ func (k *kafkaMode) handleExport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	slices.SortFunc(codes, func(a, b models.USCC) int { return strings.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(codes, func(a, b uscc.Code) int { return strings.Compare(string(a[:]), string(b[:])) })
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set(HeaderServedBy, k.router.self)
 	bw := newBufferedWriter(w)

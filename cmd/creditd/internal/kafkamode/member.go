@@ -15,7 +15,9 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -38,11 +40,11 @@ type Options struct {
 
 	API        *api.Config
 	Model      *scoring.Model
-	Exceptions *models.USCCExceptions
+	Exceptions *uscc.Exceptions
 	Tokens     *api.Tokens
 	Issuer     *issue.Issuer
 	JWKS       []byte
-	RenderHTML func(w io.Writer, r *models.Report) error
+	RenderHTML func(w io.Writer, r *report.Report) error
 	Metrics    *metrics.Set
 	Logger     *slog.Logger
 	Stdout     io.Writer // the "ready" line
@@ -90,7 +92,7 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &kafkaState{eng: eng, dec: models.EventDecoder{Exceptions: o.Exceptions, Borrow: true}, tiers: o.TiersTopic, km: m.km, hist: m.hist}, nil
+		return &kafkaState{eng: eng, dec: event.Decoder{Exceptions: o.Exceptions, Borrow: true}, tiers: o.TiersTopic, km: m.km, hist: m.hist}, nil
 	}
 	m.mgr, err = kf.New(kf.Options{
 		Brokers: []string{o.Brokers}, Topic: o.Topic, Group: o.Group, DeadLetterTopic: o.DeadLetterTopic,
@@ -127,7 +129,7 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 }
 
 // engineOf is the engine of the partition holding code, if held here.
-func (m *Member) engineOf(code models.USCC) *scoring.Engine {
+func (m *Member) engineOf(code uscc.Code) *scoring.Engine {
 	if st, _ := m.mgr.Lookup(m.mgr.PartitionFor(code[:])); st != nil {
 		if ks, ok := st.(*kafkaState); ok {
 			return ks.eng

@@ -13,7 +13,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -36,7 +36,7 @@ func newKafkaRouter(mgr *kf.Manager, self string, km *kafkaMetrics, logger *slog
 }
 
 // Route implements api.EntityRouter.
-func (k *kafkaRouter) Route(w http.ResponseWriter, r *http.Request, code models.USCC) (*scoring.Engine, bool) {
+func (k *kafkaRouter) Route(w http.ResponseWriter, r *http.Request, code uscc.Code) (*scoring.Engine, bool) {
 	p := k.mgr.PartitionFor(code[:])
 	if p < 0 {
 		api.Unavailable(w, r, 2, "this instance has not joined its consumer group yet")

@@ -9,15 +9,16 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/history"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/scoring"
 )
 
 // kafkaState is one source partition's state: a scoring.Engine of its own.
 type kafkaState struct {
 	eng   *scoring.Engine
-	dec   models.EventDecoder
-	ev    models.Event
+	dec   event.Decoder
+	ev    event.Event
 	tiers string
 	km    *kafkaMetrics
 	hist  *history.History // ClickHouse history, nil without --clickhouse-dsn
@@ -36,9 +37,9 @@ func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
 	// this call — the engine copies what it keeps, and outputs (dead
 	// letters, tier changes) are encoded before Apply returns.
 	if err := s.dec.Decode(m.Value, &s.ev); err != nil {
-		var rej *models.RejectError
+		var rej *event.RejectError
 		if !errors.As(err, &rej) {
-			rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+			rej = &event.RejectError{Reason: event.ReasonInvalidField, Detail: err.Error()}
 		}
 		s.km.rejected.WithLabelValues(rej.Reason).Inc()
 		return kf.Result{Outcome: kf.Rejected, Reason: rej.Reason, Detail: rej.Detail}
@@ -57,9 +58,9 @@ func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
 	}
 	r, err := s.eng.ApplyAt(&s.ev, now, true, nil)
 	if err != nil {
-		var rej *models.RejectError
+		var rej *event.RejectError
 		if !errors.As(err, &rej) {
-			rej = &models.RejectError{Reason: models.ReasonInvalidField, Detail: err.Error()}
+			rej = &event.RejectError{Reason: event.ReasonInvalidField, Detail: err.Error()}
 		}
 		s.km.rejected.WithLabelValues(rej.Reason).Inc()
 		return kf.Result{Outcome: kf.Rejected, Reason: rej.Reason, Detail: rej.Detail, EventID: s.ev.ID}
@@ -80,7 +81,7 @@ func (s *kafkaState) Apply(m *kf.Message, emit kf.Emit) kf.Result {
 		// An entity's first tier is not a change: it is not published (a
 		// province loading its population would send every subscriber
 		// millions of records without news; the tier is in the report).
-		if !m.Replay && c.From != models.NoTier {
+		if !m.Replay && c.From != tier.None {
 			emit(s.tierOutput(c, m))
 		}
 	}
@@ -108,25 +109,25 @@ func (s *kafkaState) Tick(now time.Time, emit kf.Emit) {
 		if s.hist != nil {
 			s.hist.TierChanged(c)
 		}
-		if c.From != models.NoTier {
+		if c.From != tier.None {
 			emit(s.tierOutput(c, nil))
 		}
 	})
 }
 
-// tierOutput is c's record of the tier-changes topic (models.TierChange);
+// tierOutput is c's record of the tier-changes topic (tier.Change);
 // m is the source message, nil for a time rule's change.
 func (s *kafkaState) tierOutput(c scoring.TierChange, m *kf.Message) kf.Output {
 	scheme := s.eng.Scheme()
-	tc := models.TierChange{USCC: c.USCC, Region: c.Region, Scheme: scheme.ID, Score: int(c.Score), At: c.At, Cause: c.Cause}
-	if c.From != models.NoTier {
+	tc := tier.Change{USCC: c.USCC, Region: c.Region, Scheme: scheme.ID, Score: int(c.Score), At: c.At, Cause: c.Cause}
+	if c.From != tier.None {
 		tc.OldTier = scheme.Label(c.From)
 	}
-	if c.To != models.NoTier {
+	if c.To != tier.None {
 		tc.NewTier = scheme.Label(c.To) // NoTier: deregistered, no longer in a tier
 	}
 	if m != nil {
-		tc.Source = &models.TierChangeSource{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset}
+		tc.Source = &tier.ChangeSource{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset}
 	}
 	return kf.Output{Topic: s.tiers, Key: []byte(c.USCC.String()), Value: tc.AppendJSON(make([]byte, 0, 256))}
 }

@@ -14,13 +14,14 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/uscc"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/history"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
-	"github.com/creditrisk/creditd/models"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -38,11 +39,11 @@ type Options struct {
 
 	API        *api.Config
 	Model      *scoring.Model
-	Exceptions *models.USCCExceptions
+	Exceptions *uscc.Exceptions
 	Tokens     *api.Tokens
 	Issuer     *issue.Issuer
 	JWKS       []byte
-	RenderHTML func(w io.Writer, r *models.Report) error
+	RenderHTML func(w io.Writer, r *report.Report) error
 	Metrics    *metrics.Set
 	Logger     *slog.Logger
 	Stdout     io.Writer // the "ready" line
@@ -88,7 +89,7 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	if o.ClickHouseDSN != "" {
 		l.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: m,
 			Logger: logger.With("component", "clickhouse"), Scheme: l.eng.Scheme().ID,
-			Engine: func(models.USCC) *scoring.Engine { return l.eng }})
+			Engine: func(uscc.Code) *scoring.Engine { return l.eng }})
 		if err != nil {
 			return nil, err
 		}

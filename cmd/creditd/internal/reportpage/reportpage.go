@@ -21,7 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/tier"
 )
 
 //go:embed report.html.tmpl
@@ -40,14 +41,14 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // view is what the template sees: the report plus derived text.
 type view struct {
-	R          *models.Report
+	R          *report.Report
 	Records    []recordView
 	Regulatory bool
 	JSONPath   string // the path of the signed JSON on the issuing service
 }
 
 type recordView struct {
-	models.ReportRecord
+	report.Record
 	Detail []detailItem
 }
 
@@ -59,14 +60,14 @@ type detailItem struct {
 
 // Render writes r as an HTML page. It renders either edition; r need not be
 // signed (the verification section then says so), but it should be valid.
-func Render(w io.Writer, r *models.Report) error {
-	v := view{R: r, Regulatory: r.Edition == models.EditionRegulatory && r.Assessment != nil,
+func Render(w io.Writer, r *report.Report) error {
+	v := view{R: r, Regulatory: r.Edition == report.EditionRegulatory && r.Assessment != nil,
 		JSONPath: "/v1/reports/" + r.Subject.USCC}
-	if r.Edition == models.EditionRegulatory {
+	if r.Edition == report.EditionRegulatory {
 		v.JSONPath += "?edition=regulatory"
 	}
 	for _, rec := range r.Records {
-		v.Records = append(v.Records, recordView{ReportRecord: rec, Detail: summarizeDetail(rec.Detail)})
+		v.Records = append(v.Records, recordView{Record: rec, Detail: summarizeDetail(rec.Detail)})
 	}
 	// Render to memory first so that a template error never leaves half a
 	// page on the wire.
@@ -81,14 +82,14 @@ func Render(w io.Writer, r *models.Report) error {
 // beijing shows an instant as signed (UTC) and in Beijing time, which is
 // what readers in China expect on a document: "2026-03-01 16:00:00 北京时间".
 func beijing(instant string) string {
-	t, err := models.ParseReportInstant(instant)
+	t, err := report.ParseInstant(instant)
 	if err != nil {
 		return instant
 	}
 	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05") + " 北京时间"
 }
 
-// Labels of the categories this project issues (models.Category); other
+// Labels of the categories this project issues (record.Category); other
 // issuers' categories are shown as they are.
 var categoryLabels = map[string]string{
 	"penalty":        "行政处罚 Administrative penalty",
@@ -113,13 +114,13 @@ func categoryLabel(c string) string {
 // recordStatus returns the CSS class suffix and label of a record status.
 func recordStatus(s string) [2]string {
 	switch s {
-	case models.RecordActive:
+	case report.RecordActive:
 		return [2]string{"active", "公示中 Active"}
-	case models.RecordRepaired:
+	case report.RecordRepaired:
 		return [2]string{"repaired", "已修复 Repaired"}
-	case models.RecordExpired:
+	case report.RecordExpired:
 		return [2]string{"expired", "已到期 Expired"}
-	case models.RecordRemoved:
+	case report.RecordRemoved:
 		return [2]string{"removed", "已移出 Removed"}
 	}
 	return [2]string{"other", s}
@@ -127,9 +128,9 @@ func recordStatus(s string) [2]string {
 
 func subjectStatus(s string) string {
 	switch s {
-	case models.SubjectActive:
+	case report.SubjectActive:
 		return "存续 Active"
-	case models.SubjectDeregistered:
+	case report.SubjectDeregistered:
 		return "注销 Deregistered"
 	}
 	return s
@@ -161,12 +162,12 @@ func points(p int64) string {
 
 // tierName is the description of a tier in a built-in scheme, e.g.
 // "信用风险较高 higher risk", or "" for schemes of other issuers.
-func tierName(scheme, tier string) string {
-	s, err := models.LookupTierScheme(scheme)
+func tierName(scheme, tr string) string {
+	s, err := tier.LookupScheme(scheme)
 	if err != nil {
 		return ""
 	}
-	t, err := s.Parse(tier)
+	t, err := s.Parse(tr)
 	if err != nil || int(t) >= len(s.Names) {
 		return ""
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/testenv"
 )
 
@@ -21,38 +21,38 @@ func strp(s string) *string { return &s }
 
 // testReport is a signed report of the given edition, fixed so that its
 // page is byte-stable.
-func testReport(t testing.TB, edition string) *models.Report {
+func testReport(t testing.TB, edition string) *report.Report {
 	t.Helper()
-	r := &models.Report{
-		Format:     models.ReportFormat,
+	r := &report.Report{
+		Format:     report.Format,
 		ReportID:   "37-01JQ8Z6Y2M7D4W9X3K5N8P2R6T",
-		Issuer:     models.ReportIssuer{Code: "37", Name: "山东省市场监督管理局"},
+		Issuer:     report.Issuer{Code: "37", Name: "山东省市场监督管理局"},
 		Edition:    edition,
 		IssuedAt:   "2026-03-01T08:00:00Z",
 		ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
-			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
-		Records: []models.ReportRecord{
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "青岛海岸线贸易有限公司", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: report.SubjectActive},
+		Records: []report.Record{
 			{ID: "SAMR-370200-2025-000123", Category: "penalty",
 				Detail:    json.RawMessage(`{"severity":"general","decision_no":"青市监罚〔2025〕123号","amount_yuan":20000,"repaired_by":"REP-370200-2025-0042"}`),
-				Authority: "青岛市市场监督管理局", OccurredOn: "2025-06-03", Status: models.RecordRepaired,
+				Authority: "青岛市市场监督管理局", OccurredOn: "2025-06-03", Status: report.RecordRepaired,
 				PublicityUntil: strp("2026-06-02"), RepairedOn: strp("2025-10-09")},
 			{ID: "SAMR-370200-2025-000456", Category: "abnormal_list", Detail: json.RawMessage(`{"reason":"annual_report_missing"}`),
-				Authority: "青岛市市场监督管理局", OccurredOn: "2025-07-10", Status: models.RecordActive},
+				Authority: "青岛市市场监督管理局", OccurredOn: "2025-07-10", Status: report.RecordActive},
 			{ID: "SAMR-370200-2024-I-0077", Category: "inspection", Detail: json.RawMessage(`{"plan_id":"DR-370200-2024-03","result":"problem_found"}`),
-				Authority: "青岛市市场监督管理局", OccurredOn: "2024-11-20", Status: models.RecordActive, PublicityUntil: strp("2027-11-19")},
+				Authority: "青岛市市场监督管理局", OccurredOn: "2024-11-20", Status: report.RecordActive, PublicityUntil: strp("2027-11-19")},
 			{ID: "TAX-37-2024-A-0001", Category: "tax_rating", Detail: json.RawMessage(`{"year":2024,"level":"A"}`),
-				Authority: "国家税务总局山东省税务局", OccurredOn: "2025-04-01", Status: models.RecordActive, PublicityUntil: strp("2026-03-31")},
+				Authority: "国家税务总局山东省税务局", OccurredOn: "2025-04-01", Status: report.RecordActive, PublicityUntil: strp("2026-03-31")},
 			{ID: "COURT-370203-2023-0901", Category: "court_debtor", Detail: json.RawMessage(`{"case_no":"(2023)鲁0203执1234号","removed_on":"2024-02-01","removed_by":"COURT-370203-2024-0102"}`),
-				Authority: "青岛市市北区人民法院", OccurredOn: "2023-08-15", Status: models.RecordRemoved},
+				Authority: "青岛市市北区人民法院", OccurredOn: "2023-08-15", Status: report.RecordRemoved},
 			{ID: "ZJ-330100-2025-77", Category: "green_credit", Detail: json.RawMessage(`{"grade":"AA","certified":true}`),
-				Authority: "浙江省生态环境厅", OccurredOn: "2025-01-08", Status: models.RecordExpired, PublicityUntil: strp("2026-01-07")},
+				Authority: "浙江省生态环境厅", OccurredOn: "2025-01-08", Status: report.RecordExpired, PublicityUntil: strp("2026-01-07")},
 		},
 	}
-	if edition == models.EditionRegulatory {
-		r.Assessment = &models.ReportAssessment{AsOf: "2026-03-01T07:59:00Z", Score: 612, Tier: "C", TierScheme: "national-4",
+	if edition == report.EditionRegulatory {
+		r.Assessment = &report.Assessment{AsOf: "2026-03-01T07:59:00Z", Score: 612, Tier: "C", TierScheme: "national-4",
 			Model: "national-logit/2026.1",
-			Reasons: []models.ReportReason{
+			Reasons: []report.Reason{
 				{Code: "abnormal_list_active", Text: "列入经营异常名录 listed as abnormal", Points: 140},
 				{Code: "inspection_problem_found", Text: "抽查发现问题 problem found in inspection", Points: 95},
 				{Code: "tax_rating_a", Text: "纳税信用A级 tax rating A", Points: -60},
@@ -60,7 +60,7 @@ func testReport(t testing.TB, edition string) *models.Report {
 			}}
 	}
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize))
-	if err := models.SignReport(r, priv, models.KeyID(priv.Public().(ed25519.PublicKey))); err != nil {
+	if err := report.Sign(r, priv, report.KeyID(priv.Public().(ed25519.PublicKey))); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -88,7 +88,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestRenderGolden(t *testing.T) {
-	for _, ed := range []string{models.EditionPublic, models.EditionRegulatory} {
+	for _, ed := range []string{report.EditionPublic, report.EditionRegulatory} {
 		t.Run(ed, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := Render(&b, testReport(t, ed)); err != nil {
@@ -105,10 +105,10 @@ func TestRenderGolden(t *testing.T) {
 
 func TestRenderContent(t *testing.T) {
 	var pub, reg bytes.Buffer
-	if err := Render(&pub, testReport(t, models.EditionPublic)); err != nil {
+	if err := Render(&pub, testReport(t, report.EditionPublic)); err != nil {
 		t.Fatal(err)
 	}
-	if err := Render(&reg, testReport(t, models.EditionRegulatory)); err != nil {
+	if err := Render(&reg, testReport(t, report.EditionRegulatory)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -143,7 +143,7 @@ func TestRenderContent(t *testing.T) {
 }
 
 func TestRenderEscapes(t *testing.T) {
-	r := testReport(t, models.EditionPublic)
+	r := testReport(t, report.EditionPublic)
 	r.Subject.Name = `<script>alert("x")</script>`
 	r.Records[0].Authority = `"><img src=x onerror=alert(1)>`
 	r.Records[1].Detail = json.RawMessage(`{"<b>":"</td><script>"}`)
@@ -163,7 +163,7 @@ func TestRenderEscapes(t *testing.T) {
 }
 
 func TestRenderUnsignedAndEmpty(t *testing.T) {
-	r := testReport(t, models.EditionPublic)
+	r := testReport(t, report.EditionPublic)
 	r.Signature = nil
 	r.Records = nil
 	var b bytes.Buffer
@@ -182,7 +182,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestRenderWriteError(t *testing.T) {
-	if err := Render(failWriter{}, testReport(t, models.EditionPublic)); err == nil {
+	if err := Render(failWriter{}, testReport(t, report.EditionPublic)); err == nil {
 		t.Fatal("write error not returned")
 	}
 }

@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 var now = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
 func key(seed byte) (ed25519.PrivateKey, []byte) {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
-	keys, err := json.Marshal(models.NewJWKS(priv.Public().(ed25519.PublicKey)))
+	keys, err := json.Marshal(report.NewJWKS(priv.Public().(ed25519.PublicKey)))
 	if err != nil {
 		panic(err)
 	}
@@ -38,7 +38,7 @@ func strp(s string) *string { return &s }
 // independently, and the independent canonical form of the report without
 // its signature is byte for byte the issuer's signed bytes.
 func TestGoldenVectors(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "..", "models", "testdata", "report")
+	dir := filepath.Join("..", "..", "..", "..", "models", "report", "testdata", "report")
 	keys, err := os.ReadFile(filepath.Join(dir, "jwks.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -63,15 +63,15 @@ func TestGoldenVectors(t *testing.T) {
 		if !bytes.Equal(canon, signed) {
 			t.Fatalf("%s: canonical forms differ:\nindependent %s\nissuer      %s", ed, canon, signed)
 		}
-		if _, err := models.VerifyReport(raw, mustKeys(t, keys), now); err != nil {
+		if _, err := report.Verify(raw, mustKeys(t, keys), now); err != nil {
 			t.Fatalf("%s: issuer's verifier: %v", ed, err)
 		}
 	}
 }
 
-func mustKeys(t testing.TB, b []byte) models.JWKS {
+func mustKeys(t testing.TB, b []byte) report.JWKS {
 	t.Helper()
-	k, err := models.ParseJWKS(b)
+	k, err := report.ParseJWKS(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,34 +116,34 @@ func randDetail(r *rand.Rand) json.RawMessage {
 	return b
 }
 
-func randReport(r *rand.Rand, edition string) *models.Report {
-	rep := &models.Report{
-		Format:     models.ReportFormat,
+func randReport(r *rand.Rand, edition string) *report.Report {
+	rep := &report.Report{
+		Format:     report.Format,
 		ReportID:   fmt.Sprintf("37-%016x", r.Uint64()),
-		Issuer:     models.ReportIssuer{Code: "37", Name: randText(r, 12)},
+		Issuer:     report.Issuer{Code: "37", Name: randText(r, 12)},
 		Edition:    edition,
 		IssuedAt:   "2026-03-01T08:00:00Z",
 		ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: randText(r, 20), Region: "370200",
-			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: randText(r, 20), Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: report.SubjectActive},
 	}
-	statuses := []string{models.RecordActive, models.RecordRepaired, models.RecordExpired, models.RecordRemoved}
+	statuses := []string{report.RecordActive, report.RecordRepaired, report.RecordExpired, report.RecordRemoved}
 	for i := range r.IntN(4) {
-		rec := models.ReportRecord{ID: fmt.Sprintf("EV-%d-%d", i, r.IntN(1000)), Category: "penalty", Detail: randDetail(r),
+		rec := report.Record{ID: fmt.Sprintf("EV-%d-%d", i, r.IntN(1000)), Category: "penalty", Detail: randDetail(r),
 			Authority: randText(r, 10), OccurredOn: "2025-06-03", Status: statuses[r.IntN(4)]}
 		if r.IntN(2) == 0 {
 			rec.PublicityUntil = strp("2026-06-02")
 		}
-		if rec.Status == models.RecordRepaired {
+		if rec.Status == report.RecordRepaired {
 			rec.RepairedOn = strp("2025-10-09")
 		}
 		rep.Records = append(rep.Records, rec)
 	}
-	if edition == models.EditionRegulatory {
-		rep.Assessment = &models.ReportAssessment{AsOf: "2026-03-01T07:00:00Z", Score: r.Int64N(1001) - 500,
+	if edition == report.EditionRegulatory {
+		rep.Assessment = &report.Assessment{AsOf: "2026-03-01T07:00:00Z", Score: r.Int64N(1001) - 500,
 			Tier: "B", TierScheme: "national-4", Model: randText(r, 8)}
 		for p := 100; p > 0 && r.IntN(3) > 0; p -= 10 {
-			rep.Assessment.Reasons = append(rep.Assessment.Reasons, models.ReportReason{Code: "r", Text: randText(r, 10), Points: int64(p)})
+			rep.Assessment.Reasons = append(rep.Assessment.Reasons, report.Reason{Code: "r", Text: randText(r, 10), Points: int64(p)})
 		}
 	}
 	return rep
@@ -155,12 +155,12 @@ func randReport(r *rand.Rand, edition string) *models.Report {
 func TestIssuerReportsVerifyIndependently(t *testing.T) {
 	priv, keysJSON := key(1)
 	keys := mustKeys(t, keysJSON)
-	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	kid := report.KeyID(priv.Public().(ed25519.PublicKey))
 	r := rand.New(rand.NewPCG(37, 8785))
 	for i := range 300 {
-		ed := []string{models.EditionPublic, models.EditionRegulatory}[i%2]
+		ed := []string{report.EditionPublic, report.EditionRegulatory}[i%2]
 		rep := randReport(r, ed)
-		if err := models.SignReport(rep, priv, kid); err != nil {
+		if err := report.Sign(rep, priv, kid); err != nil {
 			t.Fatalf("case %d: SignReport: %v", i, err)
 		}
 		canon, err := rep.CanonicalJSON()
@@ -175,18 +175,18 @@ func TestIssuerReportsVerifyIndependently(t *testing.T) {
 			if _, err := reportverify.Verify(raw, keysJSON, now); err != nil {
 				t.Fatalf("case %d: independent verifier: %v\n%s", i, err, raw)
 			}
-			if _, err := models.VerifyReport(raw, keys, now); err != nil {
+			if _, err := report.Verify(raw, keys, now); err != nil {
 				t.Fatalf("case %d: issuer verifier: %v\n%s", i, err, raw)
 			}
 		}
 		// And neither accepts it with another key under the same kid.
 		other, _ := key(2)
-		wrong, _ := json.Marshal(models.JWKS{Keys: []models.JWK{{Kty: "OKP", Crv: "Ed25519",
-			X: models.NewJWK(other.Public().(ed25519.PublicKey)).X, Kid: kid}}})
+		wrong, _ := json.Marshal(report.JWKS{Keys: []report.JWK{{Kty: "OKP", Crv: "Ed25519",
+			X: report.NewJWK(other.Public().(ed25519.PublicKey)).X, Kid: kid}}})
 		if _, err := reportverify.Verify(canon, wrong, now); err == nil {
 			t.Fatalf("case %d: independent verifier accepted the wrong key", i)
 		}
-		if _, err := models.VerifyReport(canon, mustKeys(t, wrong), now); err == nil {
+		if _, err := report.Verify(canon, mustKeys(t, wrong), now); err == nil {
 			t.Fatalf("case %d: issuer verifier accepted the wrong key", i)
 		}
 	}
@@ -198,19 +198,19 @@ func TestIssuerReportsVerifyIndependently(t *testing.T) {
 func TestEveryByteFlipFails(t *testing.T) {
 	priv, keysJSON := key(3)
 	keys := mustKeys(t, keysJSON)
-	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
-	rep := &models.Report{
-		Format: models.ReportFormat, ReportID: "37-1", Issuer: models.ReportIssuer{Code: "37", Name: "鲁"},
-		Edition: models.EditionRegulatory, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "青岛😀", Region: "370200",
-			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: models.SubjectActive},
-		Assessment: &models.ReportAssessment{AsOf: "2026-03-01T08:00:00Z", Score: 612, Tier: "C", TierScheme: "national-4",
-			Model: "m/1", Reasons: []models.ReportReason{{Code: "a", Text: "b", Points: 9}}},
-		Records: []models.ReportRecord{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"n":20000,"s":"x\n"}`),
-			Authority: "A", OccurredOn: "2025-06-03", Status: models.RecordRepaired, PublicityUntil: strp("2026-06-02"),
+	kid := report.KeyID(priv.Public().(ed25519.PublicKey))
+	rep := &report.Report{
+		Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
+		Edition: report.EditionRegulatory, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "青岛😀", Region: "370200",
+			EntityType: "enterprise", RegisteredOn: "2016-05-12", Status: report.SubjectActive},
+		Assessment: &report.Assessment{AsOf: "2026-03-01T08:00:00Z", Score: 612, Tier: "C", TierScheme: "national-4",
+			Model: "m/1", Reasons: []report.Reason{{Code: "a", Text: "b", Points: 9}}},
+		Records: []report.Record{{ID: "E1", Category: "penalty", Detail: json.RawMessage(`{"n":20000,"s":"x\n"}`),
+			Authority: "A", OccurredOn: "2025-06-03", Status: report.RecordRepaired, PublicityUntil: strp("2026-06-02"),
 			RepairedOn: strp("2025-10-09")}},
 	}
-	if err := models.SignReport(rep, priv, kid); err != nil {
+	if err := report.Sign(rep, priv, kid); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := rep.CanonicalJSON()
@@ -230,7 +230,7 @@ func TestEveryByteFlipFails(t *testing.T) {
 			if _, err := reportverify.Verify(flipped, keysJSON, now); err == nil {
 				t.Errorf("independent verifier accepts bit %d of byte %d flipped: %s", bit, pos, flipped)
 			}
-			if _, err := models.VerifyReport(flipped, keys, now); err == nil {
+			if _, err := report.Verify(flipped, keys, now); err == nil {
 				t.Errorf("issuer verifier accepts bit %d of byte %d flipped: %s", bit, pos, flipped)
 			}
 		}
@@ -242,10 +242,10 @@ func TestEveryByteFlipFails(t *testing.T) {
 // "assessment" member at all, and both verifiers refuse one that does.
 func TestPublicEditionHasNoAssessment(t *testing.T) {
 	priv, keysJSON := key(4)
-	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	kid := report.KeyID(priv.Public().(ed25519.PublicKey))
 	r := rand.New(rand.NewPCG(1, 1))
-	rep := randReport(r, models.EditionPublic)
-	if err := models.SignReport(rep, priv, kid); err != nil {
+	rep := randReport(r, report.EditionPublic)
+	if err := report.Sign(rep, priv, kid); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := rep.CanonicalJSON()
@@ -257,14 +257,14 @@ func TestPublicEditionHasNoAssessment(t *testing.T) {
 		t.Fatal("public edition has an assessment member")
 	}
 	// The issuer refuses to sign a public edition with an assessment...
-	leaky := randReport(r, models.EditionRegulatory)
-	leaky.Edition = models.EditionPublic
-	if err := models.SignReport(leaky, priv, kid); err == nil {
+	leaky := randReport(r, report.EditionRegulatory)
+	leaky.Edition = report.EditionPublic
+	if err := report.Sign(leaky, priv, kid); err == nil {
 		t.Fatal("issuer signed a public edition with an assessment")
 	}
 	// ...and a public edition carrying one, even signed, is refused by both.
-	leaky.Edition = models.EditionRegulatory
-	if err := models.SignReport(leaky, priv, kid); err != nil {
+	leaky.Edition = report.EditionRegulatory
+	if err := report.Sign(leaky, priv, kid); err != nil {
 		t.Fatal(err)
 	}
 	regRaw, _ := leaky.CanonicalJSON()
@@ -288,16 +288,16 @@ func TestPublicEditionHasNoAssessment(t *testing.T) {
 	if _, err := reportverify.Verify(bad, keysJSON, now); err == nil || !strings.Contains(err.Error(), "public edition") {
 		t.Fatalf("independent verifier: %v", err)
 	}
-	if _, err := models.VerifyReport(bad, mustKeys(t, keysJSON), now); err == nil || !strings.Contains(err.Error(), "no assessment") {
+	if _, err := report.Verify(bad, mustKeys(t, keysJSON), now); err == nil || !strings.Contains(err.Error(), "no assessment") {
 		t.Fatalf("issuer verifier: %v", err)
 	}
 }
 
 // signCareless signs rep as an issuer that does not validate would: the
 // independent canonical form of the report without signature, signed.
-func signCareless(t *testing.T, priv ed25519.PrivateKey, rep *models.Report) []byte {
+func signCareless(t *testing.T, priv ed25519.PrivateKey, rep *report.Report) []byte {
 	t.Helper()
-	kid := models.KeyID(priv.Public().(ed25519.PublicKey))
+	kid := report.KeyID(priv.Public().(ed25519.PublicKey))
 	rep.Issuer.KeyID = kid
 	rep.Signature = nil
 	body, err := json.Marshal(rep)
@@ -308,7 +308,7 @@ func signCareless(t *testing.T, priv ed25519.PrivateKey, rep *models.Report) []b
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.Signature = &models.ReportSignature{Alg: models.ReportSignatureAlg, KeyID: kid,
+	rep.Signature = &report.Signature{Alg: report.SignatureAlg, KeyID: kid,
 		Value: base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, canon))}
 	raw, err := json.Marshal(rep)
 	if err != nil {
@@ -318,9 +318,9 @@ func signCareless(t *testing.T, priv ed25519.PrivateKey, rep *models.Report) []b
 }
 
 // verdicts returns whether each verifier accepts raw.
-func verdicts(raw, keysJSON []byte, keys models.JWKS) (independent, issuer error) {
+func verdicts(raw, keysJSON []byte, keys report.JWKS) (independent, issuer error) {
 	_, independent = reportverify.Verify(raw, keysJSON, now)
-	_, issuer = models.VerifyReport(raw, keys, now)
+	_, issuer = report.Verify(raw, keys, now)
 	return independent, issuer
 }
 
@@ -330,7 +330,7 @@ func verdicts(raw, keysJSON []byte, keys models.JWKS) (independent, issuer error
 func TestReasonOrderBothVerifiers(t *testing.T) {
 	priv, keysJSON := key(5)
 	keys := mustKeys(t, keysJSON)
-	type rs = models.ReportReason
+	type rs = report.Reason
 	for _, tc := range []struct {
 		name    string
 		reasons []rs
@@ -353,7 +353,7 @@ func TestReasonOrderBothVerifiers(t *testing.T) {
 		{"equal reasons", []rs{{Code: "A", Points: 5}, {Code: "A", Points: -5}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := randReport(rand.New(rand.NewPCG(5, 5)), models.EditionRegulatory)
+			rep := randReport(rand.New(rand.NewPCG(5, 5)), report.EditionRegulatory)
 			rep.Assessment.Reasons = nil
 			for _, r := range tc.reasons {
 				r.Text = "t"
@@ -377,19 +377,19 @@ func TestReasonOrderRandomAgree(t *testing.T) {
 	codes := []string{"OVR_A", "OVR_B", "PEN", "HON", "TAX_A", "a", "ä", "Z"}
 	var swapped int
 	for i := range 300 {
-		rep := randReport(r, models.EditionRegulatory)
+		rep := randReport(r, report.EditionRegulatory)
 		rep.Assessment.Reasons = nil
 		for range r.IntN(6) {
 			p := int64(r.IntN(5)*10) * int64(1-2*r.IntN(2))
-			rep.Assessment.Reasons = append(rep.Assessment.Reasons, models.ReportReason{Code: codes[r.IntN(len(codes))], Text: "t", Points: p})
+			rep.Assessment.Reasons = append(rep.Assessment.Reasons, report.Reason{Code: codes[r.IntN(len(codes))], Text: "t", Points: p})
 		}
-		slices.SortFunc(rep.Assessment.Reasons, models.CompareReasons)
+		slices.SortFunc(rep.Assessment.Reasons, report.CompareReasons)
 		if ind, iss := verdicts(signCareless(t, priv, rep), keysJSON, keys); ind != nil || iss != nil {
 			t.Fatalf("case %d sorted %v: independent: %v; issuer: %v", i, rep.Assessment.Reasons, ind, iss)
 		}
 		rs := rep.Assessment.Reasons
 		for j := 1; j < len(rs); j++ {
-			if models.CompareReasons(rs[j-1], rs[j]) == 0 {
+			if report.CompareReasons(rs[j-1], rs[j]) == 0 {
 				continue
 			}
 			rs[j-1], rs[j] = rs[j], rs[j-1]

@@ -22,29 +22,29 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // Key is the issuer's signing key and what is published of it.
 type Key struct {
 	Private ed25519.PrivateKey
 	Public  ed25519.PublicKey
-	// KeyID is the RFC 7638 thumbprint of Public (models.KeyID): the
+	// KeyID is the RFC 7638 thumbprint of Public (report.KeyID): the
 	// key_id written into every report this key signs, and the kid in JWKS.
 	KeyID string
 	// JWKS is the public key set to serve at GET /v1/keys.
-	JWKS models.JWKS
+	JWKS report.JWKS
 }
 
 // New returns the Key of priv.
 func New(priv ed25519.PrivateKey) *Key {
 	pub := priv.Public().(ed25519.PublicKey)
-	return &Key{Private: priv, Public: pub, KeyID: models.KeyID(pub), JWKS: models.NewJWKS(pub)}
+	return &Key{Private: priv, Public: pub, KeyID: report.KeyID(pub), JWKS: report.NewJWKS(pub)}
 }
 
-// Sign signs r with the key: models.SignReport(r, k.Private, k.KeyID).
-func (k *Key) Sign(r *models.Report) error {
-	return models.SignReport(r, k.Private, k.KeyID)
+// Sign signs r with the key: report.Sign(r, k.Private, k.KeyID).
+func (k *Key) Sign(r *report.Report) error {
+	return report.Sign(r, k.Private, k.KeyID)
 }
 
 // JWKSJSON returns the key set as indented JSON, ready to serve with

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditrisk/creditd/models"
+	"github.com/creditrisk/creditd/models/report"
 )
 
 // install copies a testdata file into a fresh directory with the given
@@ -43,7 +43,7 @@ func TestLoadOpenSSLKey(t *testing.T) {
 	if want := "2cJs_uU8yy8RYVseRCT5ZgMiG0JrfL8PxpeeazP9K18"; k.KeyID != want {
 		t.Fatalf("KeyID = %s, want %s", k.KeyID, want)
 	}
-	keys, err := models.ParseJWKS(k.JWKSJSON())
+	keys, err := report.ParseJWKS(k.JWKSJSON())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestGenerate(t *testing.T) {
 	if err != nil || created {
 		t.Fatalf("second start: created=%v, %v", created, err)
 	}
-	if !k.Private.Equal(k2.Private) || k.KeyID != k2.KeyID || k.KeyID != models.KeyID(k.Public) {
+	if !k.Private.Equal(k2.Private) || k.KeyID != k2.KeyID || k.KeyID != report.KeyID(k.Public) {
 		t.Fatal("second start loaded another key")
 	}
 	// Generate never replaces a key.
@@ -136,19 +136,19 @@ func TestGenerate(t *testing.T) {
 		t.Fatal("existing key file changed")
 	}
 	// What the key signs verifies with the key set it publishes.
-	r := &models.Report{Format: models.ReportFormat, ReportID: "37-1", Issuer: models.ReportIssuer{Code: "37", Name: "鲁"},
-		Edition: models.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: models.ReportSubject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
-			RegisteredOn: "2016-05-12", Status: models.SubjectActive}}
+	r := &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
+		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
+			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
 	if err := k2.Sign(r); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := r.CanonicalJSON()
-	keys, err := models.ParseJWKS(k.JWKSJSON())
+	keys, err := report.ParseJWKS(k.JWKSJSON())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := models.VerifyReport(raw, keys, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := report.Verify(raw, keys, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,700 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/creditrisk/creditd/models/jcs"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
+)
+
+// The credit-report/v1 document (spec/report.md): one market entity at one
+// instant, plain JSON, signed with Ed25519 over its RFC 8785 canonical form.
+//
+// The Go types keep every instant and date as the string that is signed, not
+// as time.Time: a report read from another issuer is verified over the bytes
+// received, and what is shown must be exactly what was signed. Use
+// Instant and Date.String to fill them, ParseInstant and
+// ParseDate to read them.
+
+// Format is the value of a credit report's "format" member.
+const Format = "credit-report/v1"
+
+// Report editions (report.md "Editions").
+const (
+	// EditionPublic is what anyone may see: subject and public records,
+	// and no "assessment" member.
+	EditionPublic = "public"
+	// EditionRegulatory is the public content plus "assessment".
+	EditionRegulatory = "regulatory"
+)
+
+// Subject statuses.
+const (
+	SubjectActive       = "active"
+	SubjectDeregistered = "deregistered"
+)
+
+// Record statuses.
+const (
+	RecordActive   = "active"
+	RecordRepaired = "repaired"
+	RecordExpired  = "expired"
+	RecordRemoved  = "removed"
+)
+
+// SignatureAlg is the only signature algorithm of credit-report/v1.
+const SignatureAlg = "Ed25519"
+
+// Report is a credit-report/v1 document. Unknown members of a report read
+// from elsewhere are not kept here, but they are covered by its signature
+// and checked by Verify.
+type Report struct {
+	Format     string  `json:"format"`    // Format
+	ReportID   string  `json:"report_id"` // unique, e.g. issuer code + ULID
+	Issuer     Issuer  `json:"issuer"`
+	Edition    string  `json:"edition"`     // EditionPublic or EditionRegulatory
+	IssuedAt   string  `json:"issued_at"`   // instant, see Instant
+	ValidUntil string  `json:"valid_until"` // instant; after it, receivers ask for a fresh report
+	Subject    Subject `json:"subject"`
+	// Assessment is present in the regulatory edition only; nil (and no
+	// JSON member at all) in the public edition.
+	Assessment *Assessment `json:"assessment,omitempty"`
+	// Records lists the publicly visible records as of the report; a nil
+	// slice is written as [].
+	Records []Record `json:"records"`
+	// Signature is nil before Sign.
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Issuer is the issuing authority.
+type Issuer struct {
+	Code  string `json:"code"`   // for a province its 2-digit division code, e.g. "37"
+	Name  string `json:"name"`   // e.g. "山东省市场监督管理局"
+	KeyID string `json:"key_id"` // the published key that signed the report
+}
+
+// Subject is the market entity a report describes.
+type Subject struct {
+	USCC         string `json:"uscc"`
+	Name         string `json:"name"`
+	Region       string `json:"region"` // 6-digit division code
+	EntityType   string `json:"entity_type"`
+	RegisteredOn string `json:"registered_on"` // date
+	Status       string `json:"status"`        // SubjectActive or SubjectDeregistered
+}
+
+// Assessment is the risk assessment of the regulatory edition.
+type Assessment struct {
+	AsOf       string   `json:"as_of"` // instant
+	Score      int64    `json:"score"`
+	Tier       string   `json:"tier"`        // a label of tier.Scheme
+	TierScheme string   `json:"tier_scheme"` // e.g. "national-4", "shandong-5"
+	Model      string   `json:"model"`       // model id and version that produced the score
+	Reasons    []Reason `json:"reasons"`     // in CompareReasons order; nil is written as []
+}
+
+// Reason is one explained contribution to the score.
+type Reason struct {
+	Code   string `json:"code"`
+	Text   string `json:"text"`
+	Points int64  `json:"points"`
+}
+
+// Record is one public record of the subject.
+type Record struct {
+	ID       string `json:"id"`       // the source event's id
+	Category string `json:"category"` // e.g. "penalty", "abnormal_list" (see Category)
+	// Detail holds the category-specific public fields: a JSON object with
+	// integer numbers only. Nil is written as {}.
+	Detail         json.RawMessage `json:"detail"`
+	Authority      string          `json:"authority"`
+	OccurredOn     string          `json:"occurred_on"`     // date
+	Status         string          `json:"status"`          // RecordActive, RecordRepaired, RecordExpired, RecordRemoved
+	PublicityUntil *string         `json:"publicity_until"` // date, or nil (null)
+	RepairedOn     *string         `json:"repaired_on"`     // date, or nil (null)
+}
+
+// Signature is the detached Ed25519 signature over the canonical form
+// of the report without its "signature" member.
+type Signature struct {
+	Alg   string `json:"alg"`    // SignatureAlg
+	KeyID string `json:"key_id"` // equal to Issuer.KeyID
+	Value string `json:"value"`  // base64url, no padding, of the 64-byte signature
+}
+
+// MarshalJSON writes nil slices as [] and nil details as {}, as the format
+// requires arrays and objects there, never null.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // no methods: no recursion
+	p := plain(r)
+	if p.Records == nil {
+		p.Records = []Record{}
+	}
+	if p.Assessment != nil && p.Assessment.Reasons == nil {
+		a := *p.Assessment
+		a.Reasons = []Reason{}
+		p.Assessment = &a
+	}
+	copied := false
+	for i := range p.Records {
+		if p.Records[i].Detail == nil {
+			if !copied { // never write into the caller's slice
+				p.Records = append([]Record(nil), p.Records...)
+				copied = true
+			}
+			p.Records[i].Detail = json.RawMessage("{}")
+		}
+	}
+	return json.Marshal(p)
+}
+
+// CanonicalJSON returns the RFC 8785 canonical form of the whole report,
+// signature included: the bytes to serve and store.
+func (r *Report) CanonicalJSON() ([]byte, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return jcs.Canonicalize(b)
+}
+
+// Instant formats t as a credit-report instant: RFC 3339, UTC, "Z",
+// whole seconds (a fraction is truncated).
+func Instant(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(reportInstantLayout)
+}
+
+const reportInstantLayout = "2006-01-02T15:04:05Z"
+
+// ParseInstant parses a credit-report instant strictly: exactly
+// YYYY-MM-DDTHH:MM:SSZ, UTC, whole seconds.
+func ParseInstant(s string) (time.Time, error) {
+	t, err := time.Parse(reportInstantLayout, s)
+	if err != nil || len(s) != len(reportInstantLayout) {
+		return time.Time{}, fmt.Errorf("%q is not an instant of the form YYYY-MM-DDTHH:MM:SSZ (UTC, whole seconds)", s)
+	}
+	return t, nil
+}
+
+// ParseDate parses a credit-report date strictly: YYYY-MM-DD.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || len(s) != len(time.DateOnly) {
+		return time.Time{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+// ErrInvalid is matched (errors.Is) by every error that says a
+// document is not a well-formed credit-report/v1.
+var ErrInvalid = errors.New("invalid credit report")
+
+// Error lists what is wrong with a report. It matches
+// ErrInvalid.
+type Error struct {
+	// Problems are "field.path: what is wrong", in document order.
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return ErrInvalid.Error() + ": " + strings.Join(e.Problems, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// reportProblems collects validation problems, at most maxProblems.
+type reportProblems []string
+
+const maxReportProblems = 20
+
+func (p *reportProblems) add(field, format string, args ...any) {
+	if len(*p) < maxReportProblems {
+		*p = append(*p, field+": "+fmt.Sprintf(format, args...))
+	}
+}
+
+func (p reportProblems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Problems: p}
+}
+
+// Validate checks r against credit-report/v1: the format, every required
+// field, the edition's members, instants (UTC, Z, whole seconds) and dates,
+// enumerations, integer-only details, and the signature's form when r is
+// signed (not its value: see Verify). It does no I/O and needs no key.
+//
+// Beyond the field list, it requires what the spec implies: valid_until
+// after issued_at; the assessment's as_of not after issued_at; reasons in
+// the order of report.md (CompareReasons); a tier that belongs to a known tier scheme
+// (unknown schemes of other provinces are accepted as they are); unique
+// record ids; repaired_on on every repaired record; no record date after
+// its publicity or repair date.
+func (r *Report) Validate() error {
+	var p reportProblems
+	if r.Format != Format {
+		p.add("format", "%q is not %q", r.Format, Format)
+	}
+	checkReportID(&p, "report_id", r.ReportID)
+	checkText(&p, "issuer.code", r.Issuer.Code, 64)
+	checkText(&p, "issuer.name", r.Issuer.Name, 256)
+	checkReportID(&p, "issuer.key_id", r.Issuer.KeyID)
+	switch r.Edition {
+	case EditionPublic:
+		if r.Assessment != nil {
+			p.add("assessment", "the public edition has no assessment")
+		}
+	case EditionRegulatory:
+		if r.Assessment == nil {
+			p.add("assessment", "missing; the regulatory edition carries the assessment")
+		}
+	default:
+		p.add("edition", "%q is not %q or %q", r.Edition, EditionPublic, EditionRegulatory)
+	}
+	issued, okIssued := checkInstant(&p, "issued_at", r.IssuedAt)
+	until, okUntil := checkInstant(&p, "valid_until", r.ValidUntil)
+	if okIssued && okUntil && !until.After(issued) {
+		p.add("valid_until", "%s is not after issued_at %s", r.ValidUntil, r.IssuedAt)
+	}
+	r.Subject.validate(&p)
+	if a := r.Assessment; a != nil {
+		a.validate(&p, issued, okIssued)
+	}
+	seen := make(map[string]int, len(r.Records))
+	for i := range r.Records {
+		rec := &r.Records[i]
+		path := fmt.Sprintf("records[%d]", i)
+		rec.validate(&p, path)
+		if j, dup := seen[rec.ID]; dup && rec.ID != "" {
+			p.add(path+".id", "%q repeats records[%d].id", rec.ID, j)
+		}
+		seen[rec.ID] = i
+	}
+	if s := r.Signature; s != nil {
+		s.validate(&p, r.Issuer.KeyID)
+	}
+	return p.err()
+}
+
+func (s *Subject) validate(p *reportProblems) {
+	if c, err := uscc.ParseFormat(s.USCC); err != nil {
+		p.add("subject.uscc", "%v", err)
+	} else if c.String() != s.USCC {
+		p.add("subject.uscc", "%q must be written in upper case", s.USCC)
+	}
+	checkText(p, "subject.name", s.Name, 512)
+	if len(s.Region) != 6 || strings.Trim(s.Region, "0123456789") != "" {
+		p.add("subject.region", "%q is not a 6-digit division code", s.Region)
+	}
+	checkText(p, "subject.entity_type", s.EntityType, 64)
+	checkDate(p, "subject.registered_on", s.RegisteredOn)
+	if s.Status != SubjectActive && s.Status != SubjectDeregistered {
+		p.add("subject.status", "%q is not %q or %q", s.Status, SubjectActive, SubjectDeregistered)
+	}
+}
+
+func (a *Assessment) validate(p *reportProblems, issued time.Time, okIssued bool) {
+	if asOf, ok := checkInstant(p, "assessment.as_of", a.AsOf); ok && okIssued && asOf.After(issued) {
+		p.add("assessment.as_of", "%s is after issued_at", a.AsOf)
+	}
+	checkText(p, "assessment.tier_scheme", a.TierScheme, 64)
+	checkText(p, "assessment.tier", a.Tier, 16)
+	if scheme, err := tier.LookupScheme(a.TierScheme); err == nil && a.Tier != "" {
+		if _, err := scheme.Parse(a.Tier); err != nil {
+			p.add("assessment.tier", "%q is not a tier of %s (%s)", a.Tier, scheme.ID, strings.Join(scheme.Labels, ", "))
+		}
+	}
+	checkText(p, "assessment.model", a.Model, 256)
+	for i, rs := range a.Reasons {
+		path := fmt.Sprintf("assessment.reasons[%d]", i)
+		checkText(p, path+".code", rs.Code, 128)
+		checkText(p, path+".text", rs.Text, 1024)
+		if i > 0 && CompareReasons(a.Reasons[i-1], rs) > 0 {
+			p.add(path, "%s (%d points) must come before the previous reason %s (%d points): %s",
+				rs.Code, rs.Points, a.Reasons[i-1].Code, a.Reasons[i-1].Points, ReasonOrderRule)
+		}
+	}
+}
+
+func (rec *Record) validate(p *reportProblems, path string) {
+	checkReportID(p, path+".id", rec.ID)
+	if !isSnakeCase(rec.Category) {
+		p.add(path+".category", "%q is not a lowercase snake_case category", rec.Category)
+	}
+	if rec.Detail != nil {
+		if err := checkReportDetail(rec.Detail); err != nil {
+			p.add(path+".detail", "%v", err)
+		}
+	}
+	checkText(p, path+".authority", rec.Authority, 256)
+	occurred, okOccurred := checkDate(p, path+".occurred_on", rec.OccurredOn)
+	switch rec.Status {
+	case RecordActive, RecordRepaired, RecordExpired, RecordRemoved:
+	default:
+		p.add(path+".status", "%q is not one of active, repaired, expired, removed", rec.Status)
+	}
+	if rec.PublicityUntil != nil {
+		if d, ok := checkDate(p, path+".publicity_until", *rec.PublicityUntil); ok && okOccurred && d.Before(occurred) {
+			p.add(path+".publicity_until", "%s is before occurred_on %s", *rec.PublicityUntil, rec.OccurredOn)
+		}
+	}
+	if rec.RepairedOn != nil {
+		if d, ok := checkDate(p, path+".repaired_on", *rec.RepairedOn); ok && okOccurred && d.Before(occurred) {
+			p.add(path+".repaired_on", "%s is before occurred_on %s", *rec.RepairedOn, rec.OccurredOn)
+		}
+	} else if rec.Status == RecordRepaired {
+		p.add(path+".repaired_on", "missing on a repaired record")
+	}
+}
+
+func (s *Signature) validate(p *reportProblems, issuerKeyID string) {
+	if s.Alg != SignatureAlg {
+		p.add("signature.alg", "%q is not %q", s.Alg, SignatureAlg)
+	}
+	if s.KeyID != issuerKeyID {
+		p.add("signature.key_id", "%q differs from issuer.key_id %q", s.KeyID, issuerKeyID)
+	}
+	if _, err := decodeSignatureValue(s.Value); err != nil {
+		p.add("signature.value", "%v", err)
+	}
+}
+
+// ReasonOrderRule states the order of an assessment's reasons (report.md
+// "Order of reasons").
+const ReasonOrderRule = "overrides (0 points) first, then by non-increasing |points|, equal ones by code"
+
+// CompareReasons orders reasons as report.md "Order of reasons" requires:
+// overrides first (the reasons with 0 points: they set the tier, not the
+// score), then the reasons that moved the score by non-increasing
+// |points|; reasons of equal rank by code, in byte order (Unicode code
+// point order). Text is not compared. It returns a negative number when a
+// comes first, a positive one when b does, 0 when either order is right.
+// The engine sorts with it and Validate checks with it, so the two cannot
+// disagree.
+func CompareReasons(a, b Reason) int {
+	if (a.Points == 0) != (b.Points == 0) {
+		if a.Points == 0 {
+			return -1
+		}
+		return 1
+	}
+	if x, y := absInt64(a.Points), absInt64(b.Points); x != y {
+		if x > y {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.Code, b.Code)
+}
+
+func absInt64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v)
+	}
+	return uint64(v)
+}
+
+// checkText requires a non-empty string of at most max bytes without
+// control characters.
+func checkText(p *reportProblems, field, s string, max int) {
+	switch {
+	case s == "":
+		p.add(field, "missing or empty")
+	case len(s) > max:
+		p.add(field, "longer than %d bytes", max)
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		p.add(field, "contains a control character")
+	}
+}
+
+// checkReportID requires 1–128 bytes of printable ASCII, the rule for event
+// ids (events.md), report ids and key ids.
+func checkReportID(p *reportProblems, field, s string) {
+	if s == "" {
+		p.add(field, "missing or empty")
+		return
+	}
+	if len(s) > 128 {
+		p.add(field, "longer than 128 bytes")
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			p.add(field, "%q is not printable ASCII", s)
+			return
+		}
+	}
+}
+
+func checkInstant(p *reportProblems, field, s string) (time.Time, bool) {
+	t, err := ParseInstant(s)
+	if err != nil {
+		p.add(field, "%v", err)
+		return t, false
+	}
+	return t, true
+}
+
+func checkDate(p *reportProblems, field, s string) (time.Time, bool) {
+	t, err := ParseDate(s)
+	if err != nil {
+		p.add(field, "%v", err)
+		return t, false
+	}
+	return t, true
+}
+
+// isSnakeCase reports whether s is a lowercase ASCII snake_case word:
+// [a-z][a-z0-9_]*.
+func isSnakeCase(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkReportDetail requires a JSON object that canonicalises (so valid
+// I-JSON: UTF-8, no duplicate names) and holds integers only.
+func checkReportDetail(d json.RawMessage) error {
+	t := bytes.TrimLeft(d, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	if _, err := jcs.Canonicalize(d); err != nil {
+		return err
+	}
+	return checkIntegerSyntax(d)
+}
+
+// checkIntegerSyntax rejects any number in the JSON text doc written with a
+// fraction or an exponent ("no floats anywhere"): 1.0 is a float on the
+// wire even though RFC 8785 would accept it. doc must be valid JSON.
+func checkIntegerSyntax(doc []byte) error {
+	inString := false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = true
+		case c == '-' || (c >= '0' && c <= '9'):
+			start := i
+			for i+1 < len(doc) && strings.IndexByte("0123456789+-.eE", doc[i+1]) >= 0 {
+				i++
+			}
+			if num := doc[start : i+1]; bytes.ContainsAny(num, ".eE") {
+				return fmt.Errorf("number %s at byte offset %d is not written as an integer (credit-report/v1 numbers are integers)", num, start)
+			}
+		}
+	}
+	return nil
+}
+
+// reportShape describes the members of a credit-report/v1 object: their
+// JSON type and whether they are required. Parse checks a document
+// against it before decoding into Report, because encoding/json would
+// otherwise accept what the format does not: member names in another case
+// ("Format"), null in place of a string or number (read as "" or 0), a
+// string where a number belongs in an unknown position, and so on.
+type reportMember struct {
+	name     string
+	kind     reportKind
+	required bool
+	sub      []reportMember // object members; for arrays, the element object's
+}
+
+type reportKind uint8
+
+const (
+	rkString         reportKind = iota
+	rkNullableString            // string or null; absent reads as null
+	rkInt
+	rkObject    // an object with the sub members
+	rkArray     // an array of objects with the sub members
+	rkAnyObject // an object of any content
+)
+
+var reportShape = []reportMember{
+	{"format", rkString, true, nil},
+	{"report_id", rkString, true, nil},
+	{"issuer", rkObject, true, []reportMember{
+		{"code", rkString, true, nil}, {"name", rkString, true, nil}, {"key_id", rkString, true, nil}}},
+	{"edition", rkString, true, nil},
+	{"issued_at", rkString, true, nil},
+	{"valid_until", rkString, true, nil},
+	{"subject", rkObject, true, []reportMember{
+		{"uscc", rkString, true, nil}, {"name", rkString, true, nil}, {"region", rkString, true, nil},
+		{"entity_type", rkString, true, nil}, {"registered_on", rkString, true, nil}, {"status", rkString, true, nil}}},
+	{"assessment", rkObject, false, []reportMember{
+		{"as_of", rkString, true, nil}, {"score", rkInt, true, nil}, {"tier", rkString, true, nil},
+		{"tier_scheme", rkString, true, nil}, {"model", rkString, true, nil},
+		{"reasons", rkArray, true, []reportMember{
+			{"code", rkString, true, nil}, {"text", rkString, true, nil}, {"points", rkInt, true, nil}}}}},
+	{"records", rkArray, true, []reportMember{
+		{"id", rkString, true, nil}, {"category", rkString, true, nil}, {"detail", rkAnyObject, true, nil},
+		{"authority", rkString, true, nil}, {"occurred_on", rkString, true, nil}, {"status", rkString, true, nil},
+		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil}}},
+	{"signature", rkObject, false, []reportMember{
+		{"alg", rkString, true, nil}, {"key_id", rkString, true, nil}, {"value", rkString, true, nil}}},
+}
+
+func checkReportShape(p *reportProblems, path string, obj map[string]any, members []reportMember) {
+	for name := range obj {
+		for _, m := range members {
+			if name != m.name && strings.EqualFold(name, m.name) {
+				p.add(joinPath(path, name), "member name must be %q exactly", m.name)
+			}
+		}
+	}
+	for _, m := range members {
+		field := joinPath(path, m.name)
+		v, ok := obj[m.name]
+		if !ok {
+			if m.required {
+				p.add(field, "missing")
+			}
+			continue
+		}
+		checkReportValue(p, field, v, m)
+	}
+}
+
+func checkReportValue(p *reportProblems, field string, v any, m reportMember) {
+	switch m.kind {
+	case rkString:
+		if _, ok := v.(string); !ok {
+			p.add(field, "want a string, got %s", jsonTypeName(v))
+		}
+	case rkNullableString:
+		if _, ok := v.(string); !ok && v != nil {
+			p.add(field, "want a string or null, got %s", jsonTypeName(v))
+		}
+	case rkInt:
+		if _, ok := v.(json.Number); !ok {
+			p.add(field, "want an integer, got %s", jsonTypeName(v))
+		}
+	case rkObject:
+		o, ok := v.(map[string]any)
+		if !ok {
+			p.add(field, "want an object, got %s", jsonTypeName(v))
+			return
+		}
+		checkReportShape(p, field, o, m.sub)
+	case rkAnyObject:
+		if _, ok := v.(map[string]any); !ok {
+			p.add(field, "want an object, got %s", jsonTypeName(v))
+		}
+	case rkArray:
+		a, ok := v.([]any)
+		if !ok {
+			p.add(field, "want an array, got %s", jsonTypeName(v))
+			return
+		}
+		for i, e := range a {
+			checkReportValue(p, fmt.Sprintf("%s[%d]", field, i), e, reportMember{kind: rkObject, sub: m.sub})
+		}
+	}
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func jsonTypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// Parse decodes a credit-report/v1 document strictly and validates
+// it (Validate), without checking its signature: use Verify for a
+// report received from anyone. Unknown members are accepted and ignored, as
+// the format requires of readers. The document must be valid I-JSON with
+// integer numbers only (written without fraction or exponent); member names
+// must match exactly, and the public edition must not carry an
+// "assessment" member at all, not even null.
+func Parse(raw []byte) (*Report, error) {
+	r, _, err := parseReport(raw)
+	return r, err
+}
+
+// parseReport is Parse that also returns the canonical bytes the
+// signature covers.
+func parseReport(raw []byte) (*Report, []byte, error) {
+	signed, err := jcs.CanonicalizeWithout(raw, "signature")
+	if err != nil {
+		if errors.Is(err, jcs.ErrNotObject) {
+			return nil, nil, &Error{Problems: []string{"document: not a JSON object"}}
+		}
+		return nil, nil, &Error{Problems: []string{"document: " + strings.TrimPrefix(err.Error(), "jcs: ")}}
+	}
+	if err := checkIntegerSyntax(raw); err != nil {
+		return nil, nil, &Error{Problems: []string{"document: " + err.Error()}}
+	}
+	var generic map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&generic); err != nil {
+		return nil, nil, &Error{Problems: []string{"document: " + err.Error()}}
+	}
+	var p reportProblems
+	if f, ok := generic["format"].(string); ok && f != Format {
+		// Say this first and alone: a v2 document is not a broken v1.
+		p.add("format", "%q is not %q", f, Format)
+		return nil, nil, p.err()
+	}
+	checkReportShape(&p, "", generic, reportShape)
+	if _, ok := generic["assessment"]; ok && generic["edition"] == EditionPublic {
+		p.add("assessment", "the public edition has no assessment member")
+	}
+	if len(p) > 0 {
+		return nil, nil, p.err()
+	}
+	r := new(Report)
+	if err := json.Unmarshal(raw, r); err != nil {
+		// The shape check makes this unreachable short of an integer
+		// beyond int64, which jcs has already refused.
+		return nil, nil, &Error{Problems: []string{"document: " + err.Error()}}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return r, signed, nil
+}
