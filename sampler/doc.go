@@ -27,13 +27,18 @@
 //
 //	store, err := sampler.OpenStore(filepath.Join(dataDir, "draws"))
 //	s := sampler.New(store, sampler.Options{Scheme: tier.Shandong5})
-//	c, err := s.Commit(planID, commitmentHex)           // before as_of (optional)
-//	rec, stats, err := s.Run(ctx, req, src)             // POST /v1/draws
+//	c, err := s.Commit(planID, commitmentHex)           // before as_of
+//	req, err := draw.DecodeRequest(body)                // POST /v1/draws
+//	p, err := s.PrepareV2(req, src)                     // the one validation: 400 at once
+//	rec, stats, err := s.RunPreparedV2(ctx, p, src)     // waits its turn, draws, stores
 //	data, err := store.RecordJSON(id)                   // GET /v1/draws/{id}
 //	f, err := store.Population(id)                      // GET /v1/draws/{id}/population
-//	sum, err := sampler.Verify(ctx, rec, populationReader)
 //
-// Draw is the same computation without a Store (offline draws, tests).
+// A request is validated once: Prepare/PrepareV2 check the format's rules
+// (draw.Request.Validate) and the scheme's and the Options' policy and
+// return a Prepared request, which the draw takes as is. RunV2 and Run are
+// Prepare plus the run; Draw and DrawV2 are the same computation without a
+// Store (offline draws, tests).
 // Request problems are *draw.Error (with the JSON path of the
 // member); ErrCommitment, ErrSeedReused, ErrNotFound, ErrPopulationChanged
 // and ErrTooLarge (Options.MaxRankHashes, Options.MaxAssignments) are

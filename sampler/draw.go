@@ -114,19 +114,43 @@ func SchemeOf(src Source, opts *Options) *tier.Scheme {
 // and caps; Draw does not change it. Draw persists nothing: Sampler.Run
 // adds the Store, commitments and the ledger update.
 func Draw(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options) (*draw.Record, *Stats, error) {
-	return execute(ctx, req, src, ledger, pop, opts, keepSigmas)
-}
-
-// draw is Draw with the selection fast path's margin as a parameter (tests
-// force the slow path with a negative one).
-func execute(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options, sigmas float64) (*draw.Record, *Stats, error) {
 	opts.EnsureDefaults()
-	start := time.Now()
-	scheme := SchemeOf(src, &opts)
-	r, vals, err := PrepareRequest(req, scheme, &opts)
+	p, err := Prepare(req, SchemeOf(src, &opts), &opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	return execute(ctx, p, src, ledger, pop, opts, keepSigmas)
+}
+
+// Prepared is a draw request checked once (PrepareRequest: the request's
+// own validity, then the scheme's and the Options' policy) in canonical
+// form, with the allocation's values in the scheme's tier order. The draw
+// itself takes it as is and checks nothing again: a request is validated
+// once, however many stages it passes.
+type Prepared struct {
+	req    *draw.Request
+	scheme *tier.Scheme
+	vals   []int64
+}
+
+// Request is the canonical request (read-only).
+func (p *Prepared) Request() *draw.Request { return p.req }
+
+// Prepare checks req for a draw/v1 draw under scheme (PrepareRequest).
+func Prepare(req *draw.Request, scheme *tier.Scheme, opts *Options) (*Prepared, error) {
+	r, vals, err := PrepareRequest(req, scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{req: r, scheme: scheme, vals: vals}, nil
+}
+
+// execute is Draw on a prepared request, with the selection fast path's
+// margin as a parameter (tests force the slow path with a negative one).
+func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, sigmas float64) (*draw.Record, *Stats, error) {
+	opts.EnsureDefaults()
+	start := time.Now()
+	r, vals, scheme := p.req, p.vals, p.scheme
 	params := &scanParams{
 		asOf:   r.AsOf.Unix(),
 		filter: &r.Population,

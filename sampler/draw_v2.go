@@ -100,12 +100,28 @@ func SampleSizesV2(a *draw.Allocation, vals, N []int64, s *tier.Scheme) ([]int64
 // Draw, it persists nothing.
 func DrawV2(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*draw.V2, *Stats, error) {
 	opts.EnsureDefaults()
-	start := time.Now()
-	scheme := SchemeOf(src, &opts)
-	r, vals, err := PrepareRequestV2(req, scheme, &opts)
+	p, err := PrepareV2(req, SchemeOf(src, &opts), &opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	return executeV2(ctx, p, src, ledger, pop, opts, in)
+}
+
+// PrepareV2 checks req for a draw/v2 draw under scheme (PrepareRequestV2).
+func PrepareV2(req *draw.Request, scheme *tier.Scheme, opts *Options) (*Prepared, error) {
+	r, vals, err := PrepareRequestV2(req, scheme, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{req: r, scheme: scheme, vals: vals}, nil
+}
+
+// executeV2 is DrawV2 on a prepared request.
+func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*draw.V2, *Stats, error) {
+	opts.EnsureDefaults()
+	start := time.Now()
+	scheme := p.scheme
+	r, vals := p.req, p.vals
 	seed := r.SeedBytes()
 	r.SeedCommitment = draw.SeedDigest(seed)
 	params := &scanParams{asOf: r.AsOf.Unix(), filter: &r.Population, scheme: scheme,

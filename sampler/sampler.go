@@ -66,11 +66,11 @@ func (s *Sampler) Run(ctx context.Context, req *draw.Request, src Source) (*draw
 		return nil, nil, err
 	}
 	defer s.release()
-	scheme := SchemeOf(src, &s.opts)
-	r, _, err := PrepareRequest(req, scheme, &s.opts)
+	p, err := Prepare(req, SchemeOf(src, &s.opts), &s.opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	r := p.req
 	digest := draw.SeedDigest(r.SeedBytes())
 	reg, registered, open := s.store.commitment(digest, r.PlanID)
 	switch {
@@ -109,7 +109,7 @@ func (s *Sampler) Run(ctx context.Context, req *draw.Request, src Source) (*draw
 			os.Remove(tmp)
 		}
 	}()
-	rec, st, err := Draw(ctx, r, src, s.store.ledger, f, s.opts)
+	rec, st, err := execute(ctx, p, src, s.store.ledger, f, s.opts, keepSigmas)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -22,15 +22,28 @@ import (
 //     returns the stored draw (Stats.Replayed);
 //   - the Store's conflict register applies.
 func (s *Sampler) RunV2(ctx context.Context, req *draw.Request, src Source) (*draw.V2, *Stats, error) {
+	p, err := s.PrepareV2(req, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.RunPreparedV2(ctx, p, src)
+}
+
+// PrepareV2 checks req once for a draw/v2 draw over src under the
+// Sampler's Options (a service calls it before waiting for its turn, so a
+// bad request is refused at once).
+func (s *Sampler) PrepareV2(req *draw.Request, src Source) (*Prepared, error) {
+	return PrepareV2(req, SchemeOf(src, &s.opts), &s.opts)
+}
+
+// RunPreparedV2 is RunV2 on a request PrepareV2 checked; it checks
+// nothing of the request again.
+func (s *Sampler) RunPreparedV2(ctx context.Context, p *Prepared, src Source) (*draw.V2, *Stats, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, nil, err
 	}
 	defer s.release()
-	scheme := SchemeOf(src, &s.opts)
-	r, _, err := PrepareRequestV2(req, scheme, &s.opts)
-	if err != nil {
-		return nil, nil, err
-	}
+	r := p.req
 	digest := draw.SeedDigest(r.SeedBytes())
 	if r.SeedCommitment != "" && r.SeedCommitment != digest {
 		return nil, nil, fmt.Errorf("%w: seed_commitment %s is not the seed's SHA-256 %s", ErrCommitment, r.SeedCommitment, digest)
@@ -76,7 +89,7 @@ func (s *Sampler) RunV2(ctx context.Context, req *draw.Request, src Source) (*dr
 			os.Remove(tmp)
 		}
 	}()
-	rec, st, err := DrawV2(ctx, r, src, s.store.ledger, f, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register})
+	rec, st, err := executeV2(ctx, p, src, s.store.ledger, f, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register})
 	if err == nil {
 		err = f.Sync()
 	}

@@ -167,7 +167,13 @@ func TestParallelEqualsSinglePass(t *testing.T) {
 				t.Fatal(err)
 			}
 			// the slow path (bottom-n heaps) gives the same record
-			rec2, st2, err := execute(context.Background(), req, &MemSource{Units: units, Parts: tc.parts}, nil, io.Discard, Options{Workers: tc.workers}, -50)
+			slowOpts := Options{Workers: tc.workers}
+			slowOpts.EnsureDefaults()
+			p, err := Prepare(req, tier.National4, &slowOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec2, st2, err := execute(context.Background(), p, &MemSource{Units: units, Parts: tc.parts}, nil, io.Discard, slowOpts, -50)
 			if err != nil {
 				t.Fatal(err)
 			}

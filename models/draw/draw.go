@@ -348,12 +348,24 @@ func SeedDigest(seed []byte) string {
 
 // ParseRequest parses and validates a draw request.
 func ParseRequest(data []byte) (*Request, error) {
-	d := drawDec{data: data}
-	r := new(Request)
-	if err := d.document(func() error { return d.request("", r) }); err != nil {
+	r, err := DecodeRequest(data)
+	if err != nil {
 		return nil, err
 	}
 	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DecodeRequest is ParseRequest without Validate: the JSON syntax, the
+// members and their types only. For a caller that hands the request on to
+// the one validation it will get anyway (the sampler's Prepare), so that a
+// request is validated once on its way.
+func DecodeRequest(data []byte) (*Request, error) {
+	d := drawDec{data: data}
+	r := new(Request)
+	if err := d.document(func() error { return d.request("", r) }); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -44,17 +44,17 @@ type drawService struct {
 	// rather than holding the shutdown for their whole run.
 	stopping context.Context
 	Stop     context.CancelFunc
-	// run is the sampler's RunV2 (a test replaces it).
-	run func(ctx context.Context, req *draw.Request, src sampler.Source) (*draw.V2, *sampler.Stats, error)
+	// run is the sampler's RunPreparedV2 (a test replaces it).
+	run func(ctx context.Context, p *sampler.Prepared, src sampler.Source) (*draw.V2, *sampler.Stats, error)
 }
 
 // runDraw runs a draw until it ends, its request's context ends, or the
 // service stops (Stop), whichever comes first.
-func (d *drawService) runDraw(ctx context.Context, req *draw.Request, src sampler.Source) (*draw.V2, *sampler.Stats, error) {
+func (d *drawService) runDraw(ctx context.Context, p *sampler.Prepared, src sampler.Source) (*draw.V2, *sampler.Stats, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(d.stopping, cancel)()
-	return d.run(ctx, req, src)
+	return d.run(ctx, p, src)
 }
 
 func newDrawService(dir string, eng *scoring.Engine, cfg *Config, m *metrics.Set, logger *slog.Logger) (*drawService, error) {
@@ -77,7 +77,7 @@ func newDrawServiceFor(dir string, engines func() []*scoring.Engine, complete fu
 	// the plan (exempt_lowest_tier), not of the service.
 	s := sampler.New(store, sampler.Options{Scheme: scheme, MaxRankHashes: cfg.DrawMaxWork})
 	stopping, stop := context.WithCancel(context.Background())
-	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop, run: s.RunV2}, nil
+	return &drawService{s: s, engines: engines, complete: complete, pubDir: pub, m: m, logger: logger, stopping: stopping, Stop: stop, run: s.RunPreparedV2}, nil
 }
 
 // engineSource presents engines to the sampler: each engine shard is a
@@ -160,7 +160,16 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusRequestEntityTooLarge, "request body too large")
 		return
 	}
-	req, err := draw.ParseRequest(body)
+	// Decoded here, validated once by the sampler's PrepareV2 (the format's
+	// rules, then the scheme's and the service's policy).
+	req, err := draw.DecodeRequest(body)
+	if err != nil {
+		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	engs := d.engines()
+	src := engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0}
+	p, err := d.s.PrepareV2(req, src)
 	if err != nil {
 		writeProblem(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -169,9 +178,8 @@ func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "as_of is in the future: a draw takes the population as it is, not as it will be")
 		return
 	}
-	engs := d.engines()
 	t0 := time.Now()
-	rec, st, err := d.runDraw(r.Context(), req, engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0})
+	rec, st, err := d.runDraw(r.Context(), p, src)
 	if err != nil {
 		var de *draw.Error
 		status := http.StatusInternalServerError

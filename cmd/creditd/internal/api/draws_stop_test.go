@@ -16,7 +16,7 @@ import (
 // starts cancels it at once.
 func TestDrawServiceStopCancelsRunningDraw(t *testing.T) {
 	started := make(chan struct{}, 1)
-	blocking := func(ctx context.Context, _ *draw.Request, _ sampler.Source) (*draw.V2, *sampler.Stats, error) {
+	blocking := func(ctx context.Context, _ *sampler.Prepared, _ sampler.Source) (*draw.V2, *sampler.Stats, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		return nil, nil, ctx.Err()
