@@ -7,9 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
+
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
-	"strings"
 )
 
 // record reads a draw/v1 record.

@@ -24,13 +24,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/creditrisk/creditd/models/tier"
-	"github.com/creditrisk/creditd/models/uscc"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // Format is the value of the record's "format" member.

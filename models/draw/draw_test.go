@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/creditrisk/creditd/models/tier"
-	"github.com/creditrisk/creditd/models/uscc"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 const drawTestRequest = `{

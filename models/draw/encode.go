@@ -2,11 +2,13 @@ package draw
 
 import (
 	"encoding/hex"
-	"github.com/creditrisk/creditd/models/tier"
-	"github.com/creditrisk/creditd/models/uscc"
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/creditrisk/creditd/models/jsontext"
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // This file holds the canonical encoding of draw/v1 requests and records.
@@ -19,11 +21,11 @@ import (
 // omitted when absent, ratios in shortest exact decimal form.
 func (r *Request) AppendJSON(b []byte) []byte {
 	b = append(b, `{"plan_id":`...)
-	b = drawAppendString(b, r.PlanID)
+	b = jsontext.AppendStringDraw(b, r.PlanID)
 	b = append(b, `,"as_of":`...)
-	b = drawAppendString(b, r.AsOf.UTC().Format(time.RFC3339Nano))
+	b = jsontext.AppendStringDraw(b, r.AsOf.UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"population":{"region_prefix":`...)
-	b = drawAppendString(b, r.Population.RegionPrefix)
+	b = jsontext.AppendStringDraw(b, r.Population.RegionPrefix)
 	b = append(b, `,"entity_types":`...)
 	b = drawAppendStrings(b, r.Population.EntityTypes)
 	b = append(b, `,"registration_authorities":`...)
@@ -63,7 +65,7 @@ func (r *Request) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = drawAppendString(b, tv.Label)
+			b = jsontext.AppendStringDraw(b, tv.Label)
 			b = append(b, ':')
 			b = strconv.AppendInt(b, tv.Value, 10)
 		}
@@ -73,7 +75,7 @@ func (r *Request) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = drawAppendString(b, tv.Label)
+			b = jsontext.AppendStringDraw(b, tv.Label)
 			b = append(b, ':')
 			b = append(b, Micro(tv.Value).String()...)
 		}
@@ -85,7 +87,7 @@ func (r *Request) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = drawAppendString(b, in.ID)
+		b = jsontext.AppendStringDraw(b, in.ID)
 		if len(in.Departments) > 0 {
 			b = append(b, `,"departments":`...)
 			b = drawAppendStrings(b, in.Departments)
@@ -105,7 +107,7 @@ func (r *Request) AppendJSON(b []byte) []byte {
 	b = append(b, '}')
 	if r.Department != "" {
 		b = append(b, `,"department":`...)
-		b = drawAppendString(b, r.Department)
+		b = jsontext.AppendStringDraw(b, r.Department)
 	}
 	if len(r.Conflicts) > 0 {
 		b = append(b, `,"conflicts":[`...)
@@ -114,7 +116,7 @@ func (r *Request) AppendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"inspector":`...)
-			b = drawAppendString(b, c.Inspector)
+			b = jsontext.AppendStringDraw(b, c.Inspector)
 			b = append(b, `,"uscc":"`...)
 			b = append(b, c.USCC[:]...)
 			b = append(b, `"}`...)
@@ -192,9 +194,9 @@ func (r *Record) appendTail(b []byte) []byte {
 
 func (r *Record) appendHead(b []byte) []byte {
 	b = append(b, "{\n\"format\": \""+Format+"\",\n\"draw_id\": "...)
-	b = drawAppendString(b, r.DrawID)
+	b = jsontext.AppendStringDraw(b, r.DrawID)
 	b = append(b, ",\n\"tier_scheme\": "...)
-	b = drawAppendString(b, r.Scheme.ID)
+	b = jsontext.AppendStringDraw(b, r.Scheme.ID)
 	b = append(b, ",\n\"population_digest\": \""...)
 	b = hex.AppendEncode(b, r.PopulationDigest[:])
 	b = append(b, "\",\n\"strata\": {"...)
@@ -202,13 +204,13 @@ func (r *Record) appendHead(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = drawAppendString(b, s.Label)
+		b = jsontext.AppendStringDraw(b, s.Label)
 		b = append(b, `: {"N": `...)
 		b = strconv.AppendInt(b, s.N, 10)
 		b = append(b, `, "n": `...)
 		b = strconv.AppendInt(b, s.Sample, 10)
 		b = append(b, `, "pi": `...)
-		b = drawAppendString(b, s.Pi)
+		b = jsontext.AppendStringDraw(b, s.Pi)
 		b = append(b, '}')
 	}
 	b = append(b, "},\n"...)
@@ -228,7 +230,7 @@ func (s *Selection) appendJSON(b []byte, scheme *tier.Scheme) []byte {
 	b = append(b, `", "region": "`...)
 	b = append(b, s.Region[:]...)
 	b = append(b, `", "tier": `...)
-	b = drawAppendString(b, scheme.Label(s.Tier))
+	b = jsontext.AppendStringDraw(b, scheme.Label(s.Tier))
 	b = append(b, `, "priority": "`...)
 	b = hex.AppendEncode(b, s.Priority[:])
 	b = append(b, `", "inspectors": `...)
@@ -237,7 +239,7 @@ func (s *Selection) appendJSON(b []byte, scheme *tier.Scheme) []byte {
 		b = append(b, `, "unassigned": `...)
 		b = strconv.AppendInt(b, int64(s.Unassigned), 10)
 		b = append(b, `, "reason": `...)
-		b = drawAppendString(b, s.Reason)
+		b = jsontext.AppendStringDraw(b, s.Reason)
 	}
 	return append(b, '}')
 }
@@ -248,32 +250,7 @@ func drawAppendStrings(b []byte, list []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = drawAppendString(b, s)
+		b = jsontext.AppendStringDraw(b, s)
 	}
 	return append(b, ']')
-}
-
-// drawAppendString appends s as a JSON string: UTF-8 is written as is, only
-// '"', '\\' and control characters are escaped (\n, \t etc. in short form,
-// others as \u00XX).
-func drawAppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c < 0x20 || c == 0x7f:
-			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/creditrisk/creditd/models/tier"
-	"github.com/creditrisk/creditd/models/uscc"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/creditrisk/creditd/models/tier"
+	"github.com/creditrisk/creditd/models/uscc"
 )
 
 // This file holds the draw record (spec/draw.md, draw/v1) and micro-unit decimals.

@@ -23,9 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
-	"time"
 )
 
 // FormatV2 is the value of a v2 record's "format" member.

@@ -10,6 +10,8 @@ package draw
 import (
 	"slices"
 	"strconv"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 )
 
 // EncodeV2 returns the canonical encoding of a v2 record (no trailing
@@ -20,7 +22,7 @@ func EncodeV2(r *V2) []byte {
 		b = append(b, ',', '"')
 		b = append(b, name...)
 		b = append(b, '"', ':')
-		b = drawAppendString(b, v)
+		b = jsontext.AppendStringDraw(b, v)
 	}
 	num := func(name string, v int64) {
 		b = append(b, ',', '"')
@@ -29,7 +31,7 @@ func EncodeV2(r *V2) []byte {
 		b = strconv.AppendInt(b, v, 10)
 	}
 	b = append(b, `{"format":`...)
-	b = drawAppendString(b, r.Format)
+	b = jsontext.AppendStringDraw(b, r.Format)
 	str("edition", r.Edition)
 	str("draw_id", r.DrawID)
 	b = append(b, `,"request":`...)
@@ -53,9 +55,9 @@ func EncodeV2(r *V2) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"uscc":`...)
-		b = drawAppendString(b, s.USCC)
+		b = jsontext.AppendStringDraw(b, s.USCC)
 		b = append(b, `,"region":`...)
-		b = drawAppendString(b, s.Region)
+		b = jsontext.AppendStringDraw(b, s.Region)
 		b = append(b, `,"inspectors":`...)
 		b = drawAppendStrings(b, s.Inspectors)
 		if s.Unassigned != 0 {
@@ -64,7 +66,7 @@ func EncodeV2(r *V2) []byte {
 		}
 		if s.Reason != "" {
 			b = append(b, `,"reason":`...)
-			b = drawAppendString(b, s.Reason)
+			b = jsontext.AppendStringDraw(b, s.Reason)
 		}
 		b = append(b, '}')
 	}
@@ -74,9 +76,9 @@ func EncodeV2(r *V2) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"inspector":`...)
-		b = drawAppendString(b, c.Inspector)
+		b = jsontext.AppendStringDraw(b, c.Inspector)
 		b = append(b, `,"uscc":`...)
-		b = drawAppendString(b, c.USCC)
+		b = jsontext.AppendStringDraw(b, c.USCC)
 		b = append(b, '}')
 	}
 	b = append(b, `],"warnings":`...)
@@ -95,11 +97,11 @@ func EncodeV2(r *V2) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"uscc":`...)
-			b = drawAppendString(b, t.USCC)
+			b = jsontext.AppendStringDraw(b, t.USCC)
 			b = append(b, `,"tier":`...)
-			b = drawAppendString(b, t.Tier)
+			b = jsontext.AppendStringDraw(b, t.Tier)
 			b = append(b, `,"priority":`...)
-			b = drawAppendString(b, t.Priority)
+			b = jsontext.AppendStringDraw(b, t.Priority)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -123,13 +125,13 @@ func appendStrata(b []byte, m map[string]V2Stratum) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = drawAppendString(b, k)
+		b = jsontext.AppendStringDraw(b, k)
 		b = append(b, `:{"N":`...)
 		b = strconv.AppendInt(b, s.N, 10)
 		b = append(b, `,"n":`...)
 		b = strconv.AppendInt(b, s.N2, 10)
 		b = append(b, `,"pi":`...)
-		b = drawAppendString(b, s.Pi)
+		b = jsontext.AppendStringDraw(b, s.Pi)
 		b = append(b, '}')
 	}
 	return append(b, '}')

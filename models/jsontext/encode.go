@@ -23,7 +23,17 @@ const hexDigits = "0123456789abcdef"
 //     utf8.Valid first where bytes must survive exactly;
 //   - everything else, U+007F included, is written as is.
 func AppendString[T string | []byte](dst []byte, s T) []byte {
-	dst, _ = appendString(dst, s, false)
+	dst, _ = appendString(dst, s, modePlain)
+	return dst
+}
+
+// AppendStringDraw appends s as draw records write strings (docs/spec/
+// draw.md, draw/v1 and draw/v2; a draw's id hashes these bytes, so they
+// never change): '"' and '\\' escaped with a backslash; \n, \r and \t in
+// short form; every other control character and U+007F as \u00xx; every
+// other byte as is (draw strings are UTF-8 checked when parsed).
+func AppendStringDraw[T string | []byte](dst []byte, s T) []byte {
+	dst, _ = appendString(dst, s, modeDraw)
 	return dst
 }
 
@@ -34,24 +44,33 @@ func AppendString[T string | []byte](dst []byte, s T) []byte {
 // included, as literal UTF-8. A string that is not valid UTF-8 has no
 // canonical form: ErrInvalidUTF8, and dst is returned unchanged.
 //
-// It shares its implementation with AppendString; the differences (\b and
-// \f, U+2028 and U+2029, invalid UTF-8) are the one flag of appendString.
+// It shares its implementation with AppendString and AppendStringDraw; the
+// differences (\b and \f, U+007F, U+2028 and U+2029, invalid UTF-8) are
+// appendString's mode.
 func AppendStringJCS[T string | []byte](dst []byte, s T) ([]byte, error) {
-	out, ok := appendString(dst, s, true)
+	out, ok := appendString(dst, s, modeJCS)
 	if !ok {
 		return dst, ErrInvalidUTF8
 	}
 	return out, nil
 }
 
-// safe[jcs][c] is true for a byte written as is without a look at what
-// follows: printable ASCII but '"' and '\\', and in jcs mode (where the
-// UTF-8 is validated up front and nothing beyond ASCII is escaped) every
-// byte from 0x80 on.
-var safe = func() (t [2][256]bool) {
+// The encoder's modes.
+const (
+	modePlain = iota // AppendString
+	modeJCS          // AppendStringJCS
+	modeDraw         // AppendStringDraw
+)
+
+// safe[mode][c] is true for a byte written as is without a look at what
+// follows: printable ASCII but '"' and '\\'; in jcs mode (where the UTF-8
+// is validated up front and nothing beyond ASCII is escaped) every byte
+// from 0x80 on; in draw mode the same but for U+007F, which it escapes.
+var safe = func() (t [3][256]bool) {
 	for c := 0x20; c < 0x100; c++ {
-		t[1][c] = c != '"' && c != '\\'
-		t[0][c] = t[1][c] && c < utf8.RuneSelf
+		t[modeJCS][c] = c != '"' && c != '\\'
+		t[modePlain][c] = t[modeJCS][c] && c < utf8.RuneSelf
+		t[modeDraw][c] = t[modeJCS][c] && c != 0x7f
 	}
 	return t
 }()
@@ -67,16 +86,13 @@ func validUTF8[T string | []byte](s T) bool {
 	panic("unreachable")
 }
 
-// appendString is the one JSON string encoder. jcs selects RFC 8785's rules
-// (see AppendStringJCS) over AppendString's; ok is false only in jcs mode,
-// for invalid UTF-8.
-func appendString[T string | []byte](dst []byte, s T, jcs bool) (out []byte, ok bool) {
-	mode := 0
-	if jcs {
-		if !validUTF8(s) {
-			return dst, false
-		}
-		mode = 1
+// appendString is the one JSON string encoder; mode selects the rules of
+// AppendString, AppendStringJCS or AppendStringDraw. ok is false only in
+// jcs mode, for invalid UTF-8.
+func appendString[T string | []byte](dst []byte, s T, mode int) (out []byte, ok bool) {
+	jcs := mode == modeJCS
+	if jcs && !validUTF8(s) {
+		return dst, false
 	}
 	safe := &safe[mode]
 	dst = append(dst, '"')
@@ -109,7 +125,7 @@ func appendString[T string | []byte](dst []byte, s T, jcs bool) (out []byte, ok 
 			start = i
 			continue
 		}
-		// Not jcs mode: invalid UTF-8 and U+2028, U+2029 need a look.
+		// Plain mode only: invalid UTF-8 and U+2028, U+2029 need a look.
 		r, size := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
 		switch {
 		case r == utf8.RuneError && size == 1:

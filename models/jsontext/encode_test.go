@@ -97,3 +97,21 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// The draw mode, worked by hand from docs/spec/draw.md: a draw's id hashes
+// these bytes, so they must never change.
+func TestAppendStringDraw(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`plain`, `"plain"`},
+		{`a"b\c`, `"a\"b\\c"`},
+		{"\n\r\t", `"\n\r\t"`},
+		{"\b\f\x00\x1f", `"\u0008\u000c\u0000\u001f"`}, // no short \b \f
+		{"\x7f", `"\u007f"`},                           // DEL escaped
+		{"检查\u2028\u2029", "\"检查\u2028\u2029\""},       // UTF-8 and line separators as is
+		{"<&>", `"<&>"`},
+	} {
+		if got := string(AppendStringDraw(nil, tc.in)); got != tc.want {
+			t.Errorf("%q: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
