@@ -1,6 +1,7 @@
 package draw
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -301,13 +302,8 @@ func (d *drawDec) request(path string, r *Request) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range []struct {
-		ok   bool
-		name string
-	}{{have.plan, "plan_id"}, {have.asOf, "as_of"}, {have.alloc, "allocation"}, {have.insp, "inspectors"}, {have.seed, "seed"}} {
-		if !m.ok {
-			return drawErr(drawJoin(path, m.name), "missing")
-		}
+	if err := drawRequire(path, []drawMember{{have.plan, "plan_id"}, {have.asOf, "as_of"}, {have.alloc, "allocation"}, {have.insp, "inspectors"}, {have.seed, "seed"}}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -519,4 +515,34 @@ func (d *drawDec) conflict(path string, c *Conflict) error {
 		err = drawErr(drawJoin(path, "uscc"), "missing")
 	}
 	return err
+}
+
+// drawMember is a required member and whether it was seen.
+type drawMember struct {
+	ok   bool
+	name string
+}
+
+// drawRequire names the first required member of the object at path that
+// was not seen.
+func drawRequire(path string, members []drawMember) error {
+	for _, m := range members {
+		if !m.ok {
+			return drawErr(drawJoin(path, m.name), "missing")
+		}
+	}
+	return nil
+}
+
+// digest reads a SHA-256 value at p: 64 lowercase hex digits.
+func (d *drawDec) digest(p string, dst *[32]byte) error {
+	h, err := d.stringAt(p)
+	if err != nil {
+		return err
+	}
+	if len(h) != 64 || !drawLowerHex(h) {
+		return drawErr(p, "must be 64 lowercase hex digits")
+	}
+	hex.Decode(dst[:], []byte(h))
+	return nil
 }

@@ -4,7 +4,6 @@ package draw
 // draw_decode.go).
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -53,13 +52,7 @@ func (d *drawDec) record(r *Record) error {
 			}
 			have.scheme = true
 		case "population_digest":
-			var s string
-			if s, err = d.stringAt(name); err == nil {
-				if len(s) != 64 || !drawLowerHex(s) {
-					return drawErr(name, "must be 64 lowercase hex digits")
-				}
-				hex.Decode(r.PopulationDigest[:], []byte(s))
-			}
+			err = d.digest(name, &r.PopulationDigest)
 			have.digest = true
 		case "strata":
 			have.strata = true
@@ -231,13 +224,7 @@ func (d *drawDec) selection(path string, s *Selection, scheme *tier.Scheme) erro
 			}
 			have.tier = true
 		case "priority":
-			var h string
-			if h, err = d.stringAt(p); err == nil {
-				if len(h) != 64 || !drawLowerHex(h) {
-					return drawErr(p, "must be 64 lowercase hex digits")
-				}
-				hex.Decode(s.Priority[:], []byte(h))
-			}
+			err = d.digest(p, &s.Priority)
 			have.prio = true
 		case "inspectors":
 			s.Inspectors, err = d.stringList(p)
@@ -266,13 +253,8 @@ func (d *drawDec) selection(path string, s *Selection, scheme *tier.Scheme) erro
 	if err != nil {
 		return err
 	}
-	for _, m := range []struct {
-		ok   bool
-		name string
-	}{{have.uscc, "uscc"}, {have.region, "region"}, {have.tier, "tier"}, {have.prio, "priority"}, {have.insp, "inspectors"}} {
-		if !m.ok {
-			return drawErr(drawJoin(path, m.name), "missing")
-		}
+	if err := drawRequire(path, []drawMember{{have.uscc, "uscc"}, {have.region, "region"}, {have.tier, "tier"}, {have.prio, "priority"}, {have.insp, "inspectors"}}); err != nil {
+		return err
 	}
 	if have.un != have.reason || (have.reason && s.Reason == "") {
 		return drawErr(path, `"unassigned" and a non-empty "reason" go together`)
