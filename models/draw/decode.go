@@ -302,10 +302,7 @@ func (d *drawDec) request(path string, r *Request) error {
 	if err != nil {
 		return err
 	}
-	if err := drawRequire(path, []drawMember{{have.plan, "plan_id"}, {have.asOf, "as_of"}, {have.alloc, "allocation"}, {have.insp, "inspectors"}, {have.seed, "seed"}}); err != nil {
-		return err
-	}
-	return nil
+	return drawRequire(path, []drawMember{{have.plan, "plan_id"}, {have.asOf, "as_of"}, {have.alloc, "allocation"}, {have.insp, "inspectors"}, {have.seed, "seed"}})
 }
 
 // hexString reads a hex string and lowercases it.
