@@ -12,59 +12,58 @@ import (
 
 // This file holds the strict JSON reader of draw/v1 documents (see draw.go).
 
-// ---------------------------------------------------------------------------
-// Strict JSON reading
-
-// drawDec is a strict, minimal JSON reader over a byte slice, driven by the
-// document's schema: each object member is dispatched by its exact name.
+// drawDec reads draw documents, driven by their schema: each object
+// member is dispatched by its exact name, with errors that name the
+// member's path. The lexing (white space, punctuation, strings, numbers,
+// literals, nesting depth) is the module's one JSON scanner
+// (models/jsontext).
 type drawDec struct {
-	data []byte
-	pos  int
+	sc jsontext.Scanner
+}
+
+func newDrawDec(data []byte) *drawDec {
+	d := &drawDec{}
+	d.sc.Reset(data)
+	return d
 }
 
 func (d *drawDec) syntax(format string, args ...any) error {
-	return &Error{Msg: fmt.Sprintf("invalid JSON at byte %d: ", d.pos) + fmt.Sprintf(format, args...)}
+	return &Error{Msg: fmt.Sprintf("invalid JSON at byte %d: ", d.sc.Offset()) + fmt.Sprintf(format, args...)}
 }
 
-func (d *drawDec) ws() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
+// lexical wraps a scanner error as a draw error.
+func lexical(err error) error {
+	if err == nil {
+		return nil
 	}
+	if _, ok := err.(*Error); ok {
+		return err
+	}
+	return &Error{Msg: err.Error()}
 }
 
-func (d *drawDec) peek() byte {
-	d.ws()
-	if d.pos < len(d.data) {
-		return d.data[d.pos]
-	}
-	return 0
-}
+func (d *drawDec) peek() byte { return d.sc.Peek() }
 
 // document reads one top-level value with fn and refuses trailing data.
 func (d *drawDec) document(fn func() error) error {
-	if len(d.data) >= 3 && d.data[0] == 0xef && d.data[1] == 0xbb && d.data[2] == 0xbf {
-		d.pos = 3 // UTF-8 byte-order mark
+	if in := d.sc.Input(); len(in) >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf {
+		d.sc.Seek(3) // UTF-8 byte-order mark
 	}
 	if err := fn(); err != nil {
 		return err
 	}
-	if d.peek() != 0 || d.pos != len(d.data) {
+	if !d.sc.AtEnd() {
 		return d.syntax("data after the document")
 	}
 	return nil
 }
 
+// null reads null if it is next.
 func (d *drawDec) null() bool {
-	if d.peek() == 'n' && len(d.data)-d.pos >= 4 && string(d.data[d.pos:d.pos+4]) == "null" {
-		d.pos += 4
-		return true
+	if d.sc.Kind() != jsontext.Null {
+		return false
 	}
-	return false
+	return d.sc.Null() == nil
 }
 
 // object reads an object, calling member for each member name; member must
@@ -73,44 +72,17 @@ func (d *drawDec) object(path string, member func(name string) error) error {
 	if d.peek() != '{' {
 		return drawErr(path, "want an object")
 	}
-	d.pos++
 	var names []string
-	if d.peek() == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if d.peek() != '"' {
-			return d.syntax("want a member name")
-		}
-		name, err := d.str()
-		if err != nil {
-			return err
-		}
+	return lexical(d.sc.Object(func(key []byte) error {
+		name := string(key)
 		for _, n := range names {
 			if n == name {
 				return drawErr(drawJoin(path, name), "member appears twice")
 			}
 		}
 		names = append(names, name)
-		if d.peek() != ':' {
-			return d.syntax("want ':'")
-		}
-		d.pos++
-		d.ws()
-		if err := member(name); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.syntax("want ',' or '}'")
-		}
-	}
+		return member(name)
+	}))
 }
 
 func drawJoin(path, name string) string {
@@ -129,26 +101,12 @@ func (d *drawDec) array(path string, elem func(i int) error) error {
 	if d.peek() != '[' {
 		return drawErr(path, "want an array")
 	}
-	d.pos++
-	if d.peek() == ']' {
-		d.pos++
-		return nil
-	}
-	for i := 0; ; i++ {
-		d.ws()
-		if err := elem(i); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.syntax("want ',' or ']'")
-		}
-	}
+	i := 0
+	return lexical(d.sc.Array(func() error {
+		err := elem(i)
+		i++
+		return err
+	}))
 }
 
 // str reads a JSON string. Invalid UTF-8 and unescaped control characters
@@ -157,35 +115,23 @@ func (d *drawDec) str() (string, error) {
 	if d.peek() != '"' {
 		return "", d.syntax("want a string")
 	}
-	// The lexing (escapes, surrogate pairs, UTF-8, control characters) is
-	// the module's shared scanner (models/jsontext).
-	var sc jsontext.Scanner
-	sc.Reset(d.data)
-	sc.Seek(d.pos)
-	v, err := sc.StringBytes()
+	v, err := d.sc.StringBytes()
 	if err != nil {
-		return "", &Error{Msg: err.Error()}
+		return "", lexical(err)
 	}
-	d.pos = sc.Offset()
 	return string(v), nil
 }
 
 // numText reads a JSON number and returns its text.
 func (d *drawDec) numText(path string) (string, error) {
-	d.ws()
-	start := d.pos
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			d.pos++
-			continue
-		}
-		break
-	}
-	if start == d.pos {
+	if d.sc.Kind() != jsontext.Number {
 		return "", drawErr(path, "want a number")
 	}
-	return string(d.data[start:d.pos]), nil
+	t, err := d.sc.Number()
+	if err != nil {
+		return "", drawErr(path, "%v", err)
+	}
+	return string(t), nil
 }
 
 // integer reads a non-negative integer ≤ max (exact; 1e3 and 1.0 are integers).

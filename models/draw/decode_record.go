@@ -6,7 +6,8 @@ package draw
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
+
+	"github.com/creditrisk/creditd/models/jsontext"
 
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -92,7 +93,7 @@ func (d *drawDec) record(r *Record) error {
 			})
 		case "selected":
 			have.selected = true
-			selPos = d.pos
+			selPos = d.sc.Offset()
 			err = d.skipArray(name)
 		case "warnings":
 			if !d.null() {
@@ -135,43 +136,23 @@ func (d *drawDec) record(r *Record) error {
 		r.Warnings = nil
 	}
 	// selected, now that the scheme is known
-	end := d.pos
-	d.pos = selPos
+	end := d.sc.Offset()
+	d.sc.Seek(selPos)
 	err = d.array("selected", func(i int) error {
 		r.Selected = append(r.Selected, Selection{})
 		return d.selection(fmt.Sprintf("selected[%d]", i), &r.Selected[len(r.Selected)-1], r.Scheme)
 	})
-	d.pos = end
+	d.sc.Seek(end)
 	return err
 }
 
-// skipArray skips over an array value (checking only its bracket
-// structure and strings; the elements are parsed strictly afterwards).
+// skipArray skips over an array value (checked for JSON syntax only; the
+// elements are parsed strictly afterwards, once the scheme is known).
 func (d *drawDec) skipArray(path string) error {
 	if d.peek() != '[' {
 		return drawErr(path, "want an array")
 	}
-	depth := 0
-	for d.pos < len(d.data) {
-		switch c := d.data[d.pos]; c {
-		case '[', '{':
-			depth++
-			d.pos++
-		case ']', '}':
-			depth--
-			d.pos++
-			if depth == 0 {
-				return nil
-			}
-		case '"':
-			if _, err := d.str(); err != nil {
-				return err
-			}
-		default:
-			d.pos++
-		}
-	}
-	return d.syntax("unterminated array")
+	return lexical(d.sc.SkipValue())
 }
 
 func drawPiForm(s string) bool {
@@ -286,14 +267,12 @@ func (d *drawDec) usccList(path string) ([]uscc.Code, error) {
 
 // boolean reads true or false.
 func (d *drawDec) boolean(path string) (bool, error) {
-	d.ws()
-	switch {
-	case strings.HasPrefix(string(d.data[d.pos:min(len(d.data), d.pos+4)]), "true"):
-		d.pos += 4
-		return true, nil
-	case strings.HasPrefix(string(d.data[d.pos:min(len(d.data), d.pos+5)]), "false"):
-		d.pos += 5
-		return false, nil
+	if d.sc.Kind() != jsontext.Bool {
+		return false, drawErr(path, "must be true or false")
 	}
-	return false, drawErr(path, "must be true or false")
+	v, err := d.sc.Bool()
+	if err != nil {
+		return false, drawErr(path, "must be true or false")
+	}
+	return v, nil
 }

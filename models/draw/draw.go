@@ -364,7 +364,7 @@ func ParseRequest(data []byte) (*Request, error) {
 // the one validation it will get anyway (the sampler's Prepare), so that a
 // request is validated once on its way.
 func DecodeRequest(data []byte) (*Request, error) {
-	d := drawDec{data: data}
+	d := newDrawDec(data)
 	r := new(Request)
 	if err := d.document(func() error { return d.request("", r) }); err != nil {
 		return nil, err

@@ -103,7 +103,7 @@ func (r *Record) ComputeID() string {
 // tiers, the allocation fits the scheme. It does not check that the draw is
 // right: that is the verifier's job, with the population lines.
 func ParseRecord(data []byte) (*Record, error) {
-	d := drawDec{data: data}
+	d := newDrawDec(data)
 	r := new(Record)
 	if err := d.document(func() error { return d.record(r) }); err != nil {
 		return nil, err
