@@ -411,7 +411,7 @@ type Entity struct {
 	NextChange    string         `json:"next_change,omitempty"`
 	Reasons       []Reason       `json:"reasons"`
 	Records       RecordCounts   `json:"records"`
-	History       []EntityRecord `json:"history,omitempty"`
+	History       []entityRecord `json:"history,omitempty"`
 }
 
 // Reason is one reason of an entity's score.
@@ -428,8 +428,8 @@ type RecordCounts struct {
 	Repaired int `json:"repaired"`
 }
 
-// EntityRecord is one record of an entity's history (?records=1).
-type EntityRecord struct {
+// entityRecord is one record of an entity's history (?records=1).
+type entityRecord struct {
 	ID             string `json:"id"`
 	Type           string `json:"type"`
 	Category       string `json:"category"`
@@ -485,7 +485,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		out.Reasons = append(out.Reasons, Reason{Code: rs.Code, Text: rs.Text, Points: rs.Points, Records: rs.Records})
 	}
 	for _, rec := range v.Records {
-		ro := EntityRecord{ID: rec.ID, Type: rec.Type.String(), Category: rec.Category.String(), Value: rec.Sub,
+		ro := entityRecord{ID: rec.ID, Type: rec.Type.String(), Category: rec.Category.String(), Value: rec.Sub,
 			OccurredAt: report.Instant(rec.OccurredAt), Authority: rec.Authority, Status: rec.Status,
 			Outcome: rec.Outcome, Public: rec.Public, Points: rec.Points}
 		if rec.PublicityUntil != civil.NoDate {

@@ -38,18 +38,11 @@ import (
 // disk; an event whose batch was not answered may or may not be, and a
 // retry is harmless because duplicate ids are no-ops.
 
-// Letter is a rejected input as the dead-letter output keeps it.
-type Letter = deadletter.Letter
-
-// DeadLetters is where rejected inputs go; Sync makes written letters
-// durable.
-type DeadLetters = deadletter.Sink
-
 // Observer sees what the ingester did, after the batch is durable. It
 // must not block (history stores and publishers buffer).
 type Observer interface {
 	Applied(ev *event.Event, f scoring.Facts, raw []byte, source string, pos uint64)
-	Rejected(l Letter)
+	Rejected(l deadletter.Letter)
 	TierChanged(c scoring.TierChange)
 }
 
@@ -107,8 +100,8 @@ const ReasonLettersOmitted = "dead_letters_omitted"
 // OmittedLetter is the one letter that stands for n rejected lines, from
 // source first to last, not dead-lettered one by one because a request's
 // dead letters reached their budget: none is lost without a trace.
-func OmittedLetter(at time.Time, first, last string, n int) Letter {
-	return Letter{At: at, Source: first, Reason: ReasonLettersOmitted,
+func OmittedLetter(at time.Time, first, last string, n int) deadletter.Letter {
+	return deadletter.Letter{At: at, Source: first, Reason: ReasonLettersOmitted,
 		Detail: fmt.Sprintf("%d rejected lines from %s to %s are not dead-lettered one by one: the request's dead letters reached their budget",
 			n, first, last)}
 }
@@ -120,7 +113,7 @@ var errStopped = errors.New("ingest stopped")
 type Ingester struct {
 	eng       *scoring.Engine
 	log       *wal.Log
-	dlq       DeadLetters
+	dlq       deadletter.Sink
 	m         *metrics.Set
 	logger    *slog.Logger
 	snaps     *snapshotSet
@@ -147,7 +140,7 @@ type Options struct {
 }
 
 // New returns an ingester; Run starts it.
-func New(eng *scoring.Engine, log *wal.Log, dlq DeadLetters, m *metrics.Set, logger *slog.Logger, o Options) *Ingester {
+func New(eng *scoring.Engine, log *wal.Log, dlq deadletter.Sink, m *metrics.Set, logger *slog.Logger, o Options) *Ingester {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
 	}
@@ -299,7 +292,7 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 	results := make([]batchDone, len(batches))
 	var acks []pendingAck
 	var scratch []byte
-	var letters []Letter
+	var letters []deadletter.Letter
 	var changes []scoring.TierChange
 	for bi, b := range batches {
 		res, use := &results[bi].res, &results[bi].letters
@@ -345,7 +338,7 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 			}
 			res.Rejected = append(res.Rejected, Rejection{Line: l.num, ID: id, Reason: rej.Reason, Detail: rej.Detail})
 			g.m.Events.WithLabelValues("rejected", rej.Reason).Inc()
-			letter := Letter{At: now, Source: src, Reason: rej.Reason, Detail: rej.Detail, EventID: id, Original: l.raw}
+			letter := deadletter.Letter{At: now, Source: src, Reason: rej.Reason, Detail: rej.Detail, EventID: id, Original: l.raw}
 			if b.letterBudget >= 0 {
 				scratch = letter.AppendJSON(scratch[:0])
 				if use.Bytes+int64(len(scratch))+1 > b.letterBudget {
@@ -391,7 +384,7 @@ func (g *Ingester) process(ctx context.Context, batches []*ingestBatch) error {
 }
 
 // writeLetter writes l to the dead letters and keeps it for the observers.
-func (g *Ingester) writeLetter(ctx context.Context, letters *[]Letter, l Letter) error {
+func (g *Ingester) writeLetter(ctx context.Context, letters *[]deadletter.Letter, l deadletter.Letter) error {
 	*letters = append(*letters, l)
 	if err := g.dlq.Write(context.WithoutCancel(ctx), l); err != nil {
 		return fmt.Errorf("writing a dead letter: %w", err)
@@ -399,7 +392,7 @@ func (g *Ingester) writeLetter(ctx context.Context, letters *[]Letter, l Letter)
 	return nil
 }
 
-func (g *Ingester) notify(acks []pendingAck, letters []Letter, changes []scoring.TierChange) {
+func (g *Ingester) notify(acks []pendingAck, letters []deadletter.Letter, changes []scoring.TierChange) {
 	for _, c := range changes {
 		kind := "event"
 		if len(c.Cause) > 5 && c.Cause[:5] == "time:" {
