@@ -61,6 +61,14 @@ func TestLoadOpenSSLKey(t *testing.T) {
 	}
 }
 
+// publicReport is a small valid public-edition report to sign.
+func publicReport() *report.Report {
+	return &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
+		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
+			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
+}
+
 // TestLoadOpenSSLSM2Key: a key written by `openssl genpkey -algorithm SM2`
 // loads as an SM2 key; its JWK's x and y and its kid (the RFC 7638
 // thumbprint over crv, kty, x, y) were computed independently (openssl pkey
@@ -93,10 +101,7 @@ func TestLoadOpenSSLSM2Key(t *testing.T) {
 	if err != nil || !again.(*sm2.PrivateKey).Equal(k.Private) {
 		t.Fatalf("round trip: %v", err)
 	}
-	r := &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
-		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
-			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
+	r := publicReport()
 	if err := k.Sign(r); err != nil {
 		t.Fatal(err)
 	}
@@ -212,10 +217,7 @@ func TestGenerate(t *testing.T) {
 		t.Fatal("existing key file changed")
 	}
 	// What the key signs verifies with the key set it publishes.
-	r := &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
-		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
-			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
+	r := publicReport()
 	if err := k2.Sign(r); err != nil {
 		t.Fatal(err)
 	}
