@@ -22,6 +22,7 @@ type Config struct {
 	// AllowSharedTokens accepts a tokens file its group or others may read.
 	AllowSharedTokens bool
 	Key               string
+	KeyAlg            string
 	Issuer            string
 	IssuerName        string
 	Model             string
@@ -68,7 +69,8 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.Data, "data", "./data", "data directory: durable log, snapshots, keys, draws, dead letters")
 	fs.StringVar(&c.Tokens, "tokens", "", "bearer tokens file: one `ROLE TOKEN` pair per line (roles: regulator, source, peer); # starts a comment (default: DATA/tokens, generated with one random token per role on first start)")
 	fs.BoolVar(&c.AllowSharedTokens, "allow-shared-tokens-file", false, "accept a tokens file that its group or others may read or write (default: refuse it, as ssh refuses such keys)")
-	fs.StringVar(&c.Key, "key", "", "Ed25519 signing key (PKCS#8 PEM); default: generated on first start as DATA/keys/signing.pem")
+	fs.StringVar(&c.Key, "key", "", "Ed25519 or SM2 signing key (PKCS#8 PEM); reports are signed with the key's algorithm; default: generated on first start as DATA/keys/signing.pem")
+	fs.StringVar(&c.KeyAlg, "key-alg", "ed25519", "algorithm of a signing key generated on first start: ed25519 or sm2 (SM2-SM3 signatures); an existing key keeps its own")
 	fs.StringVar(&c.Issuer, "issuer", "37", "issuer code in reports (a province's 2-digit division code)")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "issuer name in reports (default: the province's market regulation bureau)")
 	fs.StringVar(&c.Model, "model", "", "risk model JSON file (default: the built-in model of --scheme)")

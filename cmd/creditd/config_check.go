@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -115,6 +116,9 @@ func (c *Config) validate() []ConfigProblem {
 	}
 	if n := len(c.Issuer); n == 0 || n > 16 {
 		bad("issuer", "must be 1–16 characters")
+	}
+	if c.KeyAlg != signing.AlgEd25519 && c.KeyAlg != signing.AlgSM2 {
+		bad("key-alg", "unknown key algorithm (want %s or %s)", signing.AlgEd25519, signing.AlgSM2)
 	}
 	if _, err := scoring.DefaultModel(c.Scheme); err != nil {
 		bad("scheme", "unknown tier scheme (want national-4 or shandong-5)")

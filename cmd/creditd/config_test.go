@@ -65,6 +65,8 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"issuer", "", "1–16 characters"},
 		{"issuer", "12345678901234567", "1–16 characters"},
 		{"scheme", "national-5", "unknown tier scheme"},
+		{"key-alg", "rsa", "unknown key algorithm (want ed25519 or sm2)"},
+		{"key-alg", "SM2", "unknown key algorithm"},
 		{"demo", "maybe", "not a boolean"},
 		{"demo-entities", "0", "at least 1"},
 		{"demo-entities", "-5", "at least 1"},

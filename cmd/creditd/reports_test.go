@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/testenv"
 )
 
 // A report fetched over HTTP verifies with the issuer's code, with an
@@ -19,8 +21,33 @@ import (
 // `creditctl report verify`; any changed byte fails; the public edition
 // has no assessment.
 func TestReportOverHTTPVerifies(t *testing.T) {
-	dir := t.TempDir()
-	s := startService(t, filepath.Join(dir, "data"))
+	checkReportOverHTTP(t, t.TempDir(), "Ed25519")
+}
+
+// The same with SM2-SM3 (report.md "Signature"): a key generated on first
+// start with --key-alg sm2, and one from `openssl genpkey -algorithm SM2`
+// given as --key.
+func TestSM2ReportOverHTTPVerifies(t *testing.T) {
+	t.Run("generated", func(t *testing.T) {
+		checkReportOverHTTP(t, t.TempDir(), "SM2-SM3", "--key-alg", "sm2")
+	})
+	t.Run("openssl key", func(t *testing.T) {
+		dir := t.TempDir()
+		key := filepath.Join(dir, "sm2.pem")
+		if out, err := exec.Command("openssl", "genpkey", "-algorithm", "SM2", "-out", key).CombinedOutput(); err != nil {
+			testenv.MissingTool(t, "openssl with SM2", fmt.Sprintf("%v: %s", err, out))
+		}
+		if err := os.Chmod(key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkReportOverHTTP(t, dir, "SM2-SM3", "--key", key)
+	})
+}
+
+// checkReportOverHTTP starts the service with args and checks its reports
+// are signed with alg and verify in all three verifiers.
+func checkReportOverHTTP(t *testing.T, dir, alg string, args ...string) {
+	s := startService(t, filepath.Join(dir, "data"), args...)
 	const code = "914403001922038216"
 	body := `{"id":"R-1","uscc":"` + code + `","type":"registered","occurred_at":"2020-01-01T00:00:00Z","attrs":{"name":"华为技术有限公司","region":"440300","registered_on":"1987-09-15"}}
 {"id":"R-2","uscc":"` + code + `","type":"penalty","occurred_at":"2026-01-15T02:00:00Z","authority":"深圳市市场监督管理局","attrs":{"severity":"general","decision_no":"深市监罚〔2026〕1号","amount_yuan":20000,"internal_note":1.5}}
@@ -55,6 +82,9 @@ func TestReportOverHTTPVerifies(t *testing.T) {
 		rep, err := report.Verify(raw, jwks, now)
 		if err != nil {
 			t.Fatalf("%s: issuer's verifier: %v", tc.path, err)
+		}
+		if rep.Signature.Alg != alg {
+			t.Fatalf("%s: signature alg %q, want %q", tc.path, rep.Signature.Alg, alg)
 		}
 		doc, err := reportverify.Verify(raw, keys, now)
 		if err != nil {

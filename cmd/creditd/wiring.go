@@ -16,7 +16,7 @@ import (
 )
 
 // loadIssuer loads the signing key (--key, or DATA/keys/signing.pem,
-// generated with mode 0600 on first start) and returns the issuer and the
+// generated with mode 0600 and algorithm --key-alg on first start) and returns the issuer and the
 // JWKS document served at GET /v1/keys.
 func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	var (
@@ -26,7 +26,7 @@ func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	if cfg.Key != "" {
 		k, err = signing.Load(cfg.Key)
 	} else {
-		k, _, err = signing.LoadOrGenerate(filepath.Join(keyDir, "signing.pem"))
+		k, _, err = signing.LoadOrGenerate(filepath.Join(keyDir, "signing.pem"), cfg.KeyAlg)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing key: %w", err)

@@ -48,8 +48,15 @@ const (
 	RecordRemoved  = "removed"
 )
 
-// SignatureAlg is the only signature algorithm of credit-report/v1.
-const SignatureAlg = "Ed25519"
+// The signature algorithms of credit-report/v1 (report.md "Signature").
+const (
+	// SignatureAlg is Ed25519 (RFC 8032), the default.
+	SignatureAlg = "Ed25519"
+	// SignatureAlgSM2 is SM2 (GB/T 32918.2) with SM3 (GB/T 32905) and the
+	// default user ID SM2UserID, for issuers bound to the national
+	// algorithms (GB/T 39786).
+	SignatureAlgSM2 = "SM2-SM3"
+)
 
 // Report is a credit-report/v1 document. Unknown members of a report read
 // from elsewhere are not kept here, but they are covered by its signature
@@ -120,12 +127,12 @@ type Record struct {
 	RepairedOn     *string         `json:"repaired_on"`     // date, or nil (null)
 }
 
-// Signature is the detached Ed25519 signature over the canonical form
-// of the report without its "signature" member.
+// Signature is the detached Ed25519 or SM2 signature over the canonical
+// form of the report without its "signature" member.
 type Signature struct {
-	Alg   string `json:"alg"`    // SignatureAlg
+	Alg   string `json:"alg"`    // SignatureAlg or SignatureAlgSM2
 	KeyID string `json:"key_id"` // equal to Issuer.KeyID
-	Value string `json:"value"`  // base64url, no padding, of the 64-byte signature
+	Value string `json:"value"`  // base64url, no padding, of the signature (64 bytes, or DER for SM2)
 }
 
 // MarshalJSON writes nil slices as [] and nil details as {}, as the format
@@ -356,13 +363,13 @@ func (rec *Record) validate(p *reportProblems, path string) {
 }
 
 func (s *Signature) validate(p *reportProblems, issuerKeyID string) {
-	if s.Alg != SignatureAlg {
-		p.add("signature.alg", "%q is not %q", s.Alg, SignatureAlg)
+	if s.Alg != SignatureAlg && s.Alg != SignatureAlgSM2 {
+		p.add("signature.alg", "%q is not %q or %q", s.Alg, SignatureAlg, SignatureAlgSM2)
 	}
 	if s.KeyID != issuerKeyID {
 		p.add("signature.key_id", "%q differs from issuer.key_id %q", s.KeyID, issuerKeyID)
 	}
-	if _, err := decodeSignatureValue(s.Value); err != nil {
+	if _, err := decodeSignatureValue(s.Alg, s.Value); err != nil {
 		p.add("signature.value", "%v", err)
 	}
 }

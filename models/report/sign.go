@@ -1,6 +1,8 @@
 package report
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,11 +13,12 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/models/jcs"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // Signing and verifying credit-report/v1 (report.md "Signature"), and the
 // issuers' public keys as a JSON Web Key Set (RFC 7517) of Ed25519 OKP keys
-// (RFC 8037).
+// (RFC 8037) and SM2 EC keys (sm2.go).
 
 // Verification errors, matched with errors.Is. A malformed report gives an
 // error matching ErrInvalid (a *Error).
@@ -36,28 +39,39 @@ var (
 
 var b64url = base64.RawURLEncoding.Strict()
 
-// decodeSignatureValue decodes a signature value: unpadded base64url,
-// canonical (no stray bits in the last character), 64 bytes.
-func decodeSignatureValue(v string) ([]byte, error) {
+// decodeSignatureValue decodes a signature value of algorithm alg:
+// unpadded base64url, canonical (no stray bits in the last character), of
+// 64 bytes for Ed25519 or a DER SEQUENCE of two positive INTEGERs for SM2.
+func decodeSignatureValue(alg, v string) ([]byte, error) {
 	sig, err := b64url.DecodeString(v)
 	if err != nil {
 		return nil, fmt.Errorf("not unpadded base64url: %v", err)
 	}
-	if len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("decodes to %d bytes, an Ed25519 signature has %d", len(sig), ed25519.SignatureSize)
+	switch alg {
+	case SignatureAlg:
+		if len(sig) != ed25519.SignatureSize {
+			return nil, fmt.Errorf("decodes to %d bytes, an Ed25519 signature has %d", len(sig), ed25519.SignatureSize)
+		}
+	case SignatureAlgSM2:
+		if err := checkSM2Signature(sig); err != nil {
+			return nil, err
+		}
 	}
 	return sig, nil
 }
 
 // Sign signs r with priv under keyID: it sets r.Issuer.KeyID to keyID
 // when empty (and refuses a different one), validates r, and sets
-// r.Signature to the Ed25519 signature of the RFC 8785 canonical form of r
-// without its signature member. Any previous signature is replaced. On
-// error r.Signature is nil.
-func Sign(r *Report, priv ed25519.PrivateKey, keyID string) error {
+// r.Signature to the signature of the RFC 8785 canonical form of r without
+// its signature member. The algorithm follows the key: an
+// ed25519.PrivateKey signs with Ed25519, a *sm2.PrivateKey with SM2-SM3
+// (report.md "Signature"). Any previous signature is replaced. On error
+// r.Signature is nil.
+func Sign(r *Report, priv crypto.Signer, keyID string) error {
 	r.Signature = nil
-	if len(priv) != ed25519.PrivateKeySize {
-		return fmt.Errorf("sign credit report: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+	alg, err := signatureAlg(priv)
+	if err != nil {
+		return fmt.Errorf("sign credit report: %w", err)
 	}
 	if keyID == "" {
 		return errors.New("sign credit report: empty key id")
@@ -76,9 +90,34 @@ func Sign(r *Report, priv ed25519.PrivateKey, keyID string) error {
 	if err != nil {
 		return fmt.Errorf("sign credit report: %w", err)
 	}
-	sig := ed25519.Sign(priv, payload)
-	r.Signature = &Signature{Alg: SignatureAlg, KeyID: keyID, Value: b64url.EncodeToString(sig)}
+	var sig []byte
+	switch k := priv.(type) {
+	case ed25519.PrivateKey:
+		sig = ed25519.Sign(k, payload)
+	case *sm2.PrivateKey:
+		if sig, err = signSM2(k, payload); err != nil {
+			return fmt.Errorf("sign credit report: %w", err)
+		}
+	}
+	r.Signature = &Signature{Alg: alg, KeyID: keyID, Value: b64url.EncodeToString(sig)}
 	return nil
+}
+
+// signatureAlg returns the report signature algorithm of priv.
+func signatureAlg(priv crypto.Signer) (string, error) {
+	switch k := priv.(type) {
+	case ed25519.PrivateKey:
+		if len(k) != ed25519.PrivateKeySize {
+			return "", fmt.Errorf("private key has %d bytes, want %d", len(k), ed25519.PrivateKeySize)
+		}
+		return SignatureAlg, nil
+	case *sm2.PrivateKey:
+		if k == nil || k.D == nil {
+			return "", errors.New("empty SM2 private key")
+		}
+		return SignatureAlgSM2, nil
+	}
+	return "", fmt.Errorf("a %T key; credit reports are signed with Ed25519 or SM2 keys", priv)
 }
 
 // Verify verifies a credit-report/v1 document from the bytes as
@@ -89,9 +128,10 @@ func Sign(r *Report, priv ed25519.PrivateKey, keyID string) error {
 //  2. canonicalises the document without its "signature" member per
 //     RFC 8785, from the raw bytes, so members unknown to this reader (added
 //     by another issuer, or by a later minor version) are covered too;
-//  3. requires signature.alg "Ed25519" and signature.key_id equal to
-//     issuer.key_id (ErrKeyMismatch), finds that key in keys
-//     (ErrUnknownKey) and checks the signature (ErrSignature);
+//  3. requires signature.alg "Ed25519" or "SM2-SM3" and signature.key_id
+//     equal to issuer.key_id (ErrKeyMismatch), finds that key in keys
+//     (ErrUnknownKey), requires its type to match the algorithm, and
+//     checks the signature (ErrSignature);
 //  4. rejects a report whose valid_until is before now (ErrExpired).
 //
 // The signature is checked before the expiry, so ErrExpired means the
@@ -119,15 +159,28 @@ func Verify(raw []byte, keys JWKS, now time.Time) (*Report, error) {
 	if r.Signature == nil {
 		return nil, ErrUnsigned
 	}
-	pub, err := keys.Key(r.Signature.KeyID)
+	pub, err := keys.VerifyingKey(r.Signature.KeyID)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := decodeSignatureValue(r.Signature.Value)
+	sig, err := decodeSignatureValue(r.Signature.Alg, r.Signature.Value)
 	if err != nil { // unreachable: Validate checked it
 		return nil, &Error{Problems: []string{"signature.value: " + err.Error()}}
 	}
-	if !ed25519.Verify(pub, signed, sig) {
+	var ok bool
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		if r.Signature.Alg != SignatureAlg {
+			return nil, fmt.Errorf("%w: signature.alg %q with the Ed25519 key %s", ErrSignature, r.Signature.Alg, r.Signature.KeyID)
+		}
+		ok = ed25519.Verify(k, signed, sig)
+	case *ecdsa.PublicKey:
+		if r.Signature.Alg != SignatureAlgSM2 {
+			return nil, fmt.Errorf("%w: signature.alg %q with the SM2 key %s", ErrSignature, r.Signature.Alg, r.Signature.KeyID)
+		}
+		ok = verifySM2(k, signed, sig)
+	}
+	if !ok {
 		return nil, fmt.Errorf("%w (key %s)", ErrSignature, r.Signature.KeyID)
 	}
 	until, _ := ParseInstant(r.ValidUntil) // validated
@@ -137,16 +190,17 @@ func Verify(raw []byte, keys JWKS, now time.Time) (*Report, error) {
 	return r, nil
 }
 
-// JWK is one public key of a JSON Web Key Set (RFC 7517), as an Ed25519
-// OKP key (RFC 8037). Other key types may appear in a set; they are kept
-// and never used.
+// JWK is one public key of a JSON Web Key Set (RFC 7517): an Ed25519
+// OKP key (RFC 8037) or an SM2 EC key (report.md "Signature"). Other key
+// types may appear in a set; they are kept and never used.
 type JWK struct {
-	Kty    string   `json:"kty"`               // "OKP"
-	Crv    string   `json:"crv,omitempty"`     // "Ed25519"
-	X      string   `json:"x,omitempty"`       // base64url public key
+	Kty    string   `json:"kty"`               // "OKP" or "EC"
+	Crv    string   `json:"crv,omitempty"`     // "Ed25519" or "SM2"
+	X      string   `json:"x,omitempty"`       // base64url public key (OKP) or x coordinate (EC, 32 bytes)
+	Y      string   `json:"y,omitempty"`       // base64url y coordinate (EC, 32 bytes)
 	Kid    string   `json:"kid,omitempty"`     // key id, KeyID(pub) for keys made here
 	Use    string   `json:"use,omitempty"`     // "sig"
-	Alg    string   `json:"alg,omitempty"`     // "EdDSA"
+	Alg    string   `json:"alg,omitempty"`     // "EdDSA" or "SM2-SM3"
 	KeyOps []string `json:"key_ops,omitempty"` // if present, must allow "verify"
 }
 
@@ -159,13 +213,44 @@ type JWKS struct {
 // base64url (unpadded) SHA-256 of {"crv":"Ed25519","kty":"OKP","x":"…"}.
 // Anyone can derive it from the public key alone.
 func KeyID(pub ed25519.PublicKey) string {
-	h := sha256.Sum256([]byte(`{"crv":"Ed25519","kty":"OKP","x":"` + b64url.EncodeToString(pub) + `"}`))
+	return JWK{Kty: "OKP", Crv: "Ed25519", X: b64url.EncodeToString(pub)}.Thumbprint()
+}
+
+// Thumbprint returns the RFC 7638 thumbprint of k: the base64url
+// (unpadded) SHA-256 of its required members in lexicographic order,
+// without white space: crv, kty, x for OKP; crv, kty, x, y for EC.
+func (k JWK) Thumbprint() string {
+	m := map[string]string{"crv": k.Crv, "kty": k.Kty, "x": k.X}
+	if k.Kty == "EC" {
+		m["y"] = k.Y
+	}
+	b, err := json.Marshal(m) // sorted keys, no white space
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	h := sha256.Sum256(b)
 	return b64url.EncodeToString(h[:])
 }
 
 // NewJWK returns the JWK of pub with kid KeyID(pub), use "sig", alg "EdDSA".
 func NewJWK(pub ed25519.PublicKey) JWK {
 	return JWK{Kty: "OKP", Crv: "Ed25519", X: b64url.EncodeToString(pub), Kid: KeyID(pub), Use: "sig", Alg: "EdDSA"}
+}
+
+// PublicJWK returns the JWK of an ed25519.PublicKey (as NewJWK) or an SM2
+// *ecdsa.PublicKey (kty "EC", crv "SM2", alg "SM2-SM3"), with kid its RFC
+// 7638 thumbprint and use "sig".
+func PublicJWK(pub crypto.PublicKey) (JWK, error) {
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return JWK{}, fmt.Errorf("Ed25519 public key of %d bytes", len(k))
+		}
+		return NewJWK(k), nil
+	case *ecdsa.PublicKey:
+		return sm2JWK(k)
+	}
+	return JWK{}, fmt.Errorf("a %T public key; credit reports are signed with Ed25519 or SM2 keys", pub)
 }
 
 // NewJWKS returns the key set of the given public keys.
@@ -178,8 +263,8 @@ func NewJWKS(pubs ...ed25519.PublicKey) JWKS {
 }
 
 // ParseJWKS decodes a JSON Web Key Set. Keys of types other than OKP
-// Ed25519 are kept but never used; a malformed Ed25519 key is an error, as
-// are two keys with the same kid.
+// Ed25519 and EC SM2 are kept but never used; a malformed Ed25519 or SM2
+// key is an error, as are two keys with the same kid.
 func ParseJWKS(data []byte) (JWKS, error) {
 	var s JWKS
 	if _, err := jcs.Canonicalize(data); err != nil {
@@ -193,8 +278,8 @@ func ParseJWKS(data []byte) (JWKS, error) {
 	}
 	kids := make(map[string]int, len(s.Keys))
 	for i, k := range s.Keys {
-		if k.Kty == "OKP" && k.Crv == "Ed25519" {
-			if _, err := k.PublicKey(); err != nil {
+		if k.Kty == "OKP" && k.Crv == "Ed25519" || k.Kty == "EC" && k.Crv == sm2Crv {
+			if _, err := k.VerifyingKey(); err != nil {
 				return JWKS{}, fmt.Errorf("key set: keys[%d]: %w", i, err)
 			}
 		}
@@ -215,14 +300,36 @@ func (k JWK) PublicKey() (ed25519.PublicKey, error) {
 	if k.Kty != "OKP" || k.Crv != "Ed25519" {
 		return nil, fmt.Errorf("key %q is kty %q crv %q, not an Ed25519 OKP key", k.Kid, k.Kty, k.Crv)
 	}
+	pub, err := k.VerifyingKey()
+	if err != nil {
+		return nil, err
+	}
+	return pub.(ed25519.PublicKey), nil
+}
+
+// VerifyingKey returns the public key of k, an ed25519.PublicKey or an
+// SM2 *ecdsa.PublicKey, checking that k is usable for verifying signatures.
+func (k JWK) VerifyingKey() (crypto.PublicKey, error) {
+	var wantAlg []string
+	switch {
+	case k.Kty == "OKP" && k.Crv == "Ed25519":
+		wantAlg = []string{"EdDSA", "Ed25519"}
+	case k.Kty == "EC" && k.Crv == sm2Crv:
+		wantAlg = []string{SignatureAlgSM2}
+	default:
+		return nil, fmt.Errorf("key %q is kty %q crv %q, not an Ed25519 OKP key or an SM2 EC key", k.Kid, k.Kty, k.Crv)
+	}
 	if k.Use != "" && k.Use != "sig" {
 		return nil, fmt.Errorf("key %q has use %q, not \"sig\"", k.Kid, k.Use)
 	}
-	if k.Alg != "" && k.Alg != "EdDSA" && k.Alg != "Ed25519" {
-		return nil, fmt.Errorf("key %q has alg %q, not \"EdDSA\"", k.Kid, k.Alg)
+	if k.Alg != "" && !slices.Contains(wantAlg, k.Alg) {
+		return nil, fmt.Errorf("key %q has alg %q, not %q", k.Kid, k.Alg, wantAlg[0])
 	}
 	if k.KeyOps != nil && !slices.Contains(k.KeyOps, "verify") {
 		return nil, fmt.Errorf("key %q: key_ops %q do not allow \"verify\"", k.Kid, k.KeyOps)
+	}
+	if k.Kty == "EC" {
+		return k.sm2PublicKey()
 	}
 	x, err := b64url.DecodeString(k.X)
 	if err != nil {
@@ -234,18 +341,33 @@ func (k JWK) PublicKey() (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(x), nil
 }
 
-// Key returns the Ed25519 public key named keyID: the key whose kid is
-// keyID or, failing that, the Ed25519 key whose RFC 7638 thumbprint is
-// keyID. It returns an error matching ErrUnknownKey when there is
-// none, and a plain error when the named key is not a usable Ed25519 key.
+// Key returns the Ed25519 public key named keyID (see VerifyingKey); a
+// plain error when the named key is not a usable Ed25519 key.
 func (s JWKS) Key(keyID string) (ed25519.PublicKey, error) {
+	pub, err := s.VerifyingKey(keyID)
+	if err != nil {
+		return nil, err
+	}
+	ed, ok := pub.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("key %q is not an Ed25519 key", keyID)
+	}
+	return ed, nil
+}
+
+// VerifyingKey returns the public key named keyID, an ed25519.PublicKey
+// or an SM2 *ecdsa.PublicKey: the key whose kid is keyID or, failing that,
+// the usable key whose RFC 7638 thumbprint is keyID. It returns an error
+// matching ErrUnknownKey when there is none, and a plain error when the
+// named key is not usable.
+func (s JWKS) VerifyingKey(keyID string) (crypto.PublicKey, error) {
 	for _, k := range s.Keys {
 		if k.Kid == keyID {
-			return k.PublicKey()
+			return k.VerifyingKey()
 		}
 	}
 	for _, k := range s.Keys {
-		if pub, err := k.PublicKey(); err == nil && KeyID(pub) == keyID {
+		if pub, err := k.VerifyingKey(); err == nil && k.Thumbprint() == keyID {
 			return pub, nil
 		}
 	}

@@ -5,7 +5,7 @@
 package issue
 
 import (
-	"crypto/ed25519"
+	"crypto"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -24,7 +24,7 @@ type Issuer struct {
 	Code     string
 	Name     string
 	KeyID    string
-	Priv     ed25519.PrivateKey
+	Priv     crypto.Signer // an ed25519.PrivateKey or a *sm2.PrivateKey
 	Validity time.Duration
 }
 

@@ -5,7 +5,9 @@ package reportverify_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models/report"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 var now = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
@@ -194,11 +197,29 @@ func TestIssuerReportsVerifyIndependently(t *testing.T) {
 
 // TestEveryByteFlipFails flips each bit of each byte of a small signed
 // report: every altered document must fail in both verifiers (as a bad
-// signature, a bad field, or invalid JSON).
+// signature, a bad field, or invalid JSON). Ed25519 and SM2-SM3.
 func TestEveryByteFlipFails(t *testing.T) {
-	priv, keysJSON := key(3)
+	t.Run("Ed25519", func(t *testing.T) {
+		priv, keysJSON := key(3)
+		everyByteFlipFails(t, priv, keysJSON)
+	})
+	t.Run("SM2-SM3", func(t *testing.T) {
+		priv, err := sm2.GenerateKey(crand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwk, err := report.PublicJWK(priv.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keysJSON, _ := json.Marshal(report.JWKS{Keys: []report.JWK{jwk}})
+		everyByteFlipFails(t, priv, keysJSON)
+	})
+}
+
+func everyByteFlipFails(t *testing.T, priv crypto.Signer, keysJSON []byte) {
 	keys := mustKeys(t, keysJSON)
-	kid := report.KeyID(priv.Public().(ed25519.PublicKey))
+	kid := keys.Keys[0].Kid
 	rep := &report.Report{
 		Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
 		Edition: report.EditionRegulatory, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
@@ -219,6 +240,9 @@ func TestEveryByteFlipFails(t *testing.T) {
 	}
 	if _, err := reportverify.Verify(raw, keysJSON, now); err != nil {
 		t.Fatalf("unaltered report: %v", err)
+	}
+	if _, err := report.Verify(raw, keys, now); err != nil {
+		t.Fatalf("unaltered report, issuer verifier: %v", err)
 	}
 	flipped := make([]byte, len(raw))
 	tried := 0

@@ -2,7 +2,8 @@
 // written from spec/report.md alone, the way a receiving province would
 // write it. The service's end-to-end tests use it as the second verifier
 // of reports fetched over HTTP. It
-// shares no code with the issuer: no import of models or models/jcs; its
+// shares no code with the issuer: no import of models or models/jcs (SM2
+// comes from github.com/emmansun/gmsm, as a receiver would take it); its
 // canonicalisation is encoding/json tokens (numbers kept as text) plus its
 // own sorting by UTF-16 code units and its own string escaping. Keep it
 // that way: its worth is that it is a second, separate reading of the spec.
@@ -10,12 +11,15 @@ package reportverify
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,6 +27,9 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/emmansun/gmsm/ecdh"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // jwks is RFC 7517's key set, with RFC 8037 OKP members.
@@ -31,6 +38,7 @@ type jwks struct {
 		Kty string `json:"kty"`
 		Crv string `json:"crv"`
 		X   string `json:"x"`
+		Y   string `json:"y"`
 		Kid string `json:"kid"`
 	} `json:"keys"`
 }
@@ -88,13 +96,17 @@ func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 		return nil, errors.New("no signature or issuer")
 	}
 	kid, _ := get(sig, "key_id").(string)
-	if get(sig, "alg") != "Ed25519" || kid == "" || get(issuer, "key_id") != kid {
+	alg := get(sig, "alg")
+	if alg != "Ed25519" && alg != "SM2-SM3" || kid == "" || get(issuer, "key_id") != kid {
 		return nil, errors.New("signature alg or key_id wrong")
 	}
 	value, _ := get(sig, "value").(string)
 	sigBytes, err := base64.RawURLEncoding.Strict().DecodeString(value)
-	if err != nil || len(sigBytes) != ed25519.SignatureSize {
+	if err != nil || alg == "Ed25519" && len(sigBytes) != ed25519.SignatureSize {
 		return nil, errors.New("signature value is not 64 bytes of base64url")
+	}
+	if alg == "SM2-SM3" && !derSignature(sigBytes) {
+		return nil, errors.New("signature value is not a DER SM2 signature in base64url")
 	}
 	// Step 1: remove the signature member. Step 2: canonicalise.
 	rest := slices.DeleteFunc(slices.Clone(doc), func(m member) bool { return m.name == "signature" })
@@ -108,19 +120,35 @@ func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 		return nil, err
 	}
 	var pub ed25519.PublicKey
+	var sm2Pub *ecdsa.PublicKey
 	for _, k := range keys.Keys {
-		if k.Kid == kid && k.Kty == "OKP" && k.Crv == "Ed25519" {
+		if k.Kid != kid {
+			continue
+		}
+		switch {
+		case alg == "Ed25519" && k.Kty == "OKP" && k.Crv == "Ed25519":
 			pub, err = base64.RawURLEncoding.DecodeString(k.X)
 			if err != nil || len(pub) != ed25519.PublicKeySize {
 				return nil, errors.New("bad key")
 			}
+		case alg == "SM2-SM3" && k.Kty == "EC" && k.Crv == "SM2":
+			if sm2Pub, err = sm2Key(k.X, k.Y); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if pub == nil {
-		return nil, errors.New("unknown key " + kid)
-	}
-	if !ed25519.Verify(pub, canon.Bytes(), sigBytes) {
-		return nil, errors.New("signature does not verify")
+	switch {
+	case pub != nil:
+		if !ed25519.Verify(pub, canon.Bytes(), sigBytes) {
+			return nil, errors.New("signature does not verify")
+		}
+	case sm2Pub != nil:
+		// GB/T 32918.2 with SM3 and the default user ID (report.md).
+		if !sm2.VerifyASN1WithSM2(sm2Pub, []byte("1234567812345678"), canon.Bytes(), sigBytes) {
+			return nil, errors.New("signature does not verify")
+		}
+	default:
+		return nil, errors.New("unknown key " + kid + " for " + fmt.Sprint(alg))
 	}
 	if a, ok := get(doc, "assessment").(Object); ok {
 		reasons, ok := get(a, "reasons").([]any)
@@ -140,6 +168,33 @@ func Verify(raw, keysJSON []byte, now time.Time) (Object, error) {
 		return nil, errors.New("expired")
 	}
 	return doc, nil
+}
+
+// derSignature reports whether b is exactly DER SEQUENCE {INTEGER r,
+// INTEGER s} with positive r and s (report.md: one encoding only).
+func derSignature(b []byte) bool {
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(b, &rs)
+	if err != nil || len(rest) != 0 || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 {
+		return false
+	}
+	again, err := asn1.Marshal(rs)
+	return err == nil && bytes.Equal(again, b)
+}
+
+// sm2Key decodes a JWK {"kty":"EC","crv":"SM2"}'s x and y (32 bytes each)
+// into a public key, checking the point is on the curve.
+func sm2Key(x64, y64 string) (*ecdsa.PublicKey, error) {
+	x, errX := base64.RawURLEncoding.DecodeString(x64)
+	y, errY := base64.RawURLEncoding.DecodeString(y64)
+	if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+		return nil, errors.New("bad SM2 key")
+	}
+	if _, err := ecdh.P256().NewPublicKey(append(append([]byte{4}, x...), y...)); err != nil {
+		return nil, fmt.Errorf("bad SM2 key: %v", err)
+	}
+	//lint:ignore SA1019 gmsm's SM2 API takes an *ecdsa.PublicKey; crypto/ecdsa has no other way to carry a point of a curve it does not know
+	return &ecdsa.PublicKey{Curve: sm2.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
 }
 
 // reasonKey is a reason's place in report.md "Order of reasons": the

@@ -1,7 +1,9 @@
-// Package signing holds creditd's report-signing key: an Ed25519 private
-// key in a PEM PKCS#8 file (what `openssl genpkey -algorithm ed25519`
-// writes), loaded at start or generated on first start, and the public key
-// set (JWKS) that GET /v1/keys serves so that receivers can verify reports.
+// Package signing holds creditd's report-signing key: an Ed25519 or SM2
+// private key in a PEM PKCS#8 file (what `openssl genpkey -algorithm
+// ed25519` or `-algorithm SM2` writes), loaded at start or generated on
+// first start, and the public key set (JWKS) that GET /v1/keys serves so
+// that receivers can verify reports. The reports' signature algorithm
+// follows the key (report.md "Signature").
 //
 // The key file must be readable by its owner only: Load refuses a file with
 // any group or other permission bits, as ssh does, because whoever can read
@@ -10,6 +12,7 @@ package signing
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -23,12 +26,22 @@ import (
 	"path/filepath"
 
 	"github.com/creditrisk/creditd/models/report"
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+)
+
+// The key algorithms of Generate (creditd's --key-alg).
+const (
+	AlgEd25519 = "ed25519" // Ed25519 reports (the default)
+	AlgSM2     = "sm2"     // SM2-SM3 reports (GB/T 32918, GB/T 32905)
 )
 
 // Key is the issuer's signing key and what is published of it.
 type Key struct {
-	Private ed25519.PrivateKey
-	Public  ed25519.PublicKey
+	// Private is an ed25519.PrivateKey or a *sm2.PrivateKey.
+	Private crypto.Signer
+	// Public is its ed25519.PublicKey or SM2 *ecdsa.PublicKey.
+	Public crypto.PublicKey
 	// KeyID is the RFC 7638 thumbprint of Public (report.KeyID): the
 	// key_id written into every report this key signs, and the kid in JWKS.
 	KeyID string
@@ -36,10 +49,19 @@ type Key struct {
 	JWKS report.JWKS
 }
 
-// New returns the Key of priv.
-func New(priv ed25519.PrivateKey) *Key {
-	pub := priv.Public().(ed25519.PublicKey)
-	return &Key{Private: priv, Public: pub, KeyID: report.KeyID(pub), JWKS: report.NewJWKS(pub)}
+// New returns the Key of priv, an ed25519.PrivateKey or a *sm2.PrivateKey.
+func New(priv crypto.Signer) (*Key, error) {
+	switch priv.(type) {
+	case ed25519.PrivateKey, *sm2.PrivateKey:
+	default:
+		return nil, fmt.Errorf("a %T, not an Ed25519 or SM2 key", priv)
+	}
+	pub := priv.Public()
+	jwk, err := report.PublicJWK(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{Private: priv, Public: pub, KeyID: jwk.Kid, JWKS: report.JWKS{Keys: []report.JWK{jwk}}}, nil
 }
 
 // Sign signs r with the key: report.Sign(r, k.Private, k.KeyID).
@@ -58,11 +80,11 @@ func (k *Key) JWKSJSON() []byte {
 }
 
 // maxKeyFile bounds how much of a key file is read; a PKCS#8 Ed25519 key
-// in PEM is 119 bytes.
+// in PEM is 119 bytes, an SM2 one 241.
 const maxKeyFile = 64 << 10
 
-// Load reads the Ed25519 private key in the PEM file at path. The file must
-// hold a "PRIVATE KEY" block (PKCS#8) of an Ed25519 key and must not be
+// Load reads the Ed25519 or SM2 private key in the PEM file at path. The
+// file must hold a "PRIVATE KEY" block (PKCS#8) of such a key and must not be
 // accessible to group or others. A missing file gives an error matching
 // fs.ErrNotExist.
 func Load(path string) (*Key, error) {
@@ -93,12 +115,17 @@ func Load(path string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
-	return New(priv), nil
+	k, err := New(priv)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	return k, nil
 }
 
-// ParsePEM parses the first PEM block of data as a PKCS#8 Ed25519 private
-// key, with errors that say what to do about the usual wrong inputs.
-func ParsePEM(data []byte) (ed25519.PrivateKey, error) {
+// ParsePEM parses the first PEM block of data as a PKCS#8 Ed25519 or SM2
+// private key (an ed25519.PrivateKey or a *sm2.PrivateKey), with errors
+// that say what to do about the usual wrong inputs.
+func ParsePEM(data []byte) (crypto.Signer, error) {
 	rest := data
 	for {
 		var block *pem.Block
@@ -108,20 +135,24 @@ func ParsePEM(data []byte) (ed25519.PrivateKey, error) {
 		}
 		switch block.Type {
 		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			// smx509 reads the SM2 curve's OID, and otherwise defers to
+			// crypto/x509.
+			k, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
 			if err != nil {
 				return nil, fmt.Errorf("PKCS#8: %v", err)
 			}
-			priv, ok := k.(ed25519.PrivateKey)
-			if !ok {
-				return nil, fmt.Errorf("a %T, not an Ed25519 key; create one with: openssl genpkey -algorithm ed25519", k)
+			switch priv := k.(type) {
+			case ed25519.PrivateKey:
+				return priv, nil
+			case *sm2.PrivateKey:
+				return priv, nil
 			}
-			return priv, nil
+			return nil, fmt.Errorf("a %T, not an Ed25519 or SM2 key; create one with: openssl genpkey -algorithm ed25519 (or -algorithm SM2)", k)
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, errors.New("the key is encrypted; creditd needs it unencrypted (protect it with file permissions): " +
 				"openssl pkey -in encrypted.pem -out key.pem")
 		case "OPENSSH PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
-			return nil, fmt.Errorf("a %q block; creditd needs a PKCS#8 Ed25519 key: openssl genpkey -algorithm ed25519 -out key.pem", block.Type)
+			return nil, fmt.Errorf("a %q block; creditd needs a PKCS#8 Ed25519 or SM2 key: openssl genpkey -algorithm ed25519 -out key.pem", block.Type)
 		}
 		// Other blocks (a certificate, parameters) are skipped.
 	}
@@ -129,21 +160,45 @@ func ParsePEM(data []byte) (ed25519.PrivateKey, error) {
 
 // MarshalPEM returns priv as a PEM PKCS#8 "PRIVATE KEY" block, the format
 // Load reads and openssl writes.
-func MarshalPEM(priv ed25519.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+func MarshalPEM(priv crypto.Signer) ([]byte, error) {
+	var (
+		der []byte
+		err error
+	)
+	if k, ok := priv.(*sm2.PrivateKey); ok {
+		der, err = smx509.MarshalPKCS8PrivateKey(k)
+	} else {
+		der, err = x509.MarshalPKCS8PrivateKey(priv)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
-// Generate creates a new Ed25519 key and writes it to path with mode 0600,
+// Generate creates a new key of algorithm alg (AlgEd25519 or AlgSM2) and
+// writes it to path with mode 0600,
 // creating path's directory (mode 0700) if needed. The write is atomic and
 // durable: a temporary file in the same directory is written and fsynced,
 // then linked to path (which fails if path exists: an existing key is never
 // replaced), and the directory is fsynced.
-func Generate(path string) (*Key, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+func Generate(path, alg string) (*Key, error) {
+	var (
+		priv crypto.Signer
+		err  error
+	)
+	switch alg {
+	case AlgEd25519:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case AlgSM2:
+		priv, err = sm2.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("generate signing key: algorithm %q is not %q or %q", alg, AlgEd25519, AlgSM2)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	k, err := New(priv)
 	if err != nil {
 		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
@@ -154,19 +209,20 @@ func Generate(path string) (*Key, error) {
 	if err := writeNew(path, data); err != nil {
 		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
-	return New(priv), nil
+	return k, nil
 }
 
 // LoadOrGenerate loads the key at path, or generates one there when the
-// file does not exist (first start). created reports whether it did. Two
+// file does not exist (first start), of algorithm alg (see Generate; an
+// existing key is loaded whatever its type). created reports whether it did. Two
 // processes starting at once end up with the same key: the loser of the
 // race loads the winner's.
-func LoadOrGenerate(path string) (k *Key, created bool, err error) {
+func LoadOrGenerate(path, alg string) (k *Key, created bool, err error) {
 	k, err = Load(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
-	k, err = Generate(path)
+	k, err = Generate(path, alg)
 	if errors.Is(err, fs.ErrExist) {
 		k, err = Load(path)
 		return k, false, err

@@ -2,9 +2,12 @@ package signing
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ed25519"
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/models/report"
+	"github.com/creditrisk/creditd/models/testenv"
+	"github.com/emmansun/gmsm/sm2"
 )
 
 // install copies a testdata file into a fresh directory with the given
@@ -51,8 +56,84 @@ func TestLoadOpenSSLKey(t *testing.T) {
 		t.Fatalf("JWKS = %s", k.JWKSJSON())
 	}
 	pub, err := keys.Key(k.KeyID)
-	if err != nil || !bytes.Equal(pub, k.Public) {
+	if err != nil || !bytes.Equal(pub, k.Public.(ed25519.PublicKey)) {
 		t.Fatalf("JWKS key: %v", err)
+	}
+}
+
+// publicReport is a small valid public-edition report to sign.
+func publicReport() *report.Report {
+	return &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
+		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
+			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
+}
+
+// TestLoadOpenSSLSM2Key: a key written by `openssl genpkey -algorithm SM2`
+// loads as an SM2 key; its JWK's x and y and its kid (the RFC 7638
+// thumbprint over crv, kty, x, y) were computed independently (openssl pkey
+// -pubout, then the point's coordinates and SHA-256 in Python); it writes
+// back as openssl wrote it; what it signs is SM2-SM3 and verifies.
+func TestLoadOpenSSLSM2Key(t *testing.T) {
+	k, err := Load(install(t, "openssl-sm2.pem", 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := k.Private.(*sm2.PrivateKey); !ok {
+		t.Fatalf("loaded a %T", k.Private)
+	}
+	if want := "4nIHcerXNc5SE9Wuyckxl3flBFxLqObscg3PYOLs4Pw"; k.KeyID != want {
+		t.Fatalf("KeyID = %s, want %s", k.KeyID, want)
+	}
+	keys, err := report.ParseJWKS(k.JWKSJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := keys.Keys[0]; len(keys.Keys) != 1 || j.Kty != "EC" || j.Crv != "SM2" || j.Kid != k.KeyID ||
+		j.X != "QkGAvWOJxKWnvzjtUBurB2rcJVezIgXKpmSLysh4CtM" || j.Y != "-O8hqKsohSQFkYE5oZdRrvMTR0FZiwUbT6Jy_gH1yQM" {
+		t.Fatalf("JWKS = %s", k.JWKSJSON())
+	}
+	data, err := MarshalPEM(k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParsePEM(data)
+	if err != nil || !again.(*sm2.PrivateKey).Equal(k.Private) {
+		t.Fatalf("round trip: %v", err)
+	}
+	r := publicReport()
+	if err := k.Sign(r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Signature.Alg != report.SignatureAlgSM2 {
+		t.Fatalf("alg %q", r.Signature.Alg)
+	}
+	raw, _ := r.CanonicalJSON()
+	if _, err := report.Verify(raw, keys, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGenerateSM2: --key-alg sm2 on first start writes a PKCS#8 SM2 key
+// that openssl reads as SM2.
+func TestGenerateSM2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "signing.pem")
+	k, created, err := LoadOrGenerate(path, AlgSM2)
+	if err != nil || !created {
+		t.Fatalf("created=%v, %v", created, err)
+	}
+	if _, ok := k.Private.(*sm2.PrivateKey); !ok || k.JWKS.Keys[0].Crv != "SM2" {
+		t.Fatalf("generated a %T, JWKS %s", k.Private, k.JWKSJSON())
+	}
+	if _, err := Generate(filepath.Join(t.TempDir(), "k.pem"), "rsa"); err == nil {
+		t.Fatal("Generate accepted algorithm rsa")
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		testenv.MissingTool(t, "openssl", "to read the generated SM2 key")
+	}
+	out, err := exec.Command("openssl", "pkey", "-in", path, "-noout", "-text").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SM2") {
+		t.Fatalf("openssl pkey: %v\n%s", err, out)
 	}
 }
 
@@ -66,7 +147,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"group readable", "openssl-ed25519.pem", 0o640, "chmod 600"},
 		{"group writable", "openssl-ed25519.pem", 0o620, "chmod 600"},
 		{"encrypted", "encrypted-ed25519.pem", 0o600, "the key is encrypted"},
-		{"rsa", "rsa.pem", 0o600, "not an Ed25519 key"},
+		{"rsa", "rsa.pem", 0o600, "not an Ed25519 or SM2 key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(install(t, tc.file, tc.mode))
@@ -99,7 +180,7 @@ func TestLoadRefuses(t *testing.T) {
 
 func TestGenerate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "keys", "signing.pem")
-	k, created, err := LoadOrGenerate(path)
+	k, created, err := LoadOrGenerate(path, AlgEd25519)
 	if err != nil || !created {
 		t.Fatalf("first start: created=%v, %v", created, err)
 	}
@@ -121,25 +202,22 @@ func TestGenerate(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left: %v", entries)
 	}
-	k2, created, err := LoadOrGenerate(path)
+	k2, created, err := LoadOrGenerate(path, AlgSM2) // an existing key keeps its type
 	if err != nil || created {
 		t.Fatalf("second start: created=%v, %v", created, err)
 	}
-	if !k.Private.Equal(k2.Private) || k.KeyID != k2.KeyID || k.KeyID != report.KeyID(k.Public) {
+	if !k.Private.(ed25519.PrivateKey).Equal(k2.Private) || k.KeyID != k2.KeyID || k.KeyID != report.KeyID(k.Public.(ed25519.PublicKey)) {
 		t.Fatal("second start loaded another key")
 	}
 	// Generate never replaces a key.
-	if _, err := Generate(path); !errors.Is(err, fs.ErrExist) {
+	if _, err := Generate(path, AlgEd25519); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("Generate over an existing key: %v", err)
 	}
 	if again, _ := os.ReadFile(path); !bytes.Equal(again, data) {
 		t.Fatal("existing key file changed")
 	}
 	// What the key signs verifies with the key set it publishes.
-	r := &report.Report{Format: report.Format, ReportID: "37-1", Issuer: report.Issuer{Code: "37", Name: "鲁"},
-		Edition: report.EditionPublic, IssuedAt: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
-		Subject: report.Subject{USCC: "91370200MA3C5KQB07", Name: "n", Region: "370200", EntityType: "enterprise",
-			RegisteredOn: "2016-05-12", Status: report.SubjectActive}}
+	r := publicReport()
 	if err := k2.Sign(r); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +238,7 @@ func TestLoadOrGenerateConcurrent(t *testing.T) {
 	errs := make([]error, 8)
 	for i := range ids {
 		wg.Go(func() {
-			k, _, err := LoadOrGenerate(path)
+			k, _, err := LoadOrGenerate(path, AlgEd25519)
 			errs[i] = err
 			if err == nil {
 				ids[i] = k.KeyID
@@ -194,7 +272,7 @@ func TestMarshalPEMRoundTrip(t *testing.T) {
 }
 
 func FuzzParsePEM(f *testing.F) {
-	for _, name := range []string{"openssl-ed25519.pem", "encrypted-ed25519.pem", "rsa.pem"} {
+	for _, name := range []string{"openssl-ed25519.pem", "openssl-sm2.pem", "encrypted-ed25519.pem", "rsa.pem"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -212,7 +290,7 @@ func FuzzParsePEM(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := ParsePEM(out)
-		if err != nil || !again.Equal(priv) {
+		if err != nil || !again.(interface{ Equal(crypto.PrivateKey) bool }).Equal(priv) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
