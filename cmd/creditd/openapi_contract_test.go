@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -29,14 +30,23 @@ import (
 // the document cannot drift from the code.
 var contractCheck = flag.Bool("openapi-contract", true, "validate the service tests' requests and answers against docs/openapi.yaml")
 
-// contractPairs counts the request/answer pairs validated in this run.
-var contractPairs atomic.Int64
+// contractPairs counts the request/answer pairs validated in this run,
+// contractOps each operation's (by status; "-" for paths the document
+// does not have).
+var (
+	contractPairs atomic.Int64
+	contractMu    sync.Mutex
+	contractOps   = map[string]int{}
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
 	if *contractCheck && testing.Verbose() {
 		fmt.Printf("openapi contract: %d request/answer pairs validated\n", contractPairs.Load())
+		for _, op := range slices.Sorted(maps.Keys(contractOps)) {
+			fmt.Printf("openapi contract: %5d %s\n", contractOps[op], op)
+		}
 	}
 	os.Exit(code)
 }
@@ -115,6 +125,13 @@ func checkContract(t testing.TB, req *http.Request, body []byte, resp *http.Resp
 		t.Errorf("openapi contract: %s %s → %d: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, err)
 	}
 	contractPairs.Add(1)
+	op := "-"
+	if route, _, err := c.router.FindRoute(req); err == nil {
+		op = route.Method + " " + route.Path
+	}
+	contractMu.Lock()
+	contractOps[fmt.Sprintf("%s %d", op, resp.StatusCode)]++
+	contractMu.Unlock()
 }
 
 func (c *contract) validate(req *http.Request, body []byte, resp *http.Response, answer []byte) error {
@@ -185,7 +202,9 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 
 // The contract check fails on a deliberate mismatch: an answer with a
 // field of the wrong type, a status the document does not list, a path it
-// does not have, and a request it refuses that the server would have done.
+// does not have, a request it refuses that the server would have done,
+// and a public report or draw carrying tiers (the tier is internal:
+// domain.md §2.1, §2.2).
 func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 	c, err := loadContract()
 	if err != nil {
@@ -198,6 +217,18 @@ func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 		r, _ := http.NewRequest("GET", "http://127.0.0.1"+path, nil)
 		return r
 	}
+	// a public report, and the same with the assessment (the tier) only
+	// the regulatory edition may carry
+	report := `{"format":"credit-report/v1","report_id":"r","issuer":{"code":"37","name":"n","key_id":"k"},"edition":"%s","issued_at":"t",` +
+		`"valid_until":"t","subject":{"uscc":"u","name":"n","region":"370100","entity_type":"e","registered_on":"d","status":"active"},"records":[]%s}`
+	assessment := `,"assessment":{"as_of":"t","score":700,"tier":"B","tier_scheme":"national-4","model":"m","reasons":[]}`
+	publicReport, leakyReport := fmt.Sprintf(report, "public", ""), fmt.Sprintf(report, "public", assessment)
+	regulatoryReport := fmt.Sprintf(report, "regulatory", assessment)
+	// a public draw/v2 record, and the same with the tiers
+	drawRec := `{"format":"draw/v2","edition":"public","draw_id":"d","request":{},"tier_scheme":"national-4","seed_committed_at":"t",` +
+		`"key_commitment":"k","population_digest":"p","population_size":1,"sample_size":1,"strata":null,` +
+		`"selected":[{"uscc":"u","region":"370100","inspectors":["I1"]}],"register_conflicts":[],"warnings":[]%s}`
+	publicDraw, leakyDraw := fmt.Sprintf(drawRec, ""), fmt.Sprintf(drawRec, `,"tiers":[{"uscc":"u","tier":"A","priority":"00"}]`)
 	good := []struct {
 		req    *http.Request
 		status int
@@ -206,6 +237,9 @@ func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 	}{
 		{get("/healthz"), 200, "application/json", `{"status":"ok"}`},
 		{get("/v1/stats/tiers/history"), 501, "application/problem+json", `{"type":"about:blank","title":"Not Implemented","status":501}`},
+		{get("/v1/reports/914403001922038216"), 200, "application/json", publicReport},
+		{get("/v1/reports/914403001922038216"), 200, "application/json", regulatoryReport},
+		{get("/v1/draws/d"), 200, "application/json", publicDraw},
 		{get("/v1/nope"), 404, "application/problem+json", `{"type":"about:blank","title":"Not Found","status":404,"instance":"/v1/nope"}`},
 	}
 	for _, g := range good {
@@ -228,6 +262,8 @@ func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 		{"a problem without a status", get("/v1/entities/914403001922038216"), 404, "application/problem+json", `{"type":"about:blank","title":"Not Found"}`},
 		{"a path not in the document answered 200", get("/v1/secret"), 200, "application/json", `{}`},
 		{"a 404 that is not problem+json", get("/v1/secret"), 404, "text/plain", `404 page not found`},
+		{"a public report with the tier", get("/v1/reports/914403001922038216"), 200, "application/json", leakyReport},
+		{"a public draw with the tiers", get("/v1/draws/d"), 200, "application/json", leakyDraw},
 		{"a refused request done", get("/v1/draws"), 200, "application/json", `{"plan_id":"p","commitments":[],"draws":[]}`},
 	}
 	for _, b := range bad {
