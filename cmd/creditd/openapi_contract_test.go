@@ -225,7 +225,7 @@ func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 	publicReport, leakyReport := fmt.Sprintf(report, "public", ""), fmt.Sprintf(report, "public", assessment)
 	regulatoryReport := fmt.Sprintf(report, "regulatory", assessment)
 	// a public draw/v2 record, and the same with the tiers
-	drawRec := `{"format":"draw/v2","edition":"public","draw_id":"d","request":{},"tier_scheme":"national-4","seed_committed_at":"t",` +
+	drawRec := `{"format":"draw/v2","edition":"public","draw_id":"d","request":{"plan_id":"p","as_of":"t","allocation":{},"inspectors":{"pool":[]},"seed":"00"},"tier_scheme":"national-4","seed_committed_at":"t",` +
 		`"key_commitment":"k","population_digest":"p","population_size":1,"sample_size":1,"strata":null,` +
 		`"selected":[{"uscc":"u","region":"370100","inspectors":["I1"]}],"register_conflicts":[],"warnings":[]%s}`
 	publicDraw, leakyDraw := fmt.Sprintf(drawRec, ""), fmt.Sprintf(drawRec, `,"tiers":[{"uscc":"u","tier":"A","priority":"00"}]`)
@@ -270,5 +270,16 @@ func TestOpenAPIContractCatchesMismatch(t *testing.T) {
 		if err := c.validate(b.req, nil, answer(b.status, b.ct), []byte(b.body)); err == nil {
 			t.Errorf("%s: %s validated", b.name, b.body)
 		}
+	}
+	// A draw request with a member the document does not have: refused
+	// (400) it validates, done (201) it fails.
+	post, _ := http.NewRequest("POST", "http://127.0.0.1/v1/draws", nil)
+	body := []byte(`{"plan_id":"p","as_of":"t","allocation":{},"inspectors":{"pool":[]},"seed":"00","priority":"high"}`)
+	problem := `{"type":"about:blank","title":"Bad Request","status":400}`
+	if err := c.validate(post, body, answer(400, "application/problem+json"), []byte(problem)); err != nil {
+		t.Errorf("a refused unknown member: %v", err)
+	}
+	if err := c.validate(post, body, answer(201, "application/json"), []byte(publicDraw)); err == nil {
+		t.Error("a draw request with an unknown member answered 201 validated")
 	}
 }
