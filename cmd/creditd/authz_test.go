@@ -33,6 +33,7 @@ func authzRoutes() []authzRoute {
 		{"GET", "/v1/reports/" + authzUSCC, "", nil},
 		{"GET", "/v1/reports/" + authzUSCC + "?edition=regulatory", "", []api.Role{api.RoleRegulator, api.RolePeer}},
 		{"GET", "/v1/keys", "", nil},
+		{"GET", "/v1/openapi.json", "", nil},
 		{"POST", "/v1/events", event, []api.Role{api.RoleSource, api.RoleRegulator}},
 		{"POST", "/v1/draws", `{}`, []api.Role{api.RoleRegulator}},
 		{"POST", "/v1/draws/commitments", `{}`, []api.Role{api.RoleRegulator}},

@@ -150,12 +150,24 @@ func (s *service) do(method, path string, role api.Role, body io.Reader, hdr ...
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	var sent *teeBody
+	if *contractCheck && req.Body != nil {
+		sent = &teeBody{ReadCloser: req.Body}
+		req.Body = sent
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if *contractCheck {
+		var body []byte
+		if sent != nil {
+			body = sent.bytes()
+		}
+		checkContract(s.t, req, body, resp, b)
+	}
 	return resp, b
 }
 

@@ -149,6 +149,7 @@ var routeRoles = map[string][]Role{
 	"GET /v1/entities/{uscc}":            {RoleRegulator, RolePeer},
 	"GET /v1/reports/{uscc}":             {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/keys":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/openapi.json":               {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"POST /v1/events":                    {RoleSource, RoleRegulator},
 	"POST /v1/draws":                     {RoleRegulator},
 	"POST /v1/draws/commitments":         {RoleRegulator},
@@ -198,6 +199,7 @@ func newServer(s *Server) *Server {
 		"GET /v1/entities/{uscc}":            s.handleEntity,
 		"GET /v1/reports/{uscc}":             s.handleReport,
 		"GET /v1/keys":                       s.handleKeys,
+		"GET /v1/openapi.json":               s.handleOpenAPI,
 		"POST /v1/events":                    s.IngestGate(s.handleEvents),
 		"POST /v1/draws":                     s.handleDrawRun,
 		"POST /v1/draws/commitments":         s.handleDrawCommit,
@@ -356,7 +358,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		"issuer": s.issuer.Code, "key_id": s.issuer.KeyID,
 		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/keys", "POST /v1/events",
 			"POST /v1/draws", "GET /v1/draws/{draw_id}", "GET /v1/draws/{draw_id}/population", "GET /v1/stats/tiers",
-			"GET /metrics", "GET /healthz", "GET /readyz"},
+			"GET /v1/openapi.json", "GET /metrics", "GET /healthz", "GET /readyz"},
 	})
 }
 

@@ -31,6 +31,13 @@ type kafkaMode struct {
 	schemeID  string
 }
 
+// Patterns lists the patterns of Kafka mode's own routes (handler); the
+// Server's (api.Patterns) serve the rest.
+func Patterns() []string {
+	return []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers",
+		"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events"}
+}
+
 // handler routes Kafka mode's own endpoints and hands the rest to the
 // Server; a path of these routes with another method gets 405 with the
 // methods of both.

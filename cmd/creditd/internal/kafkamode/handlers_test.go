@@ -34,8 +34,7 @@ func TestWrongMethod405(t *testing.T) {
 		t.Fatal(err)
 	}
 	km := &kafkaMode{s: srv}
-	kafkaRoutes := []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers",
-		"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events"}
+	kafkaRoutes := Patterns()
 	local := api.Patterns()
 	for _, mode := range []struct {
 		name   string
