@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -97,9 +98,20 @@ func (s *Sampler) Run(ctx context.Context, req *draw.Request, src Source) (*draw
 	if id, used := s.store.seedUse(digest); used && !s.opts.AllowSeedReuse {
 		return nil, nil, fmt.Errorf("%w: draw %s already revealed this seed; a new draw needs a new seed", ErrSeedReused, id)
 	}
-	f, err := s.store.tempPopulation()
+	return drawToStore(s.store, func(pop io.Writer) (*draw.Record, *Stats, error) {
+		return execute(ctx, p, src, s.store.ledger, pop, s.opts, keepSigmas)
+	}, s.store.put)
+}
+
+// drawToStore runs a draw writing its population to a temporary file of
+// the store and, once the draw succeeded and the file is synced and
+// closed, hands record and file to put (which moves or removes the file).
+// Whatever else ends the draw (an error, a panic), the file is removed.
+func drawToStore[R any](st *Store, run func(pop io.Writer) (R, *Stats, error), put func(rec R, tmp string) error) (R, *Stats, error) {
+	var zero R
+	f, err := st.tempPopulation()
 	if err != nil {
-		return nil, nil, err
+		return zero, nil, err
 	}
 	tmp := f.Name()
 	stored := false
@@ -109,21 +121,21 @@ func (s *Sampler) Run(ctx context.Context, req *draw.Request, src Source) (*draw
 			os.Remove(tmp)
 		}
 	}()
-	rec, st, err := execute(ctx, p, src, s.store.ledger, f, s.opts, keepSigmas)
+	rec, stats, err := run(f)
 	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
-		return nil, st, err
+		return zero, stats, err
 	}
 	if err := f.Close(); err != nil {
-		return nil, st, fmt.Errorf("sampler store: %w", err)
+		return zero, stats, fmt.Errorf("sampler store: %w", err)
 	}
 	stored = true // put moves or removes tmp
-	if err := s.store.put(rec, tmp); err != nil {
-		return nil, st, err
+	if err := put(rec, tmp); err != nil {
+		return zero, stats, err
 	}
-	return rec, st, nil
+	return rec, stats, nil
 }
 
 // acquire takes the draws' lock, or gives up when ctx ends.

@@ -3,7 +3,7 @@ package sampler
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"slices"
 	"time"
 
@@ -77,33 +77,9 @@ func (s *Sampler) RunPreparedV2(ctx context.Context, p *Prepared, src Source) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := s.store.tempPopulation()
-	if err != nil {
-		return nil, nil, err
-	}
-	tmp := f.Name()
-	stored := false
-	defer func() { // also on a panic
-		if !stored {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	rec, st, err := executeV2(ctx, p, src, s.store.ledger, f, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register})
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		return nil, st, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, st, fmt.Errorf("sampler store: %w", err)
-	}
-	stored = true
-	if err := s.store.putBytes(shadowV1(rec), draw.EncodeV2(rec), tmp); err != nil {
-		return nil, st, err
-	}
-	return rec, st, nil
+	return drawToStore(s.store, func(pop io.Writer) (*draw.V2, *Stats, error) {
+		return executeV2(ctx, p, src, s.store.ledger, pop, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register})
+	}, func(rec *draw.V2, tmp string) error { return s.store.putBytes(shadowV1(rec), draw.EncodeV2(rec), tmp) })
 }
 
 // Amend records a recusal after a v2 draw (spec "Recusal amendments"): the
