@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
@@ -50,8 +51,7 @@ func newLocal(ctx context.Context, c *common) (*localmode.Service, error) {
 	cfg := c.cfg
 	o := localmode.Options{Dirs: c.dirs, DataDir: cfg.Data, WALSalvage: cfg.WALSalvage, SnapshotInterval: cfg.SnapshotInterval,
 		SnapshotEvents: cfg.SnapshotEvents, SweepInterval: cfg.SweepInterval, ClickHouseDSN: cfg.ClickHouseDSN, Files: cfg.Files,
-		API: cfg.apiConfig(), Model: c.model, Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer, JWKS: c.jwks,
-		RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
+		Shared: c.shared()}
 	if cfg.Demo {
 		o.Demo = &ingest.DemoOptions{Entities: cfg.DemoEntities, Days: cfg.DemoDays, Seed: cfg.DemoSeed, Region: cfg.Issuer}
 	}
@@ -66,7 +66,11 @@ func newKafka(ctx context.Context, c *common, addr net.Addr) (*kafkamode.Member,
 		DeadLetterTopic: cfg.KafkaDLQ, Partitioner: cfg.KafkaPartition, Advertise: cfg.AdvertiseAddr,
 		SessionTimeout: cfg.KafkaSessionTimeout, SnapshotEvents: cfg.SnapshotEvents, SnapshotInterval: cfg.SnapshotInterval,
 		SweepInterval: cfg.SweepInterval, ShutdownTimeout: cfg.ShutdownTimeout, ClickHouseDSN: cfg.ClickHouseDSN,
-		DataDir: cfg.Data, DrawDir: c.dirs["draws"], API: cfg.apiConfig(), Model: c.model, Exceptions: c.exc,
-		Tokens: c.tokens, Issuer: c.issuer, JWKS: c.jwks, RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger,
-		Stdout: c.stdout}, addr)
+		DataDir: cfg.Data, DrawDir: c.dirs["draws"], Shared: c.shared()}, addr)
+}
+
+// shared is what both modes take from the wiring.
+func (c *common) shared() api.Shared {
+	return api.Shared{API: c.cfg.apiConfig(), Model: c.model, Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer,
+		JWKS: c.jwks, RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
 }

@@ -87,6 +87,23 @@ func (s *Server) StopDraws() {
 	}
 }
 
+// Shared is what both modes (localmode, kafkamode) take from package main
+// beside their own options: the API's configuration, the model, the USCC
+// exceptions, tokens, the issuer and its keys, the report page, metrics,
+// the logger and where the "ready" line goes.
+type Shared struct {
+	API        *Config
+	Model      *scoring.Model
+	Exceptions *uscc.Exceptions
+	Tokens     *Tokens
+	Issuer     *issue.Issuer
+	JWKS       []byte
+	RenderHTML func(w io.Writer, r *report.Report) error
+	Metrics    *metrics.Set
+	Logger     *slog.Logger
+	Stdout     io.Writer // the "ready" line
+}
+
 // Server is creditd's HTTP API.
 type Server struct {
 	cfg        *Config

@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/history"
-	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/event"
-	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
 )
@@ -38,16 +34,9 @@ type Options struct {
 	ClickHouseDSN                                      string
 	DataDir, DrawDir                                   string
 
-	API        *api.Config
-	Model      *scoring.Model
-	Exceptions *uscc.Exceptions
-	Tokens     *api.Tokens
-	Issuer     *issue.Issuer
-	JWKS       []byte
-	RenderHTML func(w io.Writer, r *report.Report) error
-	Metrics    *metrics.Set
-	Logger     *slog.Logger
-	Stdout     io.Writer // the "ready" line
+	// Shared is what every mode takes: configuration, model, keys,
+	// tokens, observability.
+	api.Shared
 }
 
 // Member is creditd in Kafka mode: a member of the consumer group

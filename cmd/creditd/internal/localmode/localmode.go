@@ -6,15 +6,10 @@ package localmode
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"time"
 
-	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
-	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
-	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/uscc"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
@@ -37,16 +32,9 @@ type Options struct {
 	Files            []string            // NDJSON event files ingested at start
 	Demo             *ingest.DemoOptions // the demo province, nil: none
 
-	API        *api.Config
-	Model      *scoring.Model
-	Exceptions *uscc.Exceptions
-	Tokens     *api.Tokens
-	Issuer     *issue.Issuer
-	JWKS       []byte
-	RenderHTML func(w io.Writer, r *report.Report) error
-	Metrics    *metrics.Set
-	Logger     *slog.Logger
-	Stdout     io.Writer // the "ready" line
+	// Shared is what every mode takes: configuration, model, keys,
+	// tokens, observability.
+	api.Shared
 }
 
 // Service is creditd in local mode.
