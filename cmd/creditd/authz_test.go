@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/feeds/deadletter"
@@ -122,15 +121,7 @@ func TestAuthorisationEveryRouteAndRole(t *testing.T) {
 // POST /v1/events produces nothing to the events topic and nothing to the
 // dead-letter topic.
 func TestAuthorisationEveryRouteAndRoleKafka(t *testing.T) {
-	c := newKafkaCluster(t)
-	brokers := c.ListenAddrs()
-	data := t.TempDir()
-	sharedTokens(t, data)
-	s := startService(t, data, kafkaArgs(c, data)...)
-	waitUntil(t, "ready", 60*time.Second, func() bool {
-		st, err := kafkaStatus(s.base)
-		return err == nil && st.Ready && len(st.Held) == kafkaTestParts
-	})
+	s, brokers := startKafkaService(t)
 	routes := append(authzRoutes(),
 		authzRoute{"GET", "/v1/kafka/status", "", nil},
 		authzRoute{"GET", "/v1/kafka/partitions/0/events", "", []api.Role{api.RoleRegulator}},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
@@ -18,15 +17,7 @@ import (
 // listed, the rest counted, dead letters within their budget and the lines
 // over it named by one summary letter per chunk; valid lines are produced.
 func TestKafkaIngestBounded(t *testing.T) {
-	c := newKafkaCluster(t)
-	brokers := c.ListenAddrs()
-	data := t.TempDir()
-	sharedTokens(t, data)
-	s := startService(t, data, kafkaArgs(c, data)...)
-	waitUntil(t, "ready", 60*time.Second, func() bool {
-		st, err := kafkaStatus(s.base)
-		return err == nil && st.Ready && len(st.Held) == kafkaTestParts
-	})
+	s, brokers := startKafkaService(t)
 	const bad = 6000 // more than one chunk (chunkLines) of bad lines
 	var body bytes.Buffer
 	body.WriteString(`{"id":"k-1","uscc":"914403001922038216","type":"registered","occurred_at":"2020-01-01T00:00:00Z","attrs":{"name":"n","region":"440300","registered_on":"1987-09-15"}}` + "\n")

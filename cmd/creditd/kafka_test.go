@@ -68,6 +68,21 @@ func kafkaArgs(c *kfake.Cluster, data string, extra ...string) []string {
 		"--kafka-session-timeout", "6s", "--snapshot-events", "300"}, extra...)
 }
 
+// startKafkaService starts one creditd in Kafka mode on a new in-process
+// broker and waits until it holds every partition; it returns the service
+// and the broker addresses.
+func startKafkaService(t *testing.T) (*service, []string) {
+	c := newKafkaCluster(t)
+	data := t.TempDir()
+	sharedTokens(t, data)
+	s := startService(t, data, kafkaArgs(c, data)...)
+	waitUntil(t, "ready", 60*time.Second, func() bool {
+		st, err := kafkaStatus(s.base)
+		return err == nil && st.Ready && len(st.Held) == kafkaTestParts
+	})
+	return s, c.ListenAddrs()
+}
+
 // keyOf is the record key a producer uses: the event's USCC, or whatever
 // the bad line has in its place.
 func keyOf(line []byte) []byte {
