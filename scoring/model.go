@@ -52,6 +52,10 @@ type Model struct {
 	// Overrides put an entity into at least a given tier while a condition
 	// holds, whatever its score.
 	Overrides []Override `json:"overrides"`
+	// Reference is the score distribution of the population the model
+	// was fitted on, the baseline of drift monitoring (drift.go); nil
+	// when the artifact has none.
+	Reference *ScoreReference `json:"reference,omitempty"`
 }
 
 // Scaling holds the PDO/odds scaling parameters.
@@ -164,6 +168,11 @@ func (m *Model) Validate() error {
 	}
 	if m.ID == "" || m.Version == "" {
 		return fmt.Errorf("model: id and version are required")
+	}
+	if m.Reference != nil {
+		if err := m.Reference.Validate(); err != nil {
+			return fmt.Errorf("model: %w", err)
+		}
 	}
 	scheme, err := tier.LookupScheme(m.TierScheme)
 	if err != nil {
