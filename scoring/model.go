@@ -56,6 +56,9 @@ type Model struct {
 	// was fitted on, the baseline of drift monitoring (drift.go); nil
 	// when the artifact has none.
 	Reference *ScoreReference `json:"reference,omitempty"`
+	// TierTargets are the planned shares of entities per tier, from the
+	// lowest risk up, summing to 1 (targets.go); nil when not documented.
+	TierTargets []float64 `json:"tier_targets,omitempty"`
 }
 
 // Scaling holds the PDO/odds scaling parameters.
@@ -177,6 +180,9 @@ func (m *Model) Validate() error {
 	scheme, err := tier.LookupScheme(m.TierScheme)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", m.ID, err)
+	}
+	if err := m.validateTargets(scheme); err != nil {
+		return err
 	}
 	if m.Scaling.PDO <= 0 || m.Scaling.BaseOdds <= 0 {
 		return fmt.Errorf("model %s: scaling needs pdo > 0 and base_odds > 0", m.ID)
