@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/report"
@@ -26,6 +27,9 @@ type Issuer struct {
 	KeyID    string
 	Priv     crypto.Signer // an ed25519.PrivateKey or a *sm2.PrivateKey
 	Validity time.Duration
+	// IDs makes self-verifying report ids (reportid), which the QR code's
+	// verification URL relies on; nil: random ULIDs, which never verify.
+	IDs *reportid.Key
 }
 
 // ProvinceName names the market regulation bureau of a 2-digit province
@@ -107,6 +111,14 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			rr.RepairedOn = &s
 		}
 		r.Records = append(r.Records, rr)
+	}
+	if iss.IDs != nil {
+		// The id binds the content, so it is made last. It fails only
+		// where signing fails too (content RFC 8785 cannot encode), and
+		// the random ULID then stays.
+		if id, err := iss.IDs.ID(r, now); err == nil {
+			r.ReportID = id
+		}
 	}
 	return r
 }
