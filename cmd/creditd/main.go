@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	c.publicURL = publicURL(cfg.PublicURL, ln.Addr(), os.Hostname)
 	var md mode
 	if cfg.KafkaBrokers != "" {
 		md, err = newKafka(ctx, c, ln.Addr())
@@ -188,6 +189,9 @@ type common struct {
 	jwks    []byte
 	metrics *metrics.Set
 	stdout  io.Writer
+	// publicURL is the base of the verification URLs of printed reports
+	// (--public-url or its default), known once the listener is.
+	publicURL string
 }
 
 // setup makes the data directories and loads what every mode needs: the

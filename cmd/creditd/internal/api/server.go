@@ -165,6 +165,7 @@ func (s *Server) engines() []*scoring.Engine {
 var routeRoles = map[string][]Role{
 	"GET /v1/entities/{uscc}":            {RoleRegulator, RolePeer},
 	"GET /v1/reports/{uscc}":             {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/reports/verify/{report_id}": {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/keys":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/openapi.json":               {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"POST /v1/events":                    {RoleSource, RoleRegulator},
@@ -215,6 +216,7 @@ func newServer(s *Server) *Server {
 	h := map[string]http.HandlerFunc{
 		"GET /v1/entities/{uscc}":            s.handleEntity,
 		"GET /v1/reports/{uscc}":             s.handleReport,
+		"GET /v1/reports/verify/{report_id}": s.handleVerify,
 		"GET /v1/keys":                       s.handleKeys,
 		"GET /v1/openapi.json":               s.handleOpenAPI,
 		"POST /v1/events":                    s.IngestGate(s.handleEvents),
@@ -373,7 +375,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"service": "creditd", "model": s.eng.ModelName(), "tier_scheme": s.eng.Scheme().ID,
 		"issuer": s.issuer.Code, "key_id": s.issuer.KeyID,
-		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/keys", "POST /v1/events",
+		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/reports/verify/{report_id}", "GET /v1/keys", "POST /v1/events",
 			"POST /v1/draws", "GET /v1/draws/{draw_id}", "GET /v1/draws/{draw_id}/population", "GET /v1/stats/tiers",
 			"GET /v1/openapi.json", "GET /metrics", "GET /healthz", "GET /readyz"},
 	})
