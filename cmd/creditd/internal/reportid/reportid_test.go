@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -277,11 +278,12 @@ func TestURL(t *testing.T) {
 	}
 }
 
-// The digest follows report.md from the JSON alone: an independent
-// python3 script (testdata/digest.py, json + hashlib only) computes it
-// from the signed report the service serves.
+// The digest and the id follow report.md ("Verification URL"): an
+// independent python3 script (testdata/digest.py, standard library only)
+// computes the digest from the signed JSON alone, and rebuilds the id from
+// the JSON, the seed and the id's milliseconds.
 func TestDigestIndependently(t *testing.T) {
-	k := edKey(t, 8)
+	k := edKey(t, 8) // seed: 32 bytes of 8
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))
 	dir := t.TempDir()
 	for i, ed := range []string{report.EditionPublic, report.EditionRegulatory} {
@@ -301,9 +303,12 @@ func TestDigestIndependently(t *testing.T) {
 		if err := os.WriteFile(path, raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		got := strings.TrimSpace(testenv.Python(t, "testdata", "digest.py", path))
-		if want := b64url.EncodeToString(c.Digest[:]); got != want {
-			t.Fatalf("case %d: python digest %s, Go %s", i, got, want)
+		out := strings.Fields(testenv.Python(t, "testdata", "digest.py", path, hex.EncodeToString(bytes.Repeat([]byte{8}, 32))))
+		if want := b64url.EncodeToString(c.Digest[:]); len(out) != 2 || out[0] != want {
+			t.Fatalf("case %d: python digest %q, Go %s", i, out, want)
+		}
+		if out[1] != r.ReportID {
+			t.Fatalf("case %d: python rebuilds the id as %s, Go made %s", i, out[1], r.ReportID)
 		}
 	}
 }
