@@ -466,7 +466,7 @@ func (e *Engine) causeString(s *shard, r evalResult) string {
 		if r.causeRec != 0 {
 			return string(blobField(s.bytes(s.rec(r.causeRec).strOff, s.rec(r.causeRec).strLen), 0))
 		}
-	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y:
+	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y, causeCleanYear:
 		return causeNames[r.causeKind]
 	}
 	return "time"
