@@ -15,6 +15,26 @@ import (
 func (e *Engine) Population(ctx context.Context, asOf time.Time) ([]Scored, error) {
 	T := asOf.Unix()
 	parts := make([][]Scored, len(e.shards))
+	err := e.eachEntity(ctx, func(i int, s *shard, ev *evaluator, ent *entity) {
+		if inPopulation(ent, T) {
+			r := ev.eval(s, ent, T, false)
+			parts[i] = append(parts[i], Scored{Score: r.score, Floor: e.model.floor(r.conds)})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Scored
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// eachEntity calls fn for every entity, the shards in parallel, each under
+// its read lock with an evaluator of its own; a shard stops when ctx ends,
+// and the first such error is returned.
+func (e *Engine) eachEntity(ctx context.Context, fn func(part int, s *shard, ev *evaluator, ent *entity)) error {
 	errs := make([]error, len(e.shards))
 	e.parallelShards(func(i int, s *shard) {
 		ev := e.evaluator()
@@ -26,22 +46,15 @@ func (e *Engine) Population(ctx context.Context, asOf time.Time) ([]Scored, erro
 				errs[i] = ctx.Err()
 				return
 			}
-			ent := s.ent(j)
-			if !inPopulation(ent, T) {
-				continue
-			}
-			r := ev.eval(s, ent, T, false)
-			parts[i] = append(parts[i], Scored{Score: r.score, Floor: e.model.floor(r.conds)})
+			fn(i, s, ev, s.ent(j))
 		}
 	})
-	var out []Scored
-	for i, p := range parts {
-		if errs[i] != nil {
-			return nil, errs[i]
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		out = append(out, p...)
 	}
-	return out, nil
+	return nil
 }
 
 // floor is the highest tier the overrides whose conditions hold impose.
