@@ -122,7 +122,7 @@ func (o Outcome) String() string {
 // supervised population: From is tier.None when the entity enters it
 // (its registration), To is tier.None when it leaves (deregistration).
 // Cause is the id of the event that caused it, or "time:<rule>" for a time
-// rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y). At
+// rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y, clean_year). At
 // is the instant of the cause (the event's occurred_at, a repair's
 // decision date, a rule's due instant), not of processing, so a replay
 // yields the same changes.
@@ -466,7 +466,7 @@ func (e *Engine) causeString(s *shard, r evalResult) string {
 		if r.causeRec != 0 {
 			return string(blobField(s.bytes(s.rec(r.causeRec).strOff, s.rec(r.causeRec).strLen), 0))
 		}
-	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y:
+	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y, causeCleanYear:
 		return causeNames[r.causeKind]
 	}
 	return "time"

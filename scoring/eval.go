@@ -30,9 +30,10 @@ const (
 	causeRepaired
 	causeAbnormal3y
 	causeRegistered
+	causeCleanYear
 )
 
-var causeNames = [...]string{"", "", "time:decay", "time:publicity_ended", "time:window_ended", "", "", "time:abnormal_unresolved_3y", ""}
+var causeNames = [...]string{"", "", "time:decay", "time:publicity_ended", "time:window_ended", "", "", "time:abnormal_unresolved_3y", "", "time:clean_year"}
 
 // contrib is one record's contribution to a score.
 type contrib struct {
@@ -165,6 +166,9 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 		b.at(r.at, causeEvent, ri)
 		ev.scoreRecord(s, ri, r, typ, &b, &conds)
 		ri = next
+	}
+	for _, fi := range m.byType[event.TypeRegistered] { // clean years (clean.go)
+		ev.scoreCleanYears(s, e, fi, &b)
 	}
 
 	// max_count: keep each feature's largest effects.

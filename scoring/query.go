@@ -200,7 +200,9 @@ func (e *Engine) reasons(s *shard, r evalResult) []Reason {
 			out = append(out, Reason{Code: f.Code, Text: f.Text})
 		}
 		out[i].Points += int(c.points)
-		out[i].Records = append(out[i].Records, e.recID(s, c.rec))
+		if c.rec != 0 { // clean years rest on no record (clean.go)
+			out[i].Records = append(out[i].Records, e.recID(s, c.rec))
+		}
 	}
 	feats := slices.DeleteFunc(out[nOverrides:], func(r Reason) bool { return r.Points == 0 })
 	out = out[:nOverrides+len(feats)]
@@ -232,6 +234,9 @@ func (e *Engine) overrideRecords(s *shard, r evalResult, cond string) []string {
 	}
 	var ids []string
 	for _, c := range r.contribs {
+		if c.rec == 0 {
+			continue
+		}
 		if rec := s.rec(c.rec); event.Type(rec.typ) == typ {
 			ids = append(ids, e.recID(s, c.rec))
 		}

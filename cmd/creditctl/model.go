@@ -31,8 +31,11 @@ import (
 // the tiers against the ground truth of a synthetic province
 // (creditctl gen --truth).
 func cmdModel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "cutoffs" {
+		return modelCutoffs(ctx, args[1:], stdout, stderr) // cutoffs.go
+	}
 	if len(args) == 0 || (args[0] != "fit" && args[0] != "eval") {
-		fmt.Fprintln(stderr, "usage: creditctl model fit --events F [--scheme S | --model M] [--out FILE]\n       creditctl model eval --events F --truth T [--scheme S | --model M]")
+		fmt.Fprintln(stderr, "usage: creditctl model fit --events F [--scheme S | --model M] [--out FILE]\n       creditctl model eval --events F --truth T [--scheme S | --model M]\n       creditctl model cutoffs --model M --data F --as-of YYYY-MM-DD [-o OUT]")
 		return 2
 	}
 	fs := flag.NewFlagSet("model "+args[0], flag.ContinueOnError)
