@@ -515,3 +515,45 @@ func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) 
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"entries": reg})
 }
+
+// handleDrawPreview serves POST /v1/draws/preview: what a draw request
+// would draw (per-tier N, n, π, exclusions, warnings) over the live
+// population, computed by the sampler's own counting and allocation
+// (sampler.PreviewV2) without selecting or storing anything. The seed is
+// not used. Regulators only: it counts entities by tier.
+func (s *Server) handleDrawPreview(w http.ResponseWriter, r *http.Request) {
+	if s.notReady(w, r) {
+		return
+	}
+	d := s.draws
+	if d.complete != nil {
+		if err := d.complete(); err != nil {
+			writeProblem(w, r, http.StatusConflict, "this instance does not hold the whole province: "+err.Error())
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+	if err != nil {
+		writeProblem(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	req, err := draw.DecodeRequest(body)
+	if err != nil {
+		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	engs := d.engines()
+	src := engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0}
+	p, err := d.s.PrepareV2(req, src)
+	if err != nil {
+		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	pv, err := d.s.PreviewV2(r.Context(), p, src)
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, pv)
+}
