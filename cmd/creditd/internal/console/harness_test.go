@@ -38,21 +38,23 @@ type harness struct {
 	clock       *clock
 }
 
-// clock is the console's settable clock (session expiry).
+// clock is the console's clock: real time moved on by Add (session
+// expiry), so that draws' as_of still follow the commitments the sampler
+// times by the real clock.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	return time.Now().Add(c.offset)
 }
 
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
-	c.t = c.t.Add(d)
+	c.offset += d
 	c.mu.Unlock()
 }
 
@@ -60,7 +62,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	lines := testlines.Gen(t, 600, 500, 11, 0)
-	h := &harness{clock: &clock{t: time.Now()}}
+	h := &harness{clock: &clock{}}
 	for _, l := range lines {
 		var e struct {
 			Type  string          `json:"type"`

@@ -43,25 +43,22 @@
       });
     });
   }
+  // The run step: the seed kept in this browser fills the field; a seed
+  // whose SHA-256 is not the registered commitment is marked invalid, so
+  // the form does not submit it.
   var seed = document.getElementById("seed");
   if (seed && seed.dataset.commitment) {
+    var check = function () {
+      var v = seed.value.trim().toLowerCase();
+      if (!/^([0-9a-f]{2}){16,}$/.test(v)) { seed.setCustomValidity(""); return; }
+      commit(v).then(function (c) {
+        seed.setCustomValidity(c === seed.dataset.commitment ? "" : "SHA-256 ≠ commitment");
+      });
+    };
     var kept = null;
     try { kept = sessionStorage.getItem("creditd-seed:" + seed.dataset.commitment); } catch (e) { kept = null; }
     if (kept && !seed.value) seed.value = kept;
-    seed.form.addEventListener("submit", function (ev) {
-      if (seed.dataset.checked === "1") return;
-      ev.preventDefault();
-      commit(seed.value.trim().toLowerCase()).then(function (c) {
-        if (c !== seed.dataset.commitment) {
-          seed.setCustomValidity("SHA-256 ≠ commitment");
-          seed.reportValidity();
-          return;
-        }
-        seed.setCustomValidity("");
-        seed.dataset.checked = "1";
-        seed.form.requestSubmit ? seed.form.requestSubmit() : seed.form.submit();
-      });
-    });
-    seed.addEventListener("input", function () { seed.setCustomValidity(""); seed.dataset.checked = ""; });
+    seed.addEventListener("input", check);
+    check();
   }
 })();
