@@ -21,8 +21,8 @@ func TestRepairEligibility(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, cat, detail, on, status, today string
-		applies, repairable, now         bool
-		from, until                      string
+		applies, repairable, now             bool
+		from, until                          string
 	}{
 		// 2026 regime (§5.2): general penalty ≥ 3 months
 		{"general 2026, day before", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2026-12-14", true, true, false, "2026-12-15", ""},
