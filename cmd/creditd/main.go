@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/console"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
@@ -124,7 +125,11 @@ type mode interface {
 // mode's order), close.
 func serve(ctx context.Context, c *common, md mode, ln net.Listener) error {
 	cfg, logger, srv, m := c.cfg, c.logger, md.Server(), c.metrics
-	hs := newHTTPServer(md.Handler(), logger)
+	con, err := console.New(console.Options{API: md.Handler(), Tokens: c.tokens, Logger: logger.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	hs := newHTTPServer(con.Handler(md.Handler()), logger)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(api.LimitConns(ln, cfg.MaxConns)) }()
 	attrs, note := md.Listening()
