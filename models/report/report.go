@@ -75,6 +75,10 @@ type Report struct {
 	// Records lists the publicly visible records as of the report; a nil
 	// slice is written as [].
 	Records []Record `json:"records"`
+	// QueryCode lets the holder of the report file an objection to its
+	// records (report.md "Query code"); optional, "" is written as no
+	// member at all.
+	QueryCode string `json:"query_code,omitempty"`
 	// Signature is nil before Sign.
 	Signature *Signature `json:"signature,omitempty"`
 }
@@ -125,6 +129,25 @@ type Record struct {
 	Status         string          `json:"status"`          // RecordActive, RecordRepaired, RecordExpired, RecordRemoved
 	PublicityUntil *string         `json:"publicity_until"` // date, or nil (null)
 	RepairedOn     *string         `json:"repaired_on"`     // date, or nil (null)
+	// Objection is the record's objection (异议), nil (no member) when it
+	// has none to show (report.md "Objections").
+	Objection *RecordObjection `json:"objection,omitempty"`
+}
+
+// Objection statuses shown on a record.
+const (
+	ObjectionUnder    = "under_objection" // filed and not yet answered (referred included)
+	ObjectionRejected = "rejected"        // answered: the record stands
+)
+
+// RecordObjection is an objection shown on a record: while it is open,
+// and once rejected. An upheld objection withdraws the record, which is
+// then not listed at all.
+type RecordObjection struct {
+	Status     string `json:"status"`                // ObjectionUnder or ObjectionRejected
+	FiledOn    string `json:"filed_on"`              // date
+	DueOn      string `json:"due_on,omitempty"`      // date: the answer's deadline, while open
+	AnsweredOn string `json:"answered_on,omitempty"` // date, once answered
 }
 
 // Signature is the detached Ed25519 or SM2 signature over the canonical
@@ -360,6 +383,18 @@ func (rec *Record) validate(p *reportProblems, path string) {
 	} else if rec.Status == RecordRepaired {
 		p.add(path+".repaired_on", "missing on a repaired record")
 	}
+	if o := rec.Objection; o != nil {
+		if o.Status != ObjectionUnder && o.Status != ObjectionRejected {
+			p.add(path+".objection.status", "%q is not %q or %q", o.Status, ObjectionUnder, ObjectionRejected)
+		}
+		checkDate(p, path+".objection.filed_on", o.FiledOn)
+		if o.DueOn != "" {
+			checkDate(p, path+".objection.due_on", o.DueOn)
+		}
+		if o.AnsweredOn != "" {
+			checkDate(p, path+".objection.answered_on", o.AnsweredOn)
+		}
+	}
 }
 
 func (s *Signature) validate(p *reportProblems, issuerKeyID string) {
@@ -562,7 +597,11 @@ var reportShape = []reportMember{
 	{"records", rkArray, true, []reportMember{
 		{"id", rkString, true, nil}, {"category", rkString, true, nil}, {"detail", rkAnyObject, true, nil},
 		{"authority", rkString, true, nil}, {"occurred_on", rkString, true, nil}, {"status", rkString, true, nil},
-		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil}}},
+		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil},
+		{"objection", rkObject, false, []reportMember{
+			{"status", rkString, true, nil}, {"filed_on", rkString, true, nil},
+			{"due_on", rkString, false, nil}, {"answered_on", rkString, false, nil}}}}},
+	{"query_code", rkString, false, nil},
 	{"signature", rkObject, false, []reportMember{
 		{"alg", rkString, true, nil}, {"key_id", rkString, true, nil}, {"value", rkString, true, nil}}},
 }
