@@ -52,6 +52,7 @@ func authzRoutes() []authzRoute {
 		{"GET", "/v1/objections/OBJ-nope", "", nil},
 		{"GET", "/v1/objections", "", []api.Role{api.RoleRegulator}},
 		{"POST", "/v1/objections/OBJ-nope/answer", `{"outcome":"upheld","reasons":"r"}`, []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/measures/changes?since=2020-01-01T00:00:00Z", "", []api.Role{api.RoleRegulator, api.RolePeer}},
 		{"GET", "/metrics", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},

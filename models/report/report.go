@@ -72,6 +72,10 @@ type Report struct {
 	// Assessment is present in the regulatory edition only; nil (and no
 	// JSON member at all) in the public edition.
 	Assessment *Assessment `json:"assessment,omitempty"`
+	// Measures are the joint measures and the commitment bar in force
+	// (report.md "Measures"): regulatory edition only, nil in the public
+	// one.
+	Measures *Measures `json:"measures,omitempty"`
 	// Records lists the publicly visible records as of the report; a nil
 	// slice is written as [].
 	Records []Record `json:"records"`
@@ -134,6 +138,37 @@ type Record struct {
 	Objection *RecordObjection `json:"objection,omitempty"`
 }
 
+// Measures are the joint measures (联合惩戒 / 守信激励) and the commitment
+// bar of the subject, derived from its public records only (never from its
+// tier).
+type Measures struct {
+	CommitmentRouteBarred bool               `json:"commitment_route_barred"`
+	BarredBy              []string           `json:"barred_by"`  // record ids; nil is written as []
+	ForReview             []CommitmentReview `json:"for_review"` // nil is written as []
+	Active                []Measure          `json:"active"`     // nil is written as []
+}
+
+// CommitmentReview is an approval obtained under a breached commitment,
+// marked for review.
+type CommitmentReview struct {
+	RecordID     string `json:"record_id"`
+	CommitmentNo string `json:"commitment_no"`
+	Matter       string `json:"matter"`
+	BreachedOn   string `json:"breached_on"` // date
+}
+
+// Measure is one joint measure in force.
+type Measure struct {
+	Code     string  `json:"code"`
+	Kind     string  `json:"kind"` // "restriction" or "incentive"
+	Text     string  `json:"text"`
+	Basis    string  `json:"basis"`
+	Trigger  string  `json:"trigger"` // the record kind that carries it
+	RecordID string  `json:"record_id"`
+	From     string  `json:"from"`  // date
+	Until    *string `json:"until"` // date, or null while the record stands
+}
+
 // Objection statuses shown on a record.
 const (
 	ObjectionUnder    = "under_objection" // filed and not yet answered (referred included)
@@ -165,6 +200,19 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	p := plain(r)
 	if p.Records == nil {
 		p.Records = []Record{}
+	}
+	if p.Measures != nil {
+		m := *p.Measures
+		if m.BarredBy == nil {
+			m.BarredBy = []string{}
+		}
+		if m.ForReview == nil {
+			m.ForReview = []CommitmentReview{}
+		}
+		if m.Active == nil {
+			m.Active = []Measure{}
+		}
+		p.Measures = &m
 	}
 	if p.Assessment != nil && p.Assessment.Reasons == nil {
 		a := *p.Assessment
@@ -281,6 +329,9 @@ func (r *Report) Validate() error {
 	case EditionPublic:
 		if r.Assessment != nil {
 			p.add("assessment", "the public edition has no assessment")
+		}
+		if r.Measures != nil {
+			p.add("measures", "the public edition has no measures")
 		}
 	case EditionRegulatory:
 		if r.Assessment == nil {
@@ -576,6 +627,7 @@ const (
 	rkObject    // an object with the sub members
 	rkArray     // an array of objects with the sub members
 	rkAnyObject // an object of any content
+	rkAnyValue  // any JSON value (checked when decoded)
 )
 
 var reportShape = []reportMember{
@@ -602,6 +654,16 @@ var reportShape = []reportMember{
 			{"status", rkString, true, nil}, {"filed_on", rkString, true, nil},
 			{"due_on", rkString, false, nil}, {"answered_on", rkString, false, nil}}}}},
 	{"query_code", rkString, false, nil},
+	{"measures", rkObject, false, []reportMember{
+		{"commitment_route_barred", rkAnyValue, true, nil},
+		{"barred_by", rkAnyValue, true, nil},
+		{"for_review", rkArray, true, []reportMember{
+			{"record_id", rkString, true, nil}, {"commitment_no", rkString, true, nil},
+			{"matter", rkString, true, nil}, {"breached_on", rkString, true, nil}}},
+		{"active", rkArray, true, []reportMember{
+			{"code", rkString, true, nil}, {"kind", rkString, true, nil}, {"text", rkString, true, nil},
+			{"basis", rkString, true, nil}, {"trigger", rkString, true, nil}, {"record_id", rkString, true, nil},
+			{"from", rkString, true, nil}, {"until", rkNullableString, false, nil}}}}},
 	{"signature", rkObject, false, []reportMember{
 		{"alg", rkString, true, nil}, {"key_id", rkString, true, nil}, {"value", rkString, true, nil}}},
 }

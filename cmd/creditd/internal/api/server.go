@@ -196,6 +196,7 @@ var routeRoles = map[string][]Role{
 	"GET /v1/objections/{objection_id}":         {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/objections":                        {RoleRegulator},
 	"POST /v1/objections/{objection_id}/answer": {RoleRegulator},
+	"GET /v1/measures/changes":                  {RoleRegulator, RolePeer},
 	"GET /v1/stats/tiers/history":               {RoleRegulator},
 	"GET /v1/stats/hit-rates":                   {RoleRegulator},
 	"GET /v1/stats/tier-changes":                {RoleRegulator},
@@ -250,6 +251,7 @@ func newServer(s *Server) *Server {
 		"GET /v1/objections/{objection_id}":         s.handleObjectionGet,
 		"GET /v1/objections":                        s.handleObjectionQueue,
 		"POST /v1/objections/{objection_id}/answer": s.handleObjectionAnswer,
+		"GET /v1/measures/changes":                  s.handleMeasureChanges,
 		"GET /v1/stats/tiers/history":               s.historyHandler("tiers-history"),
 		"GET /v1/stats/hit-rates":                   s.historyHandler("hit-rates"),
 		"GET /v1/stats/tier-changes":                s.historyHandler("tier-changes"),
@@ -453,6 +455,9 @@ type Entity struct {
 	Reasons       []Reason       `json:"reasons"`
 	Records       RecordCounts   `json:"records"`
 	History       []entityRecord `json:"history,omitempty"`
+	// Measures: the joint measures and the commitment bar in force
+	// (derived from public records; the same as the regulatory report's).
+	Measures *report.Measures `json:"measures"`
 }
 
 // Reason is one reason of an entity's score.
@@ -501,7 +506,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	withHistory := r.URL.Query().Get("records") == "1" || r.URL.Query().Get("records") == "true"
-	v, found := eng.Entity(code, at, withHistory)
+	v, found := eng.Entity(code, at, true) // the records: measures need them
 	if !found {
 		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+report.Instant(at)+
 			" (no events applied for it, or registered later)")
@@ -511,7 +516,10 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		EntityType: issue.EntityType(v.USCC), Status: "active", Tier: v.TierLabel,
 		NationalTier: tier.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
 		Model: v.Model, AsOf: report.Instant(v.AsOf), Reasons: []Reason{},
-		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}}
+		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}, Measures: issue.Measures(scoring.MeasuresOf(&v))}
+	if !withHistory {
+		v.Records = nil
+	}
 	if v.RegisteredOn != civil.NoDate {
 		out.RegisteredOn = v.RegisteredOn.String()
 	}

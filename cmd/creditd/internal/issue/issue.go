@@ -99,6 +99,7 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			a.Reasons = append(a.Reasons, report.Reason{Code: rs.Code, Text: rs.Text, Points: int64(rs.Points)})
 		}
 		r.Assessment = a
+		r.Measures = Measures(scoring.MeasuresOf(v))
 	}
 	for _, rec := range v.Records {
 		// What is publicly visible as of the report: records in their
@@ -123,6 +124,27 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 		r.Records = append(r.Records, rr)
 	}
 	return r
+}
+
+// Measures is the report form of an entity's measures (regulatory
+// edition: report.md "Measures").
+func Measures(m scoring.Measures) *report.Measures {
+	out := &report.Measures{CommitmentRouteBarred: m.CommitmentBarred, BarredBy: append([]string{}, m.BarredBy...),
+		ForReview: []report.CommitmentReview{}, Active: []report.Measure{}}
+	for _, rv := range m.Review {
+		out.ForReview = append(out.ForReview, report.CommitmentReview{RecordID: rv.Record, CommitmentNo: rv.CommitmentNo,
+			Matter: rv.Matter, BreachedOn: rv.BreachedOn.String()})
+	}
+	for _, a := range m.Active {
+		rm := report.Measure{Code: a.Code, Kind: string(a.Kind), Text: a.Text, Basis: a.Basis, Trigger: string(a.Trigger),
+			RecordID: a.Record, From: a.From.String()}
+		if a.Until != civil.NoDate {
+			s := a.Until.String()
+			rm.Until = &s
+		}
+		out.Active = append(out.Active, rm)
+	}
+	return out
 }
 
 // recordObjection is what a report shows of a record's objection, the same
