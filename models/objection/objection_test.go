@@ -92,3 +92,21 @@ func TestIDs(t *testing.T) {
 		}
 	}
 }
+
+// Any string: IDUSCC never panics, and what it accepts has the shape NewID
+// makes; NewID's ids always parse back.
+func FuzzIDUSCC(f *testing.F) {
+	c, _ := uscc.Parse("914403001922038216")
+	f.Add(NewID(c))
+	f.Add("OBJ-")
+	f.Add("OBJ-914403001922038216-")
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := IDUSCC(s)
+		if ok && (len(s) != len(IDPrefix)+18+1+QueryCodeLen || s[len(IDPrefix):len(IDPrefix)+18] != u) {
+			t.Fatalf("IDUSCC(%q) = %q", s, u)
+		}
+		if u2, ok := IDUSCC(NewID(c)); !ok || u2 != c.String() {
+			t.Fatal("NewID does not parse back")
+		}
+	})
+}
