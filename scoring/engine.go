@@ -226,9 +226,18 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			return res, err
 		}
 		target = t
+	case event.TypeObjectionFiled:
+		t, err := e.checkObjection(s, ent, exists, ev)
+		if err != nil {
+			return res, err
+		}
+		target = t
 	default:
 		if want := ev.Type.RefTarget(); want != event.TypeInvalid {
 			t, err := e.checkRef(s, ent, exists, ev, want)
+			if err == nil && ev.Type == event.TypeObjectionAnswered {
+				err = e.checkAnswer(s, ent, ev, t)
+			}
 			if err != nil {
 				return res, err
 			}
@@ -344,6 +353,8 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			if ev.Type == event.TypeCommitmentBreached {
 				t.endKind = endBreached
 			}
+		case event.TypeObjectionFiled, event.TypeObjectionAnswered:
+			e.commitObjection(s, idx, ri, r, ev)
 		}
 	}
 	if ent.region == 0 {
@@ -544,6 +555,8 @@ func endedWord(r *storedRecord) string {
 		return "breached"
 	case r.endKind == endFulfilled:
 		return "fulfilled"
+	case r.endKind == endUpheld || r.endKind == endRejected:
+		return "answered"
 	}
 	return "removed"
 }

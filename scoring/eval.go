@@ -90,6 +90,8 @@ type evaluator struct {
 	m       *compiled
 	contrib []contrib
 	latest  [32]uint32 // per event type: the latest-only record chosen
+	// withdrawals are the upheld objections of the entity (objection.go).
+	withdrawals []withdrawal
 }
 
 // boundary bookkeeping
@@ -132,8 +134,10 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 	for i := range ev.latest {
 		ev.latest[i] = 0
 	}
+	ev.withdrawals = ev.withdrawals[:0]
 	for ri := e.firstRec; ri != 0; {
 		r := s.rec(ri)
+		ev.collectWithdrawals(r)
 		if (r.typ == uint8(event.TypeAnnualReport) || r.typ == uint8(event.TypeTaxRating)) && r.at <= T {
 			cur := ev.latest[r.typ]
 			if cur == 0 || laterRecord(r, s.rec(cur)) {
@@ -341,6 +345,12 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event
 		}
 	default:
 		return
+	}
+	if len(ev.withdrawals) > 0 {
+		// An upheld objection withdraws the record (domain.md §4.8).
+		if at, by, ok := ev.withdrawnAt(ri); ok {
+			setEnd(at, causeRemoved, by)
+		}
 	}
 
 	// Find the feature.

@@ -15,6 +15,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportpage"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
+	"github.com/creditrisk/creditd/models/workday"
 )
 
 // loadIssuer loads the signing key (--key, or DATA/keys/signing.pem,
@@ -48,7 +49,12 @@ func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity, IDs: ids}, jwks, nil
+	qk, err := signing.QueryKey(k.Private)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity,
+		IDs: ids, QueryKey: qk, Calendar: workday.New()}, jwks, nil
 }
 
 // newLocal is the local mode (internal/localmode).
