@@ -60,6 +60,34 @@ type RecordView struct {
 	Public         bool       // shown in the public report
 	Negative       bool
 	Points         int // contribution to the score at the view's instant
+	// SAMR and CreditChina are a penalty's publication in each channel
+	// (nil for other records, published alike in both: the fields above).
+	// The fields above follow Credit China for penalties.
+	SAMR, CreditChina *ChannelView
+	// Transferred is set, from the day TransferredOn, on an enterprise's
+	// abnormal listing unresolved for 3 years: it moved to the serious
+	// illegal and dishonest list then (domain.md §4.2, §4.3), and Category
+	// is CatDishonestList.
+	Transferred   bool
+	TransferredOn civil.Date
+}
+
+// Channel statuses beyond the record statuses: the channel never
+// publishes the record (a warning-only or simple-procedure penalty on the
+// SAMR publicity system; a minor 2026 penalty on Credit China; a
+// simple-procedure penalty in Shandong).
+const StatusNotPublished = "not_published"
+
+// ChannelView is a record's publication in one channel as of an instant.
+type ChannelView struct {
+	Status         string     // StatusActive, StatusRepaired, StatusExpired or StatusNotPublished
+	PublicityUntil civil.Date // last day published; NoDate when not published
+	RepairedOn     civil.Date // NoDate if not repaired in this channel
+	RepairedBy     string
+	// RepairFrom is the first day a repair in this channel is allowed,
+	// NoDate when it is not repairable (Repairable false, see Why).
+	RepairFrom civil.Date
+	Why        string // why not repairable, if not
 }
 
 // EntityView is an entity's state as of an instant.
@@ -156,7 +184,7 @@ func (e *Engine) Entity(code uscc.Code, asOf time.Time, withRecords bool) (v Ent
 		if rec.target != 0 || record.CategoryOf(event.Type(rec.typ)) == record.CatNone || rec.at > T {
 			continue
 		}
-		rv := e.recordView(s, rec, T, asOfDay)
+		rv := e.recordView(s, ent, rec, T, asOfDay)
 		switch rv.Status {
 		case StatusActive:
 			v.Active++
@@ -246,7 +274,7 @@ func (e *Engine) recID(s *shard, ri uint32) string {
 }
 
 // recordView describes a primary record as of T.
-func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Date) RecordView {
+func (e *Engine) recordView(s *shard, ent *entity, r *storedRecord, T int64, asOfDay civil.Date) RecordView {
 	b := s.bytes(r.strOff, r.strLen)
 	typ := event.Type(r.typ)
 	v := RecordView{ID: string(blobField(b, 0)), Type: typ, Category: record.CategoryOf(typ),
@@ -265,7 +293,8 @@ func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Da
 		if r.endKind == endBreached {
 			v.Outcome = "breached"
 			v.Negative = true
-			v.PublicityUntil = record.BreachRule(civil.DateFromUnix(r.endAt)).Until
+			bday := civil.DateFromUnix(r.endAt)
+			v.PublicityUntil = fromRule(record.BreachRule(bday), e.rules.CapUntil(bday)).Until
 		} else {
 			v.Outcome = "fulfilled"
 		}
@@ -284,6 +313,24 @@ func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Da
 		v.Status = StatusExpired
 	}
 	return v
+}
+
+// channelView is a record's publication in one channel under rule, with
+// the channel's repair at repairAt (noTime: none) by record repairBy.
+func (e *Engine) channelView(s *shard, rule record.ChannelRule, repairAt int64, repairBy uint32, T int64, asOfDay civil.Date) *ChannelView {
+	c := &ChannelView{Status: StatusActive, PublicityUntil: rule.Until, RepairedOn: civil.NoDate, RepairFrom: rule.RepairFrom, Why: rule.NotRepairable}
+	if !rule.Repairable {
+		c.RepairFrom = civil.NoDate
+	}
+	switch {
+	case !rule.Shown:
+		c.Status, c.PublicityUntil = StatusNotPublished, civil.NoDate
+	case repairAt != noTime && repairAt <= T:
+		c.Status, c.RepairedOn, c.RepairedBy = StatusRepaired, civil.DateFromUnix(repairAt), e.recID(s, repairBy)
+	case rule.Until != civil.NoDate && rule.Until < asOfDay:
+		c.Status = StatusExpired
+	}
+	return c
 }
 
 // EntityAt is an entity's state for population scans (draws, stats).

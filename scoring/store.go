@@ -97,12 +97,12 @@ type storedRecord struct {
 	target   uint32 // referencing events: the target record, else 0
 	endBy    uint32 // the record that removed/ended this one
 	repairBy uint32 // the repair record
-	year     uint16
+	year     uint16 // annual report, tax rating: the year; penalty: restriction_months
 	typ      uint8
 	sub      uint8
 	endKind  uint8
 	flags    uint8
-	_        [2]byte
+	pen      uint16 // penalties: types and sector (rules.go); 0 for other records and old snapshots
 }
 
 // heapItem schedules an entity's next time-rule re-evaluation.

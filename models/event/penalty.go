@@ -101,3 +101,13 @@ func enumName(tab []string, c uint8) string {
 	}
 	return ""
 }
+
+// DecodeAttrs decodes the attrs object raw of an event of type t into ev
+// (which is reset first), with the rules of Decode. It re-reads attributes
+// stored before they were known (the scoring snapshot migration).
+func (d *Decoder) DecodeAttrs(t Type, raw []byte, ev *Event) error {
+	ev.Reset()
+	ev.Type = t
+	ev.RawAttrs = raw
+	return d.decodeAttrs(ev)
+}

@@ -22,11 +22,15 @@ const (
 	CatTaxRating
 	CatHonor
 	CatComplaint
+	// CatAbnormalStatus is an individual business's abnormal-operation
+	// status (经营异常状态), which takes the place of the abnormal list for
+	// them (domain.md §4.2).
+	CatAbnormalStatus
 	numCategories
 )
 
 var categoryNames = [numCategories]string{"", "penalty", "abnormal_list", "dishonest_list", "court_debtor",
-	"inspection", "commitment", "annual_report", "tax_rating", "honor", "complaint"}
+	"inspection", "commitment", "annual_report", "tax_rating", "honor", "complaint", "abnormal_status"}
 
 // String returns the report name of the category.
 func (c Category) String() string {
