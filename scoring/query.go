@@ -287,6 +287,34 @@ func (e *Engine) recordView(s *shard, ent *entity, r *storedRecord, T int64, asO
 	rule := record.RuleFor(typ, r.sub, day)
 	v.Public, v.Negative = rule.Public, rule.Negative
 	v.PublicityUntil = rule.Until
+	switch typ {
+	case event.TypePenalty:
+		// Each channel by its own rules; the fields of v follow Credit China.
+		p := penaltyOf(s, r, true)
+		samr, cc := record.SAMRRule(p, day, e.rules), record.CreditChinaRule(p, day, e.rules)
+		v.Public, v.PublicityUntil = cc.Shown, cc.Until
+		samrAt, samrBy := int64(noTime), uint32(0)
+		if r.endKind == endStopped {
+			samrAt, samrBy = r.endAt, r.endBy
+		}
+		v.SAMR = e.channelView(s, samr, samrAt, samrBy, T, asOfDay)
+		v.CreditChina = e.channelView(s, cc, r.repairAt, r.repairBy, T, asOfDay)
+	case event.TypeAbnormalListed, event.TypeDishonestListed, event.TypeCourtDebtorListed:
+		v.PublicityUntil = e.rules.CapUntil(day) // Shandong Art. 38 (domain.md §4.1); NoDate elsewhere
+		if typ != event.TypeAbnormalListed {
+			break
+		}
+		if individual(ent.code) {
+			v.Category = record.CatAbnormalStatus // domain.md §4.2: a status, not a listing
+			break
+		}
+		// Unresolved (not removed or repaired) when the 3 years were up:
+		// shown as the serious-list record it became (§4.2, §4.3).
+		tr := transferOn(day)
+		if at := tr.Unix(); at <= T && (r.endAt == noTime || r.endAt > at) && (r.repairAt == noTime || r.repairAt > at) {
+			v.Category, v.Transferred, v.TransferredOn = record.CatDishonestList, true, tr
+		}
+	}
 	if typ == event.TypeCommitmentMade && r.endKind != endNone && r.endAt <= T {
 		v.OutcomeAt = time.Unix(r.endAt, 0).UTC()
 		v.EndedBy = e.recID(s, r.endBy)
