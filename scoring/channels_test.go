@@ -234,7 +234,7 @@ func TestChannelTimelines(t *testing.T) {
 			// D). Shandong: the 5-year cap (Art. 38, "list entries included") ends it after 2025-05-31:
 			// −150 → 450 and override E until then, 600 C from 2025-06-01 00:00 CST.
 			name: "serious list cap", code: chanEnterprise, scheme: []string{"shandong-5"},
-			lines:  []string{chanLine(chanEnterprise, "REC", "dishonest_listed", "2020-06-01", `{"reason":"Order 44"}`)},
+			lines: []string{chanLine(chanEnterprise, "REC", "dishonest_listed", "2020-06-01", `{"reason":"Order 44"}`)},
 			checks: []chanCheck{
 				{at: "2025-05-31T15:59:59Z", score: 450, shandong: "E", reasons: "OVR_DISHONEST,DISHONEST_LIST", category: "dishonest_list", ccUntil: "2025-05-31"},
 				{at: "2025-05-31T16:00:00Z", score: 600, shandong: "C", reasons: "", category: "dishonest_list", ccUntil: "2025-05-31"},
@@ -242,7 +242,7 @@ func TestChannelTimelines(t *testing.T) {
 		},
 		{
 			name: "serious list no cap", code: chanEnterprise, scheme: []string{"national-4"},
-			lines:  []string{chanLine(chanEnterprise, "REC", "dishonest_listed", "2020-06-01", `{"reason":"Order 44"}`)},
+			lines: []string{chanLine(chanEnterprise, "REC", "dishonest_listed", "2020-06-01", `{"reason":"Order 44"}`)},
 			checks: []chanCheck{
 				{at: "2025-05-31T16:00:00Z", score: 450, national: "D", reasons: "OVR_DISHONEST,DISHONEST_LIST", category: "dishonest_list", ccUntil: "—"},
 			},

@@ -24,6 +24,7 @@ import (
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/draw"
 	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -94,6 +95,7 @@ func (s *Server) StopDraws() {
 type Shared struct {
 	API        *Config
 	Model      *scoring.Model
+	Rules      *record.Config // the province's record rules; nil: the model scheme's defaults
 	Exceptions *uscc.Exceptions
 	Tokens     *Tokens
 	Issuer     *issue.Issuer
