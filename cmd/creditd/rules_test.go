@@ -100,7 +100,23 @@ func TestRecordRulesOverHTTP(t *testing.T) {
 					}
 				}
 			}
-			resp, raw := s.do("GET", "/v1/notices?region_prefix=3701", api.RoleRegulator, nil)
+			// The regulators' entity view carries the channels too.
+			resp, raw := s.do("GET", "/v1/entities/"+code+"?records=1", api.RoleRegulator, nil)
+			var ent struct {
+				History []struct {
+					ID   string                `json:"id"`
+					SAMR *report.ChannelStatus `json:"samr"`
+				} `json:"history"`
+			}
+			if resp.StatusCode != 200 || json.Unmarshal(raw, &ent) != nil {
+				t.Fatalf("entity: %d %s", resp.StatusCode, raw)
+			}
+			for _, h := range ent.History {
+				if h.ID == code+"-1" && (h.SAMR == nil || *h.SAMR.PublicityUntil != samrUntil.String()) {
+					t.Errorf("entity history: penalty 1 samr %+v", h.SAMR)
+				}
+			}
+			resp, raw = s.do("GET", "/v1/notices?region_prefix=3701", api.RoleRegulator, nil)
 			var doc api.NoticesDoc
 			if resp.StatusCode != 200 || json.Unmarshal(raw, &doc) != nil || len(doc.Notices) != 1 {
 				t.Fatalf("notices: %d %s", resp.StatusCode, raw)

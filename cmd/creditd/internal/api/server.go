@@ -465,6 +465,11 @@ type entityRecord struct {
 	RepairedOn     string `json:"repaired_on,omitempty"`
 	Public         bool   `json:"public"`
 	Points         int    `json:"points"`
+	// A penalty's publication per channel (report.md "Channels").
+	SAMR        *report.ChannelStatus `json:"samr,omitempty"`
+	CreditChina *report.ChannelStatus `json:"credit_china,omitempty"`
+	// TransferredOn: an abnormal listing moved to the serious list that day.
+	TransferredOn string `json:"transferred_on,omitempty"`
 }
 
 func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
@@ -516,6 +521,12 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		}
 		if rec.RepairedOn != civil.NoDate {
 			ro.RepairedOn = rec.RepairedOn.String()
+		}
+		if rec.SAMR != nil && rec.CreditChina != nil {
+			ro.SAMR, ro.CreditChina = issue.ChannelStatus(rec.SAMR), issue.ChannelStatus(rec.CreditChina)
+		}
+		if rec.Transferred {
+			ro.TransferredOn = rec.TransferredOn.String()
 		}
 		out.History = append(out.History, ro)
 	}

@@ -128,12 +128,13 @@ func buildRecord(rec *scoring.RecordView, channel string) (report.Record, bool) 
 		rr.OccurredOn = rec.TransferredOn.String() // the serious listing began then
 	}
 	if rec.SAMR != nil && rec.CreditChina != nil {
-		rr.SAMR, rr.CreditChina = channelStatus(rec.SAMR), channelStatus(rec.CreditChina)
+		rr.SAMR, rr.CreditChina = ChannelStatus(rec.SAMR), ChannelStatus(rec.CreditChina)
 	}
 	return rr, true
 }
 
-func channelStatus(c *scoring.ChannelView) *report.ChannelStatus {
+// ChannelStatus is a record's channel view as a report's channel block.
+func ChannelStatus(c *scoring.ChannelView) *report.ChannelStatus {
 	return &report.ChannelStatus{Status: c.Status, PublicityUntil: dateOrNull(c.PublicityUntil),
 		RepairedOn: dateOrNull(c.RepairedOn), RepairableFrom: dateOrNull(c.RepairFrom)}
 }
