@@ -36,8 +36,8 @@ import (
 // recomputed from the records (another model: the facts are the same).
 
 const (
-	snapMagic    = "CRSNAP01"
-	snapEnd      = "CRSNAPND"
+	snapMagic = "CRSNAP01"
+	snapEnd   = "CRSNAPND"
 	// snapVersion 3 gives meaning to record bytes that version 2 left
 	// zero: a penalty's attributes (rules.go) and a repair's channel (in
 	// its sub). Version 2 snapshots are read and migrated (the penalty
