@@ -147,6 +147,11 @@ const AbnormalToSeriousYears = 3
 // RuleFor returns the publicity and repair rule for a record of type t with
 // enumerated attribute sub (severity, result, level) dated on.
 //
+// For a penalty it is the Credit China rule by severity alone; the engine
+// judges penalties per channel with their attributes and the province's
+// Config (channel.go: SAMRRule, CreditChinaRule), and lists with ListRule's
+// cap.
+//
 // Sources (domain.md):
 //   - penalties, Credit China display (§4.1, §9.20): 527号 (to 2023-04-30)
 //     general 3 months–1 year, serious 6 months–3 years; Order 58
