@@ -352,6 +352,21 @@ func TestChannelRepairBoundaries(t *testing.T) {
 	if err := applyLine(t, e, chanLine(chanEnterprise, "R3", "repair", "2026-10-01", `{"ref":"REC","decided_on":"2026-10-01","channel":"samr"}`)); err != nil {
 		t.Errorf("SAMR repair after a Credit China one: %v", err)
 	}
+	// SAMR's condition (4) (Order 45 Art. 14, domain.md §9.19): not on the
+	// abnormal or serious list when the early stop is decided. Listed
+	// 2026-09-01, removed 2026-10-05 10:00 CST: a SAMR repair decided
+	// 2026-10-05 takes effect at 00:00 CST that day (listed then) and is
+	// refused; one decided 2026-10-06 is accepted.
+	e = chanEngine(t, "national-4", chanEnterprise, chanLine(chanEnterprise, "REC", "penalty", "2026-04-01", general),
+		chanLine(chanEnterprise, "ABN", "abnormal_listed", "2026-09-01", `{"reason":"unreachable_at_address"}`),
+		chanLine(chanEnterprise, "RM", "abnormal_removed", "2026-10-05", `{"ref":"ABN"}`))
+	listedRepair := `{"id":"R4","uscc":"` + chanEnterprise + `","type":"repair","occurred_at":"2026-10-04T16:00:00Z","authority":"a","attrs":{"ref":"REC","decided_on":"2026-10-05","channel":"samr"}}`
+	if err := applyLine(t, e, listedRepair); !errors.As(err, &re) || re.Reason != event.ReasonNotRepairable || !strings.Contains(re.Detail, "ABN") {
+		t.Errorf("SAMR repair while listed: %v", err)
+	}
+	if err := applyLine(t, e, chanLine(chanEnterprise, "R5", "repair", "2026-10-06", `{"ref":"REC","decided_on":"2026-10-06","channel":"samr"}`)); err != nil {
+		t.Errorf("SAMR repair after the removal: %v", err)
+	}
 }
 
 // TestTransferNotices: the 60-day announcement before the transfer

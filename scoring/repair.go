@@ -78,6 +78,12 @@ func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *event.Event
 				Detail: fmt.Sprintf("the abnormal listing of %s was unresolved for 3 years and moved to the serious illegal and dishonest list on %s; early removal from it is possible from %s (1 year listed)", day, transfer, from)}
 		}
 	}
+	if typ == event.TypePenalty && ch == record.ChannelSAMR {
+		if id := e.listedAt(s, ent, repairInstant(ev)); id != "" {
+			return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.decided_on",
+				Detail: fmt.Sprintf("SAMR stops publication early only for an entity on neither the abnormal operations list nor the serious illegal and dishonest list (Order 45 Art. 14(4)); %q lists it then", truncate(id, 64))}
+		}
+	}
 	if rule.Until != civil.NoDate && ev.DecidedOn > rule.Until {
 		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.decided_on",
 			Detail: fmt.Sprintf("the record's publicity (%s) already ended on %s", ch, rule.Until)}
@@ -87,6 +93,23 @@ func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *event.Event
 			Detail: "the repair is dated before the record it repairs"}
 	}
 	return ri, nil
+}
+
+// listedAt returns the id of an abnormal or serious listing of ent in force
+// at T (not removed, repaired or past the province's cap by then), or "".
+func (e *Engine) listedAt(s *shard, ent *entity, T int64) string {
+	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
+		r := s.rec(ri)
+		if (r.typ != uint8(event.TypeAbnormalListed) && r.typ != uint8(event.TypeDishonestListed)) || r.at > T ||
+			(r.endAt != noTime && r.endAt <= T) || (r.repairAt != noTime && r.repairAt <= T) {
+			continue
+		}
+		if cu := e.rules.CapUntil(civil.DateFromUnix(r.at)); cu != civil.NoDate && dayAfter(cu) <= T {
+			continue
+		}
+		return e.recID(s, ri)
+	}
+	return ""
 }
 
 // fromRule is the channel rule, in both channels, of a non-penalty record
