@@ -170,10 +170,13 @@ func TestRepairBoundaryDays(t *testing.T) {
 		// Regime by decision date: the day before 2026-04-01 is still Order 58 (min 3 months, 31 March → 1 July).
 		{"2023 last day −1", "penalty", "2026-03-31", serious, "2026-06-30", event.ReasonRepairEarly, "2026-07-01"},
 		{"2023 last day at min", "penalty", "2026-03-31", serious, "2026-07-01", "", ""},
-		// Abnormal list (§4.2, §5.3): no waiting; unresolved 3 years → serious list, no longer repairable.
+		// Abnormal list of an enterprise (§4.2, §5.3): no waiting; unresolved 3 years → moved to the
+		// serious list on 2026-06-15, whose early removal needs 1 year on it (§4.3) → from 2027-06-15.
 		{"abnormal same day", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2023-06-15", "", ""},
 		{"abnormal 3 years −1", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-14", "", ""},
-		{"abnormal 3 years", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-15", event.ReasonNotRepairable, ""},
+		{"abnormal 3 years", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2026-06-15", event.ReasonRepairEarly, "2027-06-15"},
+		{"abnormal transferred 1 year −1", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2027-06-14", event.ReasonRepairEarly, "2027-06-15"},
+		{"abnormal transferred 1 year", "abnormal_listed", "2023-06-15", `{"reason":"unreachable_at_address"}`, "2027-06-15", "", ""},
 		// Serious list (§4.3, §5.3): early removal after 1 year.
 		{"serious list −1", "dishonest_listed", "2023-06-15", `{"reason":"Order 44 Art. 2"}`, "2024-06-14", event.ReasonRepairEarly, "2024-06-15"},
 		{"serious list at 1 year", "dishonest_listed", "2023-06-15", `{"reason":"Order 44 Art. 2"}`, "2024-06-15", "", ""},

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/record"
 	"github.com/creditrisk/creditd/models/tier"
@@ -27,6 +26,10 @@ type Options struct {
 	Now func() time.Time
 	// Shards is the number of lock shards, a power of two. Default: 64.
 	Shards int
+	// Rules is the province's configuration of the record rules (lower-fine
+	// threshold, Shandong's simple-procedure exclusion and 5-year cap).
+	// Default: record.DefaultConfig of the model's tier scheme.
+	Rules *record.Config
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -41,6 +44,13 @@ func (o *Options) EnsureDefaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Rules == nil {
+		c := record.DefaultConfig(o.Model.TierScheme)
+		o.Rules = &c
+	}
+	if o.Rules.LowFineYuan < 0 || o.Rules.CapYears < 0 || o.Rules.CapYears > 100 {
+		return fmt.Errorf("scoring: rules: low-fine threshold %d and cap %d years must be non-negative (cap ≤ 100)", o.Rules.LowFineYuan, o.Rules.CapYears)
+	}
 	if o.Shards == 0 {
 		o.Shards = 64
 	}
@@ -54,6 +64,7 @@ func (o *Options) EnsureDefaults() error {
 // concurrent use: applies and queries lock only the shard of the entity.
 type Engine struct {
 	opts      Options
+	rules     record.Config
 	model     *compiled
 	shards    []*shard
 	shardBits uint
@@ -69,7 +80,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, model: c}
+	e := &Engine{opts: opts, model: c, rules: *opts.Rules}
 	for 1<<e.shardBits < opts.Shards {
 		e.shardBits++
 	}
@@ -77,7 +88,7 @@ func New(opts Options) (*Engine, error) {
 	for i := range e.shards {
 		e.shards[i] = newShard()
 	}
-	e.evals.New = func() any { return &evaluator{m: c} }
+	e.evals.New = func() any { return &evaluator{m: c, cfg: e.rules} }
 	return e, nil
 }
 
@@ -86,6 +97,9 @@ func (e *Engine) Model() *Model { return e.model.m }
 
 // ModelName is the model identity shown in reports (id@version+hash).
 func (e *Engine) ModelName() string { return e.model.name }
+
+// Rules returns the engine's record rules configuration.
+func (e *Engine) Rules() record.Config { return e.rules }
 
 // Scheme returns the tier scheme of the model.
 func (e *Engine) Scheme() *tier.Scheme { return e.model.scheme }
@@ -278,7 +292,7 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 	// Commit. Writers hold the shard's write lock, so the shard's own
 	// evaluator serves them without a pool round trip.
 	if s.wev == nil {
-		s.wev = &evaluator{m: e.model}
+		s.wev = &evaluator{m: e.model, cfg: e.rules}
 	}
 	ev2 := s.wev
 	from := tier.None
@@ -331,6 +345,12 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 		if ev.Substantiated {
 			r.flags |= recSubstantiated
 		}
+		if ev.Type == event.TypePenalty {
+			setPenalty(r, ev)
+		}
+		if ev.Type == event.TypeRepair {
+			r.sub = uint8(record.ChannelOf(ev.Channel))
+		}
 		r.target = target
 		r.next = ent.firstRec
 		ent.firstRec = ri
@@ -341,8 +361,12 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			ent.deregAt = clampU32(r.at)
 		case event.TypeRepair:
 			t := s.rec(target)
-			t.repairAt = repairInstant(ev)
-			t.repairBy = ri
+			if record.ChannelOf(ev.Channel) == record.ChannelSAMR {
+				t.endAt, t.endKind, t.endBy = repairInstant(ev), endStopped, ri
+			} else {
+				t.repairAt = repairInstant(ev)
+				t.repairBy = ri
+			}
 		case event.TypeAbnormalRemoved, event.TypeDishonestRemoved, event.TypeCourtDebtorRemoved:
 			t := s.rec(target)
 			t.endAt, t.endKind, t.endBy = r.at, endRemoved, ri
@@ -557,62 +581,10 @@ func endedWord(r *storedRecord) string {
 		return "fulfilled"
 	case r.endKind == endUpheld || r.endKind == endRejected:
 		return "answered"
+	case r.endKind == endStopped:
+		return "repaired on the SAMR publicity system"
 	}
 	return "removed"
-}
-
-// checkRepair validates a repair and returns its target record.
-func (e *Engine) checkRepair(s *shard, ent *entity, exists bool, ev *event.Event) (uint32, error) {
-	ri, r, err := refRecord(s, ent, exists, ev)
-	if err != nil {
-		return 0, err
-	}
-	typ := event.Type(r.typ)
-	if typ == event.TypeCommitmentBreached {
-		// A repair may name the breach; it repairs the breached commitment.
-		ri, r, typ = r.target, s.rec(r.target), event.TypeCommitmentMade
-	}
-	day := civil.DateFromUnix(r.at)
-	var rule record.Rule
-	switch typ {
-	case event.TypeCommitmentMade:
-		if r.endKind != endBreached {
-			return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref",
-				Detail: "only a breached commitment can be repaired"}
-		}
-		day = civil.DateFromUnix(r.endAt)
-		rule = record.BreachRule(day)
-	case event.TypePenalty, event.TypeAbnormalListed, event.TypeDishonestListed, event.TypeCourtDebtorListed:
-		rule = record.RuleFor(typ, r.sub, day)
-	default:
-		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref",
-			Detail: fmt.Sprintf("%q is a %s record, not a negative record that credit repair applies to", truncate(ev.Ref, 64), typ)}
-	}
-	if !rule.Repairable {
-		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.ref", Detail: rule.NotRepairable}
-	}
-	if r.repairAt != noTime || (typ != event.TypeCommitmentMade && r.endKind != endNone) {
-		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.ref",
-			Detail: fmt.Sprintf("record %q was already %s", truncate(ev.Ref, 64), endedWord(r))}
-	}
-	if ev.DecidedOn < rule.RepairFrom {
-		return 0, &event.RejectError{Reason: event.ReasonRepairEarly, Field: "attrs.decided_on", PossibleFrom: rule.RepairFrom,
-			Detail: fmt.Sprintf("a %s record dated %s can be repaired from %s (decided_on is %s)",
-				describeRecord(typ, r.sub), day, rule.RepairFrom, ev.DecidedOn)}
-	}
-	if rule.RepairUntil != civil.NoDate && ev.DecidedOn > rule.RepairUntil {
-		return 0, &event.RejectError{Reason: event.ReasonNotRepairable, Field: "attrs.decided_on",
-			Detail: fmt.Sprintf("the abnormal listing of %s was unresolved for 3 years on %s and is treated as the serious illegal and dishonest list; it can no longer be repaired as an abnormal listing", day, rule.RepairUntil+1)}
-	}
-	if typ == event.TypePenalty && ev.DecidedOn > rule.Until {
-		return 0, &event.RejectError{Reason: event.ReasonAlreadyEnded, Field: "attrs.decided_on",
-			Detail: fmt.Sprintf("the penalty's publicity already ended on %s", rule.Until)}
-	}
-	if repairInstant(ev) < r.at {
-		return 0, &event.RejectError{Reason: event.ReasonRefOrder, Field: "attrs.decided_on",
-			Detail: "the repair is dated before the record it repairs"}
-	}
-	return ri, nil
 }
 
 func describeRecord(t event.Type, sub uint8) string {

@@ -88,6 +88,7 @@ func condBit(c string) uint8 {
 // evaluator holds scratch space for evaluations; one per goroutine.
 type evaluator struct {
 	m       *compiled
+	cfg     record.Config // the province's record rules
 	contrib []contrib
 	latest  [32]uint32 // per event type: the latest-only record chosen
 	// withdrawals are the upheld objections of the entity (objection.go).
@@ -168,7 +169,7 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 			continue
 		}
 		b.at(r.at, causeEvent, ri)
-		ev.scoreRecord(s, ri, r, typ, &b, &conds)
+		ev.scoreRecord(s, e, ri, r, typ, &b, &conds)
 		ri = next
 	}
 	for _, fi := range m.byType[event.TypeRegistered] { // clean years (clean.go)
@@ -259,8 +260,18 @@ func abs32(x int32) int32 {
 // publicity period whose last day is d ends).
 func dayAfter(d civil.Date) int64 { return (d + 1).Unix() }
 
-// scoreRecord adds the contribution of one started primary record.
-func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event.Type, b *bounds, conds *uint8) {
+// capEnd ends a record dated day at the province's cap on dishonesty
+// information (Shandong Art. 38: 5 years, list entries included; domain.md
+// §4.1, §9.25), when there is one.
+func (ev *evaluator) capEnd(day civil.Date, ri uint32, setEnd func(int64, uint8, uint32)) {
+	if cu := ev.cfg.CapUntil(day); cu != civil.NoDate {
+		setEnd(dayAfter(cu), causePublicityEnd, ri)
+	}
+}
+
+// scoreRecord adds the contribution of one started primary record of
+// entity e.
+func (ev *evaluator) scoreRecord(s *shard, e *entity, ri uint32, r *storedRecord, typ event.Type, b *bounds, conds *uint8) {
 	T := b.T
 	start := r.at
 	end := int64(noTime)
@@ -277,12 +288,28 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event
 
 	switch typ {
 	case event.TypePenalty:
-		rule := record.RuleFor(typ, r.sub, day)
+		// The score follows the Credit China display period (MODEL.md
+		// "Channels"); a repair in either channel ends the effect.
+		p := penaltyOf(s, r, false)
+		if p.Excluded(ev.cfg) {
+			return // not credit information in this province (Shandong Art. 13)
+		}
+		rule := record.CreditChinaRule(p, day, ev.cfg)
 		setEnd(dayAfter(rule.Until), causePublicityEnd, ri)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
+		if r.endKind == endStopped {
+			setEnd(r.endAt, causeRepaired, r.endBy)
+		}
 	case event.TypeAbnormalListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
+		ev.capEnd(day, ri, setEnd)
+		if individual(e.code) {
+			// Abnormal status of an individual business: no transfer to
+			// the serious list (domain.md §4.2, §5.3).
+			match, cond = matchAny, condAbnormal
+			break
+		}
 		threeY := day.AddYears(record.AbnormalToSeriousYears).Unix()
 		if threeY <= T && threeY < end {
 			// Unresolved for three years: treated as the serious list from then on.
@@ -300,9 +327,11 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event
 	case event.TypeDishonestListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
 		setEnd(r.repairAt, causeRepaired, r.repairBy)
+		ev.capEnd(day, ri, setEnd)
 		match, cond = matchAny, condDishonest
 	case event.TypeCourtDebtorListed:
 		setEnd(r.endAt, causeRemoved, r.endBy)
+		ev.capEnd(day, ri, setEnd)
 		match, cond = matchAny, condCourt
 	case event.TypeCommitmentMade:
 		if r.endKind == endNone {
@@ -318,6 +347,7 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event
 		if r.endKind == endBreached {
 			rule := record.BreachRule(bday)
 			setEnd(dayAfter(rule.Until), causePublicityEnd, ri)
+			ev.capEnd(bday, ri, setEnd)
 			setEnd(r.repairAt, causeRepaired, r.repairBy)
 			match, cond = matchBreached, condBreach
 		} else {

@@ -64,6 +64,34 @@ type RecordView struct {
 	// instant, nil if none (objection.go). An upheld one makes the status
 	// StatusWithdrawn.
 	Objection *ObjectionView
+	// SAMR and CreditChina are a penalty's publication in each channel
+	// (nil for other records, published alike in both: the fields above).
+	// The fields above follow Credit China for penalties.
+	SAMR, CreditChina *ChannelView
+	// Transferred is set, from the day TransferredOn, on an enterprise's
+	// abnormal listing unresolved for 3 years: it moved to the serious
+	// illegal and dishonest list then (domain.md §4.2, §4.3), and Category
+	// is CatDishonestList.
+	Transferred   bool
+	TransferredOn civil.Date
+}
+
+// Channel statuses beyond the record statuses: the channel never
+// publishes the record (a warning-only or simple-procedure penalty on the
+// SAMR publicity system; a minor 2026 penalty on Credit China; a
+// simple-procedure penalty in Shandong).
+const StatusNotPublished = "not_published"
+
+// ChannelView is a record's publication in one channel as of an instant.
+type ChannelView struct {
+	Status         string     // StatusActive, StatusRepaired, StatusExpired or StatusNotPublished
+	PublicityUntil civil.Date // last day published; NoDate when not published
+	RepairedOn     civil.Date // NoDate if not repaired in this channel
+	RepairedBy     string
+	// RepairFrom is the first day a repair in this channel is allowed,
+	// NoDate when it is not repairable (Repairable false, see Why).
+	RepairFrom civil.Date
+	Why        string // why not repairable, if not
 }
 
 // EntityView is an entity's state as of an instant.
@@ -161,7 +189,7 @@ func (e *Engine) Entity(code uscc.Code, asOf time.Time, withRecords bool) (v Ent
 		if rec.target != 0 || record.CategoryOf(event.Type(rec.typ)) == record.CatNone || rec.at > T {
 			continue
 		}
-		rv := e.recordView(s, rec, T, asOfDay)
+		rv := e.recordView(s, ent, rec, T, asOfDay)
 		if o, ok := objections[ri]; ok {
 			rv.Objection = &o
 			if o.Status == ObjectionUpheld {
@@ -262,7 +290,7 @@ func (e *Engine) recID(s *shard, ri uint32) string {
 }
 
 // recordView describes a primary record as of T.
-func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Date) RecordView {
+func (e *Engine) recordView(s *shard, ent *entity, r *storedRecord, T int64, asOfDay civil.Date) RecordView {
 	b := s.bytes(r.strOff, r.strLen)
 	typ := event.Type(r.typ)
 	v := RecordView{ID: string(blobField(b, 0)), Type: typ, Category: record.CategoryOf(typ),
@@ -275,13 +303,42 @@ func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Da
 	rule := record.RuleFor(typ, r.sub, day)
 	v.Public, v.Negative = rule.Public, rule.Negative
 	v.PublicityUntil = rule.Until
+	switch typ {
+	case event.TypePenalty:
+		// Each channel by its own rules; the fields of v follow Credit China.
+		p := penaltyOf(s, r, true)
+		samr, cc := record.SAMRRule(p, day, e.rules), record.CreditChinaRule(p, day, e.rules)
+		v.Public, v.PublicityUntil = cc.Shown, cc.Until
+		samrAt, samrBy := int64(noTime), uint32(0)
+		if r.endKind == endStopped {
+			samrAt, samrBy = r.endAt, r.endBy
+		}
+		v.SAMR = e.channelView(s, samr, samrAt, samrBy, T, asOfDay)
+		v.CreditChina = e.channelView(s, cc, r.repairAt, r.repairBy, T, asOfDay)
+	case event.TypeAbnormalListed, event.TypeDishonestListed, event.TypeCourtDebtorListed:
+		v.PublicityUntil = e.rules.CapUntil(day) // Shandong Art. 38 (domain.md §4.1); NoDate elsewhere
+		if typ != event.TypeAbnormalListed {
+			break
+		}
+		if individual(ent.code) {
+			v.Category = record.CatAbnormalStatus // domain.md §4.2: a status, not a listing
+			break
+		}
+		// Unresolved (not removed or repaired) when the 3 years were up:
+		// shown as the serious-list record it became (§4.2, §4.3).
+		tr := transferOn(day)
+		if at := tr.Unix(); at <= T && (r.endAt == noTime || r.endAt > at) && (r.repairAt == noTime || r.repairAt > at) {
+			v.Category, v.Transferred, v.TransferredOn = record.CatDishonestList, true, tr
+		}
+	}
 	if typ == event.TypeCommitmentMade && r.endKind != endNone && r.endAt <= T {
 		v.OutcomeAt = time.Unix(r.endAt, 0).UTC()
 		v.EndedBy = e.recID(s, r.endBy)
 		if r.endKind == endBreached {
 			v.Outcome = "breached"
 			v.Negative = true
-			v.PublicityUntil = record.BreachRule(civil.DateFromUnix(r.endAt)).Until
+			bday := civil.DateFromUnix(r.endAt)
+			v.PublicityUntil = fromRule(record.BreachRule(bday), e.rules.CapUntil(bday)).Until
 		} else {
 			v.Outcome = "fulfilled"
 		}
@@ -300,6 +357,24 @@ func (e *Engine) recordView(s *shard, r *storedRecord, T int64, asOfDay civil.Da
 		v.Status = StatusExpired
 	}
 	return v
+}
+
+// channelView is a record's publication in one channel under rule, with
+// the channel's repair at repairAt (noTime: none) by record repairBy.
+func (e *Engine) channelView(s *shard, rule record.ChannelRule, repairAt int64, repairBy uint32, T int64, asOfDay civil.Date) *ChannelView {
+	c := &ChannelView{Status: StatusActive, PublicityUntil: rule.Until, RepairedOn: civil.NoDate, RepairFrom: rule.RepairFrom, Why: rule.NotRepairable}
+	if !rule.Repairable {
+		c.RepairFrom = civil.NoDate
+	}
+	switch {
+	case !rule.Shown:
+		c.Status, c.PublicityUntil = StatusNotPublished, civil.NoDate
+	case repairAt != noTime && repairAt <= T:
+		c.Status, c.RepairedOn, c.RepairedBy = StatusRepaired, civil.DateFromUnix(repairAt), e.recID(s, repairBy)
+	case rule.Until != civil.NoDate && rule.Until < asOfDay:
+		c.Status = StatusExpired
+	}
+	return c
 }
 
 // EntityAt is an entity's state for population scans (draws, stats).

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
 )
 
 // Snapshot format (little-endian):
@@ -33,9 +36,14 @@ import (
 // recomputed from the records (another model: the facts are the same).
 
 const (
-	snapMagic    = "CRSNAP01"
-	snapEnd      = "CRSNAPND"
-	snapVersion  = 2
+	snapMagic = "CRSNAP01"
+	snapEnd   = "CRSNAPND"
+	// snapVersion 3 gives meaning to record bytes that version 2 left
+	// zero: a penalty's attributes (rules.go) and a repair's channel (in
+	// its sub). Version 2 snapshots are read and migrated (the penalty
+	// attributes re-read from the stored attrs); older ones are refused.
+	snapVersion  = 3
+	snapVersion2 = 2
 	snapPrefix   = "snapshot-"
 	snapSuffix   = ".snap"
 	maxSnapShard = 1 << 31
@@ -177,8 +185,9 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return 0, fmt.Errorf("%w: header: %v", ErrSnapshotCorrupt, err)
 	}
-	if string(hdr[:8]) != snapMagic || binary.LittleEndian.Uint32(hdr[8:]) != snapVersion {
-		return 0, fmt.Errorf("%w: not a version %d snapshot", ErrSnapshotCorrupt, snapVersion)
+	version := binary.LittleEndian.Uint32(hdr[8:])
+	if string(hdr[:8]) != snapMagic || (version != snapVersion && version != snapVersion2) {
+		return 0, fmt.Errorf("%w: not a version %d or %d snapshot", ErrSnapshotCorrupt, snapVersion2, snapVersion)
 	}
 	if binary.LittleEndian.Uint32(hdr[12:]) != uint32(unsafe.Sizeof(entity{})) ||
 		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(storedRecord{})) {
@@ -188,7 +197,11 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 	if n := binary.LittleEndian.Uint32(hdr[28:]); int(n) != len(e.shards) {
 		return 0, fmt.Errorf("snapshot has %d shards, the engine %d", n, len(e.shards))
 	}
-	sameModel := string(hdr[32:96]) == e.model.m.Hash()
+	// Cached scores are kept only for the same model under the scheme's
+	// default record rules (the header does not record the rules) and a
+	// current-version layout.
+	sameModel := string(hdr[32:96]) == e.model.m.Hash() && version == snapVersion &&
+		e.rules == record.DefaultConfig(e.model.m.TierScheme)
 	shards := make([]*shard, len(e.shards))
 	for i := range shards {
 		s, err := readShard(br)
@@ -210,6 +223,9 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 		old := e.shards[i]
 		old.slots, old.ents, old.nent, old.recs, old.nrec = s.slots, s.ents, s.nent, s.recs, s.nrec
 		old.arena, old.arenaUsed, old.heap = s.arena, s.arenaUsed, s.heap
+		if version == snapVersion2 {
+			migratePenalties(old)
+		}
 		rebuildObjections(old)
 		if !sameModel {
 			e.reevaluateAll(old, e.opts.Now().Unix())
@@ -217,6 +233,24 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 		old.mu.Unlock()
 	}
 	return pos, nil
+}
+
+// migratePenalties fills the penalty attributes of a version 2 shard's
+// records from their stored attrs (rules.go), which version 2 kept but did
+// not read. A record whose attrs no longer decode keeps none (judged by its
+// severity, as version 2 did).
+func migratePenalties(s *shard) {
+	var d event.Decoder
+	var ev event.Event
+	for i := uint32(1); i < s.nrec; i++ {
+		r := s.rec(i)
+		if r.typ != uint8(event.TypePenalty) {
+			continue
+		}
+		if d.DecodeAttrs(event.TypePenalty, blobField(s.bytes(r.strOff, r.strLen), 2), &ev) == nil {
+			setPenalty(r, &ev)
+		}
+	}
 }
 
 // reevaluateAll recomputes every cached evaluation of a shard.
@@ -489,7 +523,7 @@ func VerifySnapshotFile(path string) (uint64, error) {
 		return 0, fmt.Errorf("%w: header: %v", ErrSnapshotCorrupt, err)
 	}
 	crc.Write(hdr[:])
-	if string(hdr[:8]) != snapMagic || binary.LittleEndian.Uint32(hdr[8:]) != snapVersion ||
+	if v := binary.LittleEndian.Uint32(hdr[8:]); string(hdr[:8]) != snapMagic || (v != snapVersion && v != snapVersion2) ||
 		binary.LittleEndian.Uint32(hdr[12:]) != uint32(unsafe.Sizeof(entity{})) ||
 		binary.LittleEndian.Uint32(hdr[16:]) != uint32(unsafe.Sizeof(storedRecord{})) {
 		return 0, fmt.Errorf("%w: not a version %d snapshot of this build's state layout", ErrSnapshotCorrupt, snapVersion)

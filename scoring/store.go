@@ -75,6 +75,10 @@ const (
 	endFulfilled
 	endUpheld   // objection_filed: answered upheld (the target is withdrawn)
 	endRejected // objection_filed: answered rejected
+	// endStopped: a penalty whose SAMR publication was stopped early by a
+	// repair in the SAMR channel (endAt/endBy; penalties are never
+	// removed, so the fields are free).
+	endStopped
 )
 
 // record flags
@@ -99,12 +103,12 @@ type storedRecord struct {
 	target   uint32 // referencing events: the target record, else 0
 	endBy    uint32 // the record that removed/ended this one
 	repairBy uint32 // the repair record
-	year     uint16
+	year     uint16 // annual report, tax rating: the year; penalty: restriction_months
 	typ      uint8
 	sub      uint8
 	endKind  uint8
 	flags    uint8
-	_        [2]byte
+	pen      uint16 // penalties: types and sector (rules.go); 0 for other records and old snapshots
 }
 
 // heapItem schedules an entity's next time-rule re-evaluation.

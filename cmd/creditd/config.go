@@ -9,8 +9,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/models/record"
 	"github.com/creditrisk/creditd/sampler"
 )
+
+// recordRules is the record.Config of --record-rules and --low-fine-yuan
+// for a model of tier scheme scheme.
+func (c *Config) recordRules(scheme string) *record.Config {
+	switch c.RecordRules {
+	case "national":
+		scheme = "national-4"
+	case "shandong":
+		scheme = "shandong-5"
+	}
+	r := record.DefaultConfig(scheme)
+	r.LowFineYuan = c.LowFineYuan
+	return &r
+}
 
 // Config is creditd's configuration. Every flag can also be set by an
 // environment variable CREDITD_<NAME> (--kafka-brokers is
@@ -62,6 +77,10 @@ type Config struct {
 	LogFormat        string
 	WALSalvage       bool
 	DrawMaxWork      int64 // sampler.Options.MaxRankHashes
+	// RecordRules picks the province's record rules: "" (by the tier
+	// scheme), "national" or "shandong" (record.DefaultConfig).
+	RecordRules string
+	LowFineYuan int64 // record.Config.LowFineYuan
 
 	// Files are NDJSON event files ingested on start.
 	Files []string
@@ -105,6 +124,8 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&c.WALSalvage, "wal-salvage", false, "start even if the last event-log segment is damaged before its end: move the damaged remainder to DATA/log/damaged/ and continue without the events in it (default: refuse to start)")
+	fs.StringVar(&c.RecordRules, "record-rules", "", "province record rules: national (no exclusion, no cap) or shandong (simple-procedure penalties excluded, Art. 13; dishonesty information capped at 5 years, Art. 38); default: by the tier scheme (shandong-5 → shandong)")
+	fs.Int64Var(&c.LowFineYuan, "low-fine-yuan", record.DefaultLowFineYuan, "largest fine in yuan (inclusive) that is a lower-amount fine (较低数额罚款) whose SAMR publication ends after 3 months (Order 45 Art. 13; set by the province)")
 	fs.Int64Var(&c.DrawMaxWork, "draw-max-work", sampler.DefaultMaxRankHashes, "largest draw accepted, in inspector rank hashes (selected entities × the most inspectors that could serve one); larger draws get 422 before any selection (0: the default)")
 }
 

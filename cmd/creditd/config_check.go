@@ -129,6 +129,12 @@ func (c *Config) validate() []ConfigProblem {
 	if _, err := scoring.DefaultModel(c.Scheme); err != nil {
 		bad("scheme", "unknown tier scheme (want national-4 or shandong-5)")
 	}
+	if c.RecordRules != "" && c.RecordRules != "national" && c.RecordRules != "shandong" {
+		bad("record-rules", "unknown record rules (want national or shandong)")
+	}
+	if c.LowFineYuan < 0 {
+		bad("low-fine-yuan", "must not be negative")
+	}
 	if c.DemoEntities < 1 {
 		bad("demo-entities", "must be at least 1")
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/creditrisk/creditd/models/event"
 )
 
 // What a public credit report may contain, written out by hand from
@@ -19,10 +21,13 @@ import (
 // publicShape maps a member path ("" for the top, "issuer", "records[]")
 // to the members allowed there.
 var publicShape = map[string][]string{
-	"":          {"format", "report_id", "issuer", "edition", "issued_at", "valid_until", "subject", "records", "signature", "query_code"},
+	"":          {"format", "report_id", "issuer", "edition", "channel", "issued_at", "valid_until", "subject", "records", "signature", "query_code"},
 	"issuer":    {"code", "name", "key_id"},
 	"subject":   {"uscc", "name", "region", "entity_type", "registered_on", "status"},
-	"records[]": {"id", "category", "detail", "authority", "occurred_on", "status", "publicity_until", "repaired_on", "objection"},
+	"records[]": {"id", "category", "detail", "authority", "occurred_on", "status", "publicity_until", "repaired_on", "samr", "credit_china", "objection"},
+	// report.md "Channels": a penalty's publication in each channel.
+	"records[].samr":         {"status", "publicity_until", "repaired_on", "repairable_from"},
+	"records[].credit_china": {"status", "publicity_until", "repaired_on", "repairable_from"},
 	// An objection shows its status and dates only (domain.md §4.8); the
 	// filer's and the authority's texts are not published.
 	"records[].objection": {"status", "filed_on", "due_on", "answered_on"},
@@ -34,9 +39,12 @@ var publicShape = map[string][]string{
 // the record's history adds (a removal, a repair, a commitment's outcome).
 // Complaints are internal and never appear at all.
 var publicDetail = map[string][]string{
-	"penalty":        {"severity", "decision_no", "amount_yuan", "repaired_by"},
-	"abnormal_list":  {"reason", "removed_on", "removed_by", "repaired_by"},
-	"dishonest_list": {"reason", "removed_on", "removed_by", "repaired_by"},
+	"penalty":       {"severity", "decision_no", "amount_yuan", "penalty_types", "restriction_months", "procedure", "sector", "repaired_by", "samr_repaired_by"},
+	"abnormal_list": {"reason", "removed_on", "removed_by", "repaired_by"},
+	// An individual business's abnormal status (domain.md §4.2).
+	"abnormal_status": {"reason", "removed_on", "removed_by", "repaired_by"},
+	// A serious listing, or an abnormal listing transferred to it (§4.2, §4.3).
+	"dishonest_list": {"reason", "removed_on", "removed_by", "repaired_by", "cause", "abnormal_reason", "abnormal_listed_on"},
 	"court_debtor":   {"case_no", "removed_on", "removed_by"},
 	"inspection":     {"plan_id", "result"},
 	"commitment":     {"commitment_no", "matter", "outcome", "outcome_on", "repaired_by"},
@@ -101,8 +109,14 @@ func checkPublicReport(raw []byte) error {
 			if !slices.Contains(keys, k) {
 				problems = append(problems, fmt.Sprintf("records[%d] (%s): detail key %q is not on the allow-list", i, cat, k))
 			}
-			switch v.(type) {
+			switch v := v.(type) {
 			case string, json.Number, bool:
+			case []any: // penalty_types only: an array of the events.md names
+				for _, e := range v {
+					if name, _ := e.(string); k != "penalty_types" || !slices.Contains(event.PenaltyTypeNames(), name) {
+						problems = append(problems, fmt.Sprintf("records[%d] (%s): detail %q holds %v", i, cat, k, e))
+					}
+				}
 			default:
 				problems = append(problems, fmt.Sprintf("records[%d] (%s): detail %q is %T", i, cat, k, v))
 			}

@@ -20,9 +20,12 @@ import (
 // expired ones, never unpublished ones (a minor penalty under the 2026
 // rules, tax levels other than A and D) and never internal ones
 // (complaints). The regulatory edition is the public content plus the
-// assessment (report.md "Editions"): the same records. Both editions, JSON
-// and page, over the real HTTP handler; the public JSON passes the
-// allow-list.
+// assessment (report.md "Editions"), except that its penalties follow the
+// SAMR publicity system and the public edition's Credit China (report.md
+// "Channels"): a minor penalty is not shown by Credit China under the 2026
+// rules but published by SAMR for 3 months (Order 45 Art. 13, domain.md
+// §4.1). Both editions, JSON and page, over the real HTTP handler; the
+// public JSON passes the allow-list.
 func TestReportVisibilityOverHTTP(t *testing.T) {
 	s := startService(t, filepath.Join(t.TempDir(), "data"))
 	now := time.Now()
@@ -32,24 +35,25 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 		event  string
 		status string // "" when the record is not shown in either edition
 		why    string
+		reg    string // the regulatory edition's status when it differs (SAMR channel), "-" for not shown
 	}{
-		{`penalty|30|{"severity":"general","decision_no":"济市监罚〔2026〕10号","amount_yuan":5000,"internal_note":1.5}`, "active", "general penalty, 1 year of publicity (2026 rules)"},
-		{`penalty|10|{"severity":"minor","decision_no":"济市监罚〔2026〕11号","amount_yuan":100}`, "", "minor penalty: not published under the 2026 rules"},
-		{`complaint|10|{"substantiated":true}`, "", "complaint: internal"},
-		{`tax_rating|20|{"year":2025,"level":"B"}`, "", "tax level B: not published"},
-		{`tax_rating|40|{"year":2024,"level":"D"}`, "active", "tax level D: published 1 year"},
-		{`tax_rating|400|{"year":2024,"level":"A"}`, "", "tax level A older than its 1 year: expired"},
-		{`honor|1106|{"title":"诚信企业","level":"provincial"}`, "", "honour older than its 3 years: expired"},
-		{`annual_report|60|{"year":2025,"on_time":true}`, "active", "annual report, 3 years"},
-		{`inspection|1200|{"plan_id":"37-2023-01","result":"problem_found"}`, "", "inspection older than its 3 years: expired"},
-		{`inspection|50|{"plan_id":"37-2026-09","result":"no_problem"}`, "active", "inspection, 3 years"},
-		{`abnormal_listed|100|{"reason":"annual_report_missing"}`, "removed", "abnormal listing removed (next row): shown as removed"},
-		{`abnormal_removed|10||11`, "", "a removal makes no record of its own"},
-		{`dishonest_listed|500|{"reason":"严重违法"}`, "repaired", "serious-list entry repaired after its minimum year (next row)"},
-		{`repair|20|,"decided_on":"` + repairDay + `"|13`, "", "a repair makes no record of its own"},
-		{`commitment_made|100|{"commitment_no":"CN-1","matter":"许可"}`, "active", "commitment, 3 years; fulfilled (next row)"},
-		{`commitment_fulfilled|10||15`, "", "an outcome makes no record of its own"},
-		{`court_debtor_listed|60|{"case_no":"(2026)鲁01执3号"}`, "active", "judgment debtor, while listed"},
+		{`penalty|30|{"severity":"general","decision_no":"济市监罚〔2026〕10号","amount_yuan":5000,"internal_note":1.5}`, "active", "general penalty, 1 year of publicity (2026 rules)", ""},
+		{`penalty|10|{"severity":"minor","decision_no":"济市监罚〔2026〕11号","amount_yuan":100}`, "", "minor penalty: not published under the 2026 rules; SAMR publishes it 3 months", "active"},
+		{`complaint|10|{"substantiated":true}`, "", "complaint: internal", ""},
+		{`tax_rating|20|{"year":2025,"level":"B"}`, "", "tax level B: not published", ""},
+		{`tax_rating|40|{"year":2024,"level":"D"}`, "active", "tax level D: published 1 year", ""},
+		{`tax_rating|400|{"year":2024,"level":"A"}`, "", "tax level A older than its 1 year: expired", ""},
+		{`honor|1106|{"title":"诚信企业","level":"provincial"}`, "", "honour older than its 3 years: expired", ""},
+		{`annual_report|60|{"year":2025,"on_time":true}`, "active", "annual report, 3 years", ""},
+		{`inspection|1200|{"plan_id":"37-2023-01","result":"problem_found"}`, "", "inspection older than its 3 years: expired", ""},
+		{`inspection|50|{"plan_id":"37-2026-09","result":"no_problem"}`, "active", "inspection, 3 years", ""},
+		{`abnormal_listed|100|{"reason":"annual_report_missing"}`, "removed", "abnormal listing removed (next row): shown as removed", ""},
+		{`abnormal_removed|10||11`, "", "a removal makes no record of its own", ""},
+		{`dishonest_listed|500|{"reason":"严重违法"}`, "repaired", "serious-list entry repaired after its minimum year (next row)", ""},
+		{`repair|20|,"decided_on":"` + repairDay + `"|13`, "", "a repair makes no record of its own", ""},
+		{`commitment_made|100|{"commitment_no":"CN-1","matter":"许可"}`, "active", "commitment, 3 years; fulfilled (next row)", ""},
+		{`commitment_fulfilled|10||15`, "", "an outcome makes no record of its own", ""},
+		{`court_debtor_listed|60|{"case_no":"(2026)鲁01执3号"}`, "active", "judgment debtor, while listed", ""},
 	}
 	var evs []string
 	want := map[string]string{} // id → status
@@ -84,14 +88,27 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 		for _, rec := range rep.Records {
 			got[rec.ID] = rec.Status
 		}
+		edWant, edHidden := map[string]string{}, slices.Clone(hidden)
 		for i, r := range rows {
 			id := fmt.Sprintf("%s-%d", code, i+1)
-			if got[id] != r.status {
-				t.Errorf("%s: record %s (%s) status %q, want %q (%s)", path, id, strings.Split(r.event, "|")[0], got[id], r.status, r.why)
+			w := r.status
+			if ed.query != "" && r.reg != "" {
+				w = strings.TrimPrefix(r.reg, "-")
+				edHidden = slices.DeleteFunc(edHidden, func(h string) bool { return h == id && w != "" })
+			}
+			if w != "" {
+				edWant[id] = w
+			}
+			if got[id] != w {
+				t.Errorf("%s: record %s (%s) status %q, want %q (%s)", path, id, strings.Split(r.event, "|")[0], got[id], w, r.why)
 			}
 		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d records, want %d: %v", path, len(got), len(want), got)
+		if len(got) != len(edWant) {
+			t.Errorf("%s: %d records, want %d: %v", path, len(got), len(edWant), got)
+		}
+		wantChannel := map[string]string{"": report.ChannelCreditChina, "?edition=regulatory": report.ChannelSAMR}[ed.query]
+		if rep.Channel != wantChannel {
+			t.Errorf("%s: channel %q, want %q", path, rep.Channel, wantChannel)
 		}
 		// What each shown record's history adds to its detail.
 		for _, rec := range rep.Records {
@@ -119,12 +136,12 @@ func TestReportVisibilityOverHTTP(t *testing.T) {
 			}
 		}
 		_, page := s.do("GET", path, ed.role, nil, "Accept", "text/html")
-		for id := range want {
+		for id := range edWant {
 			if !bytes.Contains(page, []byte(id)) {
 				t.Errorf("%s page: lacks %s", path, id)
 			}
 		}
-		for _, id := range hidden {
+		for _, id := range edHidden {
 			if bytes.Contains(page, []byte(id+"<")) {
 				t.Errorf("%s page: shows %s", path, id)
 			}

@@ -82,6 +82,6 @@ func newKafka(ctx context.Context, c *common, addr net.Addr) (*kafkamode.Member,
 
 // shared is what both modes take from the wiring.
 func (c *common) shared() api.Shared {
-	return api.Shared{API: c.cfg.apiConfig(), Model: c.model, Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer,
+	return api.Shared{API: c.cfg.apiConfig(), Model: c.model, Rules: c.cfg.recordRules(c.model.TierScheme), Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer,
 		JWKS: c.jwks, RenderHTML: reportpage.Renderer{PublicURL: c.publicURL}.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
 }

@@ -274,6 +274,7 @@ const (
 	aInt
 	aBool
 	aRegion
+	aEnumSet // an array of distinct enum strings, read as a bit set (bit i-1 = enum[i])
 )
 
 type attrField struct {
@@ -305,6 +306,11 @@ var attrSpecs = func() [NumTypes][]attrField {
 		sub("severity", severityNames),
 		text("decision_no", func(e *Event, s string) { e.DecisionNo = s }),
 		{name: "amount_yuan", kind: aInt, optional: true, set: func(e *Event, _ string, n int64, _ bool) { e.AmountYuan = n }},
+		{name: "penalty_types", kind: aEnumSet, optional: true, enum: append([]string{""}, penaltyTypeNames[:]...),
+			set: func(e *Event, _ string, n int64, _ bool) { e.PenaltyTypes = PenaltyType(n) }},
+		{name: "restriction_months", kind: aInt, optional: true, set: func(e *Event, _ string, n int64, _ bool) { e.RestrictionMonths = uint16(n) }},
+		{name: "procedure", kind: aEnum, optional: true, enum: procedureNames, set: func(e *Event, _ string, n int64, _ bool) { e.Procedure = uint8(n) }},
+		{name: "sector", kind: aEnum, optional: true, enum: sectorNames, set: func(e *Event, _ string, n int64, _ bool) { e.Sector = uint8(n) }},
 	}
 	t[TypeAbnormalListed] = []attrField{{name: "reason", kind: aEnum, enum: abnormalNames,
 		set: func(e *Event, s string, n int64, _ bool) { e.Sub, e.Reason = uint8(n), s }}}
@@ -339,6 +345,7 @@ var attrSpecs = func() [NumTypes][]attrField {
 	t[TypeRepair] = []attrField{
 		text("ref", func(e *Event, s string) { e.Ref = s }),
 		{name: "decided_on", kind: aDate, set: func(e *Event, _ string, n int64, _ bool) { e.DecidedOn = civil.Date(n) }},
+		{name: "channel", kind: aEnum, optional: true, enum: channelNames, set: func(e *Event, _ string, n int64, _ bool) { e.Channel = uint8(n) }},
 	}
 	reason := func(name string) attrField { return text(name, func(e *Event, s string) { e.Reason = s }) }
 	t[TypeObjectionFiled] = []attrField{ref[0], reason("reason")}
@@ -392,6 +399,10 @@ func (d *Decoder) decodeAttrs(ev *Event) error {
 		if seen&(1<<i) == 0 && !spec[i].optional {
 			return reject(ReasonInvalidAttrs, spec[i].field, "required for %s events", ev.Type)
 		}
+	}
+	if ev.Type == TypePenalty && ev.RestrictionMonths != 0 && ev.PenaltyTypes&PenRestrictions == 0 {
+		return reject(ReasonInvalidAttrs, "attrs.restriction_months",
+			"needs penalty_types with business_restriction or employment_restriction (the period is theirs)")
 	}
 	return nil
 }
@@ -447,7 +458,12 @@ func (d *Decoder) readAttr(s *jsontext.Scanner, ev *Event, f *attrField) *Reject
 		if f.name == "year" && (n < 1949 || n > 2200) {
 			return reject(ReasonInvalidAttrs, field, "year %d is out of range", n)
 		}
+		if f.name == "restriction_months" && (n < 1 || n > MaxRestrictionMonths) {
+			return reject(ReasonInvalidAttrs, field, "%d is not a period of 1-%d months", n, MaxRestrictionMonths)
+		}
 		f.set(ev, "", n, false)
+	case aEnumSet:
+		return readEnumSet(s, ev, f, k)
 	case aBool:
 		if k != jsontext.Bool {
 			_ = s.SkipValue()
@@ -456,6 +472,57 @@ func (d *Decoder) readAttr(s *jsontext.Scanner, ev *Event, f *attrField) *Reject
 		v, _ := s.Bool()
 		f.set(ev, "", 0, v)
 	}
+	return nil
+}
+
+// readEnumSet reads a non-empty array of distinct enum strings into a bit
+// set (bit i−1 for f.enum[i]). It always consumes the value.
+func readEnumSet(s *jsontext.Scanner, ev *Event, f *attrField, k jsontext.Kind) *RejectError {
+	if k != jsontext.Array {
+		_ = s.SkipValue()
+		return reject(ReasonInvalidAttrs, f.field, "must be an array of strings, got %s", k)
+	}
+	var set int64
+	var rerr *RejectError
+	n := 0
+	err := s.Array(func() error {
+		n++
+		if ek := s.Kind(); ek != jsontext.String {
+			if rerr == nil {
+				rerr = reject(ReasonInvalidAttrs, f.field, "element %d must be a string, got %s", n, ek)
+			}
+			return s.SkipValue()
+		}
+		b, err := s.StringBytes()
+		if err != nil {
+			return err
+		}
+		if rerr != nil {
+			return nil
+		}
+		i := 1
+		for ; i < len(f.enum) && f.enum[i] != string(b); i++ {
+		}
+		switch {
+		case i == len(f.enum):
+			rerr = reject(ReasonInvalidAttrs, f.field, "%q is not one of %v", truncate(string(b), 40), f.enum[1:])
+		case set&(1<<(i-1)) != 0:
+			rerr = reject(ReasonInvalidAttrs, f.field, "%q appears more than once", f.enum[i])
+		default:
+			set |= 1 << (i - 1)
+		}
+		return nil
+	})
+	if err != nil { // cannot happen: RawAttrs was validated by the outer scan
+		return reject(ReasonInvalidAttrs, f.field, "%v", err)
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if set == 0 {
+		return reject(ReasonInvalidAttrs, f.field, "must name at least one penalty type")
+	}
+	f.set(ev, "", set, false)
 	return nil
 }
 

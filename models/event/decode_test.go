@@ -33,7 +33,19 @@ func TestDecodeEveryType(t *testing.T) {
 		{"deregistered", `{}`, func(e *Event) bool { return string(e.RawAttrs) == "{}" }},
 		{"penalty", `{"severity":"serious","decision_no":"深市监罚〔2026〕1号","amount_yuan":50000}`,
 			func(e *Event) bool { return e.Sub == SeveritySerious && e.AmountYuan == 50000 && e.DecisionNo != "" }},
-		{"penalty", `{"severity":"minor","decision_no":"x"}`, func(e *Event) bool { return e.Sub == SeverityMinor && e.AmountYuan == -1 }},
+		{"penalty", `{"severity":"minor","decision_no":"x"}`, func(e *Event) bool {
+			return e.Sub == SeverityMinor && e.AmountYuan == -1 && e.PenaltyTypes == 0 && e.Procedure == 0 && e.Sector == 0 && e.RestrictionMonths == 0
+		}},
+		// The optional penalty attributes (events.md "Penalty attributes").
+		{"penalty", `{"severity":"serious","decision_no":"x","amount_yuan":200000,"penalty_types":["fine","employment_restriction","business_licence_revocation"],"restriction_months":60,"procedure":"ordinary","sector":"food"}`,
+			func(e *Event) bool {
+				return e.PenaltyTypes == PenFine|PenEmploymentRestriction|PenBusinessLicenceRevocation && e.RestrictionMonths == 60 &&
+					e.Procedure == ProcedureOrdinary && e.Sector == SectorFood && e.AmountYuan == 200000
+			}},
+		{"penalty", `{"severity":"minor","decision_no":"x","penalty_types":["warning"],"procedure":"simple","sector":"special_equipment"}`,
+			func(e *Event) bool {
+				return e.PenaltyTypes == PenWarning && e.Procedure == ProcedureSimple && e.Sector == SectorSpecialEquipment
+			}},
 		{"abnormal_listed", `{"reason":"unreachable_at_address"}`, func(e *Event) bool { return e.Sub == AbnormalUnreachable && e.Reason == "unreachable_at_address" }},
 		{"abnormal_removed", `{"ref":"E-0"}`, func(e *Event) bool { return e.Ref == "E-0" }},
 		{"dishonest_listed", `{"reason":"严重违法"}`, func(e *Event) bool { return e.Reason == "严重违法" }},
@@ -49,12 +61,14 @@ func TestDecodeEveryType(t *testing.T) {
 		{"honor", `{"title":"守合同重信用","level":"provincial"}`, func(e *Event) bool { return e.Sub == HonorProvincial }},
 		{"complaint", `{"substantiated":true}`, func(e *Event) bool { return e.Substantiated }},
 		{"repair", `{"ref":"E-0","decided_on":"2026-09-01","note":"kept"}`, func(e *Event) bool {
-			return e.Ref == "E-0" && e.DecidedOn.String() == "2026-09-01" && strings.Contains(string(e.RawAttrs), `"note":"kept"`)
+			return e.Ref == "E-0" && e.DecidedOn.String() == "2026-09-01" && strings.Contains(string(e.RawAttrs), `"note":"kept"`) && e.Channel == 0
 		}},
 		{"objection_filed", `{"ref":"E-0","reason":"处罚决定已被撤销"}`, func(e *Event) bool { return e.Ref == "E-0" && e.Reason == "处罚决定已被撤销" }},
 		{"objection_answered", `{"ref":"O-0","outcome":"referred","reasons":"需公安机关核实"}`, func(e *Event) bool {
 			return e.Ref == "O-0" && e.Sub == OutcomeReferred && e.Reason == "需公安机关核实"
 		}},
+		{"repair", `{"ref":"E-0","decided_on":"2026-09-01","channel":"samr"}`, func(e *Event) bool { return e.Channel == ChannelSAMR }},
+		{"repair", `{"ref":"E-0","decided_on":"2026-09-01","channel":"credit_china"}`, func(e *Event) bool { return e.Channel == ChannelCreditChina }},
 	}
 	var d Decoder
 	var ev Event
@@ -127,6 +141,18 @@ func TestDecodeRejects(t *testing.T) {
 		{"ref number", line("repair", `{"ref":5,"decided_on":"2026-01-01"}`), ReasonInvalidAttrs, "attrs.ref"},
 		{"attr duplicate", line("honor", `{"title":"t","title":"u","level":"national"}`), ReasonInvalidAttrs, "attrs.title"},
 		{"name empty", line("registered", strings.Replace(reg, `"n"`, `""`, 1)), ReasonInvalidAttrs, "attrs.name"},
+		{"penalty_types string", line("penalty", `{"severity":"minor","decision_no":"x","penalty_types":"fine"}`), ReasonInvalidAttrs, "attrs.penalty_types"},
+		{"penalty_types empty", line("penalty", `{"severity":"minor","decision_no":"x","penalty_types":[]}`), ReasonInvalidAttrs, "attrs.penalty_types"},
+		{"penalty_types unknown", line("penalty", `{"severity":"minor","decision_no":"x","penalty_types":["fine","flogging"]}`), ReasonInvalidAttrs, "attrs.penalty_types"},
+		{"penalty_types repeated", line("penalty", `{"severity":"minor","decision_no":"x","penalty_types":["fine","fine"]}`), ReasonInvalidAttrs, "attrs.penalty_types"},
+		{"penalty_types number", line("penalty", `{"severity":"minor","decision_no":"x","penalty_types":["fine",3]}`), ReasonInvalidAttrs, "attrs.penalty_types"},
+		{"procedure unknown", line("penalty", `{"severity":"minor","decision_no":"x","procedure":"summary"}`), ReasonInvalidAttrs, "attrs.procedure"},
+		{"sector unknown", line("penalty", `{"severity":"minor","decision_no":"x","sector":"tobacco"}`), ReasonInvalidAttrs, "attrs.sector"},
+		{"restriction 0", line("penalty", `{"severity":"serious","decision_no":"x","penalty_types":["business_restriction"],"restriction_months":0}`), ReasonInvalidAttrs, "attrs.restriction_months"},
+		{"restriction 1201", line("penalty", `{"severity":"serious","decision_no":"x","penalty_types":["business_restriction"],"restriction_months":1201}`), ReasonInvalidAttrs, "attrs.restriction_months"},
+		{"restriction without type", line("penalty", `{"severity":"serious","decision_no":"x","penalty_types":["fine"],"restriction_months":12}`), ReasonInvalidAttrs, "attrs.restriction_months"},
+		{"restriction without types", line("penalty", `{"severity":"serious","decision_no":"x","restriction_months":12}`), ReasonInvalidAttrs, "attrs.restriction_months"},
+		{"channel unknown", line("repair", `{"ref":"E-0","decided_on":"2026-09-01","channel":"gsxt"}`), ReasonInvalidAttrs, "attrs.channel"},
 	}
 	var d Decoder
 	var ev Event
@@ -179,6 +205,9 @@ func FuzzDecode(f *testing.F) {
 	for _, typ := range Types() {
 		f.Add([]byte(line(typ.String(), `{"ref":"x","severity":"minor","decision_no":"d","name":"n","region":"370102","registered_on":"2020-01-01"}`)))
 	}
+	f.Add([]byte(line("penalty", `{"severity":"serious","decision_no":"d","amount_yuan":5,"penalty_types":["fine","employment_restriction"],"restriction_months":60,"procedure":"simple","sector":"drug"}`)))
+	f.Add([]byte(line("penalty", `{"severity":"minor","decision_no":"d","penalty_types":["fine",["x"],{"a":1}]}`)))
+	f.Add([]byte(line("repair", `{"ref":"x","decided_on":"2026-01-01","channel":"samr"}`)))
 	f.Add([]byte(`{"id":"\ud83d\ude00"}`))
 	f.Add([]byte(`{"attrs":{"a":[1,{"b":null}]}}`))
 	x, _ := uscc.NewExceptions(uscc.PilotExceptions...)
@@ -221,6 +250,12 @@ func FuzzDecode(f *testing.F) {
 		bev2.ownsRaw, ev.ownsRaw = false, false
 		if !reflect.DeepEqual(bev2, ev) && !(len(bev2.RawAttrs) == 0 && len(ev.RawAttrs) == 0) {
 			t.Fatalf("borrow mode decoded differently:\n%+v\n%+v", bev2, ev)
+		}
+		// Penalty attributes are within their domains (events.md "Penalty attributes").
+		if ev.PenaltyTypes >= 1<<numPenaltyTypes || ev.RestrictionMonths > MaxRestrictionMonths ||
+			(ev.RestrictionMonths != 0 && ev.PenaltyTypes&PenRestrictions == 0) ||
+			int(ev.Procedure) >= len(procedureNames) || int(ev.Sector) >= len(sectorNames) || int(ev.Channel) >= len(channelNames) {
+			t.Fatalf("penalty attributes out of range: %+v", ev)
 		}
 		if _, err := uscc.Parse(ev.USCC.String()); err != nil && !ev.Exception {
 			t.Fatalf("accepted invalid uscc %s", ev.USCC)

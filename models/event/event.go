@@ -199,6 +199,16 @@ type Event struct {
 	Substantiated bool
 	DecidedOn     civil.Date // repair
 
+	// Penalty attributes (optional; penalty.go): the penalty types of the
+	// decision, the longest restriction period, the procedure and the
+	// sector; zero when not given.
+	PenaltyTypes      PenaltyType
+	RestrictionMonths uint16
+	Procedure         uint8
+	Sector            uint8
+	// Channel is a repair's publicity channel (Channel*), 0 when not given.
+	Channel uint8
+
 	ownsRaw bool // RawAttrs is a copy owned by the event
 }
 

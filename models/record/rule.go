@@ -22,11 +22,15 @@ const (
 	CatTaxRating
 	CatHonor
 	CatComplaint
+	// CatAbnormalStatus is an individual business's abnormal-operation
+	// status (经营异常状态), which takes the place of the abnormal list for
+	// them (domain.md §4.2).
+	CatAbnormalStatus
 	numCategories
 )
 
 var categoryNames = [numCategories]string{"", "penalty", "abnormal_list", "dishonest_list", "court_debtor",
-	"inspection", "commitment", "annual_report", "tax_rating", "honor", "complaint"}
+	"inspection", "commitment", "annual_report", "tax_rating", "honor", "complaint", "abnormal_status"}
 
 // String returns the report name of the category.
 func (c Category) String() string {
@@ -142,6 +146,11 @@ const AbnormalToSeriousYears = 3
 
 // RuleFor returns the publicity and repair rule for a record of type t with
 // enumerated attribute sub (severity, result, level) dated on.
+//
+// For a penalty it is the Credit China rule by severity alone; the engine
+// judges penalties per channel with their attributes and the province's
+// Config (channel.go: SAMRRule, CreditChinaRule), and lists with ListRule's
+// cap.
 //
 // Sources (domain.md):
 //   - penalties, Credit China display (§4.1, §9.20): 527号 (to 2023-04-30)

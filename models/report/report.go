@@ -69,6 +69,11 @@ type Report struct {
 	IssuedAt   string  `json:"issued_at"`   // instant, see Instant
 	ValidUntil string  `json:"valid_until"` // instant; after it, receivers ask for a fresh report
 	Subject    Subject `json:"subject"`
+	// Channel names the publicity channel whose rules the records'
+	// status, publicity_until and repaired_on follow (ChannelSAMR,
+	// ChannelCreditChina; report.md "Channels"). Empty (no member) in
+	// reports written before channels: Credit China.
+	Channel string `json:"channel,omitempty"`
 	// Assessment is present in the regulatory edition only; nil (and no
 	// JSON member at all) in the public edition.
 	Assessment *Assessment `json:"assessment,omitempty"`
@@ -133,6 +138,10 @@ type Record struct {
 	Status         string          `json:"status"`          // RecordActive, RecordRepaired, RecordExpired, RecordRemoved
 	PublicityUntil *string         `json:"publicity_until"` // date, or nil (null)
 	RepairedOn     *string         `json:"repaired_on"`     // date, or nil (null)
+	// SAMR and CreditChina are a penalty's publication in each channel
+	// (absent for other records, which both channels publish alike).
+	SAMR        *ChannelStatus `json:"samr,omitempty"`
+	CreditChina *ChannelStatus `json:"credit_china,omitempty"`
 	// Objection is the record's objection (异议), nil (no member) when it
 	// has none to show (report.md "Objections").
 	Objection *RecordObjection `json:"objection,omitempty"`
@@ -345,6 +354,9 @@ func (r *Report) Validate() error {
 	if okIssued && okUntil && !until.After(issued) {
 		p.add("valid_until", "%s is not after issued_at %s", r.ValidUntil, r.IssuedAt)
 	}
+	if r.Channel != "" && r.Channel != ChannelSAMR && r.Channel != ChannelCreditChina {
+		p.add("channel", "%q is not %q or %q", r.Channel, ChannelSAMR, ChannelCreditChina)
+	}
 	r.Subject.validate(&p)
 	if a := r.Assessment; a != nil {
 		a.validate(&p, issued, okIssued)
@@ -445,6 +457,12 @@ func (rec *Record) validate(p *reportProblems, path string) {
 		if o.AnsweredOn != "" {
 			checkDate(p, path+".objection.answered_on", o.AnsweredOn)
 		}
+	}
+	if rec.SAMR != nil {
+		rec.SAMR.validate(p, path+".samr")
+	}
+	if rec.CreditChina != nil {
+		rec.CreditChina.validate(p, path+".credit_china")
 	}
 }
 
@@ -636,6 +654,7 @@ var reportShape = []reportMember{
 	{"issuer", rkObject, true, []reportMember{
 		{"code", rkString, true, nil}, {"name", rkString, true, nil}, {"key_id", rkString, true, nil}}},
 	{"edition", rkString, true, nil},
+	{"channel", rkString, false, nil},
 	{"issued_at", rkString, true, nil},
 	{"valid_until", rkString, true, nil},
 	{"subject", rkObject, true, []reportMember{
@@ -650,6 +669,7 @@ var reportShape = []reportMember{
 		{"id", rkString, true, nil}, {"category", rkString, true, nil}, {"detail", rkAnyObject, true, nil},
 		{"authority", rkString, true, nil}, {"occurred_on", rkString, true, nil}, {"status", rkString, true, nil},
 		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil},
+		{"samr", rkObject, false, channelStatusShape}, {"credit_china", rkObject, false, channelStatusShape},
 		{"objection", rkObject, false, []reportMember{
 			{"status", rkString, true, nil}, {"filed_on", rkString, true, nil},
 			{"due_on", rkString, false, nil}, {"answered_on", rkString, false, nil}}}}},

@@ -24,6 +24,7 @@ import (
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/draw"
 	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/record"
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -105,6 +106,7 @@ func (s *Server) StopDraws() {
 type Shared struct {
 	API        *Config
 	Model      *scoring.Model
+	Rules      *record.Config // the province's record rules; nil: the model scheme's defaults
 	Exceptions *uscc.Exceptions
 	Tokens     *Tokens
 	Issuer     *issue.Issuer
@@ -206,6 +208,7 @@ var routeRoles = map[string][]Role{
 	"GET /v1/objections":                        {RoleRegulator},
 	"POST /v1/objections/{objection_id}/answer": {RoleRegulator},
 	"GET /v1/measures/changes":                  {RoleRegulator, RolePeer},
+	"GET /v1/notices":                           {RoleRegulator},
 }
 
 // Patterns lists the patterns of the Server's routes (routeRoles).
@@ -263,6 +266,7 @@ func newServer(s *Server) *Server {
 		"GET /v1/objections":                        s.handleObjectionQueue,
 		"POST /v1/objections/{objection_id}/answer": s.handleObjectionAnswer,
 		"GET /v1/measures/changes":                  s.handleMeasureChanges,
+		"GET /v1/notices":                           s.handleNotices,
 	}
 	for pattern, fn := range h {
 		s.mux.Handle(pattern, s.Route(pattern, fn))
@@ -494,6 +498,11 @@ type entityRecord struct {
 	Points         int    `json:"points"`
 	// Objection is the record's latest objection (regulators and peers).
 	Objection *QueuedObjection `json:"objection,omitempty"`
+	// A penalty's publication per channel (report.md "Channels").
+	SAMR        *report.ChannelStatus `json:"samr,omitempty"`
+	CreditChina *report.ChannelStatus `json:"credit_china,omitempty"`
+	// TransferredOn: an abnormal listing moved to the serious list that day.
+	TransferredOn string `json:"transferred_on,omitempty"`
 }
 
 func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
@@ -551,6 +560,12 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		}
 		if o := rec.Objection; o != nil {
 			ro.Objection = &QueuedObjection{ObjectionStatus: s.objectionStatus(o, at), Authority: o.Authority, Reason: o.Reason, AnsweredBy: o.AnsweredBy}
+		}
+		if rec.SAMR != nil && rec.CreditChina != nil {
+			ro.SAMR, ro.CreditChina = issue.ChannelStatus(rec.SAMR), issue.ChannelStatus(rec.CreditChina)
+		}
+		if rec.Transferred {
+			ro.TransferredOn = rec.TransferredOn.String()
 		}
 		out.History = append(out.History, ro)
 	}

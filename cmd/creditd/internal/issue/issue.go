@@ -61,7 +61,7 @@ var provinceNames = map[string]string{
 // unknown members (kept but not published) and floats, which the report
 // format forbids.
 var detailKeys = map[event.Type][]string{
-	event.TypePenalty:           {"severity", "decision_no", "amount_yuan"},
+	event.TypePenalty:           {"severity", "decision_no", "amount_yuan", "penalty_types", "restriction_months", "procedure", "sector"},
 	event.TypeAbnormalListed:    {"reason"},
 	event.TypeDishonestListed:   {"reason"},
 	event.TypeCourtDebtorListed: {"case_no"},
@@ -88,6 +88,7 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: EntityType(v.USCC),
 			RegisteredOn: v.RegisteredOn.String(), Status: report.SubjectActive,
 		},
+		Channel: report.EditionChannel(edition),
 		Records: []report.Record{},
 	}
 	if v.Deregistered {
@@ -106,26 +107,15 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 		r.Measures = Measures(scoring.MeasuresOf(v))
 	}
 	for _, rec := range v.Records {
-		// What is publicly visible as of the report: records in their
-		// publicity period, and records repaired or removed, with their
-		// status (report.md). Expired and never-public records are not.
 		// A record withdrawn on an upheld objection was wrong: it is not
 		// listed (domain.md §4.8).
-		if !rec.Public || rec.Status == scoring.StatusExpired || rec.Status == scoring.StatusWithdrawn {
+		if rec.Status == scoring.StatusWithdrawn {
 			continue
 		}
-		rr := report.Record{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(&rec),
-			Authority: rec.Authority, OccurredOn: civil.DateOf(rec.OccurredAt).String(), Status: rec.Status}
-		if rec.PublicityUntil != civil.NoDate {
-			s := rec.PublicityUntil.String()
-			rr.PublicityUntil = &s
+		if rr, ok := buildRecord(&rec, r.Channel); ok {
+			rr.Objection = recordObjection(rec.Objection, iss.Calendar)
+			r.Records = append(r.Records, rr)
 		}
-		if rec.RepairedOn != civil.NoDate {
-			s := rec.RepairedOn.String()
-			rr.RepairedOn = &s
-		}
-		rr.Objection = recordObjection(rec.Objection, iss.Calendar)
-		r.Records = append(r.Records, rr)
 	}
 	if iss.IDs != nil {
 		// The id binds the content, so it is made last. It fails only
@@ -177,6 +167,55 @@ func recordObjection(o *scoring.ObjectionView, cal *workday.Calendar) *report.Re
 	return ro
 }
 
+// buildRecord is a view's record in a report whose records follow
+// channel; ok is false when the record is not listed. What is publicly
+// visible as of the report: records in their publicity period, and
+// records repaired or removed, with their status (report.md). Expired and
+// never-public records are not. A penalty follows the channel's own rules
+// (report.md "Channels") and carries both channels' blocks.
+func buildRecord(rec *scoring.RecordView, channel string) (report.Record, bool) {
+	status, until, repaired := rec.Status, rec.PublicityUntil, rec.RepairedOn
+	if rec.SAMR != nil && rec.CreditChina != nil {
+		c := rec.CreditChina
+		if channel == report.ChannelSAMR {
+			c = rec.SAMR
+		}
+		if c.Status == scoring.StatusNotPublished {
+			return report.Record{}, false
+		}
+		status, until, repaired = c.Status, c.PublicityUntil, c.RepairedOn
+	} else if !rec.Public {
+		return report.Record{}, false
+	}
+	if status == scoring.StatusExpired {
+		return report.Record{}, false
+	}
+	rr := report.Record{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(rec),
+		Authority: rec.Authority, OccurredOn: civil.DateOf(rec.OccurredAt).String(), Status: status,
+		PublicityUntil: dateOrNull(until), RepairedOn: dateOrNull(repaired)}
+	if rec.Transferred {
+		rr.OccurredOn = rec.TransferredOn.String() // the serious listing began then
+	}
+	if rec.SAMR != nil && rec.CreditChina != nil {
+		rr.SAMR, rr.CreditChina = ChannelStatus(rec.SAMR), ChannelStatus(rec.CreditChina)
+	}
+	return rr, true
+}
+
+// ChannelStatus is a record's channel view as a report's channel block.
+func ChannelStatus(c *scoring.ChannelView) *report.ChannelStatus {
+	return &report.ChannelStatus{Status: c.Status, PublicityUntil: dateOrNull(c.PublicityUntil),
+		RepairedOn: dateOrNull(c.RepairedOn), RepairableFrom: dateOrNull(c.RepairFrom)}
+}
+
+func dateOrNull(d civil.Date) *string {
+	if d == civil.NoDate {
+		return nil
+	}
+	s := d.String()
+	return &s
+}
+
 // recordDetail copies a record's public attributes.
 func recordDetail(rec *scoring.RecordView) json.RawMessage {
 	var attrs map[string]json.RawMessage
@@ -197,6 +236,17 @@ func recordDetail(rec *scoring.RecordView) json.RawMessage {
 	}
 	if rec.RepairedBy != "" {
 		out["repaired_by"] = rec.RepairedBy
+	}
+	if rec.SAMR != nil && rec.SAMR.RepairedBy != "" {
+		out["samr_repaired_by"] = rec.SAMR.RepairedBy
+	}
+	if rec.Transferred {
+		// An enterprise's abnormal listing unresolved for 3 years, shown as
+		// the serious-list record it became (domain.md §4.2, §4.3).
+		delete(out, "reason")
+		out["cause"] = "transferred_from_abnormal_list"
+		out["abnormal_reason"] = attrs["reason"]
+		out["abnormal_listed_on"] = civil.DateOf(rec.OccurredAt).String()
 	}
 	b, _ := json.Marshal(out)
 	return b

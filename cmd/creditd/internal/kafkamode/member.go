@@ -61,7 +61,7 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: --kafka-partitioner: %v", ErrUsage, err)
 	}
-	probe, err := scoring.New(scoring.Options{Model: o.Model, Shards: 1})
+	probe, err := scoring.New(scoring.Options{Model: o.Model, Rules: o.Rules, Shards: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 	m := &Member{o: o, part: part, advertise: advertise, modelName: probe.ModelName()}
 	// States are made once Run holds partitions, after New set km and hist.
 	newState := func(int) (kf.State, error) {
-		eng, err := scoring.New(scoring.Options{Model: o.Model, Shards: kafkaEngineShards})
+		eng, err := scoring.New(scoring.Options{Model: o.Model, Rules: o.Rules, Shards: kafkaEngineShards})
 		if err != nil {
 			return nil, err
 		}

@@ -59,7 +59,7 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 			l.Close(context.Background())
 		}
 	}()
-	if l.eng, err = scoring.New(scoring.Options{Model: o.Model}); err != nil {
+	if l.eng, err = scoring.New(scoring.Options{Model: o.Model, Rules: o.Rules}); err != nil {
 		return nil, err
 	}
 	if l.log, err = ingest.OpenLog(o.Dirs["log"], o.WALSalvage, logger.With("component", "log")); err != nil {

@@ -132,6 +132,8 @@ var categoryLabels = map[string]string{
 	"tax_rating":     "纳税信用等级 Tax credit rating",
 	"honor":          "表彰荣誉 Honour",
 	"complaint":      "投诉举报 Complaint",
+	// An individual business's mark in place of the abnormal list (domain.md §4.2).
+	"abnormal_status": "经营异常状态 Abnormal operation status",
 }
 
 func categoryLabel(c string) string {
