@@ -53,9 +53,12 @@ func TestWrongMethod405(t *testing.T) {
 				methods[path]["HEAD"] = true
 			}
 		}
-		// GET /v1/draws/{draw_id} matches /v1/draws/commitments too
-		if m := methods["/v1/draws/commitments"]; m != nil {
-			m["GET"], m["HEAD"] = true, true
+		// GET /v1/draws/{draw_id} matches /v1/draws/commitments and
+		// /v1/draws/preview too
+		for _, p := range []string{"/v1/draws/commitments", "/v1/draws/preview"} {
+			if m := methods[p]; m != nil {
+				m["GET"], m["HEAD"] = true, true
+			}
 		}
 		for path, has := range methods {
 			var allow, wrong []string
