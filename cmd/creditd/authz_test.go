@@ -48,6 +48,8 @@ func authzRoutes() []authzRoute {
 		{"GET", "/v1/stats/tiers/history", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/v1/stats/hit-rates", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/v1/stats/tier-changes", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/challenger", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/challenger/metrics", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/metrics", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},

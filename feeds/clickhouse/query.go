@@ -478,12 +478,12 @@ func (r *HitRateRow) finish() {
 	}
 	n := float64(r.Inspections)
 	r.HitRate = float64(r.Found) / n
-	r.HitRateLow, r.HitRateHigh = wilson(r.Found, r.Inspections)
+	r.HitRateLow, r.HitRateHigh = Wilson(r.Found, r.Inspections)
 	r.AdverseRate = float64(r.Found+r.Refused+r.Unreachable) / n
 }
 
-// wilson is the Wilson score 95% interval for k successes in n trials.
-func wilson(k, n int64) (lo, hi float64) {
+// Wilson is the Wilson score 95% interval for k successes in n trials.
+func Wilson(k, n int64) (lo, hi float64) {
 	if n <= 0 {
 		return 0, 0
 	}

@@ -52,6 +52,7 @@ type Options struct {
 	Exceptions *uscc.Exceptions
 	RenderHTML func(w io.Writer, r *report.Report) error // the printable report page
 	History    HistoryQuerier                            // nil: no ClickHouse
+	Monitor    ModelMonitor                              // model monitoring (drift, challenger)
 
 	DrawDir      string                                                    // draw store and publications
 	DrawScheme   *tier.Scheme                                              // Kafka mode; local: the engine's
@@ -62,7 +63,7 @@ type Options struct {
 // New returns the Server of o, not ready (SetReady) until the state is.
 func New(o Options) (*Server, error) {
 	s := &Server{cfg: o.Config, eng: o.Engine, ing: o.Ingester, owner: o.Router, tokens: o.Tokens, issuer: o.Issuer,
-		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History}
+		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History, monitor: o.Monitor}
 	logger := o.Logger.With("component", "draws")
 	var err error
 	if o.Router == nil {
@@ -92,16 +93,20 @@ func (s *Server) StopDraws() {
 // exceptions, tokens, the issuer and its keys, the report page, metrics,
 // the logger and where the "ready" line goes.
 type Shared struct {
-	API        *Config
-	Model      *scoring.Model
-	Exceptions *uscc.Exceptions
-	Tokens     *Tokens
-	Issuer     *issue.Issuer
-	JWKS       []byte
-	RenderHTML func(w io.Writer, r *report.Report) error
-	Metrics    *metrics.Set
-	Logger     *slog.Logger
-	Stdout     io.Writer // the "ready" line
+	API   *Config
+	Model *scoring.Model
+	// Challenger is scored in shadow (--challenger); nil: none.
+	Challenger *scoring.Shadow
+	// MonitorInterval is how often the model monitoring scan runs.
+	MonitorInterval time.Duration
+	Exceptions      *uscc.Exceptions
+	Tokens          *Tokens
+	Issuer          *issue.Issuer
+	JWKS            []byte
+	RenderHTML      func(w io.Writer, r *report.Report) error
+	Metrics         *metrics.Set
+	Logger          *slog.Logger
+	Stdout          io.Writer // the "ready" line
 }
 
 // Server is creditd's HTTP API.
@@ -119,6 +124,7 @@ type Server struct {
 	reqSeq     atomic.Uint64
 	draws      *drawService
 	history    HistoryQuerier
+	monitor    ModelMonitor
 	owner      EntityRouter
 	mux        *http.ServeMux
 	renderHTML func(w io.Writer, r *report.Report) error
@@ -130,6 +136,16 @@ type Server struct {
 // configured).
 type HistoryQuerier interface {
 	ServeHistory(w http.ResponseWriter, r *http.Request, which string)
+}
+
+// ModelMonitor answers the model-monitoring endpoints (package monitor).
+type ModelMonitor interface {
+	// ServeChallenger answers GET /v1/stats/challenger from the latest
+	// monitoring scan of this instance's engines.
+	ServeChallenger(w http.ResponseWriter, r *http.Request)
+	// ServeMetrics answers GET /v1/stats/challenger/metrics: the
+	// tier-labelled monitoring metrics, for regulators only.
+	ServeMetrics(w http.ResponseWriter, r *http.Request)
 }
 
 // EntityRouter finds the state that holds an entity when this instance
@@ -182,6 +198,8 @@ var routeRoles = map[string][]Role{
 	"GET /v1/stats/tiers/history":        {RoleRegulator},
 	"GET /v1/stats/hit-rates":            {RoleRegulator},
 	"GET /v1/stats/tier-changes":         {RoleRegulator},
+	"GET /v1/stats/challenger":           {RoleRegulator},
+	"GET /v1/stats/challenger/metrics":   {RoleRegulator},
 	"GET /metrics":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /healthz":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /readyz":                        {RolePublic, RoleRegulator, RolePeer, RoleSource},
@@ -232,6 +250,8 @@ func newServer(s *Server) *Server {
 		"GET /v1/stats/tiers/history":        s.historyHandler("tiers-history"),
 		"GET /v1/stats/hit-rates":            s.historyHandler("hit-rates"),
 		"GET /v1/stats/tier-changes":         s.historyHandler("tier-changes"),
+		"GET /v1/stats/challenger":           s.monitorHandler(ModelMonitor.ServeChallenger),
+		"GET /v1/stats/challenger/metrics":   s.monitorHandler(ModelMonitor.ServeMetrics),
 		"GET /metrics":                       promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}).ServeHTTP,
 		"GET /healthz":                       s.handleHealth,
 		"GET /readyz":                        s.handleReady,
@@ -565,6 +585,19 @@ func (s *Server) historyHandler(which string) http.HandlerFunc {
 			return
 		}
 		s.history.ServeHistory(w, r, which)
+	}
+}
+
+func (s *Server) monitorHandler(fn func(ModelMonitor, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.notReady(w, r) {
+			return
+		}
+		if s.monitor == nil {
+			writeProblem(w, r, http.StatusNotImplemented, "model monitoring is not running")
+			return
+		}
+		fn(s.monitor, w, r)
 	}
 }
 
