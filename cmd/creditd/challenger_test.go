@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -458,5 +459,20 @@ func TestChallengerLeavesReportsAndDraws(t *testing.T) {
 	}
 	if selected[0] != selected[1] {
 		t.Fatalf("draws differ with the challenger:\n%s\n%s", selected[0], selected[1])
+	}
+}
+
+// The drift alerts fire at the documented PSI thresholds (scoring.PSIWatch
+// and scoring.PSIAlert): the numbers in docs/ops/alerts.yml are theirs.
+func TestDriftAlertThresholds(t *testing.T) {
+	exprs := alertExprs(t)
+	want := map[string]string{
+		"CreditdModelDrift":         fmt.Sprintf("(creditd_score_psi) >= %v < %v", scoring.PSIWatch, scoring.PSIAlert),
+		"CreditdModelDriftCritical": fmt.Sprintf("(creditd_score_psi) >= %v", scoring.PSIAlert),
+	}
+	for name, w := range want {
+		if e, ok := exprs[name]; !ok || !strings.HasSuffix(strings.TrimSpace(e), w) {
+			t.Errorf("alert %s: expr %q, want it to end with %q", name, e, w)
+		}
 	}
 }
