@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
+	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
@@ -473,6 +475,89 @@ func TestDriftAlertThresholds(t *testing.T) {
 	for name, w := range want {
 		if e, ok := exprs[name]; !ok || !strings.HasSuffix(strings.TrimSpace(e), w) {
 			t.Errorf("alert %s: expr %q, want it to end with %q", name, e, w)
+		}
+	}
+}
+
+// With ClickHouse: every scan's score bands, agreement matrix and
+// challenger tiers land in score_bands, challenger_agreement and
+// challenger_tiers, and GET /v1/stats/tiers/history shows this month's
+// PSI of the champion equal to the scan's.
+func TestChallengerInClickHouse(t *testing.T) {
+	addr := clickhouseAddr(t)
+	db := fmt.Sprintf("creditd_chall_%d", time.Now().UnixNano())
+	dir := t.TempDir()
+	tc := newChallengerCase(t, dir, 300, 400, 80)
+	s := startService(t, filepath.Join(dir, "data"), "--clickhouse-dsn", "clickhouse://"+addr+"/"+db, "--model", tc.champPath,
+		"--challenger", tc.challPath, "--monitor-interval", "200ms")
+	if res, code := s.postEvents(api.RoleSource, joinLines(tc.lines)); code != 200 || len(res.Rejected) != 0 {
+		t.Fatalf("post: %d %+v", code, res)
+	}
+	d := challengerDoc(t, s, tierEntities(t, s))
+	var th chsink.TierHistory
+	waitUntil(t, "this month's psi in the tier history", 60*time.Second, func() bool {
+		resp, b := s.do("GET", "/v1/stats/tiers/history", api.RoleRegulator, nil)
+		th = chsink.TierHistory{}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &th) != nil || len(th.Series) == 0 {
+			return false
+		}
+		ms := th.Series[0].Months
+		return ms[len(ms)-1].PSI != nil
+	})
+	ms := th.Series[0].Months
+	if got := *ms[len(ms)-1].PSI; math.Abs(got-*d.Champion.Drift.PSI) > 1e-12 || th.PSIModel != d.Champion.Model {
+		t.Fatalf("tier history psi %v of %s, scan %v of %s", got, th.PSIModel, *d.Champion.Drift.PSI, d.Champion.Model)
+	}
+	if ms[0].PSI != nil {
+		t.Fatalf("a psi for %s, a month without a scan", ms[0].Month)
+	}
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, ReadTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	defer func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
+	latest := func(query string, scan func(rows interface{ Scan(...any) error }) error) {
+		rows, err := conn.Query(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	agree := map[[2]string]uint64{}
+	latest(`SELECT champion_tier, challenger_tier, argMax(entities, toUInt64(scanned_at) * 1000 + scanned_ms)
+		FROM `+db+`.challenger_agreement FINAL WHERE part = 'local' GROUP BY champion_tier, challenger_tier`,
+		func(rows interface{ Scan(...any) error }) error {
+			var a, b string
+			var n uint64
+			err := rows.Scan(&a, &b, &n)
+			agree[[2]string{a, b}] = n
+			return err
+		})
+	for i, row := range d.Agreement.Counts {
+		for j, n := range row {
+			if k := [2]string{d.Agreement.ChampionTiers[i], d.Agreement.ChallengerTiers[j]}; agree[k] != uint64(n) {
+				t.Errorf("challenger_agreement %v: %d, scan %d", k, agree[k], n)
+			}
+		}
+	}
+	found := map[string]uint64{}
+	latest(`SELECT tier, argMax(problems_found, toUInt64(scanned_at) * 1000 + scanned_ms) FROM `+db+`.challenger_tiers FINAL
+		WHERE part = 'local' GROUP BY tier`, func(rows interface{ Scan(...any) error }) error {
+		var tier string
+		var n uint64
+		err := rows.Scan(&tier, &n)
+		found[tier] = n
+		return err
+	})
+	for _, l := range d.Challenger.Tiers {
+		if found[l.Tier] != uint64(*l.ProblemsFound) {
+			t.Errorf("challenger_tiers %s: %d problems found, scan %d", l.Tier, found[l.Tier], *l.ProblemsFound)
 		}
 	}
 }

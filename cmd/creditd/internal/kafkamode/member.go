@@ -103,14 +103,18 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 		DrawDir: o.DrawDir, DrawScheme: scheme, DrawComplete: m.complete}
 	if o.ClickHouseDSN != "" {
 		m.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: o.Metrics,
-			Logger: logger.With("component", "clickhouse"), Scheme: scheme.ID, Engine: m.engineOf})
+			Logger: logger.With("component", "clickhouse"), Scheme: scheme.ID, Engine: m.engineOf, Model: o.Model})
 		if err != nil {
 			return nil, err
 		}
 		ao.History, ao.OnDraw = m.hist, m.hist.DrawDone
 	}
-	m.mon, err = monitor.New(monitor.Options{Champion: o.Model, Challenger: o.Challenger, Interval: o.MonitorInterval,
-		Metrics: o.Metrics, Logger: logger.With("component", "monitor"), Parts: m.router.parts})
+	mo := monitor.Options{Champion: o.Model, Challenger: o.Challenger, Interval: o.MonitorInterval,
+		Metrics: o.Metrics, Logger: logger.With("component", "monitor"), Parts: m.router.parts}
+	if m.hist != nil {
+		mo.Export = m.hist.Monitored
+	}
+	m.mon, err = monitor.New(mo)
 	if err != nil {
 		m.Close(ctx)
 		return nil, err

@@ -79,7 +79,7 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	if o.ClickHouseDSN != "" {
 		l.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: m,
 			Logger: logger.With("component", "clickhouse"), Scheme: l.eng.Scheme().ID,
-			Engine: func(uscc.Code) *scoring.Engine { return l.eng }})
+			Engine: func(uscc.Code) *scoring.Engine { return l.eng }, Model: o.Model})
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +88,9 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	}
 	mo := monitor.Options{Champion: o.Model, Challenger: o.Challenger, Interval: o.MonitorInterval, Metrics: m,
 		Logger: logger.With("component", "monitor"), Parts: func() []monitor.Part { return []monitor.Part{{Partition: -1, Engine: l.eng}} }}
+	if l.hist != nil {
+		mo.Export = l.hist.Monitored
+	}
 	if l.mon, err = monitor.New(mo); err != nil {
 		return nil, err
 	}

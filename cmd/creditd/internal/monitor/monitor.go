@@ -19,6 +19,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,8 +48,9 @@ type Options struct {
 	Parts   func() []Part
 	Metrics *metrics.Set
 	Logger  *slog.Logger
-	// Export receives every finished scan (ClickHouse); nil: none.
-	Export func(*Doc)
+	// Export receives each scanned part's counts (ClickHouse): part is
+	// "local" or "p<N>" for Kafka partition N; nil: none.
+	Export func(at time.Time, part string, d *Doc)
 }
 
 // Monitor runs the scans and keeps the latest.
@@ -175,8 +177,13 @@ func (m *Monitor) Scan(ctx context.Context) (*Doc, error) {
 			return nil, err
 		}
 		part := newDoc(mon, m.o.Champion, m.champName, m.o.Challenger, m.champLabels)
+		name := "local"
 		if p.Partition >= 0 {
 			part.Partitions = []int{p.Partition}
+			name = "p" + strconv.Itoa(p.Partition)
+		}
+		if m.o.Export != nil {
+			m.o.Export(mon.AsOf, name, part)
 		}
 		if doc == nil {
 			doc = part
@@ -200,9 +207,6 @@ func (m *Monitor) Scan(ctx context.Context) (*Doc, error) {
 	m.mu.Lock()
 	m.latest = doc
 	m.mu.Unlock()
-	if m.o.Export != nil {
-		m.o.Export(doc)
-	}
 	return doc, nil
 }
 
