@@ -231,10 +231,15 @@ func (m *Monitor) publish(d *Doc) {
 		m.challEnts.WithLabelValues(t.Tier).Set(float64(t.Entities))
 		m.challInsp.WithLabelValues(t.Tier).Set(float64(*t.Inspections))
 		m.challFound.WithLabelValues(t.Tier).Set(float64(*t.ProblemsFound))
-		if t.HitRate != nil {
-			m.challRate.WithLabelValues(t.Tier, "estimate").Set(*t.HitRate)
-			m.challRate.WithLabelValues(t.Tier, "low").Set(*t.HitRateLow)
-			m.challRate.WithLabelValues(t.Tier, "high").Set(*t.HitRateHigh)
+		for _, b := range []struct {
+			bound string
+			v     *float64
+		}{{"estimate", t.HitRate}, {"low", t.HitRateLow}, {"high", t.HitRateHigh}} {
+			if b.v == nil { // no inspections (any more): no rate, not a stale one
+				m.challRate.DeleteLabelValues(t.Tier, b.bound)
+			} else {
+				m.challRate.WithLabelValues(t.Tier, b.bound).Set(*b.v)
+			}
 		}
 	}
 	a := d.Agreement
