@@ -54,6 +54,8 @@ func authzRoutes() []authzRoute {
 		{"GET", "/v1/objections", "", []api.Role{api.RoleRegulator}},
 		{"POST", "/v1/objections/OBJ-nope/answer", `{"outcome":"upheld","reasons":"r"}`, []api.Role{api.RoleRegulator}},
 		{"GET", "/v1/measures/changes?since=2020-01-01T00:00:00Z", "", []api.Role{api.RoleRegulator, api.RolePeer}},
+		{"GET", "/v1/stats/challenger", "", []api.Role{api.RoleRegulator}},
+		{"GET", "/v1/stats/challenger/metrics", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/metrics", "", nil},
 		{"GET", "/healthz", "", nil},
 		{"GET", "/readyz", "", nil},

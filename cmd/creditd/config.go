@@ -41,8 +41,10 @@ type Config struct {
 	Issuer            string
 	IssuerName        string
 	Model             string
-	Scheme            string
-	Exceptions        string
+	// Challenger is a model scored in shadow (--challenger); "" none.
+	Challenger string
+	Scheme     string
+	Exceptions string
 
 	Demo         bool
 	DemoEntities int
@@ -68,6 +70,7 @@ type Config struct {
 	SnapshotInterval time.Duration
 	SnapshotEvents   int
 	SweepInterval    time.Duration
+	MonitorInterval  time.Duration
 	MaxBody          int64
 	MaxIngest        int // concurrent POST /v1/events requests
 	MaxConns         int // open HTTP connections
@@ -97,6 +100,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.Issuer, "issuer", "37", "issuer code in reports (a province's 2-digit division code)")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "issuer name in reports (default: the province's market regulation bureau)")
 	fs.StringVar(&c.Model, "model", "", "risk model JSON file (default: the built-in model of --scheme)")
+	fs.StringVar(&c.Challenger, "challenger", "", "challenger risk model JSON file, scored in shadow: tiers, reports and draws stay the --model's; its tiers, agreement with --model and hit rates are GET /v1/stats/challenger (promote it by restarting with it as --model)")
 	fs.StringVar(&c.Scheme, "scheme", "national-4", "tier scheme of the built-in model: national-4 (A–D) or shandong-5 (A–E)")
 	fs.StringVar(&c.Exceptions, "uscc-exceptions", "", "file of USCCs to accept although they fail a check character, one per line (default: the documented Fujian pilot codes)")
 	fs.BoolVar(&c.Demo, "demo", false, "load a synthetic province on start (when the state is empty)")
@@ -116,6 +120,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 5*time.Minute, "how often to snapshot the state (0: only at shutdown)")
 	fs.IntVar(&c.SnapshotEvents, "snapshot-events", 1_000_000, "also snapshot after this many applied events")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often time rules (decay, publicity ends, the 3-year rule) are applied")
+	fs.DurationVar(&c.MonitorInterval, "monitor-interval", 5*time.Minute, "how often the model monitoring scan runs: score drift (PSI) of --model and the --challenger in shadow")
 	fs.Int64Var(&c.MaxBody, "max-body", 64<<20, "largest accepted request body in bytes")
 	fs.IntVar(&c.MaxIngest, "max-ingest", 4, "most POST /v1/events requests at once; more get 429 with Retry-After")
 	fs.IntVar(&c.MaxConns, "max-conns", 1024, "most open HTTP connections; more wait in the listen backlog")

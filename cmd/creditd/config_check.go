@@ -170,6 +170,9 @@ func (c *Config) validate() []ConfigProblem {
 	if c.SweepInterval <= 0 {
 		bad("sweep-interval", "must be positive")
 	}
+	if c.MonitorInterval <= 0 {
+		bad("monitor-interval", "must be positive")
+	}
 	if c.MaxIngest < 1 {
 		bad("max-ingest", "must be at least 1")
 	}

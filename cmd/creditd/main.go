@@ -188,6 +188,7 @@ type common struct {
 	logger  *slog.Logger
 	dirs    map[string]string // data sub-directories: log, snapshots, keys, draws, deadletters
 	model   *scoring.Model
+	chall   *scoring.Shadow // --challenger, nil: none
 	exc     *uscc.Exceptions
 	tokens  *api.Tokens
 	issuer  *issue.Issuer
@@ -215,6 +216,10 @@ func setup(cfg *Config, stdout, stderr io.Writer) (*common, error) {
 	if err != nil {
 		return nil, err
 	}
+	chall, err := loadChallenger(cfg.Challenger)
+	if err != nil {
+		return nil, err
+	}
 	exc, err := loadExceptions(cfg.Exceptions)
 	if err != nil {
 		return nil, err
@@ -239,7 +244,7 @@ func setup(cfg *Config, stdout, stderr io.Writer) (*common, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &common{cfg: cfg, logger: logger, dirs: dirs, model: model, exc: exc, tokens: tokens, issuer: issuer, jwks: jwks,
+	return &common{cfg: cfg, logger: logger, dirs: dirs, model: model, chall: chall, exc: exc, tokens: tokens, issuer: issuer, jwks: jwks,
 		metrics: metrics.New(), stdout: stdout}, nil
 }
 
@@ -276,6 +281,22 @@ func loadModel(cfg *Config) (*scoring.Model, error) {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	return scoring.ParseModel(b)
+}
+
+// loadChallenger loads and compiles the --challenger model (nil for "").
+func loadChallenger(path string) (*scoring.Shadow, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("challenger model: %w", err)
+	}
+	m, err := scoring.ParseModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("challenger model %s: %w", path, err)
+	}
+	return scoring.NewShadow(m)
 }
 
 func loadExceptions(path string) (*uscc.Exceptions, error) {

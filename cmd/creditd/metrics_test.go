@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 )
@@ -73,7 +74,8 @@ func TestMetricsScrapeAndKey(t *testing.T) {
 // publicMetricLabels are the label names a public /metrics sample may
 // carry; none says anything about an entity's tier.
 var publicMetricLabels = map[string]bool{"outcome": true, "reason": true, "cause": true, "route": true, "code": true,
-	"le": true, "quantile": true, "edition": true, "format": true, "table": true, "kind": true, "version": true}
+	"le": true, "quantile": true, "edition": true, "format": true, "table": true, "kind": true, "version": true,
+	"model": true} // creditd_score_psi's: champion or challenger
 
 // publicMetric reports whether a metric name may appear on the public
 // /metrics: the service's own (listed one by one) and the Go runtime's and
@@ -90,7 +92,8 @@ func publicMetric(name string) bool {
 		"creditd_sweep_reevaluated_total", "creditd_http_requests_total", "creditd_http_request_seconds",
 		"creditd_draws_total", "creditd_draw_selected_total", "creditd_draw_seconds", "creditd_reports_total",
 		// Province-wide totals without labels: no tier in them.
-		"creditd_objections_open", "creditd_objections_overdue":
+		"creditd_objections_open", "creditd_objections_overdue",
+		"creditd_score_psi", "creditd_monitor_scan_seconds", "creditd_monitor_scan_timestamp_seconds":
 		return true
 	}
 	return strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_")
@@ -102,10 +105,17 @@ func publicMetric(name string) bool {
 // regulators only), and no tier label of the scheme appears as a label
 // value.
 func TestPublicEndpointsRevealNoTier(t *testing.T) {
-	s := startService(t, t.TempDir())
+	// Drift measured for both models, a challenger in shadow: its
+	// tier-labelled metrics must stay off the public /metrics.
+	dir := t.TempDir()
+	champ, chall := testModels(t)
+	chall.Reference = champ.Reference
+	s := startService(t, filepath.Join(dir, "data"), "--model", writeModel(t, dir, champ), "--challenger", writeModel(t, dir, chall),
+		"--monitor-interval", "50ms")
 	if res, _ := s.postEvents(api.RoleSource, joinLines(genLines(t, 300, 200, 5, 0))); res.Applied == 0 {
 		t.Fatal("nothing applied")
 	}
+	waitUntil(t, "drift of both models", 30*time.Second, func() bool { return len(scrapePSI(t, s)) == 2 })
 	s.do("GET", "/v1/stats/tiers", api.RoleRegulator, nil) // so that the route's counters exist
 	resp, body := s.do("GET", "/metrics", api.RolePublic, nil)
 	if resp.StatusCode != 200 {

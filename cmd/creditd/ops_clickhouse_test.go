@@ -57,13 +57,17 @@ func TestClickHouseClusterDDLMatchesSchema(t *testing.T) {
 	}
 	sql := string(raw)
 	migs := chsink.Migrations()
-	if chsink.SchemaVersion() != 1 || len(migs) != 1 {
+	if chsink.SchemaVersion() != 2 || len(migs) != 2 {
 		t.Fatalf("schema version %d: add the new migration's tables to docs/ops/clickhouse-cluster.sql and this test", chsink.SchemaVersion())
 	}
-	want := ddlTables(t, strings.Join(migs[0].Statements, ";\n")+";")
+	var stmts []string
+	for _, m := range migs {
+		stmts = append(stmts, m.Statements...)
+	}
+	want := ddlTables(t, strings.Join(stmts, ";\n")+";")
 	got := ddlTables(t, sql)
-	if len(want) != 6 {
-		t.Fatalf("parsed %d tables of schema.go, want 6", len(want))
+	if len(want) != 9 {
+		t.Fatalf("parsed %d tables of schema.go, want 9", len(want))
 	}
 	dists := map[string]bool{}
 	for _, m := range ddlDist.FindAllStringSubmatch(sql, -1) {

@@ -390,12 +390,16 @@ func opsScrapes(t *testing.T) map[string]*dto.MetricFamily {
 	}
 	lines := genLines(t, 30, 60, 11, 0)
 
-	// Local mode with the ClickHouse sink (nothing listens on port 1).
+	// Local mode with the ClickHouse sink (nothing listens on port 1) and
+	// a model with a reference distribution, so that drift is measured.
 	data := t.TempDir()
-	local := startService(t, data, "--clickhouse-dsn", "127.0.0.1:1")
+	champ, _ := testModels(t)
+	local := startService(t, data, "--clickhouse-dsn", "127.0.0.1:1", "--model", writeModel(t, t.TempDir(), champ),
+		"--monitor-interval", "50ms")
 	if res, _ := local.postEvents(api.RoleSource, append(joinLines(lines), "not json\n"...)); res.Applied == 0 || len(res.Rejected) != 1 {
 		t.Fatalf("ingest: %+v", res)
 	}
+	waitUntil(t, "a drift measurement", 30*time.Second, func() bool { _, ok := scrapePSI(t, local)["champion"]; return ok })
 	if resp, _ := local.do("GET", "/v1/reports/"+string(keyOf(lines[0])), api.RolePublic, nil); resp.StatusCode != 200 {
 		t.Fatalf("report: %d", resp.StatusCode)
 	}

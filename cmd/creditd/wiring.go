@@ -83,5 +83,6 @@ func newKafka(ctx context.Context, c *common, addr net.Addr) (*kafkamode.Member,
 // shared is what both modes take from the wiring.
 func (c *common) shared() api.Shared {
 	return api.Shared{API: c.cfg.apiConfig(), Model: c.model, Rules: c.cfg.recordRules(c.model.TierScheme), Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer,
-		JWKS: c.jwks, RenderHTML: reportpage.Renderer{PublicURL: c.publicURL}.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
+		JWKS: c.jwks, Challenger: c.chall, MonitorInterval: c.cfg.MonitorInterval, RenderHTML: reportpage.Renderer{PublicURL: c.publicURL}.Render,
+		Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
 }

@@ -140,6 +140,58 @@ ORDER BY (uscc, event_id) SETTINGS index_granularity = 1024;
 CREATE TABLE IF NOT EXISTS creditd.inspections ON CLUSTER creditd_cluster AS creditd.inspections_local
 ENGINE = Distributed(creditd_cluster, creditd, inspections_local, cityHash64(uscc));
 
+-- Migration 2: model monitoring (score drift, challenger in shadow). Rows
+-- are sharded by the scanned part, so a part's rows and their re-inserted
+-- duplicates share a shard.
+
+CREATE TABLE IF NOT EXISTS creditd.score_bands_local ON CLUSTER creditd_cluster (
+    scanned_at DateTime('UTC'),
+    scanned_ms UInt16,
+    part       String,
+    role       String,
+    model      String,
+    band       UInt32,
+    entities   UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/creditd/score_bands', '{replica}')
+PARTITION BY toYear(scanned_at)
+ORDER BY (model, role, part, scanned_at, scanned_ms, band) SETTINGS index_granularity = 1024;
+
+CREATE TABLE IF NOT EXISTS creditd.score_bands ON CLUSTER creditd_cluster AS creditd.score_bands_local
+ENGINE = Distributed(creditd_cluster, creditd, score_bands_local, cityHash64(part));
+
+CREATE TABLE IF NOT EXISTS creditd.challenger_agreement_local ON CLUSTER creditd_cluster (
+    scanned_at       DateTime('UTC'),
+    scanned_ms       UInt16,
+    part             String,
+    champion_model   String,
+    challenger_model String,
+    champion_tier    String,
+    challenger_tier  String,
+    entities         UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/creditd/challenger_agreement', '{replica}')
+PARTITION BY toYear(scanned_at)
+ORDER BY (challenger_model, part, scanned_at, scanned_ms, champion_tier, challenger_tier) SETTINGS index_granularity = 1024;
+
+CREATE TABLE IF NOT EXISTS creditd.challenger_agreement ON CLUSTER creditd_cluster AS creditd.challenger_agreement_local
+ENGINE = Distributed(creditd_cluster, creditd, challenger_agreement_local, cityHash64(part));
+
+CREATE TABLE IF NOT EXISTS creditd.challenger_tiers_local ON CLUSTER creditd_cluster (
+    scanned_at       DateTime('UTC'),
+    scanned_ms       UInt16,
+    part             String,
+    challenger_model String,
+    tier             String,
+    entities         UInt64,
+    inspections      UInt64,
+    problems_found   UInt64,
+    adverse          UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/creditd/challenger_tiers', '{replica}')
+PARTITION BY toYear(scanned_at)
+ORDER BY (challenger_model, part, scanned_at, scanned_ms, tier) SETTINGS index_granularity = 1024;
+
+CREATE TABLE IF NOT EXISTS creditd.challenger_tiers ON CLUSTER creditd_cluster AS creditd.challenger_tiers_local
+ENGINE = Distributed(creditd_cluster, creditd, challenger_tiers_local, cityHash64(part));
+
 -- Settings for the ClickHouse user creditd connects as (users.xml profile,
 -- or SET in a settings profile on current versions); see docs/deploy.md:
 --   insert_distributed_sync = 1        an acknowledged INSERT is on the shards,

@@ -26,24 +26,16 @@ type batch struct {
 	draws      []Draw
 	selections []DrawSelection
 	inspects   []Inspection
+	bands      []ScoreBand
+	cells      []ChallengerCell
+	challTiers []ChallengerTier
 }
 
 func (b *batch) len() int {
-	switch b.tbl {
-	case tblApplied:
-		return len(b.applied)
-	case tblRejected:
-		return len(b.rejected)
-	case tblTierChanges:
-		return len(b.tiers)
-	case tblDraws:
-		return len(b.draws)
-	case tblDrawSelections:
-		return len(b.selections)
-	case tblInspections:
-		return len(b.inspects)
+	if b.tbl >= numTables {
+		return 0
 	}
-	return 0
+	return tableDefs[b.tbl].count(b)
 }
 
 // Spool record payload (after the 8-byte frame of spool.go):

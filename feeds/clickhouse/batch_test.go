@@ -40,6 +40,12 @@ func randRows(r *rand.Rand, t table, n int) *batch {
 			b.selections = append(b.selections, DrawSelection{str(20), str(20), tm(), str(18), str(6), str(1), str(64), insp, r.IntN(3)})
 		case tblInspections:
 			b.inspects = append(b.inspects, Inspection{str(20), str(18), str(6), tm(), str(20), str(12), str(1), str(10)})
+		case tblScoreBands:
+			b.bands = append(b.bands, ScoreBand{tm(), str(6), str(10), str(40), r.IntN(20), r.IntN(1 << 30)})
+		case tblChallengerAgreement:
+			b.cells = append(b.cells, ChallengerCell{tm(), str(6), str(40), str(40), str(1), str(1), r.IntN(1 << 30)})
+		case tblChallengerTiers:
+			b.challTiers = append(b.challTiers, ChallengerTier{tm(), str(6), str(40), str(1), r.IntN(1 << 30), r.IntN(1 << 20), r.IntN(1 << 20), r.IntN(1 << 20)})
 		}
 	}
 	return b

@@ -201,6 +201,8 @@ type tableDef[R any] struct {
 // batch of any table.
 type tableSpec interface {
 	tableName() string
+	// count is the number of b's rows.
+	count(b *batch) int
 	// createStatement is the CREATE TABLE statement, {db} for the database.
 	createStatement() string
 	// insertColumns names the INSERT's columns, in columns' order.
@@ -214,6 +216,8 @@ type tableSpec interface {
 }
 
 func (t *tableDef[R]) tableName() string { return t.name }
+
+func (t *tableDef[R]) count(b *batch) int { return len(*t.rows(b)) }
 
 func (t *tableDef[R]) defs() []colDef {
 	var out []colDef

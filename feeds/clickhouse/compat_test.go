@@ -245,12 +245,15 @@ func TestMigration1Unchanged(t *testing.T) {
 // columns are appended in).
 func TestInsertColumns(t *testing.T) {
 	want := map[string]string{
-		"applied_events":  "event_id, uscc, type, occurred_at, occurred_ms, authority, region, attrs, applied_at, applied_ms, source, seq",
-		"rejected_events": "at, at_ms, source, reason, detail, event_id, original, original_hash",
-		"tier_changes":    "uscc, region, at, at_ms, old_tier, new_tier, scheme, score, cause",
-		"draws":           "draw_id, plan_id, as_of, as_of_ms, scheme, population_digest, eligible, selected, record_json",
-		"draw_selections": "draw_id, plan_id, as_of, as_of_ms, uscc, region, tier, priority, inspectors, unassigned",
-		"inspections":     "event_id, uscc, region, at, at_ms, plan_id, result, tier_at_inspection, scheme",
+		"applied_events":       "event_id, uscc, type, occurred_at, occurred_ms, authority, region, attrs, applied_at, applied_ms, source, seq",
+		"rejected_events":      "at, at_ms, source, reason, detail, event_id, original, original_hash",
+		"tier_changes":         "uscc, region, at, at_ms, old_tier, new_tier, scheme, score, cause",
+		"draws":                "draw_id, plan_id, as_of, as_of_ms, scheme, population_digest, eligible, selected, record_json",
+		"draw_selections":      "draw_id, plan_id, as_of, as_of_ms, uscc, region, tier, priority, inspectors, unassigned",
+		"inspections":          "event_id, uscc, region, at, at_ms, plan_id, result, tier_at_inspection, scheme",
+		"score_bands":          "scanned_at, scanned_ms, part, role, model, band, entities",
+		"challenger_agreement": "scanned_at, scanned_ms, part, champion_model, challenger_model, champion_tier, challenger_tier, entities",
+		"challenger_tiers":     "scanned_at, scanned_ms, part, challenger_model, tier, entities, inspections, problems_found, adverse",
 	}
 	for tb := range numTables {
 		if got := tableDefs[tb].insertColumns(); got != want[tb.String()] {

@@ -1,8 +1,10 @@
 // Package clickhouse keeps the full history of the credit service in
 // ClickHouse: applied and rejected events, tier changes, draws and their
-// selections, and inspection outcomes; and answers the regulators'
-// analytics over it (tier distribution over time, inspection hit rates per
-// tier, tier changes and their causes).
+// selections, inspection outcomes, and the model monitoring scans (score
+// bands, a challenger's agreement and tiers: monitoring.go); and answers
+// the regulators' analytics over it (tier distribution and score drift
+// over time, inspection hit rates per tier, tier changes and their
+// causes).
 //
 // The Sink is built so that scoring never waits on ClickHouse: Add* only
 // appends to an in-memory batch; background goroutines insert large batches

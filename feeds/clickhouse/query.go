@@ -143,6 +143,24 @@ type TierHistoryQuery struct {
 	From, To time.Time
 	// Scheme keeps one tier scheme ("" = every scheme, each its own series).
 	Scheme string
+	// Drift asks for each month's PSI of a model's score distribution;
+	// nil: no PSI column.
+	Drift *DriftQuery
+}
+
+// DriftQuery names the model whose drift TierHistory reports per month.
+type DriftQuery struct {
+	// Model is the model's identity as score_bands stores it (role
+	// champion).
+	Model string
+	// Bands is the number of bands of its reference.
+	Bands int
+	// PSI is the population stability index of counts per band against
+	// the model's reference (scoring.PSI).
+	PSI func(counts []int64) float64
+	// Note is said instead when there is no PSI at all (e.g. the model
+	// has no reference); Model and PSI are then unused.
+	Note string
 }
 
 // TierHistory is the number of entities in each tier at the end of each
@@ -154,6 +172,10 @@ type TierHistory struct {
 	// Method explains how the counts are computed.
 	Method string       `json:"method"`
 	Series []TierSeries `json:"series"`
+	// PSIModel is the model whose drift the months' psi measure; PSINote
+	// explains a null psi (see TierMonth.PSI).
+	PSIModel string `json:"psi_model,omitempty"`
+	PSINote  string `json:"psi_note,omitempty"`
 }
 
 // TierSeries is one scheme's monthly distribution.
@@ -170,6 +192,12 @@ type TierMonth struct {
 	// Counts maps every tier label of the series to its entity count.
 	Counts map[string]int64 `json:"counts"`
 	Total  int64            `json:"total"`
+	// PSI is the population stability index of PSIModel's score
+	// distribution at its last monitoring scan in the month (each scanned
+	// part's latest scan, summed) against the model's reference: the whole
+	// population, whatever the prefix. Null without a scan of that model
+	// in the month or without a reference (PSINote).
+	PSI *float64 `json:"psi"`
 }
 
 // TierHistoryMethod documents TierHistory's computation.
@@ -303,7 +331,69 @@ ORDER BY mon, scheme, tier`, monthStart(last+1).Unix(), entities, last, where))
 		}
 		out.Series = append(out.Series, ser)
 	}
+	if tq.Drift != nil {
+		if err := q.monthlyPSI(ctx, tq.Drift, first, last, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// monthlyPSI fills the months' PSI from score_bands: per month, each
+// part's latest scan of the model, summed over parts.
+func (q *Querier) monthlyPSI(ctx context.Context, dq *DriftQuery, first, last int, out *TierHistory) error {
+	if dq.PSI == nil {
+		out.PSINote = dq.Note
+		return nil
+	}
+	out.PSIModel = dq.Model
+	query := q.sql(fmt.Sprintf(`
+SELECT mon, band, sum(n) FROM (
+  SELECT toInt32(toYear(scanned_at) * 12 + toMonth(scanned_at) - 1) AS mon, part, band,
+         argMax(entities, toUInt64(scanned_at) * 1000 + scanned_ms) AS n
+  FROM {db}.score_bands FINAL
+  WHERE model = %s AND role = 'champion' AND scanned_at >= toDateTime(%d) AND scanned_at < toDateTime(%d)
+  GROUP BY mon, part, band)
+GROUP BY mon, band
+ORDER BY mon, band`, quote(dq.Model), monthStart(first).Unix(), monthStart(last+1).Unix()))
+	ctx, cancel := q.queryCtx(ctx)
+	defer cancel()
+	rows, err := q.conn.Query(ctx, query)
+	if err != nil {
+		return fmt.Errorf("clickhouse score drift: %w", err)
+	}
+	defer rows.Close()
+	counts := map[int][]int64{}
+	for rows.Next() {
+		var mon int32
+		var band uint32
+		var n uint64
+		if err := rows.Scan(&mon, &band, &n); err != nil {
+			return fmt.Errorf("clickhouse score drift: %w", err)
+		}
+		if int(band) >= dq.Bands {
+			continue // a band of another reference under the same model name cannot be compared
+		}
+		if counts[int(mon)] == nil {
+			counts[int(mon)] = make([]int64, dq.Bands)
+		}
+		counts[int(mon)][band] += int64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse score drift: %w", err)
+	}
+	for si := range out.Series {
+		for mi := range out.Series[si].Months {
+			if c := counts[first+mi]; c != nil && slices.ContainsFunc(c, func(n int64) bool { return n > 0 }) {
+				psi := dq.PSI(c)
+				out.Series[si].Months[mi].PSI = &psi
+			}
+		}
+	}
+	if len(counts) == 0 {
+		out.PSINote = "no monitoring scan of " + dq.Model + " in the range"
+	}
+	return nil
 }
 
 // --- (b) inspection hit rates ----------------------------------------------
@@ -478,12 +568,12 @@ func (r *HitRateRow) finish() {
 	}
 	n := float64(r.Inspections)
 	r.HitRate = float64(r.Found) / n
-	r.HitRateLow, r.HitRateHigh = wilson(r.Found, r.Inspections)
+	r.HitRateLow, r.HitRateHigh = Wilson(r.Found, r.Inspections)
 	r.AdverseRate = float64(r.Found+r.Refused+r.Unreachable) / n
 }
 
-// wilson is the Wilson score 95% interval for k successes in n trials.
-func wilson(k, n int64) (lo, hi float64) {
+// Wilson is the Wilson score 95% interval for k successes in n trials.
+func Wilson(k, n int64) (lo, hi float64) {
 	if n <= 0 {
 		return 0, 0
 	}

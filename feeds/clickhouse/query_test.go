@@ -263,7 +263,7 @@ func expectHitRates(ins []Inspection, hq HitRateQuery, randomPlans map[string]bo
 		for _, c := range m {
 			c.Found = c.ProblemFound + c.Corrected
 			c.HitRate = float64(c.Found) / float64(c.Inspections)
-			c.HitRateLow, c.HitRateHigh = wilson(c.Found, c.Inspections)
+			c.HitRateLow, c.HitRateHigh = Wilson(c.Found, c.Inspections)
 			c.AdverseRate = float64(c.Found+c.Refused+c.Unreachable) / float64(c.Inspections)
 			out = append(out, *c)
 		}
@@ -435,12 +435,12 @@ func TestDirection(t *testing.T) {
 
 func TestWilson(t *testing.T) {
 	// Reference values (Wilson score interval, z = 1.96).
-	lo, hi := wilson(10, 100)
+	lo, hi := Wilson(10, 100)
 	if math.Abs(lo-0.0552) > 5e-4 || math.Abs(hi-0.1744) > 5e-4 {
-		t.Fatalf("wilson(10,100) = %.4f, %.4f", lo, hi)
+		t.Fatalf("Wilson(10,100) = %.4f, %.4f", lo, hi)
 	}
-	if lo, hi := wilson(0, 20); lo != 0 || math.Abs(hi-0.1611) > 5e-4 {
-		t.Fatalf("wilson(0,20) = %.4f, %.4f", lo, hi)
+	if lo, hi := Wilson(0, 20); lo != 0 || math.Abs(hi-0.1611) > 5e-4 {
+		t.Fatalf("Wilson(0,20) = %.4f, %.4f", lo, hi)
 	}
 }
 

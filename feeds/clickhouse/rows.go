@@ -160,6 +160,9 @@ const (
 	tblDraws
 	tblDrawSelections
 	tblInspections
+	tblScoreBands
+	tblChallengerAgreement
+	tblChallengerTiers
 	numTables
 )
 

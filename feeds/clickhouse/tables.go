@@ -17,6 +17,10 @@ var tableDefs = [numTables]tableSpec{
 	tblDraws:          draws,
 	tblDrawSelections: drawSelections,
 	tblInspections:    inspections,
+	// migration 2: model monitoring (monitoring.go)
+	tblScoreBands:          scoreBands,
+	tblChallengerAgreement: challengerAgreement,
+	tblChallengerTiers:     challengerTiers,
 }
 
 // Short names of the row types, for the accessors below.

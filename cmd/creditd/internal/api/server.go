@@ -54,6 +54,7 @@ type Options struct {
 	Exceptions *uscc.Exceptions
 	RenderHTML func(w io.Writer, r *report.Report) error // the printable report page
 	History    HistoryQuerier                            // nil: no ClickHouse
+	Monitor    ModelMonitor                              // model monitoring (drift, challenger)
 
 	DrawDir      string                                                    // draw store and publications
 	DrawScheme   *tier.Scheme                                              // Kafka mode; local: the engine's
@@ -67,7 +68,7 @@ type Options struct {
 // New returns the Server of o, not ready (SetReady) until the state is.
 func New(o Options) (*Server, error) {
 	s := &Server{cfg: o.Config, eng: o.Engine, ing: o.Ingester, owner: o.Router, tokens: o.Tokens, issuer: o.Issuer,
-		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History,
+		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History, monitor: o.Monitor,
 		sink: o.EventSink}
 	if o.Issuer != nil {
 		s.cal = o.Issuer.Calendar
@@ -104,17 +105,21 @@ func (s *Server) StopDraws() {
 // exceptions, tokens, the issuer and its keys, the report page, metrics,
 // the logger and where the "ready" line goes.
 type Shared struct {
-	API        *Config
-	Model      *scoring.Model
-	Rules      *record.Config // the province's record rules; nil: the model scheme's defaults
-	Exceptions *uscc.Exceptions
-	Tokens     *Tokens
-	Issuer     *issue.Issuer
-	JWKS       []byte
-	RenderHTML func(w io.Writer, r *report.Report) error
-	Metrics    *metrics.Set
-	Logger     *slog.Logger
-	Stdout     io.Writer // the "ready" line
+	API   *Config
+	Model *scoring.Model
+	Rules *record.Config
+	// Challenger is scored in shadow (--challenger); nil: none.
+	Challenger *scoring.Shadow
+	// MonitorInterval is how often the model monitoring scan runs.
+	MonitorInterval time.Duration // the province's record rules; nil: the model scheme's defaults
+	Exceptions      *uscc.Exceptions
+	Tokens          *Tokens
+	Issuer          *issue.Issuer
+	JWKS            []byte
+	RenderHTML      func(w io.Writer, r *report.Report) error
+	Metrics         *metrics.Set
+	Logger          *slog.Logger
+	Stdout          io.Writer // the "ready" line
 }
 
 // Server is creditd's HTTP API.
@@ -132,6 +137,7 @@ type Server struct {
 	reqSeq     atomic.Uint64
 	draws      *drawService
 	history    HistoryQuerier
+	monitor    ModelMonitor
 	owner      EntityRouter
 	mux        *http.ServeMux
 	renderHTML func(w io.Writer, r *report.Report) error
@@ -145,6 +151,16 @@ type Server struct {
 // configured).
 type HistoryQuerier interface {
 	ServeHistory(w http.ResponseWriter, r *http.Request, which string)
+}
+
+// ModelMonitor answers the model-monitoring endpoints (package monitor).
+type ModelMonitor interface {
+	// ServeChallenger answers GET /v1/stats/challenger from the latest
+	// monitoring scan of this instance's engines.
+	ServeChallenger(w http.ResponseWriter, r *http.Request)
+	// ServeMetrics answers GET /v1/stats/challenger/metrics: the
+	// tier-labelled monitoring metrics, for regulators only.
+	ServeMetrics(w http.ResponseWriter, r *http.Request)
 }
 
 // EntityRouter finds the state that holds an entity when this instance
@@ -209,6 +225,8 @@ var routeRoles = map[string][]Role{
 	"POST /v1/objections/{objection_id}/answer": {RoleRegulator},
 	"GET /v1/measures/changes":                  {RoleRegulator, RolePeer},
 	"GET /v1/notices":                           {RoleRegulator},
+	"GET /v1/stats/challenger":                  {RoleRegulator},
+	"GET /v1/stats/challenger/metrics":          {RoleRegulator},
 }
 
 // Patterns lists the patterns of the Server's routes (routeRoles).
@@ -267,6 +285,8 @@ func newServer(s *Server) *Server {
 		"POST /v1/objections/{objection_id}/answer": s.handleObjectionAnswer,
 		"GET /v1/measures/changes":                  s.handleMeasureChanges,
 		"GET /v1/notices":                           s.handleNotices,
+		"GET /v1/stats/challenger":                  s.monitorHandler(ModelMonitor.ServeChallenger),
+		"GET /v1/stats/challenger/metrics":          s.monitorHandler(ModelMonitor.ServeMetrics),
 	}
 	for pattern, fn := range h {
 		s.mux.Handle(pattern, s.Route(pattern, fn))
@@ -619,6 +639,19 @@ func (s *Server) historyHandler(which string) http.HandlerFunc {
 			return
 		}
 		s.history.ServeHistory(w, r, which)
+	}
+}
+
+func (s *Server) monitorHandler(fn func(ModelMonitor, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.notReady(w, r) {
+			return
+		}
+		if s.monitor == nil {
+			writeProblem(w, r, http.StatusNotImplemented, "model monitoring is not running")
+			return
+		}
+		fn(s.monitor, w, r)
 	}
 }
 

@@ -34,6 +34,7 @@ type History struct {
 	sink   *chsink.Sink
 	eng    func(uscc.Code) *scoring.Engine
 	scheme string
+	drift  *chsink.DriftQuery // the champion's, for the tier history's psi
 	logger *slog.Logger
 }
 
@@ -47,6 +48,9 @@ type Options struct {
 	// entity (nil if none here), whose scheme labels its tiers.
 	Scheme string
 	Engine func(uscc.Code) *scoring.Engine
+	// Model is the champion (--model), whose drift the tier history
+	// reports per month.
+	Model *scoring.Model
 }
 
 // Open connects the sink (creating or migrating the schema) and
@@ -67,7 +71,7 @@ func Open(ctx context.Context, o Options) (*History, error) {
 	if err := sink.Register(m.Registry); err != nil {
 		return nil, fmt.Errorf("clickhouse metrics: %w", err)
 	}
-	return &History{sink: sink, logger: logger, scheme: o.Scheme, eng: o.Engine}, nil
+	return &History{sink: sink, logger: logger, scheme: o.Scheme, eng: o.Engine, drift: driftQuery(o.Model)}, nil
 }
 
 // Close flushes what is buffered (spooling what cannot be inserted).
@@ -164,7 +168,8 @@ func (h *History) ServeHistory(w http.ResponseWriter, r *http.Request, which str
 	var err error
 	switch which {
 	case "tiers-history":
-		out, err = h.sink.Querier().TierHistory(ctx, chsink.TierHistoryQuery{Prefix: prefix, From: from, To: to, Scheme: q.Get("scheme")})
+		out, err = h.sink.Querier().TierHistory(ctx, chsink.TierHistoryQuery{Prefix: prefix, From: from, To: to, Scheme: q.Get("scheme"),
+			Drift: h.drift})
 	case "hit-rates":
 		out, err = h.sink.Querier().HitRates(ctx, chsink.HitRateQuery{Prefix: prefix, From: from, To: to, Scheme: q.Get("scheme"),
 			PlanID: q.Get("plan_id"), RandomOnly: q.Get("random_only") == "1" || q.Get("random_only") == "true"})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
@@ -27,6 +28,7 @@ type kafkaMode struct {
 	router    *kafkaRouter
 	exc       *uscc.Exceptions
 	issuer    *issue.Issuer
+	mon       *monitor.Monitor
 	modelName string
 	schemeID  string
 }
@@ -34,7 +36,7 @@ type kafkaMode struct {
 // Patterns lists the patterns of Kafka mode's own routes (handler); the
 // Server's (api.Patterns) serve the rest.
 func Patterns() []string {
-	return []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers",
+	return []string{"POST /v1/events", "GET /readyz", "GET /{$}", "GET /v1/stats/tiers", "GET /v1/stats/challenger",
 		"GET /v1/kafka/status", "GET /v1/kafka/partitions/{partition}/events"}
 }
 
@@ -48,6 +50,7 @@ func (k *kafkaMode) handler() http.Handler {
 	mux.Handle("GET /readyz", s.Route("GET /readyz", k.handleReady))
 	mux.Handle("GET /{$}", s.Route("GET /{$}", k.handleIndex))
 	mux.Handle("GET /v1/stats/tiers", s.Route("GET /v1/stats/tiers", k.handleTierStats))
+	mux.Handle("GET /v1/stats/challenger", s.Route("GET /v1/stats/challenger", k.handleChallenger))
 	mux.Handle("GET /v1/kafka/status", s.RouteRoles("GET /v1/kafka/status", nil, k.handleStatus))
 	mux.Handle("GET /v1/kafka/partitions/{partition}/events", s.RouteRoles("GET /v1/kafka/partitions/{partition}/events",
 		[]api.Role{api.RoleRegulator}, k.handleExport))
@@ -157,6 +160,62 @@ func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		k.s.ServeTierStats(w, r)
 		return
 	}
+	merged, ok := mergeParts(k, w, r, k.handleTierStats, (*api.TierStatsDoc).Add)
+	if !ok {
+		return
+	}
+	merged.Finish()
+	api.WriteJSON(w, http.StatusOK, merged)
+}
+
+// handleChallenger answers GET /v1/stats/challenger for the whole
+// province: each member's latest monitoring scan covers the partitions it
+// held then, and the parts are summed once they cover every partition.
+func (k *kafkaMode) handleChallenger(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(hdrLocal) != "" {
+		d := k.mon.Latest()
+		if d == nil {
+			api.Unavailable(w, r, 5, "the first model monitoring scan has not finished; retry shortly")
+			return
+		}
+		w.Header().Set(hdrPartitions, joinInts(d.Partitions))
+		api.WriteJSON(w, http.StatusOK, d)
+		return
+	}
+	merged, ok := mergeParts(k, w, r, k.handleChallenger, (*monitor.Doc).Add)
+	if !ok {
+		return
+	}
+	slices.Sort(merged.Partitions)
+	merged.Finish()
+	api.WriteJSON(w, http.StatusOK, merged)
+}
+
+// mergeParts gathers the members' JSON parts of a T and sums them with
+// add (see gather).
+func mergeParts[T any](k *kafkaMode, w http.ResponseWriter, r *http.Request, local http.HandlerFunc, add func(into, part *T) error) (*T, bool) {
+	var merged *T
+	ok := k.gather(w, r, local, func(body []byte) error {
+		part := new(T)
+		if err := json.Unmarshal(body, part); err != nil {
+			return err
+		}
+		if merged == nil {
+			merged = part
+			return nil
+		}
+		return add(merged, part)
+	})
+	return merged, ok
+}
+
+// gather asks every member of the group for its part of a province-wide
+// answer (this member through local, the others over HTTP with hdrLocal)
+// and hands each part's body to add, skipping members holding no
+// partition and parts overlapping another (ownership moving). It returns
+// true once the parts cover every partition; otherwise, or when add
+// fails, it answers 503 and returns false.
+func (k *kafkaMode) gather(w http.ResponseWriter, r *http.Request, local http.HandlerFunc, add func(body []byte) error) bool {
 	n := k.mgr.Partitions()
 	type part struct {
 		body  []byte
@@ -175,7 +234,7 @@ func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
 				rec := httptest.NewRecorder()
 				lr := r.Clone(r.Context())
 				lr.Header.Set(hdrLocal, "1")
-				k.handleTierStats(rec, lr)
+				local(rec, lr)
 				if rec.Code != http.StatusOK {
 					p.err = fmt.Errorf("local part: %d %s", rec.Code, rec.Body.String())
 				}
@@ -190,13 +249,8 @@ func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	covered := map[int]bool{}
-	var merged *api.TierStatsDoc
 	for _, p := range parts {
-		if p.err != nil {
-			continue
-		}
-		var ts api.TierStatsDoc
-		if len(p.parts) == 0 || json.Unmarshal(p.body, &ts) != nil {
+		if p.err != nil || len(p.parts) == 0 {
 			continue // a member holding no partition adds nothing
 		}
 		dup := false
@@ -206,28 +260,25 @@ func (k *kafkaMode) handleTierStats(w http.ResponseWriter, r *http.Request) {
 		if dup {
 			continue // two members answered for one partition (ownership moving): retry
 		}
+		if err := add(p.body); err != nil {
+			api.Unavailable(w, r, 1, err.Error())
+			return false
+		}
 		for _, q := range p.parts {
 			covered[q] = true
 		}
-		if merged == nil {
-			merged = &ts
-		} else if err := merged.Add(&ts); err != nil {
-			api.Unavailable(w, r, 1, err.Error())
-			return
-		}
 	}
-	if merged == nil || len(covered) < n {
+	if len(covered) < n || n == 0 {
 		missing := []int{}
 		for q := range n {
 			if !covered[q] {
 				missing = append(missing, q)
 			}
 		}
-		api.Unavailable(w, r, 2, fmt.Sprintf("partitions %v are being restored or are changing owner", missing))
-		return
+		api.Unavailable(w, r, 2, fmt.Sprintf("partitions %v are being restored, are changing owner or have not been scanned yet", missing))
+		return false
 	}
-	merged.Finish()
-	api.WriteJSON(w, http.StatusOK, merged)
+	return true
 }
 
 func (k *kafkaMode) fetchLocal(r *http.Request, addr string) ([]byte, []int, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/history"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -49,6 +50,7 @@ type Member struct {
 	km        *kafkaMetrics
 	hist      *history.History // nil without --clickhouse-dsn
 	srv       *api.Server
+	mon       *monitor.Monitor
 	handler   http.Handler
 	part      kf.Partitioner
 	advertise string
@@ -105,18 +107,29 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 		}}
 	if o.ClickHouseDSN != "" {
 		m.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: o.Metrics,
-			Logger: logger.With("component", "clickhouse"), Scheme: scheme.ID, Engine: m.engineOf})
+			Logger: logger.With("component", "clickhouse"), Scheme: scheme.ID, Engine: m.engineOf, Model: o.Model})
 		if err != nil {
 			return nil, err
 		}
 		ao.History, ao.OnDraw = m.hist, m.hist.DrawDone
 	}
+	mo := monitor.Options{Champion: o.Model, Challenger: o.Challenger, Interval: o.MonitorInterval,
+		Metrics: o.Metrics, Logger: logger.With("component", "monitor"), Parts: m.router.parts}
+	if m.hist != nil {
+		mo.Export = m.hist.Monitored
+	}
+	m.mon, err = monitor.New(mo)
+	if err != nil {
+		m.Close(ctx)
+		return nil, err
+	}
+	ao.Monitor = m.mon
 	m.srv, err = api.New(ao)
 	if err != nil {
 		m.Close(ctx)
 		return nil, err
 	}
-	m.handler = (&kafkaMode{s: m.srv, mgr: mgr, router: m.router, exc: o.Exceptions, issuer: o.Issuer,
+	m.handler = (&kafkaMode{s: m.srv, mgr: mgr, router: m.router, mon: m.mon, exc: o.Exceptions, issuer: o.Issuer,
 		modelName: probe.ModelName(), schemeID: scheme.ID}).handler()
 	return m, nil
 }
@@ -174,10 +187,12 @@ func (m *Member) Run(ctx context.Context) error { return m.mgr.Run(ctx, m.o.Shut
 func (m *Member) StopRunFirst() bool { return true }
 
 // Start watches readiness (the Server's once the group is joined,
-// per-partition readiness is the router's) and refreshes the entities
-// gauge, until runCtx ends.
+// per-partition readiness is the router's), refreshes the entities gauge
+// and runs the model monitoring scans (the first once every held
+// partition is live), until runCtx ends.
 func (m *Member) Start(_, runCtx context.Context) error {
 	go m.watch(runCtx)
+	go m.mon.Run(runCtx)
 	return nil
 }
 
@@ -201,6 +216,7 @@ func (m *Member) watch(ctx context.Context) {
 			wasReady = st.Ready
 			if st.Ready {
 				mt.Ready.Set(1)
+				m.mon.Trigger()
 				n := 0
 				for _, p := range st.Held {
 					n += p.Entities

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
 	kf "github.com/creditrisk/creditd/feeds/kafka"
 	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
@@ -82,6 +83,17 @@ func (k *kafkaRouter) Engines() []*scoring.Engine {
 	for _, p := range ps {
 		out = append(out, sts[p].(*kafkaState).eng)
 	}
+	return out
+}
+
+// parts lists the held states as the monitoring scan takes them.
+func (k *kafkaRouter) parts() []monitor.Part {
+	sts := k.mgr.States()
+	out := make([]monitor.Part, 0, len(sts))
+	for p, st := range sts {
+		out = append(out, monitor.Part{Partition: p, Engine: st.(*kafkaState).eng})
+	}
+	slices.SortFunc(out, func(a, b monitor.Part) int { return a.Partition - b.Partition })
 	return out
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/history"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/ingest"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
 	"github.com/creditrisk/creditd/feeds/deadletter"
 	"github.com/creditrisk/creditd/feeds/wal"
 	"github.com/creditrisk/creditd/scoring"
@@ -46,6 +47,7 @@ type Service struct {
 	ing  *ingest.Ingester
 	hist *history.History // nil without --clickhouse-dsn
 	srv  *api.Server
+	mon  *monitor.Monitor
 	t0   time.Time // start of recovery
 }
 
@@ -77,13 +79,22 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	if o.ClickHouseDSN != "" {
 		l.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: m,
 			Logger: logger.With("component", "clickhouse"), Scheme: l.eng.Scheme().ID,
-			Engine: func(uscc.Code) *scoring.Engine { return l.eng }})
+			Engine: func(uscc.Code) *scoring.Engine { return l.eng }, Model: o.Model})
 		if err != nil {
 			return nil, err
 		}
 		l.ing.AddObserver(l.hist)
 		ao.History, ao.OnDraw = l.hist, l.hist.DrawDone
 	}
+	mo := monitor.Options{Champion: o.Model, Challenger: o.Challenger, Interval: o.MonitorInterval, Metrics: m,
+		Logger: logger.With("component", "monitor"), Parts: func() []monitor.Part { return []monitor.Part{{Partition: -1, Engine: l.eng}} }}
+	if l.hist != nil {
+		mo.Export = l.hist.Monitored
+	}
+	if l.mon, err = monitor.New(mo); err != nil {
+		return nil, err
+	}
+	ao.Monitor = l.mon
 	if l.srv, err = api.New(ao); err != nil {
 		return nil, err
 	}
@@ -124,8 +135,10 @@ func (l *Service) Recover(ctx context.Context) error {
 }
 
 // Start ingests the files on the command line, then the demo province,
-// and then announces readiness.
-func (l *Service) Start(ctx, _ context.Context) error {
+// and then announces readiness; the model monitoring scans run from then
+// on until runCtx ends, the first at once.
+func (l *Service) Start(ctx, runCtx context.Context) error {
+	go l.mon.Run(runCtx)
 	logger := l.o.Logger
 	for _, f := range l.o.Files {
 		if err := ingest.File(ctx, l.ing, f, l.o.Exceptions, logger); err != nil {
@@ -139,6 +152,7 @@ func (l *Service) Start(ctx, _ context.Context) error {
 	}
 	l.srv.SetReady(true)
 	l.o.Metrics.Ready.Set(1)
+	l.mon.Trigger()
 	logger.Info("ready", "entities", l.eng.Len(), "recovery_seconds", time.Since(l.t0).Seconds())
 	fmt.Fprintf(l.o.Stdout, "creditd ready: %d entities\n", l.eng.Len())
 	return nil
