@@ -104,7 +104,7 @@ func DrawV2(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return executeV2(ctx, p, src, ledger, pop, opts, in)
+	return executeV2(ctx, p, src, ledger, pop, opts, in, keepSigmas)
 }
 
 // PrepareV2 checks req for a draw/v2 draw under scheme (PrepareRequestV2).
@@ -116,8 +116,9 @@ func PrepareV2(req *draw.Request, scheme *tier.Scheme, opts *Options) (*Prepared
 	return &Prepared{req: r, scheme: scheme, vals: vals}, nil
 }
 
-// executeV2 is DrawV2 on a prepared request.
-func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*draw.V2, *Stats, error) {
+// executeV2 is DrawV2 on a prepared request, with the selection's margin
+// as a parameter (tests force the slow path with a negative one).
+func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs, sigmas float64) (*draw.V2, *Stats, error) {
 	opts.EnsureDefaults()
 	start := time.Now()
 	scheme := p.scheme
@@ -132,7 +133,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
 	var roundWarn []string
-	pr, err := runPasses(ctx, src, params, opts, keepSigmas, st, func(Nt []int64) ([]int64, error) {
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
 		var nt []int64
 		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
@@ -164,7 +165,6 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		sortPopulation(pr.popu, opts.Workers)
 		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, pop, &in.BlindKey)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {

@@ -131,32 +131,26 @@ func msdSort(a []uint64, scratch *[]uint64, lsdLimit int) {
 	}
 }
 
-// sortPopulation sorts every bucket's slots with the given workers.
-func sortPopulation(pop *population, workers int) {
-	var next atomic.Int64
-	wg := &group{}
-	for range workers {
-		wg.Go(func() {
-			var scratch []uint64
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= len(pop.prefixes) {
-					return
-				}
-				// move the real keys before the unused slots, then sort them
-				keys := pop.keys[pop.off[b] : pop.off[b]+pop.size[b]]
-				j := 0
-				for _, k := range keys {
-					if k != sentinelKey {
-						keys[j] = k
-						j++
-					}
-				}
-				sortKeys(keys[:j], &scratch, lsdMax)
-			}
-		})
+// sortBucket puts bucket b's keys in order: the single pass's chunks are
+// copied into the bucket's slots first; the two passes' unused slots
+// (sentinels) are moved behind the real keys.
+func sortBucket(pop *population, b int, scratch *[]uint64) {
+	keys := pop.keys[pop.off[b] : pop.off[b]+pop.size[b]]
+	if pop.chunks != nil {
+		n := 0
+		for _, c := range pop.chunks[b] {
+			n += copy(keys[n:], c)
+		}
+		pop.chunks[b] = nil
 	}
-	wg.Wait()
+	j := 0
+	for _, k := range keys {
+		if k != sentinelKey {
+			keys[j] = k
+			j++
+		}
+	}
+	sortKeys(keys[:j], scratch, lsdMax)
 }
 
 type segment struct {
@@ -170,8 +164,11 @@ type segResult struct {
 	err error
 }
 
-// emitPopulation writes the sorted population's lines to w and returns
-// their SHA-256 and length. It fails on a USCC that appears twice.
+// emitPopulation sorts the population and writes its lines to w, and
+// returns their SHA-256 and length. It fails on a USCC that appears twice.
+// A bucket is sorted by the worker that takes its first segment, while
+// the consumer hashes and writes earlier segments; the workers taking the
+// bucket's later segments wait for that sort.
 //
 // With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
 // the tier index XOR the line's mask byte (spec "Population file and
@@ -179,7 +176,9 @@ type segResult struct {
 func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
 	var segs []segment
 	var start int64
+	sorted := make([]chan struct{}, len(pop.prefixes))
 	for b := range pop.prefixes {
+		sorted[b] = make(chan struct{})
 		for lo := int64(0); lo < pop.count[b]; lo += segKeys {
 			segs = append(segs, segment{int32(b), lo, min(lo+segKeys, pop.count[b]), start + lo})
 		}
@@ -208,6 +207,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 	wg := &group{stop: cancel}
 	for range workers {
 		wg.Go(func() {
+			var scratch []uint64
 			for {
 				select {
 				case <-tokens:
@@ -217,6 +217,16 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 				i := int(next.Add(1) - 1)
 				if i >= len(segs) {
 					return
+				}
+				if b := segs[i].bucket; segs[i].lo == 0 {
+					sortBucket(pop, int(b), &scratch)
+					close(sorted[b])
+				} else {
+					select {
+					case <-sorted[b]:
+					case <-ctx.Done():
+						return
+					}
 				}
 				var buf []byte
 				select {
