@@ -195,7 +195,7 @@ func BenchmarkFormatSegment(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = formatSegment(buf[:0], pop, segment{0, 0, segKeys, 0}, tails); err != nil {
+		if buf, err = formatSegment(buf[:0], pop.keys, sentinelKey, pop.prefixes[0], tails); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,13 +8,13 @@ package sampler
 //   - the population key (USCC positions 9–18 packed, plus the tier) is
 //     appended to the worker's own chunk list for the entity's USCC prefix:
 //     no counting pass is needed to size anything, and no slot is shared
-//     between workers. Chunks grow by doubling up to chunkKeys keys, then a
-//     new chunk is started; nothing is allocated per entity;
+//     between workers. A full chunk is never copied: the next is twice its
+//     size, up to chunkKeys keys; nothing is allocated per entity;
 //   - the priority is hashed and kept when its first 64 bits are at most
 //     the worker's limit for the stratum. With a ratio r_t the sample is
 //     about r_t·N_t, so the limit for a worker that has seen m entities of
 //     the stratum is the fraction (r_t·m + σ·√(r_t·m) + 16)/m of 2^64. It
-//     only ever falls (it is lowered every max(4096, m/8) entities), so
+//     only ever falls (it is lowered every max(64, m/32) entities), so
 //     every entity whose prio[0] is at most L_t, the smallest final limit
 //     of all workers, was kept by whichever worker saw it.
 //
@@ -36,8 +36,12 @@ import (
 	"github.com/creditrisk/creditd/models/draw"
 )
 
-// chunkKeys is the size of a full chunk of population keys (32 KiB).
-const chunkKeys = 4096
+// firstChunk and chunkKeys are the sizes of a prefix's first and of its
+// largest chunks of population keys (256 B, 32 KiB).
+const (
+	firstChunk = 32
+	chunkKeys  = 4096
+)
 
 // errKeptTooMany stops a single pass whose kept candidates exceed the
 // largest sample a draw may have (Options.MaxAssignments): the two passes
@@ -51,10 +55,14 @@ type keyChunks struct {
 	cur    []uint64
 }
 
+// add appends a key. A full chunk is never grown (no copy): the next one
+// is twice its size, from firstChunk up to chunkKeys keys.
 func (k *keyChunks) add(key uint64) {
-	if len(k.cur) == cap(k.cur) && cap(k.cur) >= chunkKeys {
-		k.full = append(k.full, k.cur)
-		k.cur = make([]uint64, 0, chunkKeys)
+	if len(k.cur) == cap(k.cur) {
+		if k.cur != nil {
+			k.full = append(k.full, k.cur)
+		}
+		k.cur = make([]uint64, 0, min(max(2*cap(k.cur), firstChunk), chunkKeys))
 	}
 	k.cur = append(k.cur, key)
 }
@@ -144,7 +152,7 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		}
 		if m := wk.c.n[t]; m >= wk.next[t] {
 			wk.limit[t] = ratioLimit(r, m, sigmas)
-			wk.next[t] = m + max(4096, m/8)
+			wk.next[t] = m + max(64, m/32)
 		}
 		var c cand
 		priority(&wk.buf, &u.USCC, &c.prio)
@@ -212,10 +220,9 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 	return sp, nil
 }
 
-// chunkedPopulation gathers the workers' key chunks by prefix. The keys
-// array is allocated exactly; each bucket's chunks are copied into it when
-// the bucket is sorted (emitPopulation), so the copy runs in parallel and
-// the sort finds the keys in cache.
+// chunkedPopulation gathers the workers' key chunks by prefix. The chunks
+// stay where they are: emitPopulation sorts each bucket through a
+// worker's buffer back into its chunks, and formats chunk by chunk.
 func chunkedPopulation(ws []onePassWorker) *population {
 	byPrefix := map[uint64][][]uint64{}
 	counts := map[uint64]int64{}
@@ -229,7 +236,15 @@ func chunkedPopulation(ws []onePassWorker) *population {
 		}
 		ws[i].buckets = nil
 	}
-	pop := newPopulation(counts, 0)
+	pop := &population{chunks: nil}
+	for k := range counts {
+		pop.prefixes = append(pop.prefixes, k)
+	}
+	slices.Sort(pop.prefixes)
+	pop.count = make([]int64, len(pop.prefixes))
+	for b, k := range pop.prefixes {
+		pop.count[b] = counts[k]
+	}
 	pop.chunks = make([][][]uint64, len(pop.prefixes))
 	for b, k := range pop.prefixes {
 		pop.chunks[b] = byPrefix[k]
