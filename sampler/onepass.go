@@ -117,6 +117,9 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		wk := &ws[i]
 		copy(wk.buf[:32], p.k[:])
 		wk.index = map[uint64]int32{}
+		for t := range wk.limit {
+			wk.limit[t] = math.MaxUint64
+		}
 	}
 	nt := len(ratio)
 	err := scanAll(ctx, src, time.Unix(p.asOf, 0), workers, func(w int, u *Unit) error {
@@ -151,7 +154,9 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 			return nil // n_t = 0: nothing to hash
 		}
 		if m := wk.c.n[t]; m >= wk.next[t] {
-			wk.limit[t] = ratioLimit(r, m, sigmas)
+			// never raised (with a negative margin, in tests, the
+			// formula would rise): the proof needs a falling limit
+			wk.limit[t] = min(wk.limit[t], ratioLimit(r, m, sigmas))
 			wk.next[t] = m + max(64, m/32)
 		}
 		var c cand

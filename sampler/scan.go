@@ -1,7 +1,9 @@
 package sampler
 
 // The scan is the hot path of a draw: every registered entity of the
-// province (14 million in Shandong) passes through it. It is shaped so:
+// province (14 million in Shandong) passes through it. Ratio draws take
+// the single pass (onepass.go) and come here only when it cannot prove its
+// sample; budget draws always do. The two passes are shaped so:
 //
 //   - Two passes over the Source. The counting pass (pass 0) applies the
 //     eligibility rules and counts N_t and the entities per USCC prefix
