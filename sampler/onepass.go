@@ -9,7 +9,8 @@ package sampler
 //     appended to the worker's own chunk list for the entity's USCC prefix:
 //     no counting pass is needed to size anything, and no slot is shared
 //     between workers. A full chunk is never copied: the next is twice its
-//     size, up to chunkKeys keys; nothing is allocated per entity;
+//     size, up to chunkKeys keys (chunkList); nothing is allocated per
+//     entity;
 //   - the priority is hashed and kept when its first 64 bits are at most
 //     the worker's limit for the stratum. With a ratio r_t the sample is
 //     about r_t·N_t, so the limit for a worker that has seen m entities of
@@ -37,10 +38,13 @@ import (
 )
 
 // firstChunk and chunkKeys are the sizes of a prefix's first and of its
-// largest chunks of population keys (256 B, 32 KiB).
+// largest chunks of population keys (256 B, 32 KiB); keptFirst and
+// keptMost those of a stratum's kept candidates (4 KiB, 128 KiB).
 const (
 	firstChunk = 32
 	chunkKeys  = 4096
+	keptFirst  = 64
+	keptMost   = 2048
 )
 
 // errKeptTooMany stops a single pass whose kept candidates exceed the
@@ -48,23 +52,36 @@ const (
 // then refuse the draw (ErrTooLarge) before allocating for its sample.
 var errKeptTooMany = errors.New("sampler: single pass kept too many candidates")
 
+// chunkList is an append-only list held in chunks. A full chunk is never
+// grown (no copy, no slack beyond the last chunk): the next one is twice
+// its size, from first up to most elements.
+type chunkList[T any] struct {
+	full [][]T
+	cur  []T
+}
+
+func (l *chunkList[T]) add(v T, first, most int) {
+	if len(l.cur) == cap(l.cur) {
+		if l.cur != nil {
+			l.full = append(l.full, l.cur)
+		}
+		l.cur = make([]T, 0, min(max(2*cap(l.cur), first), most))
+	}
+	l.cur = append(l.cur, v)
+}
+
+// chunks returns every chunk, the last one included.
+func (l *chunkList[T]) chunks() [][]T {
+	if l.cur == nil {
+		return l.full
+	}
+	return append(l.full, l.cur)
+}
+
 // keyChunks are one worker's population keys of one USCC prefix.
 type keyChunks struct {
 	prefix uint64
-	full   [][]uint64
-	cur    []uint64
-}
-
-// add appends a key. A full chunk is never grown (no copy): the next one
-// is twice its size, from firstChunk up to chunkKeys keys.
-func (k *keyChunks) add(key uint64) {
-	if len(k.cur) == cap(k.cur) {
-		if k.cur != nil {
-			k.full = append(k.full, k.cur)
-		}
-		k.cur = make([]uint64, 0, min(max(2*cap(k.cur), firstChunk), chunkKeys))
-	}
-	k.cur = append(k.cur, key)
+	chunkList[uint64]
 }
 
 // ratioLimit is the keep limit for a stratum with ratio r after m of its
@@ -89,7 +106,7 @@ type onePassWorker struct {
 	cache   prefixCache // prefix → index in buckets
 	index   map[uint64]int32
 	buckets []keyChunks
-	kept    [draw.MaxTiers][]cand
+	kept    [draw.MaxTiers]chunkList[cand]
 	nkept   int64
 	limit   [draw.MaxTiers]uint64
 	next    [draw.MaxTiers]int64 // c.n[t] at which the limit is lowered again
@@ -148,7 +165,7 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		if !ok || !regionDigits(&u.Region) {
 			return unitError(u)
 		}
-		wk.buckets[b].add(suffix<<4 | uint64(t))
+		wk.buckets[b].add(suffix<<4|uint64(t), firstChunk, chunkKeys)
 		r := ratio[t]
 		if r == 0 {
 			return nil // n_t = 0: nothing to hash
@@ -168,7 +185,7 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 			return errKeptTooMany
 		}
 		c.uscc, c.region, c.tier = u.USCC, u.Region, t
-		wk.kept[t] = append(wk.kept[t], c)
+		wk.kept[t].add(c, keptFirst, keptMost)
 		return nil
 	})
 	if errors.Is(err, errKeptTooMany) {
@@ -205,12 +222,14 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		}
 		st = st[:0]
 		for i := range ws {
-			for _, c := range ws[i].kept[t] {
-				if c.prio[0] <= L {
-					st = append(st, c)
+			for _, ch := range ws[i].kept[t].chunks() {
+				for j := range ch {
+					if ch[j].prio[0] <= L {
+						st = append(st, ch[j])
+					}
 				}
 			}
-			ws[i].kept[t] = nil
+			ws[i].kept[t] = chunkList[cand]{}
 		}
 		if int64(len(st)) < sp.nt[t] {
 			return &singlePass{}, nil // too few below the limit: the slow path
@@ -233,7 +252,7 @@ func chunkedPopulation(ws []onePassWorker) *population {
 	counts := map[uint64]int64{}
 	for i := range ws {
 		for _, b := range ws[i].buckets {
-			ch := append(b.full, b.cur)
+			ch := b.chunks()
 			byPrefix[b.prefix] = append(byPrefix[b.prefix], ch...)
 			for _, c := range ch {
 				counts[b.prefix] += int64(len(c))
