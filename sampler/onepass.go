@@ -220,7 +220,13 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 				L = min(L, ws[i].limit[t])
 			}
 		}
-		st = st[:0]
+		n := 0
+		for i := range ws {
+			for _, ch := range ws[i].kept[t].chunks() {
+				n += len(ch)
+			}
+		}
+		st = slices.Grow(st[:0], n)
 		for i := range ws {
 			for _, ch := range ws[i].kept[t].chunks() {
 				for j := range ch {

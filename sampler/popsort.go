@@ -286,7 +286,9 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 				default:
 				}
 				keys, prev := pop.segKeys(segs[i])
-				if need := len(keys) * lineMax; cap(buf) < need {
+				// every buffer fits the longest segment (chunkKeys or
+				// segKeys keys), so that recycled buffers never grow
+				if need := max(len(keys), chunkKeys) * lineMax; cap(buf) < need {
 					buf = make([]byte, 0, need)
 				}
 				pre := pop.prefixes[segs[i].bucket]
