@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"time"
@@ -184,16 +185,7 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	for t, l := range scheme.Labels {
 		rec.Strata[t] = draw.Stratum{Label: l, N: Nt[t], Sample: nt[t], Pi: draw.PiString(nt[t], Nt[t])}
 	}
-	for i := range sp.selected {
-		s := &sp.selected[i]
-		d := &rec.Selected[i]
-		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
-		for w := range 4 {
-			for b := range 8 {
-				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
-			}
-		}
-	}
+	selections(rec.Selected, sp.selected)
 	sp.selected = nil
 
 	// population lines and assignment run concurrently; either failing
@@ -240,6 +232,18 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	rec.DrawID = rec.ComputeID()
 	st.Total = time.Since(start)
 	return rec, st, nil
+}
+
+// selections fills dst with the selected candidates' codes, regions,
+// tiers and priorities (big-endian bytes).
+func selections(dst []draw.Selection, cs []cand) {
+	for i := range cs {
+		c, d := &cs[i], &dst[i]
+		d.USCC, d.Region, d.Tier = c.uscc, c.region, c.tier
+		for w := range 4 {
+			binary.BigEndian.PutUint64(d.Priority[8*w:], c.prio[w])
+		}
+	}
 }
 
 // passResult is the outcome of the counting and selection passes.

@@ -142,16 +142,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 		return nil, st, err
 	}
 	sel := make([]draw.Selection, len(pr.sp.selected))
-	for i := range pr.sp.selected {
-		s := &pr.sp.selected[i]
-		d := &sel[i]
-		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
-		for w := range 4 {
-			for b := range 8 {
-				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
-			}
-		}
-	}
+	selections(sel, pr.sp.selected)
 	pr.sp.selected = nil
 	register := registerFor(in.Register, r.AsOf, sel)
 
