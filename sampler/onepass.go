@@ -32,6 +32,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditrisk/creditd/models/draw"
@@ -107,7 +108,6 @@ type onePassWorker struct {
 	index   map[uint64]int32
 	buckets []keyChunks
 	kept    [draw.MaxTiers]chunkList[cand]
-	nkept   int64
 	limit   [draw.MaxTiers]uint64
 	next    [draw.MaxTiers]int64 // c.n[t] at which the limit is lowered again
 }
@@ -128,7 +128,10 @@ type singlePass struct {
 func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options, ratio []float64, sigmas float64,
 	sizes func([]int64) ([]int64, error)) (*singlePass, error) {
 	workers := opts.Workers
-	maxKept := opts.MaxAssignments + 1<<16
+	// kept by all workers: n_t ≤ MaxAssignments, plus each worker's margin
+	// and early keeps (one atomic add per kept entity, ~2% of them)
+	maxKept := opts.MaxAssignments + int64(4096*workers)
+	var kept atomic.Int64
 	ws := make([]onePassWorker, workers)
 	for i := range ws {
 		wk := &ws[i]
@@ -181,7 +184,7 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		if c.prio[0] > wk.limit[t] {
 			return nil
 		}
-		if wk.nkept++; wk.nkept > maxKept {
+		if kept.Add(1) > maxKept {
 			return errKeptTooMany
 		}
 		c.uscc, c.region, c.tier = u.USCC, u.Region, t

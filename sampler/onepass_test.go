@@ -3,6 +3,7 @@ package sampler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -124,14 +125,35 @@ func TestRatioLimit(t *testing.T) {
 }
 
 // A single pass whose candidates would exceed the largest sample a draw
-// may have stops and falls back to the two passes, which refuse the draw
-// before selecting (ErrTooLarge), without holding the whole population.
+// may have (MaxAssignments, plus 4096 per worker) stops and falls back to
+// the two passes, which refuse the draw after counting (ErrTooLarge),
+// without holding the whole population. Below the bound the single pass
+// itself refuses it once N_t is known, after one scan.
 func TestSinglePassKeptBound(t *testing.T) {
-	units := testUnits(41, 3000, []int{30, 55, 12, 3}, false)
+	units := testUnits(41, 12000, []int{30, 55, 12, 3}, false)
 	req := testRequest(ratios(1_000_000, 1_000_000, 1_000_000, 1_000_000), fmt.Sprintf("%032x", 41))
-	_, st, err := Draw(context.Background(), req, &MemSource{Units: units, Parts: 2}, nil, io.Discard, Options{Workers: 2, MaxAssignments: 10})
-	if err == nil || st.SinglePass {
-		t.Fatalf("err %v, stats %+v", err, st)
+	for _, tc := range []struct {
+		maxAssign int64
+		scans     int64 // partition scans: 2 single pass, +2 counting pass
+	}{
+		{10, 4},     // 12,000 kept > 10 + 2·4096: stopped, two passes
+		{10000, 2},  // 12,000 kept ≤ 10,000 + 8,192: refused after the single pass
+		{100000, 2}, // runs
+	} {
+		src := &scanHooks{MemSource: MemSource{Units: units, Parts: 2}}
+		_, st, err := Draw(context.Background(), req, src, nil, io.Discard, Options{Workers: 2, MaxAssignments: tc.maxAssign})
+		if got := src.scans.Load(); got != tc.scans {
+			t.Errorf("MaxAssignments %d: %d partition scans, want %d (%v %+v)", tc.maxAssign, got, tc.scans, err, st)
+		}
+		if tc.maxAssign == 100000 {
+			if err != nil || !st.SinglePass || st.Selected != len(units) {
+				t.Errorf("MaxAssignments %d: err %v, stats %+v", tc.maxAssign, err, st)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrTooLarge) || st.SinglePass {
+			t.Errorf("MaxAssignments %d: err %v, stats %+v", tc.maxAssign, err, st)
+		}
 	}
 }
 
