@@ -92,11 +92,15 @@
 //
 // # Performance
 //
-// The scan is two passes over the Source (see scan.go): counting, then
-// selection, which hashes each eligible entity once. The population is held
-// as one 8-byte key per entity. Selection keeps candidates below a
-// priority threshold (fast path) or, if that cannot prove the sample,
-// bounded heaps (slow path). Inspector assignment hashes every candidate
+// A draw with a ratio allocation scans the Source once (the single pass,
+// onepass.go): each eligible entity is counted, hashed once and appended as
+// one 8-byte key to its worker's chunks for its USCC prefix; candidates
+// below a per-stratum limit that only falls are kept, and the sample is
+// decided afterwards from N_t. When that cannot prove the sample, and for
+// budget allocations, the scan is two passes (scan.go): counting, then
+// selection with a priority threshold or, failing that, bounded heaps
+// (the slow paths). Population sorting, formatting and hashing run bucket
+// by bucket in a pipeline (popsort.go). Inspector assignment hashes every candidate
 // inspector of every selected entity, as the spec requires, in parallel,
 // then walks the rankings in priority order (assign.go). bench/drawbench
 // measures a 14M-entity province against the hashing floor.

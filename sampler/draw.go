@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"time"
@@ -31,9 +32,14 @@ type Stats struct {
 	// ranking ran out of inspectors below the load cap, so that every
 	// candidate was ranked again.
 	AssignSlowPaths int64
-	// Passes is the number of counting+selection pass pairs (1 unless the
-	// Source's population changed between passes, or the fallback ran).
+	// Passes is the number of scans of the Source in the fast path (1,
+	// SinglePass set), or else of counting+selection pass pairs (1 unless
+	// the Source's population changed between passes, or the heap fallback
+	// ran).
 	Passes int
+	// SinglePass is set when the draw took the fast path: one scan of the
+	// Source (ratio allocations; see runSinglePass).
+	SinglePass bool
 	// HeapFallback is set when the selection's fast path (a priority
 	// threshold) kept too few candidates to prove the sample, and the
 	// selection pass was repeated with exact bottom-n heaps.
@@ -43,8 +49,8 @@ type Stats struct {
 	Replayed bool
 	// PopulationBytes is the length of the population lines.
 	PopulationBytes int64
-	// CountTime is the counting pass; SelectTime the selection pass (scan,
-	// hashing, bottom-n); PopulationTime sorting, formatting and hashing the
+	// CountTime is the counting pass (0 in the fast path); SelectTime the
+	// selection pass or the single pass (scan, hashing, selection); PopulationTime sorting, formatting and hashing the
 	// population lines; AssignTime inspector assignment (the last two run
 	// concurrently); Total the whole draw.
 	CountTime, SelectTime, PopulationTime, AssignTime, Total time.Duration
@@ -161,7 +167,7 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	asg := newAssigner(r, 0) // the load cap is set once Σ n_t is known
 	perEntity := int64(asg.maxCandidates())
 	st := &Stats{}
-	pr, err := runPasses(ctx, src, params, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
 		nt := SampleSizes(&r.Allocation, vals, Nt)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
 	})
@@ -179,16 +185,7 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	for t, l := range scheme.Labels {
 		rec.Strata[t] = draw.Stratum{Label: l, N: Nt[t], Sample: nt[t], Pi: draw.PiString(nt[t], Nt[t])}
 	}
-	for i := range sp.selected {
-		s := &sp.selected[i]
-		d := &rec.Selected[i]
-		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
-		for w := range 4 {
-			for b := range 8 {
-				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
-			}
-		}
-	}
+	selections(rec.Selected, sp.selected)
 	sp.selected = nil
 
 	// population lines and assignment run concurrently; either failing
@@ -199,7 +196,6 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		sortPopulation(popu, opts.Workers)
 		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop, nil)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
@@ -238,6 +234,18 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	return rec, st, nil
 }
 
+// selections fills dst with the selected candidates' codes, regions,
+// tiers and priorities (big-endian bytes).
+func selections(dst []draw.Selection, cs []cand) {
+	for i := range cs {
+		c, d := &cs[i], &dst[i]
+		d.USCC, d.Region, d.Tier = c.uscc, c.region, c.tier
+		for w := range 4 {
+			binary.BigEndian.PutUint64(d.Priority[8*w:], c.prio[w])
+		}
+	}
+}
+
 // passResult is the outcome of the counting and selection passes.
 type passResult struct {
 	sp     *selectPass
@@ -245,11 +253,49 @@ type passResult struct {
 	Nt, nt []int64
 }
 
-// runPasses runs the counting and selection passes until the Source yields
-// the same population in both (Options.MaxPasses) and the selection is
-// proven (falling back to exact heaps), filling st. sizes gives n_t from
-// N_t, or an error that stops the draw before selection.
-func runPasses(ctx context.Context, src Source, params *scanParams, opts Options, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
+// runPasses scans the Source and selects the sample, filling st. sizes
+// gives n_t from N_t, or an error that stops the draw before assignment.
+//
+// Fast path (ratio allocations, runSinglePass): one scan. Slow path (budget
+// allocations, or a single pass that could not prove its sample): the
+// counting and selection passes, repeated until the Source yields the same
+// population in both (Options.MaxPasses), with the selection proven
+// (falling back to exact heaps).
+func runPasses(ctx context.Context, src Source, params *scanParams, a *draw.Allocation, vals []int64, opts Options, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
+	if !a.IsBudget() {
+		ratio := make([]float64, params.scheme.Len())
+		for t := range ratio {
+			ratio[t] = float64(vals[t]) / 1e6
+		}
+		st.Passes++
+		t0 := time.Now()
+		one, err := runSinglePass(ctx, src, params, &opts, ratio, sigmas, sizes)
+		st.SelectTime += time.Since(t0)
+		if err != nil {
+			return nil, err
+		}
+		if one.ok {
+			st.SinglePass = true
+			return finishPasses(st, &one.counts, &passResult{&selectPass{counts: one.counts, selected: one.selected}, one.popu, one.Nt, one.nt}), nil
+		}
+		st.Passes = 0
+	}
+	return runTwoPasses(ctx, src, params, opts, sigmas, st, sizes)
+}
+
+// finishPasses fills st from the passes' counts and result.
+func finishPasses(st *Stats, c *scanCounts, pr *passResult) *passResult {
+	st.Scanned = c.scanned
+	st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
+	for _, n := range pr.Nt {
+		st.Eligible += n
+	}
+	st.Selected = len(pr.sp.selected)
+	return pr
+}
+
+// runTwoPasses is runPasses' slow path.
+func runTwoPasses(ctx context.Context, src Source, params *scanParams, opts Options, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
 	var (
 		cp     *countPass
 		sp     *selectPass
@@ -286,14 +332,7 @@ func runPasses(ctx context.Context, src Source, params *scanParams, opts Options
 			mode = selHeaps // slow path: exact bottom-n heaps
 			st.HeapFallback = true
 		default:
-			c := &sp.counts
-			st.Scanned = c.scanned
-			st.Excluded = Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped}
-			for _, n := range Nt {
-				st.Eligible += n
-			}
-			st.Selected = len(sp.selected)
-			return &passResult{sp, popu, Nt, nt}, nil
+			return finishPasses(st, &sp.counts, &passResult{sp, popu, Nt, nt}), nil
 		}
 		popu = nil // let the keys go before the next attempt allocates
 	}

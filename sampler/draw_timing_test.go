@@ -97,6 +97,30 @@ func BenchmarkSelectPass(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchUnits)), "ns/entity")
 }
 
+// BenchmarkSinglePass is the fast path's one scan (counts, population
+// keys, priorities and the kept candidates) on one worker.
+func BenchmarkSinglePass(b *testing.B) {
+	req := benchRequest()
+	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: tier.National4, k: sha256.Sum256([]byte("k"))}
+	src := &MemSource{Units: benchUnits, Parts: 64}
+	vals, _ := req.Allocation.Resolve(tier.National4)
+	ratio := make([]float64, len(vals))
+	for t := range vals {
+		ratio[t] = float64(vals[t]) / 1e6
+	}
+	opts := Options{Workers: 1}
+	opts.EnsureDefaults()
+	sizes := func(Nt []int64) ([]int64, error) { return SampleSizes(&req.Allocation, vals, Nt), nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		sp, err := runSinglePass(context.Background(), src, p, &opts, ratio, keepSigmas, sizes)
+		if err != nil || !sp.ok {
+			b.Fatal(err, sp.ok)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchUnits)), "ns/entity")
+}
+
 // BenchmarkDraw is a whole draw over 1M entities with all cores.
 func BenchmarkDraw(b *testing.B) {
 	req := benchRequest()
@@ -104,6 +128,20 @@ func BenchmarkDraw(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := Draw(context.Background(), req, src, nil, io.Discard, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchUnits)), "ns/entity")
+}
+
+// BenchmarkDrawV2 is a whole draw/v2 draw over 1M entities with all cores.
+func BenchmarkDrawV2(b *testing.B) {
+	req := benchRequest()
+	src := &MemSource{Units: benchUnits, Parts: 64}
+	in := &V2Inputs{BlindKey: sha256.Sum256([]byte("bench key")), CommittedAt: testAsOf}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := DrawV2(context.Background(), req, src, nil, io.Discard, Options{}, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -157,7 +195,7 @@ func BenchmarkFormatSegment(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = formatSegment(buf[:0], pop, segment{0, 0, segKeys, 0}, tails); err != nil {
+		if buf, err = formatSegment(buf[:0], pop.keys, sentinelKey, pop.prefixes[0], tails); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -104,7 +104,7 @@ func DrawV2(ctx context.Context, req *draw.Request, src Source, ledger *Ledger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return executeV2(ctx, p, src, ledger, pop, opts, in)
+	return executeV2(ctx, p, src, ledger, pop, opts, in, keepSigmas)
 }
 
 // PrepareV2 checks req for a draw/v2 draw under scheme (PrepareRequestV2).
@@ -116,8 +116,9 @@ func PrepareV2(req *draw.Request, scheme *tier.Scheme, opts *Options) (*Prepared
 	return &Prepared{req: r, scheme: scheme, vals: vals}, nil
 }
 
-// executeV2 is DrawV2 on a prepared request.
-func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs) (*draw.V2, *Stats, error) {
+// executeV2 is DrawV2 on a prepared request, with the selection's margin
+// as a parameter (tests force the slow path with a negative one).
+func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop io.Writer, opts Options, in *V2Inputs, sigmas float64) (*draw.V2, *Stats, error) {
 	opts.EnsureDefaults()
 	start := time.Now()
 	scheme := p.scheme
@@ -132,7 +133,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
 	var roundWarn []string
-	pr, err := runPasses(ctx, src, params, opts, keepSigmas, st, func(Nt []int64) ([]int64, error) {
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
 		var nt []int64
 		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
@@ -141,16 +142,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 		return nil, st, err
 	}
 	sel := make([]draw.Selection, len(pr.sp.selected))
-	for i := range pr.sp.selected {
-		s := &pr.sp.selected[i]
-		d := &sel[i]
-		d.USCC, d.Region, d.Tier = s.uscc, s.region, s.tier
-		for w := range 4 {
-			for b := range 8 {
-				d.Priority[8*w+b] = byte(s.prio[w] >> (56 - 8*b))
-			}
-		}
-	}
+	selections(sel, pr.sp.selected)
 	pr.sp.selected = nil
 	register := registerFor(in.Register, r.AsOf, sel)
 
@@ -164,7 +156,6 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		sortPopulation(pr.popu, opts.Workers)
 		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, pop, &in.BlindKey)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
@@ -211,14 +202,18 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	// one string holds every selected entity's USCC, region and priority
 	// (substrings share it): a quarter of a million small allocations less,
 	// which matters with a heap of millions of units for the GC to mark
+	// (a Builder's String does not copy)
 	const per = 18 + 6 + 64
-	text := make([]byte, 0, per*len(order))
+	var text strings.Builder
+	text.Grow(per * len(order))
+	var hx [64]byte
 	for _, o := range order {
-		text = append(text, o.sel.USCC[:]...)
-		text = append(text, o.sel.Region[:]...)
-		text = hex.AppendEncode(text, o.sel.Priority[:])
+		text.Write(o.sel.USCC[:])
+		text.Write(o.sel.Region[:])
+		hex.Encode(hx[:], o.sel.Priority[:])
+		text.Write(hx[:])
 	}
-	all := string(text)
+	all := text.String()
 	for i, o := range order {
 		s, t := o.sel, all[i*per:(i+1)*per]
 		rec.Selected[i] = draw.V2Selected{USCC: t[:18], Region: t[18:24],

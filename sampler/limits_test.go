@@ -144,7 +144,7 @@ func TestRunPanicCleansUp(t *testing.T) {
 	}
 	s := New(store, Options{Workers: 2})
 	units := testUnits(32, 400, []int{30, 55, 12, 3}, false)
-	src := &scanHooks{MemSource: MemSource{Units: units, Parts: 2}, panicAfter: 2} // the counting pass runs; the selection pass panics
+	src := &scanHooks{MemSource: MemSource{Units: units, Parts: 2}, panicAfter: 1} // the single pass's second partition scan panics
 	req := storeRequest("P-PANIC", strings.Repeat("5a", 16), testAsOf)
 	func() {
 		defer func() {
@@ -285,9 +285,10 @@ func TestMaxCandidates(t *testing.T) {
 	}
 }
 
-// A draw above MaxRankHashes or MaxAssignments is ErrTooLarge after the
-// counting pass alone: the Source is scanned once (not twice), nothing is
-// hashed or assigned, nothing stored, no temporary file left. Exactly at
+// A draw above MaxRankHashes or MaxAssignments is ErrTooLarge after one
+// scan of the Source (the single pass of a ratio allocation; the counting
+// pass of a budget), before anything is assigned or stored, no temporary
+// file left. Exactly at
 // the limit the draw runs. Boundaries from the same draw's Σ n_t.
 func TestWorkLimits(t *testing.T) {
 	units := testUnits(34, 1500, []int{30, 55, 12, 3}, false)
@@ -334,7 +335,7 @@ func TestWorkLimits(t *testing.T) {
 				t.Fatalf("error %v, want ErrTooLarge", err)
 			}
 			if got := src.scans.Load(); got != parts {
-				t.Errorf("%d partition scans, want %d (the counting pass only)", got, parts)
+				t.Errorf("%d partition scans, want %d (one pass)", got, parts)
 			}
 			if st == nil || st.Passes != 1 || st.AssignHashes != 0 || st.Selected != 0 {
 				t.Errorf("stats %+v: work done past the limit check", st)

@@ -29,8 +29,9 @@ type Options struct {
 	// Default runtime.GOMAXPROCS(0).
 	Workers int
 	// MaxPasses is how many times a draw repeats its counting and selection
-	// passes when the Source yields a different population in the two
-	// passes before failing with ErrPopulationChanged. Default 3.
+	// passes (the slow path; the single pass cannot disagree with itself)
+	// when the Source yields a different population in the two passes
+	// before failing with ErrPopulationChanged. Default 3.
 	MaxPasses int
 	// RequireCommitment makes Sampler.Run refuse draws whose seed was not
 	// committed in the Store (Store.Commit) before the draw's as_of.
@@ -47,9 +48,10 @@ type Options struct {
 	// inspector rank hashes g, Σ n_t × the most inspectors that could serve
 	// one entity (the department's inspectors without regions plus those
 	// listing the prefixes of one division code). A draw above it fails
-	// with ErrTooLarge after the counting pass, before selection,
-	// assignment or any allocation that grows with the sample. Default
-	// DefaultMaxRankHashes.
+	// with ErrTooLarge after one scan of the Source (the counting pass, or
+	// the single pass, whose kept candidates are bounded by
+	// MaxAssignments), before assignment or any allocation that grows
+	// with the sample. Default DefaultMaxRankHashes.
 	MaxRankHashes int64
 	// MaxAssignments bounds Σ n_t × per_entity, the inspector slots of the
 	// record (its memory: about 50 bytes each while drawing). Above it a

@@ -131,38 +131,89 @@ func msdSort(a []uint64, scratch *[]uint64, lsdLimit int) {
 	}
 }
 
-// sortPopulation sorts every bucket's slots with the given workers.
-func sortPopulation(pop *population, workers int) {
-	var next atomic.Int64
-	wg := &group{}
-	for range workers {
-		wg.Go(func() {
-			var scratch []uint64
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= len(pop.prefixes) {
-					return
-				}
-				// move the real keys before the unused slots, then sort them
-				keys := pop.keys[pop.off[b] : pop.off[b]+pop.size[b]]
-				j := 0
-				for _, k := range keys {
-					if k != sentinelKey {
-						keys[j] = k
-						j++
-					}
-				}
-				sortKeys(keys[:j], &scratch, lsdMax)
-			}
-		})
-	}
-	wg.Wait()
+// sortBuffers are one emitting worker's reusable sort buffers.
+type sortBuffers struct {
+	gather, scratch []uint64
 }
 
+// sortBucket puts bucket b's keys in order. The two passes' buckets are
+// slot ranges of pop.keys whose unused slots (sentinels) are moved behind
+// the real keys; the single pass's are chunk lists, gathered into the
+// worker's buffer, sorted there and written back in order, so the chunks
+// themselves become the sorted bucket (no population-sized array).
+func sortBucket(pop *population, b int, sb *sortBuffers) {
+	if pop.chunks != nil {
+		n := int(pop.count[b])
+		if cap(sb.gather) < n {
+			sb.gather = make([]uint64, n)
+		}
+		g := sb.gather[:0]
+		for _, c := range pop.chunks[b] {
+			g = append(g, c...)
+		}
+		sortKeys(g, &sb.scratch, lsdMax)
+		for _, c := range pop.chunks[b] {
+			g = g[copy(c, g):]
+		}
+		return
+	}
+	keys := pop.keys[pop.off[b] : pop.off[b]+pop.size[b]]
+	j := 0
+	for _, k := range keys {
+		if k != sentinelKey {
+			keys[j] = k
+			j++
+		}
+	}
+	sortKeys(keys[:j], &sb.scratch, lsdMax)
+}
+
+// segment is a run of one bucket's keys, formatted as one unit: a slot
+// range of pop.keys (chunk < 0) or one chunk of a chunked bucket.
 type segment struct {
 	bucket int32
-	lo, hi int64 // key index range within the bucket
+	chunk  int32
+	lo, hi int64 // key index range within the bucket (chunk < 0)
 	start  int64 // index of the segment's first line in the file
+}
+
+// keys returns the segment's keys and the bucket's key before them
+// (sentinelKey for the first); valid once the bucket is sorted.
+func (pop *population) segKeys(s segment) (keys []uint64, prev uint64) {
+	prev = sentinelKey
+	if s.chunk >= 0 {
+		cs := pop.chunks[s.bucket]
+		if s.chunk > 0 {
+			p := cs[s.chunk-1]
+			prev = p[len(p)-1]
+		}
+		return cs[s.chunk], prev
+	}
+	base := pop.off[s.bucket]
+	if s.lo > 0 {
+		prev = pop.keys[base+s.lo-1]
+	}
+	return pop.keys[base+s.lo : base+s.hi], prev
+}
+
+// segments cuts the population into segments in file order.
+func (pop *population) segments() []segment {
+	var segs []segment
+	var start int64
+	for b := range pop.prefixes {
+		if pop.chunks != nil {
+			for j, c := range pop.chunks[b] {
+				segs = append(segs, segment{int32(b), int32(j), 0, 0, start})
+				start += int64(len(c))
+			}
+			continue
+		}
+		for lo := int64(0); lo < pop.count[b]; lo += segKeys {
+			segs = append(segs, segment{int32(b), -1, lo, min(lo+segKeys, pop.count[b]), start + lo})
+		}
+		start += pop.count[b]
+	}
+	return segs
 }
 
 type segResult struct {
@@ -170,20 +221,20 @@ type segResult struct {
 	err error
 }
 
-// emitPopulation writes the sorted population's lines to w and returns
-// their SHA-256 and length. It fails on a USCC that appears twice.
+// emitPopulation sorts the population and writes its lines to w, and
+// returns their SHA-256 and length. It fails on a USCC that appears twice.
+// A bucket is sorted by the worker that takes its first segment, while
+// the consumer hashes and writes earlier segments; the workers taking the
+// bucket's later segments wait for that sort.
 //
 // With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
 // the tier index XOR the line's mask byte (spec "Population file and
 // digest"); without one they are v1's `USCC,TIER\n`.
 func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
-	var segs []segment
-	var start int64
-	for b := range pop.prefixes {
-		for lo := int64(0); lo < pop.count[b]; lo += segKeys {
-			segs = append(segs, segment{int32(b), lo, min(lo+segKeys, pop.count[b]), start + lo})
-		}
-		start += pop.count[b]
+	segs := pop.segments()
+	sorted := make([]chan struct{}, len(pop.prefixes))
+	for b := range sorted {
+		sorted[b] = make(chan struct{})
 	}
 	tails := make([][]byte, scheme.Len()) // ",LABEL\n"
 	lineMax := 0
@@ -208,6 +259,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 	wg := &group{stop: cancel}
 	for range workers {
 		wg.Go(func() {
+			var sb sortBuffers
 			for {
 				select {
 				case <-tokens:
@@ -218,19 +270,33 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 				if i >= len(segs) {
 					return
 				}
+				if b := segs[i].bucket; segs[i].lo == 0 && segs[i].chunk <= 0 {
+					sortBucket(pop, int(b), &sb)
+					close(sorted[b])
+				} else {
+					select {
+					case <-sorted[b]:
+					case <-ctx.Done():
+						return
+					}
+				}
 				var buf []byte
 				select {
 				case buf = <-free:
 				default:
 				}
-				if need := int(segs[i].hi-segs[i].lo) * lineMax; cap(buf) < need {
+				keys, prev := pop.segKeys(segs[i])
+				// every buffer fits the longest segment (chunkKeys or
+				// segKeys keys), so that recycled buffers never grow
+				if need := max(len(keys), chunkKeys) * lineMax; cap(buf) < need {
 					buf = make([]byte, 0, need)
 				}
+				pre := pop.prefixes[segs[i].bucket]
 				var err error
 				if blind != nil {
-					buf, err = formatMaskedSegment(buf[:0], pop, segs[i], blind)
+					buf, err = formatMaskedSegment(buf[:0], keys, prev, pre, segs[i].start, blind)
 				} else {
-					buf, err = formatSegment(buf[:0], pop, segs[i], tails)
+					buf, err = formatSegment(buf[:0], keys, prev, pre, tails)
 				}
 				slots[i%window] <- segResult{buf, err}
 			}
@@ -270,22 +336,12 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 	return sum, total, nil
 }
 
-// formatSegment appends the lines of one segment to buf.
-func formatSegment(buf []byte, pop *population, s segment, tails [][]byte) ([]byte, error) {
-	base := pop.off[s.bucket]
-	keys := pop.keys[base : base+pop.count[s.bucket]]
-	var prefix [8]byte
-	pre := pop.prefixes[s.bucket]
-	for i := range prefix {
-		prefix[i] = byte(pre >> (56 - 8*i))
-	}
-	prev := sentinelKey
-	if s.lo > 0 {
-		prev = keys[s.lo-1]
-	}
+// formatSegment appends the lines of one segment's keys to buf; pre is
+// the bucket's prefix, prev the bucket's key before them.
+func formatSegment(buf []byte, keys []uint64, prev, pre uint64, tails [][]byte) ([]byte, error) {
 	var line [18]byte
-	copy(line[:8], prefix[:])
-	for _, k := range keys[s.lo:s.hi] {
+	binary.BigEndian.PutUint64(line[:8], pre)
+	for _, k := range keys {
 		if k>>4 == prev>>4 {
 			unpackSuffix(line[8:], k>>4)
 			return buf, fmt.Errorf("sampler: the source yielded entity %s more than once", line[:])
@@ -310,23 +366,17 @@ func maskBlock(blind *[32]byte, j uint64) [32]byte {
 
 const hexDigits = "0123456789abcdef"
 
-// formatMaskedSegment appends the v2 lines of one segment to buf.
-func formatMaskedSegment(buf []byte, pop *population, s segment, blind *[32]byte) ([]byte, error) {
-	base := pop.off[s.bucket]
-	keys := pop.keys[base : base+pop.count[s.bucket]]
+// formatMaskedSegment appends the v2 lines of one segment's keys to buf;
+// idx is the file index of its first line.
+func formatMaskedSegment(buf []byte, keys []uint64, prev, pre uint64, idx int64, blind *[32]byte) ([]byte, error) {
 	var line [22]byte
-	pre := pop.prefixes[s.bucket]
-	for i := range 8 {
-		line[i] = byte(pre >> (56 - 8*i))
-	}
+	binary.BigEndian.PutUint64(line[:8], pre)
 	line[18], line[21] = ',', '\n'
-	prev := sentinelKey
-	if s.lo > 0 {
-		prev = keys[s.lo-1]
+	var mask [32]byte
+	if idx%32 != 0 {
+		mask = maskBlock(blind, uint64(idx/32))
 	}
-	idx := s.start
-	mask := maskBlock(blind, uint64(idx/32))
-	for _, k := range keys[s.lo:s.hi] {
+	for _, k := range keys {
 		unpackSuffix(line[8:18], k>>4)
 		if k>>4 == prev>>4 {
 			return buf, fmt.Errorf("sampler: the source yielded entity %s more than once", line[:18])

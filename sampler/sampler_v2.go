@@ -78,7 +78,7 @@ func (s *Sampler) RunPreparedV2(ctx context.Context, p *Prepared, src Source) (*
 		return nil, nil, err
 	}
 	return drawToStore(s.store, func(pop io.Writer) (*draw.V2, *Stats, error) {
-		return executeV2(ctx, p, src, s.store.ledger, pop, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register})
+		return executeV2(ctx, p, src, s.store.ledger, pop, s.opts, &V2Inputs{BlindKey: reg.key, CommittedAt: reg.CommittedAt, Register: register}, keepSigmas)
 	}, func(rec *draw.V2, tmp string) error { return s.store.putBytes(shadowV1(rec), draw.EncodeV2(rec), tmp) })
 }
 

@@ -1,7 +1,9 @@
 package sampler
 
 // The scan is the hot path of a draw: every registered entity of the
-// province (14 million in Shandong) passes through it. It is shaped so:
+// province (14 million in Shandong) passes through it. Ratio draws take
+// the single pass (onepass.go) and come here only when it cannot prove its
+// sample; budget draws always do. The two passes are shaped so:
 //
 //   - Two passes over the Source. The counting pass (pass 0) applies the
 //     eligibility rules and counts N_t and the entities per USCC prefix
@@ -166,6 +168,15 @@ func (p *scanParams) eligible(u *Unit, c *scanCounts) (bool, error) {
 	return true, nil
 }
 
+// admit is eligible, then counts an eligible unit in its stratum.
+func (p *scanParams) admit(u *Unit, c *scanCounts) (bool, error) {
+	ok, err := p.eligible(u, c)
+	if ok {
+		c.n[u.Tier]++
+	}
+	return ok, err
+}
+
 // checkUnit validates what the population lines and the record need: an
 // uppercase alphabet USCC with a digit division, and a 6-digit region. The
 // prefix (positions 1–8) is checked by checkPrefix once per distinct prefix;
@@ -327,6 +338,20 @@ const prefixSlots = 4096
 
 func prefixSlot(pre uint64) int { return int((pre * 0x9e3779b97f4a7c15) >> (64 - 12)) }
 
+// lookup returns the value cached for pre, or calls miss and caches the
+// value it returns (miss returns ok false to cache nothing).
+func (c *prefixCache) lookup(pre uint64, miss func() (int64, bool, error)) (int64, bool, error) {
+	s := prefixSlot(pre)
+	if c.key[s] == pre {
+		return c.val[s], true, nil
+	}
+	v, ok, err := miss()
+	if ok && err == nil {
+		c.key[s], c.val[s] = pre, v
+	}
+	return v, ok, err
+}
+
 // population is the eligible population as packed keys grouped by prefix.
 type population struct {
 	prefixes []uint64         // bucket prefixes, ascending (byte order)
@@ -336,6 +361,9 @@ type population struct {
 	size     []int64          // slots of each bucket (count + slack)
 	cursor   []paddedCursor   // next unreserved slot per bucket
 	keys     []uint64
+	// chunks (single pass): per bucket, the workers' key chunks, copied
+	// into keys when the bucket is sorted
+	chunks [][][]uint64
 }
 
 type paddedCursor struct {

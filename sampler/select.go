@@ -226,24 +226,20 @@ func runSelectPass(ctx context.Context, src Source, p *scanParams, workers int, 
 	pop.reset()
 	err := scanAll(ctx, src, time.Unix(p.asOf, 0), workers, func(w int, u *Unit) error {
 		wk := &ws[w]
-		ok, err := p.eligible(u, &wk.c)
-		if !ok || err != nil {
+		if ok, err := p.admit(u, &wk.c); !ok || err != nil {
 			return err
 		}
 		t := u.Tier
-		wk.c.n[t]++
 		// population key
 		pre := prefixOf(&u.USCC)
-		sl := prefixSlot(pre)
-		if wk.cache.key[sl] != pre {
-			b, found := pop.index[pre]
-			if !found {
-				wk.overflow = true // a prefix pass 0 did not see
-				return nil
-			}
-			wk.cache.key[sl], wk.cache.val[sl] = pre, int64(b)
+		b, found, _ := wk.cache.lookup(pre, func() (int64, bool, error) {
+			bi, found := pop.index[pre]
+			return int64(bi), found, nil
+		})
+		if !found {
+			wk.overflow = true // a prefix pass 0 did not see
+			return nil
 		}
-		b := wk.cache.val[sl]
 		suffix, ok := packSuffix(&u.USCC)
 		if !ok {
 			return checkUnit(u)

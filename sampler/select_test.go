@@ -274,7 +274,24 @@ func (s *changingSource) Scan(ctx context.Context, part int, asOf time.Time, fn 
 
 func TestPopulationChanged(t *testing.T) {
 	units := testUnits(5, 500, []int{30, 55, 12, 3}, false)
+	// a ratio allocation scans once (the fast path): the population is
+	// that scan's, whatever the source does afterwards
 	req := testRequest(ratios(100000, 100000, 200000, 300000), strings.Repeat("ab", 16))
+	src0 := &changingSource{MemSource: MemSource{Units: units, Parts: 3}, unstable: 100}
+	var pop0 bytes.Buffer
+	rec0, st0, err := Draw(context.Background(), req, src0, nil, &pop0, Options{Workers: 2, MaxPasses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st0.SinglePass || st0.Passes != 1 || st0.Eligible != 501 || src0.scans != 1 {
+		t.Fatalf("single pass: %+v, %d scans of partition 0", st0, src0.scans)
+	}
+	if _, err := Verify(context.Background(), rec0, &pop0); err != nil {
+		t.Fatal(err)
+	}
+	// a budget allocation counts first, then selects: the two passes must
+	// agree
+	req = testRequest(weights(60, 1, 1, 2, 3), strings.Repeat("ab", 16))
 	// the first pass pair disagrees, the second agrees
 	src := &changingSource{MemSource: MemSource{Units: units, Parts: 3}, unstable: 1}
 	var pop bytes.Buffer
@@ -282,7 +299,7 @@ func TestPopulationChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Passes != 2 || st.Eligible != 500 {
+	if st.Passes != 2 || st.SinglePass || st.Eligible != 500 {
 		t.Fatalf("passes %d eligible %d", st.Passes, st.Eligible)
 	}
 	if _, err := Verify(context.Background(), rec, &pop); err != nil {

@@ -52,10 +52,13 @@ type Inspection struct {
 // registered entity of partition part as of asOf, in any order; partitions
 // are disjoint and may be scanned concurrently.
 //
-// A draw scans the source twice: a counting pass (stratum sizes, entities
-// per USCC prefix) and a selection pass, which alone defines the population
-// and the sample. The source should therefore present a stable view for a
-// given asOf (a snapshot, or tiers as of a past instant). If the two passes
+// A ratio draw scans the source once (the single pass defines the
+// population and the sample); a budget draw, or a ratio draw whose single
+// pass could not prove its sample (an 8-sigma event), scans it twice: a
+// counting pass (stratum sizes, entities per USCC prefix) and a selection
+// pass, which alone defines the population and the sample. The source
+// should therefore present a stable view for a given asOf (a snapshot, or
+// tiers as of a past instant). If the two passes
 // disagree on the counts, the draw repeats them (Options.MaxPasses) and then
 // fails with ErrPopulationChanged; it never publishes an inconsistent record.
 type Source interface {
