@@ -107,11 +107,12 @@ func (s *Server) StopDraws() {
 type Shared struct {
 	API   *Config
 	Model *scoring.Model
+	// Rules are the province's record rules; nil: the model scheme's defaults.
 	Rules *record.Config
 	// Challenger is scored in shadow (--challenger); nil: none.
 	Challenger *scoring.Shadow
 	// MonitorInterval is how often the model monitoring scan runs.
-	MonitorInterval time.Duration // the province's record rules; nil: the model scheme's defaults
+	MonitorInterval time.Duration
 	Exceptions      *uscc.Exceptions
 	Tokens          *Tokens
 	Issuer          *issue.Issuer

@@ -42,7 +42,8 @@ type Options struct {
 	Champion *scoring.Model
 	// Challenger is scored in shadow; nil: none.
 	Challenger *scoring.Shadow
-	// Interval between scans (--monitor-interval).
+	// Interval between scans (--monitor-interval). Default (zero):
+	// DefaultInterval.
 	Interval time.Duration
 	// Parts returns the engines to scan.
 	Parts   func() []Part
@@ -148,9 +149,16 @@ func (m *Monitor) Trigger() {
 	}
 }
 
+// DefaultInterval is the scan interval when Options.Interval is unset.
+const DefaultInterval = 5 * time.Minute
+
 // Run scans on Trigger and every Interval until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	t := time.NewTicker(m.o.Interval)
+	iv := m.o.Interval
+	if iv <= 0 {
+		iv = DefaultInterval
+	}
+	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
 		select {
