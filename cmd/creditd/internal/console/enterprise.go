@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
@@ -35,6 +36,9 @@ type reportView struct {
 	Report  *report.Report
 	Records []recordRow
 	JSON    string
+	// VerifyURL is the report's verification URL (the one its printed QR
+	// code holds, reportid.URL), relative to this service; "" unsigned.
+	VerifyURL string
 }
 
 // recordRow is one record with its repair eligibility.
@@ -78,6 +82,9 @@ func (c *Console) handleReport(w http.ResponseWriter, r *http.Request, v *View) 
 	for _, rec := range rep.Records {
 		rv.Records = append(rv.Records, recordRow{Record: rec, CategoryLabel: v.T("cat." + rec.Category),
 			StatusLabel: v.T("status." + rec.Status), Detail: detailRows(v, rec.Detail), Repair: repairFor(v, &rec, today)})
+	}
+	if rep.Signature != nil {
+		rv.VerifyURL, _ = reportid.URL("", rep)
 	}
 	v.Title = rep.Subject.Name + " · " + v.T("report.title")
 	c.render(w, v, http.StatusOK, "report", rv)

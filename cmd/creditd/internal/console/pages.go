@@ -26,6 +26,8 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "GET " + Prefix + "verify", Nav: "nav.verify", Area: AreaPublic, Handle: c.handleVerifyForm},
 		{Pattern: "POST " + Prefix + "verify", Area: AreaPublic, Handle: c.handleVerify},
 		{Pattern: "GET " + Prefix + "draws/verify", Nav: "nav.dverify", Area: AreaPublic, Handle: c.handleDrawVerify},
+		{Pattern: "GET " + Prefix + "objections", Nav: "nav.objection", Area: AreaPublic, Handle: c.handleObjection},
+		{Pattern: "POST " + Prefix + "objections", Area: AreaPublic, Handle: c.handleObjectionFile},
 		{Pattern: "GET " + Prefix + "peers", Nav: "nav.peers", Area: AreaPeer, Handle: c.handlePeers},
 		{Pattern: "GET " + Prefix + "signin", Area: AreaPublic, Handle: c.handleSignInForm},
 		{Pattern: "POST " + Prefix + "signin", Area: AreaPublic, Handle: c.handleSignIn},
@@ -38,6 +40,8 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "POST " + Prefix + "reg/draws/run", Area: AreaRegulator, Handle: c.handleDrawRun},
 		{Pattern: "GET " + Prefix + "reg/draws/view", Area: AreaRegulator, Handle: c.handleDrawView},
 		{Pattern: "POST " + Prefix + "reg/draws/publish", Area: AreaRegulator, Handle: c.handleDrawPublish},
+		{Pattern: "GET " + Prefix + "reg/objections", Nav: "nav.queue", Area: AreaRegulator, Handle: c.handleQueue},
+		{Pattern: "POST " + Prefix + "reg/objections/answer", Area: AreaRegulator, Handle: c.handleAnswer},
 		{Pattern: Prefix, Area: AreaPublic, Handle: c.handleNotFound},
 	}
 }
