@@ -42,6 +42,7 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "POST " + Prefix + "reg/draws/publish", Area: AreaRegulator, Handle: c.handleDrawPublish},
 		{Pattern: "GET " + Prefix + "reg/objections", Nav: "nav.queue", Area: AreaRegulator, Handle: c.handleQueue},
 		{Pattern: "POST " + Prefix + "reg/objections/answer", Area: AreaRegulator, Handle: c.handleAnswer},
+		{Pattern: "GET " + Prefix + "reg/notices", Nav: "nav.notices", Area: AreaRegulator, Handle: c.handleNotices},
 		{Pattern: Prefix, Area: AreaPublic, Handle: c.handleNotFound},
 	}
 }
