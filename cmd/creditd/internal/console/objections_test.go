@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -96,5 +97,37 @@ func TestObjectionFlow(t *testing.T) {
 	// an anonymous visitor cannot reach the queue
 	if code, _ := h.get(t, h.client(t), "/console/reg/objections"); code != http.StatusSeeOther {
 		t.Errorf("anonymous queue: %d, want a redirect to sign-in", code)
+	}
+}
+
+// The queue highlights exactly the overdue objections (the API's overdue
+// flag: past 3 working days, 7 when referred; domain.md §4.8) and offers
+// the answer form only while an objection is open.
+func TestQueueHighlightsOverdue(t *testing.T) {
+	h := newHarness(t)
+	q := queueView{Open: 2, Overdue: 1, Labels: map[string]string{}, Objections: []objectionStatus{
+		{ObjectionID: "OBJ-LATE", Status: "pending", DueOn: "2026-10-09", Overdue: true},
+		{ObjectionID: "OBJ-INTIME", Status: "referred", DueOn: "2026-12-15"},
+		{ObjectionID: "OBJ-DONE", Status: "rejected", DueOn: "2026-11-02", Answer: "stands"},
+	}}
+	rec := httptest.NewRecorder()
+	h.con.render(rec, &View{c: h.con, Lang: "en", CSRF: "tok"}, http.StatusOK, "queue", q)
+	page := rec.Body.String()
+	row := func(id string) string {
+		i := strings.Index(page, `id="q-`+id+`"`)
+		if i < 0 {
+			t.Fatalf("no row %s", id)
+		}
+		j := strings.Index(page[i:], "</tr>")
+		return page[i : i+j]
+	}
+	if r := row("OBJ-LATE"); !strings.Contains(r, `class="overdue"`) || !strings.Contains(r, "badge overdue") || !strings.Contains(r, `name="outcome"`) {
+		t.Errorf("overdue row: %s", r)
+	}
+	if r := row("OBJ-INTIME"); strings.Contains(r, "overdue") || !strings.Contains(r, `name="outcome"`) {
+		t.Errorf("row in time: %s", r)
+	}
+	if r := row("OBJ-DONE"); strings.Contains(r, `name="outcome"`) {
+		t.Errorf("answered row offers the answer form: %s", r)
 	}
 }

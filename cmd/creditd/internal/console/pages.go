@@ -5,17 +5,13 @@ import "net/http"
 // builtinPages is the console's page registry as built here. Pages
 // register in navigation order.
 //
-// Extension points (pages of features merged later register with
-// Console.Register before Handler, or are added to this list):
-//   - objections (workflows): a public page "GET /console/objections"
-//     (file against a record of the report page, follow by query code;
-//     the report page's records have an "objection" slot, see
-//     report.html "objection-slot") and a regulator queue
-//     "GET /console/reg/objections" (deadlines, overdue highlighted);
-//   - joint measures (workflows): a section of the entity drill-down
-//     (entity.html "measures-slot");
-//   - model monitoring (shadow): "GET /console/reg/models" (PSI,
-//     champion/challenger agreement), Area AreaRegulator, Nav "nav.models".
+// Objections (objections.go: "GET/POST /console/objections" and the
+// queue "GET /console/reg/objections"), joint measures (entity.html
+// "measures-slot") and transfer notices ("GET /console/reg/notices") are
+// built in. Extension point left: model monitoring (shadow):
+// "GET /console/reg/models" (PSI, champion/challenger agreement), Area
+// AreaRegulator, Nav "nav.models" (dashboard.html "models-slot"), once
+// the service has /v1/stats/challenger.
 //
 // Their message keys go in i18n.go.
 func builtinPages(c *Console) []Page {
