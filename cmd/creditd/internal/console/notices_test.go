@@ -11,7 +11,8 @@ import (
 
 // The notices page lists exactly the transfer notices GET /v1/notices
 // gives the regulator (domain.md §4.2), one row each, and is closed to
-// anonymous visitors.
+// anonymous visitors. The entity page of the same entity (now abnormally
+// listed) shows the joint measures and the commitment bar the API gives.
 func TestNoticesPage(t *testing.T) {
 	h := newHarness(t)
 	// an abnormal listing 3 years less 30 days old is inside its 60-day
@@ -61,6 +62,37 @@ func TestNoticesPage(t *testing.T) {
 		if !strings.Contains(page, n.USCC) || !strings.Contains(page, n.TransferOn) {
 			t.Errorf("notice of %s (transfer %s) not shown", n.USCC, n.TransferOn)
 		}
+	}
+	// the entity page's measures section shows the API's measures
+	// (GET /v1/entities/{uscc}: measures.active, the commitment bar)
+	req, _ = http.NewRequest(http.MethodGet, h.srv.URL+"/v1/entities/"+h.withPenalty, nil)
+	req.Header.Set("Authorization", "Bearer "+h.regToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var ent struct {
+		Measures struct {
+			Barred bool `json:"commitment_route_barred"`
+			Active []struct{ Code string }
+		}
+	}
+	if err := json.Unmarshal(b, &ent); err != nil {
+		t.Fatal(err)
+	}
+	_, epage := h.get(t, c, "/console/reg/entity?uscc="+h.withPenalty)
+	if n := strings.Count(epage, `<tr class="measure-`); n != len(ent.Measures.Active) || len(ent.Measures.Active) == 0 {
+		t.Errorf("entity page shows %d measures, the API %d", n, len(ent.Measures.Active))
+	}
+	for _, m := range ent.Measures.Active {
+		if !strings.Contains(epage, m.Code) {
+			t.Errorf("measure %s not shown", m.Code)
+		}
+	}
+	if want := `data-barred="` + map[bool]string{true: "true", false: "false"}[ent.Measures.Barred] + `"`; !strings.Contains(epage, want) {
+		t.Errorf("commitment bar: want %s", want)
 	}
 	if code, _ := h.get(t, c, "/console/reg/notices?region_prefix=abc"); code != http.StatusBadRequest {
 		t.Errorf("bad prefix: %d, want 400", code)
