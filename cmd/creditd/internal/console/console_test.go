@@ -41,6 +41,8 @@ func TestPublicPagesShowNoTier(t *testing.T) {
 	c := h.client(t)
 	_, home := h.get(t, c, "/console/")
 	checkPublic(t, "home", home)
+	_, follow := h.get(t, c, "/console/objections")
+	checkPublic(t, "objection follow form", follow)
 	for _, lang := range []string{"zh", "en"} {
 		code, rep := h.get(t, c, "/console/report?uscc="+h.withPenalty+"&lang="+lang)
 		if code != 200 || !strings.Contains(rep, h.withPenalty) || !strings.Contains(rep, `id="records"`) {

@@ -2,11 +2,13 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,59 @@ func (b *browserTest) do(actions ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// attr is an attribute of the first element sel matches ("" if none).
+func (b *browserTest) attr(sel, name string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(e => e ? (e.getAttribute(`+strconv.Quote(name)+`) || "") : "")(document.querySelector(`+strconv.Quote(sel)+`))`))
+	if err != nil {
+		b.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+	}
+	return s
+}
+
+// fileObjection files an objection through the report page's form to an
+// active penalty of the downloaded report, typing the query code printed
+// on it, and returns the objection id and the record id.
+func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
+	b.t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var rep struct {
+		QueryCode string `json:"query_code"`
+		Subject   struct{ USCC string }
+		Records   []struct{ ID, Category, Status string }
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil || rep.QueryCode == "" {
+		b.t.Fatalf("downloaded report: %v, query code %q", err, rep.QueryCode)
+	}
+	for _, r := range rep.Records {
+		if r.Category == "penalty" && r.Status == "active" {
+			recID = r.ID
+		}
+	}
+	if recID == "" {
+		b.t.Fatal("no active penalty to object to")
+	}
+	rec := `[id="rec-` + recID + `"] `
+	b.open("/console/report?uscc="+rep.Subject.USCC, rec+"details.file-objection summary")
+	b.do(chromedp.Click(chromedp.CSS(rec + "details.file-objection summary")))
+	b.visible(rec + "input[name=query_code]")
+	b.do(chromedp.SendKeys(chromedp.CSS(rec+"input[name=query_code]"), rep.QueryCode),
+		chromedp.SendKeys(chromedp.CSS(rec+"textarea[name=reason]"), reason),
+		chromedp.Click(chromedp.CSS(rec+"form button")))
+	b.visible("#filed", "#objection-status", "#objection-due")
+	if st := b.attr("#objection-status", "data-status"); st != "pending" {
+		b.t.Errorf("a new objection's status %q", st)
+	}
+	href, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new URL(location.href).searchParams.get("id")`))
+	if err != nil || href == "" {
+		b.t.Fatalf("objection id: %q %v", href, err)
+	}
+	return href, recID
 }
 
 func (b *browserTest) text(sel string) string {
@@ -220,6 +275,12 @@ func TestE2EConsole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the download did not arrive: %v", err)
 	}
+	id0, recID := b.fileObjection(file, "the fine was paid before the decision")
+	b.shot("objection", "")
+	b.open("/console/report?uscc="+h.withPenalty, "#records")
+	if st := b.attr(`[id="rec-`+recID+`"] .objection-state`, "data-status"); st != "under_objection" {
+		t.Errorf("the report shows record %s's objection as %q", recID, st)
+	}
 	b.open("/console/verify", "#verify-form")
 	b.do(chromedp.SetUploadFiles(chromedp.ID("report"), []string{file}), chromedp.Click(chromedp.ID("verify-submit")))
 	b.visible("#verify-result", "#verdict")
@@ -248,7 +309,22 @@ func TestE2EConsole(t *testing.T) {
 	b.visible("#dist svg", "#hits svg", "#trend svg", "#signout")
 	b.shot("dashboard", "console-dashboard.png")
 	b.open("/console/reg/entity?uscc="+h.withPenalty, "#entity-score", "#reasons", "#timeline")
+	b.visible("#measures")
 	b.shot("entity", "")
+	b.open("/console/reg/notices", "#notice-count")
+	b.shot("notices", "")
+	// the regulator answers the enterprise's objection from the queue
+	row := `[id="q-` + id0 + `"]`
+	b.open("/console/reg/objections", row)
+	if !strings.Contains(b.text(row), recID) {
+		t.Errorf("queue row of %s does not name record %s", id0, recID)
+	}
+	b.shot("objections-queue", "console-objections-queue.png")
+	b.do(chromedp.SetValue(chromedp.CSS(row+` select[name=outcome]`), "rejected"),
+		chromedp.SendKeys(chromedp.CSS(row+` input[name=reasons]`), "the decision stands"),
+		chromedp.Click(chromedp.CSS(row+` button`)))
+	b.visible(row + `[data-status="rejected"]`) // the queue again, with answered ones
+	b.shot("objections-answered", "")
 	b.open("/console/reg/draws/new", "#plan-form", "#ratio_A")
 	b.do(chromedp.SetValue(chromedp.ID("plan_id"), "e2e-plan"), chromedp.Click(chromedp.ID("preview-submit")))
 	b.visible("#preview-table", "#make-seed")
@@ -290,6 +366,12 @@ func TestE2EConsole(t *testing.T) {
 		t.Error("the published draw does not reveal the seed")
 	}
 	b.shot("draw-verify", "")
+	// the enterprise sees the answer
+	b.open("/console/objections?id="+id0, "#objection-status", "#objection-answer")
+	if st := b.attr("#objection-status", "data-status"); st != "rejected" || !strings.Contains(b.text("#objection-answer"), "the decision stands") {
+		t.Errorf("the enterprise sees status %q, answer %q", st, b.text("#objection-answer"))
+	}
+	b.shot("objection-answered", "")
 	if out := b.outside(); len(out) > 0 {
 		t.Errorf("requests outside creditd: %q", out)
 	}

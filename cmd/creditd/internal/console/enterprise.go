@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportverify"
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
@@ -35,6 +36,9 @@ type reportView struct {
 	Report  *report.Report
 	Records []recordRow
 	JSON    string
+	// VerifyURL is the report's verification URL (the one its printed QR
+	// code holds, reportid.URL), relative to this service; "" unsigned.
+	VerifyURL string
 }
 
 // recordRow is one record with its repair eligibility.
@@ -77,7 +81,10 @@ func (c *Console) handleReport(w http.ResponseWriter, r *http.Request, v *View) 
 	rv := reportView{USCC: rep.Subject.USCC, Report: rep, JSON: string(raw)}
 	for _, rec := range rep.Records {
 		rv.Records = append(rv.Records, recordRow{Record: rec, CategoryLabel: v.T("cat." + rec.Category),
-			StatusLabel: v.T("status." + rec.Status), Detail: detailRows(v, rec.Detail), Repair: repairFor(v, &rec, today)})
+			StatusLabel: v.T("status." + rec.Status), Detail: detailRows(v, rec.Detail), Repair: repairFor(v, &rec, rep.Channel, today)})
+	}
+	if rep.Signature != nil {
+		rv.VerifyURL, _ = reportid.URL("", rep)
 	}
 	v.Title = rep.Subject.Name + " · " + v.T("report.title")
 	c.render(w, v, http.StatusOK, "report", rv)
@@ -164,12 +171,19 @@ func typeOf(rec *report.Record) (event.Type, uint8, map[string]any, bool) {
 	return 0, 0, detail, false
 }
 
-// repairFor applies the publicity and repair rules (models/record,
-// domain.md §5) to a public record as of today.
-func repairFor(v *View, rec *report.Record, today civil.Date) repairInfo {
+// repairFor shows a record's repair eligibility as of today. A penalty's
+// comes from its channel block (report.md "Channels"): the service's
+// channel rules (models/record, domain.md §5) own the date and the console
+// does not recompute it; the block of the report's channel is shown here,
+// both channels' in the record's channel table. Other records have no
+// channel blocks and take the same rules from models/record.
+func repairFor(v *View, rec *report.Record, channel string, today civil.Date) repairInfo {
 	t, sub, detail, ok := typeOf(rec)
 	if !ok || rec.Status != report.RecordActive {
 		return repairInfo{}
+	}
+	if t == event.TypePenalty {
+		return penaltyRepair(v, rec, channel, today)
 	}
 	on, err := civil.ParseDate(rec.OccurredOn)
 	if err != nil {
@@ -204,6 +218,30 @@ func repairFor(v *View, rec *report.Record, today civil.Date) repairInfo {
 	info.Now = today >= rule.RepairFrom && (rule.RepairUntil == civil.NoDate || today <= rule.RepairUntil)
 	info.Need = v.T("repair.need." + rec.Category)
 	info.How = v.T("repair.how." + rec.Category)
+	return info
+}
+
+// penaltyRepair reads a penalty's repair eligibility from the channel
+// block of the report's channel (SAMR's when the report names none).
+func penaltyRepair(v *View, rec *report.Record, channel string, today civil.Date) repairInfo {
+	blk := rec.SAMR
+	if channel == report.ChannelCreditChina {
+		blk = rec.CreditChina
+	}
+	if blk == nil || blk.Status != report.RecordActive {
+		return repairInfo{}
+	}
+	info := repairInfo{Applies: true}
+	if blk.RepairableFrom == nil {
+		info.Why = v.T("repair.never.penalty")
+		return info
+	}
+	from, err := civil.ParseDate(*blk.RepairableFrom)
+	if err != nil {
+		return repairInfo{}
+	}
+	info.Repairable, info.From, info.Now = true, from.String(), today >= from
+	info.Need, info.How = v.T("repair.need.penalty"), v.T("repair.how.penalty")
 	return info
 }
 

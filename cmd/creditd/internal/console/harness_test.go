@@ -19,10 +19,12 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/localmode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportpage"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	"github.com/creditrisk/creditd/models/uscc"
+	"github.com/creditrisk/creditd/models/workday"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -113,11 +115,20 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	jwks, _ := json.Marshal(k.JWKS)
+	ids, err := reportid.NewKey("37", k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qk, err := signing.QueryKey(k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logger := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := localmode.New(ctx, localmode.Options{Dirs: dirs, DataDir: dir, Files: []string{file}, SweepInterval: time.Hour,
 		Shared: api.Shared{API: &api.Config{MaxBody: 64 << 20, MaxIngest: 2, DrawMaxWork: 1 << 40}, Model: model, Exceptions: exc,
-			Tokens: tokens, Issuer: &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: k.KeyID, Priv: k.Private, Validity: 24 * time.Hour},
+			Tokens: tokens, Issuer: &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: k.KeyID, Priv: k.Private, Validity: 24 * time.Hour,
+				IDs: ids, QueryKey: qk, Calendar: workday.New()},
 			JWKS: jwks, RenderHTML: reportpage.Render, Metrics: metrics.New(), Logger: logger, Stdout: io.Discard}})
 	if err != nil {
 		t.Fatal(err)

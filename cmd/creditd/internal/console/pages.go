@@ -5,17 +5,13 @@ import "net/http"
 // builtinPages is the console's page registry as built here. Pages
 // register in navigation order.
 //
-// Extension points (pages of features merged later register with
-// Console.Register before Handler, or are added to this list):
-//   - objections (workflows): a public page "GET /console/objections"
-//     (file against a record of the report page, follow by query code;
-//     the report page's records have an "objection" slot, see
-//     report.html "objection-slot") and a regulator queue
-//     "GET /console/reg/objections" (deadlines, overdue highlighted);
-//   - joint measures (workflows): a section of the entity drill-down
-//     (entity.html "measures-slot");
-//   - model monitoring (shadow): "GET /console/reg/models" (PSI,
-//     champion/challenger agreement), Area AreaRegulator, Nav "nav.models".
+// Objections (objections.go: "GET/POST /console/objections" and the
+// queue "GET /console/reg/objections"), joint measures (entity.html
+// "measures-slot") and transfer notices ("GET /console/reg/notices") are
+// built in. Extension point left: model monitoring (shadow):
+// "GET /console/reg/models" (PSI, champion/challenger agreement), Area
+// AreaRegulator, Nav "nav.models" (dashboard.html "models-slot"), once
+// the service has /v1/stats/challenger.
 //
 // Their message keys go in i18n.go.
 func builtinPages(c *Console) []Page {
@@ -26,6 +22,8 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "GET " + Prefix + "verify", Nav: "nav.verify", Area: AreaPublic, Handle: c.handleVerifyForm},
 		{Pattern: "POST " + Prefix + "verify", Area: AreaPublic, Handle: c.handleVerify},
 		{Pattern: "GET " + Prefix + "draws/verify", Nav: "nav.dverify", Area: AreaPublic, Handle: c.handleDrawVerify},
+		{Pattern: "GET " + Prefix + "objections", Nav: "nav.objection", Area: AreaPublic, Handle: c.handleObjection},
+		{Pattern: "POST " + Prefix + "objections", Area: AreaPublic, Handle: c.handleObjectionFile},
 		{Pattern: "GET " + Prefix + "peers", Nav: "nav.peers", Area: AreaPeer, Handle: c.handlePeers},
 		{Pattern: "GET " + Prefix + "signin", Area: AreaPublic, Handle: c.handleSignInForm},
 		{Pattern: "POST " + Prefix + "signin", Area: AreaPublic, Handle: c.handleSignIn},
@@ -38,6 +36,9 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "POST " + Prefix + "reg/draws/run", Area: AreaRegulator, Handle: c.handleDrawRun},
 		{Pattern: "GET " + Prefix + "reg/draws/view", Area: AreaRegulator, Handle: c.handleDrawView},
 		{Pattern: "POST " + Prefix + "reg/draws/publish", Area: AreaRegulator, Handle: c.handleDrawPublish},
+		{Pattern: "GET " + Prefix + "reg/objections", Nav: "nav.queue", Area: AreaRegulator, Handle: c.handleQueue},
+		{Pattern: "POST " + Prefix + "reg/objections/answer", Area: AreaRegulator, Handle: c.handleAnswer},
+		{Pattern: "GET " + Prefix + "reg/notices", Nav: "nav.notices", Area: AreaRegulator, Handle: c.handleNotices},
 		{Pattern: Prefix, Area: AreaPublic, Handle: c.handleNotFound},
 	}
 }

@@ -9,7 +9,11 @@ import (
 
 // Repair eligibility as the report page shows it, worked out by hand
 // from domain.md §5 (and models/record's rules): the first date, the last
-// date, whether today is inside, and the never-repairable cases.
+// date, whether today is inside, and the never-repairable cases. A
+// penalty's date is its channel block's repairable_from (report.md
+// "Channels"), of the report's channel: the rows give the block the
+// rules give, and the 2024 serious penalty's blocks differ by channel
+// (Credit China's is the one of a credit_china report).
 func TestRepairEligibility(t *testing.T) {
 	v := &View{Lang: "zh"}
 	day := func(s string) civil.Date {
@@ -19,36 +23,47 @@ func TestRepairEligibility(t *testing.T) {
 		}
 		return d
 	}
+	// blk is an active channel block repairable from date ("" never).
+	blk := func(date string) *report.ChannelStatus {
+		b := &report.ChannelStatus{Status: report.RecordActive}
+		if date != "" {
+			b.RepairableFrom = &date
+		}
+		return b
+	}
 	for _, tc := range []struct {
 		name, cat, detail, on, status, today string
 		applies, repairable, now             bool
 		from, until                          string
+		samr, cc                             *report.ChannelStatus
+		channel                              string
 	}{
 		// 2026 regime (§5.2): general penalty ≥ 3 months
-		{"general 2026, day before", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2026-12-14", true, true, false, "2026-12-15", ""},
-		{"general 2026, first day", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2026-12-15", true, true, true, "2026-12-15", ""},
+		{"general 2026, day before", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2026-12-14", true, true, false, "2026-12-15", "", blk("2026-12-15"), blk("2026-09-16"), ""},
+		{"general 2026, first day", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2026-12-15", true, true, true, "2026-12-15", "", blk("2026-12-15"), nil, ""},
 		// 2026 regime: serious ≥ 1 year
-		{"serious 2026", "penalty", `{"severity":"serious"}`, "2026-05-01", "active", "2027-04-30", true, true, false, "2027-05-01", ""},
+		{"serious 2026", "penalty", `{"severity":"serious"}`, "2026-05-01", "active", "2027-04-30", true, true, false, "2027-05-01", "", blk("2027-05-01"), nil, "samr"},
 		// Order 58 (2023-05-01 … 2026-03-31): ≥ 3 months whatever the severity
-		{"serious 2024", "penalty", `{"severity":"serious"}`, "2024-02-29", "active", "2024-05-29", true, true, true, "2024-05-29", ""},
+		{"serious 2024", "penalty", `{"severity":"serious"}`, "2024-02-29", "active", "2024-05-29", true, true, true, "2024-05-29", "", blk("2027-05-01"), blk("2024-05-29"), "credit_china"},
 		// before 2023-05: a minor penalty stops by itself, never repaired (§5.1)
-		{"minor 2022", "penalty", `{"severity":"minor"}`, "2022-06-01", "active", "2022-07-01", true, false, false, "", ""},
+		{"minor 2022", "penalty", `{"severity":"minor"}`, "2022-06-01", "active", "2022-07-01", true, false, false, "", "", blk(""), nil, "samr"},
 		// abnormal list: at once, until 3 years unresolved (§5.3)
-		{"abnormal, last day", "abnormal_list", `{"reason":"unreachable_at_address"}`, "2024-01-10", "active", "2027-01-09", true, true, true, "2024-01-10", "2027-01-09"},
-		{"abnormal, after 3 years", "abnormal_list", `{"reason":"unreachable_at_address"}`, "2024-01-10", "active", "2027-01-10", true, true, false, "2024-01-10", "2027-01-09"},
+		{"abnormal, last day", "abnormal_list", `{"reason":"unreachable_at_address"}`, "2024-01-10", "active", "2027-01-09", true, true, true, "2024-01-10", "2027-01-09", nil, nil, ""},
+		{"abnormal, after 3 years", "abnormal_list", `{"reason":"unreachable_at_address"}`, "2024-01-10", "active", "2027-01-10", true, true, false, "2024-01-10", "2027-01-09", nil, nil, ""},
 		// serious illegal and dishonest list: ≥ 1 year listed
-		{"dishonest list", "dishonest_list", `{}`, "2025-03-01", "active", "2026-03-01", true, true, true, "2026-03-01", ""},
+		{"dishonest list", "dishonest_list", `{}`, "2025-03-01", "active", "2026-03-01", true, true, true, "2026-03-01", "", nil, nil, ""},
 		// court debtors are deleted by the court, not repaired
-		{"court debtor", "court_debtor", `{"case_no":"x"}`, "2025-03-01", "active", "2026-03-01", true, false, false, "", ""},
+		{"court debtor", "court_debtor", `{"case_no":"x"}`, "2025-03-01", "active", "2026-03-01", true, false, false, "", "", nil, nil, ""},
 		// a breached commitment is dishonesty information dated by the breach
-		{"breached commitment", "commitment", `{"outcome":"breached","outcome_on":"2026-05-10"}`, "2025-01-01", "active", "2026-08-10", true, true, true, "2026-08-10", ""},
+		{"breached commitment", "commitment", `{"outcome":"breached","outcome_on":"2026-05-10"}`, "2025-01-01", "active", "2026-08-10", true, true, true, "2026-08-10", "", nil, nil, ""},
 		// not negative, or no longer in effect: nothing to repair
-		{"fulfilled commitment", "commitment", `{"outcome":"fulfilled","outcome_on":"2026-05-10"}`, "2025-01-01", "active", "2026-08-10", false, false, false, "", ""},
-		{"annual report", "annual_report", `{"year":2025}`, "2026-03-01", "active", "2026-08-10", false, false, false, "", ""},
-		{"repaired penalty", "penalty", `{"severity":"general"}`, "2026-09-15", "repaired", "2027-01-01", false, false, false, "", ""},
+		{"fulfilled commitment", "commitment", `{"outcome":"fulfilled","outcome_on":"2026-05-10"}`, "2025-01-01", "active", "2026-08-10", false, false, false, "", "", nil, nil, ""},
+		{"annual report", "annual_report", `{"year":2025}`, "2026-03-01", "active", "2026-08-10", false, false, false, "", "", nil, nil, ""},
+		{"repaired penalty", "penalty", `{"severity":"general"}`, "2026-09-15", "repaired", "2027-01-01", false, false, false, "", "", &report.ChannelStatus{Status: "repaired"}, nil, "samr"},
+		{"penalty without channel blocks", "penalty", `{"severity":"general"}`, "2026-09-15", "active", "2027-01-01", false, false, false, "", "", nil, nil, "samr"},
 	} {
-		rec := &report.Record{Category: tc.cat, Detail: []byte(tc.detail), OccurredOn: tc.on, Status: tc.status}
-		got := repairFor(v, rec, day(tc.today))
+		rec := &report.Record{Category: tc.cat, Detail: []byte(tc.detail), OccurredOn: tc.on, Status: tc.status, SAMR: tc.samr, CreditChina: tc.cc}
+		got := repairFor(v, rec, tc.channel, day(tc.today))
 		if got.Applies != tc.applies || got.Repairable != tc.repairable || got.Now != tc.now || got.From != tc.from && tc.repairable || got.Until != tc.until {
 			t.Errorf("%s: %+v", tc.name, got)
 		}
