@@ -35,7 +35,8 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	allowFlip := fs.String("allow-flip", "", "comma-separated feature codes allowed to take the sign opposite to the prior")
 	targets := fs.String("tier-targets", "", "comma-separated tier shares from the lowest risk up (default: the prior model's tier_targets)")
 	unpenalised := fs.Bool("unpenalised", false, "plain maximum likelihood (no prior, no sign holding; features without support keep the prior)")
-	exportDesign := fs.String("export-design", "", "write the training design (finding, then the features with support) as CSV here")
+	minSupport := fs.Int("min-support", 50, "with --unpenalised: features with fewer training inspections of nonzero weight stay at the prior (an offset), so the design is of full rank")
+	exportDesign := fs.String("export-design", "", "write the training design as CSV here: finding, offset (the held features' prior contribution), then the free features")
 	out := fs.String("out", "", "write the fitted model here (default: stdout)")
 	if err := fs.Parse(args); err != nil || *events == "" {
 		if err == nil {
@@ -93,13 +94,13 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *unpenalised {
 		for j, n := range support {
-			if n == 0 {
+			if n < *minSupport {
 				opts.Fixed[j] = true
 			}
 		}
 	}
 	if *exportDesign != "" {
-		if err := writeDesign(*exportDesign, m, obs, support); err != nil {
+		if err := writeDesign(*exportDesign, m, obs, opts.Fixed); err != nil {
 			return fail(err)
 		}
 	}
@@ -272,17 +273,18 @@ func parseShares(s string) ([]float64, error) {
 	return out, nil
 }
 
-// writeDesign writes the design as CSV: "finding" (0/1), then the
-// features with support, by code.
-func writeDesign(path string, m *scoring.Model, obs []fit.Observation, support []int) error {
+// writeDesign writes the design as CSV: "finding" (0/1), "offset" (the
+// held features' contribution Σ prior·x, fixed in the fit), then the
+// free features by code.
+func writeDesign(path string, m *scoring.Model, obs []fit.Observation, held map[int]bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	w.WriteString("finding")
+	w.WriteString("finding,offset")
 	for j, ft := range m.Features {
-		if support[j] > 0 {
+		if !held[j] {
 			w.WriteString("," + ft.Code)
 		}
 	}
@@ -295,8 +297,16 @@ func writeDesign(path string, m *scoring.Model, obs []fit.Observation, support [
 		} else {
 			b = append(b, '0')
 		}
+		off := 0.0
 		for j, x := range o.X {
-			if support[j] > 0 {
+			if held[j] {
+				off += m.Features[j].LogOdds * x
+			}
+		}
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, off, 'g', -1, 64)
+		for j, x := range o.X {
+			if !held[j] {
 				b = append(b, ',')
 				b = strconv.AppendFloat(b, x, 'g', -1, 64)
 			}
