@@ -21,9 +21,9 @@ import (
 const modelUsage = `usage:
   creditctl model fit     --events F [--scheme S | --model M] [--train-from D] [--train-until D] [--holdout-until D]
                           [--prior-sd 0.5] [--allow-flip CODE,...] [--tier-targets a,b,...] [--unpenalised]
-                          [--export-design FILE.csv] [--out FILE]
+                          [--min-support 50] [--export-design FILE.csv] [--export-holdout FILE.csv] [--out FILE]
   creditctl model eval    --events F [--scheme S | --model M] [--from D] [--until D] [--baseline-from D] [--baseline-until D]
-                          [--truth T] [--json] [--svg DIR]
+                          [--truth T] [--json] [--svg DIR] [--export-scores FILE.csv]
   creditctl model compare CHAMPION CHALLENGER --events F [--from D] [--until D] [--json]
 
 Dates are YYYY-MM-DD (China time), windows [from, until). By default the

@@ -37,6 +37,7 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	unpenalised := fs.Bool("unpenalised", false, "plain maximum likelihood (no prior, no sign holding; features without support keep the prior)")
 	minSupport := fs.Int("min-support", 50, "with --unpenalised: features with fewer training inspections of nonzero weight stay at the prior (an offset), so the design is of full rank")
 	exportDesign := fs.String("export-design", "", "write the training design as CSV here: finding, offset (the held features' prior contribution), then the free features")
+	exportHoldout := fs.String("export-holdout", "", "write the held-out period's design (same columns as --export-design) as CSV here")
 	out := fs.String("out", "", "write the fitted model here (default: stdout)")
 	if err := fs.Parse(args); err != nil || *events == "" {
 		if err == nil {
@@ -101,6 +102,11 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *exportDesign != "" {
 		if err := writeDesign(*exportDesign, m, obs, opts.Fixed); err != nil {
+			return fail(err)
+		}
+	}
+	if *exportHoldout != "" {
+		if err := writeDesign(*exportHoldout, m, ds.design(hold), opts.Fixed); err != nil {
 			return fail(err)
 		}
 	}

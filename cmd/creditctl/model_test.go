@@ -193,3 +193,26 @@ func TestModelCompareGate(t *testing.T) {
 		t.Errorf("one model: exit %d, want 2", code)
 	}
 }
+
+// Bad flags get a clear error and no output.
+func TestModelFlagsRefused(t *testing.T) {
+	events, _, _, _ := modelFixture(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"fit", "--events", events, "--allow-flip", "NOPE"}, 1, `no feature "NOPE"`},
+		{[]string{"fit", "--events", events, "--tier-targets", "0.5,x"}, 1, "--tier-targets"},
+		{[]string{"fit", "--events", events, "--train-until", "2026-01-01", "--holdout-until", "2025-06-01"}, 1, "must be non-empty"},
+		{[]string{"eval", "--events", events, "--from", "2026-13-01"}, 1, "want YYYY-MM-DD"},
+		{[]string{"eval"}, 2, ""},
+		{[]string{"frobnicate"}, 2, "usage"},
+	} {
+		var out, errb bytes.Buffer
+		code := cmdModel(context.Background(), c.args, &out, &errb)
+		if code != c.code || !strings.Contains(errb.String(), c.want) || out.Len() != 0 {
+			t.Errorf("%v: exit %d stdout %q stderr %q, want exit %d with %q", c.args, code, out.String(), errb.String(), c.code, c.want)
+		}
+	}
+}

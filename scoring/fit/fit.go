@@ -96,27 +96,47 @@ func (r *Result) CI95(j int) (lo, hi float64) {
 	return r.Beta[j] - 1.96*r.SE[j], r.Beta[j] + 1.96*r.SE[j]
 }
 
-// sparse is a design row in sparse form.
-type sparse struct {
-	idx []int
+// design is the observations in compressed sparse rows: row i's nonzero
+// features are idx[ptr[i]:ptr[i+1]] with values val[…], ascending.
+type design struct {
+	ptr []int
+	idx []int32
 	val []float64
-	y   float64
+	y   []float64
 }
 
-func toSparse(obs []Observation) []sparse {
-	rows := make([]sparse, len(obs))
+func toDesign(obs []Observation) design {
+	nnz := 0
+	for _, o := range obs {
+		for _, x := range o.X {
+			if x != 0 {
+				nnz++
+			}
+		}
+	}
+	d := design{ptr: make([]int, 1, len(obs)+1), idx: make([]int32, 0, nnz), val: make([]float64, 0, nnz), y: make([]float64, len(obs))}
 	for i, o := range obs {
 		for j, x := range o.X {
 			if x != 0 {
-				rows[i].idx = append(rows[i].idx, j)
-				rows[i].val = append(rows[i].val, x)
+				d.idx = append(d.idx, int32(j))
+				d.val = append(d.val, x)
 			}
 		}
+		d.ptr = append(d.ptr, len(d.idx))
 		if o.Finding {
-			rows[i].y = 1
+			d.y[i] = 1
 		}
 	}
-	return rows
+	return d
+}
+
+// eta is row i's linear predictor under w (w[0] the intercept).
+func (d *design) eta(i int, w []float64) float64 {
+	z := w[0]
+	for t := d.ptr[i]; t < d.ptr[i+1]; t++ {
+		z += w[d.idx[t]+1] * d.val[t]
+	}
+	return z
 }
 
 // Logistic fits logit P(finding) = β0 + Σ β_k x_k as the posterior mode
@@ -141,13 +161,13 @@ func Logistic(obs []Observation, prior []float64, priorIntercept float64, opts O
 	if !(opts.PriorSD > 0) {
 		return nil, fmt.Errorf("fit: prior SD %v must be positive", opts.PriorSD)
 	}
-	rows := toSparse(obs)
+	rows := toDesign(obs)
 	res := &Result{N: len(obs), Support: make([]int, k), Held: make([]bool, k), SignFlagged: make([]bool, k)}
-	for _, r := range rows {
-		res.Findings += int(r.y)
-		for _, j := range r.idx {
-			res.Support[j]++
-		}
+	for _, y := range rows.y {
+		res.Findings += int(y)
+	}
+	for _, j := range rows.idx {
+		res.Support[j]++
 	}
 	if res.Findings == 0 || res.Findings == res.N {
 		return nil, fmt.Errorf("fit: %d of %d inspections found problems: nothing to fit", res.Findings, res.N)
@@ -199,7 +219,7 @@ func Logistic(obs []Observation, prior []float64, priorIntercept float64, opts O
 // the inverse of the penalised information at the optimum (the covariance,
 // zero rows and columns for held features), the unpenalised
 // log-likelihood and the iterations used.
-func newton(rows []sparse, w, prior []float64, held []bool, prec float64) (*mat.SymDense, float64, int, error) {
+func newton(rows design, w, prior []float64, held []bool, prec float64) (*mat.SymDense, float64, int, error) {
 	k := len(prior)
 	free := []int{0}
 	for j := range k {
@@ -217,12 +237,9 @@ func newton(rows []sparse, w, prior []float64, held []bool, prec float64) (*mat.
 	nf := len(free)
 	obj := func(w []float64) (float64, float64) { // penalised objective (to maximise), log-likelihood
 		ll := 0.0
-		for _, r := range rows {
-			z := w[0]
-			for t, j := range r.idx {
-				z += w[j+1] * r.val[t]
-			}
-			ll += r.y*z - softplus(z)
+		for i, y := range rows.y {
+			z := rows.eta(i, w)
+			ll += y*z - softplus(z)
 		}
 		pen := 0.0
 		for j := range k {
@@ -246,29 +263,25 @@ func newton(rows []sparse, w, prior []float64, held []bool, prec float64) (*mat.
 		for i := range h.Data {
 			h.Data[i] = 0
 		}
-		for _, r := range rows {
-			z := w[0]
-			for t, j := range r.idx {
-				z += w[j+1] * r.val[t]
-			}
-			p := sigmoid(z)
-			g, v := r.y-p, p*(1-p)
+		for i, y := range rows.y {
+			p := sigmoid(rows.eta(i, w))
+			g, v := y-p, p*(1-p)
 			grad[0] += g
 			h.Data[0] += v
-			for t, j := range r.idx {
-				a := pos[j+1]
+			end := rows.ptr[i+1]
+			for t := rows.ptr[i]; t < end; t++ {
+				a := pos[rows.idx[t]+1]
 				if a < 0 {
 					continue
 				}
-				x := r.val[t]
+				x := rows.val[t]
 				grad[a] += g * x
 				h.Data[a] += v * x // row 0, column a
-				for u := t; u < len(r.idx); u++ {
-					b := pos[r.idx[u]+1]
-					if b < 0 {
-						continue
+				row := h.Data[a*h.Stride:]
+				for u := t; u < end; u++ {
+					if b := pos[rows.idx[u]+1]; b >= 0 {
+						row[b] += v * x * rows.val[u]
 					}
-					h.Data[a*h.Stride+b] += v * x * r.val[u]
 				}
 			}
 		}
