@@ -57,3 +57,29 @@ func TestGovernanceMembers(t *testing.T) {
 		}
 	}
 }
+
+// ParseModel never panics; an accepted model re-encodes to an artifact
+// that parses to the same hash (the governance members included).
+func FuzzParseModel(f *testing.F) {
+	m, _ := DefaultModel("national-4")
+	b, _ := json.Marshal(m)
+	f.Add(b)
+	m.Calibration = &Calibration{Intercept: 0.1, Slope: 1.1, From: "2024-01-01", Until: "2025-01-01", Inspections: 5, Findings: 1}
+	b, _ = json.Marshal(m)
+	f.Add(b)
+	f.Add([]byte(`{"format":"creditd-risk-model/v1","calibration":{"slope":1e400}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseModel(b)
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("accepted model does not encode: %v", err)
+		}
+		m2, err := ParseModel(out)
+		if err != nil || m2.Hash() != m.Hash() {
+			t.Fatalf("re-encoded model: %v", err)
+		}
+	})
+}
