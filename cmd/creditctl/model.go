@@ -74,7 +74,7 @@ type inspection struct {
 type dataset struct {
 	eng         *scoring.Engine
 	insp        []inspection
-	first, last time.Time // first and last event instants
+	first, last time.Time // the first inspection's and the last event's instants
 	end         time.Time // the engine's clock: just after the last event
 }
 
@@ -103,9 +103,6 @@ func replay(ctx context.Context, path string, m *scoring.Model, stderr io.Writer
 			bad++
 			return nil
 		}
-		if ds.first.IsZero() || ev.OccurredAt.Before(ds.first) {
-			ds.first = ev.OccurredAt
-		}
 		if ev.OccurredAt.After(ds.last) {
 			ds.last = ev.OccurredAt
 			ds.end = ds.last.Add(time.Second)
@@ -115,6 +112,9 @@ func replay(ctx context.Context, path string, m *scoring.Model, stderr io.Writer
 			return nil
 		}
 		if ev.Type == event.TypeInspection {
+			if ds.first.IsZero() || ev.OccurredAt.Before(ds.first) {
+				ds.first = ev.OccurredAt
+			}
 			ds.insp = append(ds.insp, inspection{code: ev.USCC, at: ev.OccurredAt, result: ev.Sub})
 		}
 		return nil

@@ -112,7 +112,7 @@ func modelEval(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	modelFile := fs.String("model", "", "model JSON (instead of --scheme)")
 	from := fs.String("from", "", "first day of the held-out period (default: 365 days before the end)")
 	until := fs.String("until", "", "first day after the held-out period (default: the day after the last event)")
-	bFrom := fs.String("baseline-from", "", "first day of the baseline period (default: the first event)")
+	bFrom := fs.String("baseline-from", "", "first day of the baseline period (default: the first inspection)")
 	bUntil := fs.String("baseline-until", "", "first day after the baseline period (default: --from)")
 	truth := fs.String("truth", "", "ground-truth CSV of a synthetic province (creditctl gen --truth)")
 	asJSON := fs.Bool("json", false, "write the report as JSON")

@@ -28,7 +28,7 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	events := fs.String("events", "", "NDJSON events file")
 	scheme := fs.String("scheme", "national-4", "prior: the built-in model of this tier scheme")
 	modelFile := fs.String("model", "", "prior: model JSON (instead of --scheme)")
-	trainFrom := fs.String("train-from", "", "first day of the training period (default: the first event)")
+	trainFrom := fs.String("train-from", "", "first day of the training period (default: the first inspection)")
 	trainUntil := fs.String("train-until", "", "first day after the training period = first day held out (default: 365 days before the end)")
 	holdoutUntil := fs.String("holdout-until", "", "first day after the held-out period (default: the day after the last event)")
 	priorSD := fs.Float64("prior-sd", fit.DefaultPriorSD, "prior standard deviation of each coefficient around the prior model's, in log-odds")
