@@ -216,3 +216,57 @@ func TestModelFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// No look-ahead: an inspection's features are the entity's records as of
+// the second before it. Entity X has a general penalty 30 days before its
+// inspection and a serious one 10 days after (a consequence of it);
+// entity Y is inspected twice, and its first inspection must not see the
+// second.
+func TestDesignHasNoLookAhead(t *testing.T) {
+	const x, y = "91370200MA91T7BR2N", "91370786MAN8D07J70"
+	lines := []string{
+		`{"id":"R1","uscc":"` + x + `","type":"registered","occurred_at":"2020-01-02T02:00:00Z","authority":"a","attrs":{"name":"n","region":"370200","registered_on":"2020-01-02","industry":"G54"}}`,
+		`{"id":"R2","uscc":"` + y + `","type":"registered","occurred_at":"2020-01-02T02:00:00Z","authority":"a","attrs":{"name":"n","region":"370786","registered_on":"2020-01-02","industry":"G54"}}`,
+		`{"id":"P1","uscc":"` + x + `","type":"penalty","occurred_at":"2025-03-03T02:00:00Z","authority":"a","attrs":{"severity":"general","decision_no":"d1","amount_yuan":100}}`,
+		`{"id":"I1","uscc":"` + x + `","type":"inspection","occurred_at":"2025-04-02T02:00:00Z","authority":"a","attrs":{"plan_id":"p","result":"problem_found"}}`,
+		`{"id":"I2","uscc":"` + y + `","type":"inspection","occurred_at":"2025-04-02T03:00:00Z","authority":"a","attrs":{"plan_id":"p","result":"unreachable"}}`,
+		`{"id":"P2","uscc":"` + x + `","type":"penalty","occurred_at":"2025-04-12T02:00:00Z","authority":"a","attrs":{"severity":"serious","decision_no":"d2","amount_yuan":100000}}`,
+		`{"id":"I3","uscc":"` + y + `","type":"inspection","occurred_at":"2025-06-03T02:00:00Z","authority":"a","attrs":{"plan_id":"p","result":"no_problem"}}`,
+	}
+	path := filepath.Join(t.TempDir(), "ev.ndjson")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := scoring.DefaultModel("national-4")
+	var errb bytes.Buffer
+	ds, err := replay(context.Background(), path, m, &errb)
+	if err != nil || errb.Len() != 0 {
+		t.Fatalf("replay: %v %s", err, errb.String())
+	}
+	w, _, err := ds.windows("2025-01-01", "2026-01-01", "2026-01-01", "2026-06-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := ds.design(w)
+	if len(obs) != 3 {
+		t.Fatalf("%d observations, want 3", len(obs))
+	}
+	weight := func(o int, code string) float64 { return obs[o].X[featureIndex(m, code)] }
+	// X at I1: the general penalty (weight 1, first year), not the later serious one
+	if weight(0, "PEN_GENERAL") != 1 || weight(0, "PEN_SERIOUS") != 0 || !obs[0].Finding {
+		t.Errorf("I1: general %v serious %v finding %v", weight(0, "PEN_GENERAL"), weight(0, "PEN_SERIOUS"), obs[0].Finding)
+	}
+	// Y at I2: nothing yet (not its own result, not I3); unreachable is a finding
+	for j, v := range obs[1].X {
+		if v != 0 {
+			t.Errorf("I2 sees %s = %v", m.Features[j].Code, v)
+		}
+	}
+	if !obs[1].Finding {
+		t.Error("unreachable is not counted as a finding")
+	}
+	// Y at I3: its earlier unreachable inspection, and no finding this time
+	if weight(2, "INSP_UNREACHABLE") != 1 || obs[2].Finding {
+		t.Errorf("I3: unreachable weight %v finding %v", weight(2, "INSP_UNREACHABLE"), obs[2].Finding)
+	}
+}
