@@ -202,7 +202,7 @@ func (ds *dataset) scoreInspections(eng *scoring.Engine, w window) []scoredInspe
 			continue
 		}
 		t, s, ok := eng.TierAt(in.code, in.at.Add(-time.Second))
-		if ok {
+		if ok && t != tier.None {
 			out = append(out, scoredInspection{inspection: in, score: s, tier: t, finding: fit.Finding(in.result)})
 		}
 	}
@@ -216,7 +216,7 @@ func population(ctx context.Context, eng *scoring.Engine, t time.Time) ([]scorin
 	day := civil.DateOf(t)
 	for p := range eng.Shards() {
 		err := eng.Scan(ctx, p, t, scoring.ScanOptions{}, func(e *scoring.EntityAt) error {
-			if e.Registered && !e.Deregistered && (e.RegisteredOn == civil.NoDate || e.RegisteredOn <= day) {
+			if e.Registered && !e.Deregistered && (e.RegisteredOn == civil.NoDate || e.RegisteredOn <= day) && e.Tier != tier.None {
 				out = append(out, scoring.EntityAt{USCC: e.USCC, Score: e.Score, Tier: e.Tier})
 			}
 			return nil

@@ -165,7 +165,12 @@ func governFitted(ctx context.Context, ds *dataset, prior, fm *scoring.Model, re
 		return fmt.Errorf("calibration: %w", err)
 	}
 	fm.Calibration = &scoring.Calibration{Intercept: round6(a), Slope: round6(b), From: train.from.String(), Until: train.until.String(),
-		Inspections: len(tr), Findings: res.Findings}
+		Inspections: len(tr)}
+	for _, f := range fd {
+		if f {
+			fm.Calibration.Findings++
+		}
+	}
 	pop, err := population(ctx, eng, train.end())
 	if err != nil {
 		return err
@@ -205,16 +210,12 @@ func governFitted(ctx context.Context, ds *dataset, prior, fm *scoring.Model, re
 	}
 	ho := ds.scoreInspections(eng, hold)
 	if len(ho) > 0 {
-		pe, err := ds.rescore(prior)
-		if err != nil {
-			return err
-		}
 		risk, prob, fd := make([]float64, len(ho)), make([]float64, len(ho)), make([]bool, len(ho))
 		for i, s := range ho {
 			risk[i], prob[i], fd[i] = -float64(s.score), fm.Probability(s.score), s.finding
 		}
 		var priorRisk []float64
-		for _, s := range ds.scoreInspections(pe, hold) {
+		for _, s := range ds.scoreInspections(ds.eng, hold) { // the dataset's engine holds the prior model
 			priorRisk = append(priorRisk, -float64(s.score))
 		}
 		h := &scoring.HeldOut{From: hold.from.String(), Until: hold.until.String(), Inspections: len(ho)}
