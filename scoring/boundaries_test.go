@@ -16,23 +16,26 @@ import (
 // uses.
 
 // TestShippedTierCutoffs: the score exactly at each cut-off and one point
-// either side (MODEL.md "Tiers": national-4 A ≥ 620, B 560–619, C 480–559,
-// D < 480; shandong-5 A ≥ 630, B 605–629, C 560–604, D 480–559, E < 480).
+// either side (MODEL.md "Tiers", set by creditctl model cutoffs to the tier
+// targets on the demo province: national-4 A ≥ 629, B 601–628, C 552–600,
+// D < 552; shandong-5 A ≥ 639, B 616–638, C 601–615, D 552–600, E < 552).
+// An entity with nothing on record (600) is C nationally and D in Shandong
+// until its first clean quarter (601).
 func TestShippedTierCutoffs(t *testing.T) {
 	for _, c := range []struct {
 		scheme string
 		want   map[int32]string
 	}{
 		{"national-4", map[int32]string{
-			900: "A", 621: "A", 620: "A", 619: "B",
-			561: "B", 560: "B", 559: "C",
-			481: "C", 480: "C", 479: "D", 300: "D",
+			900: "A", 630: "A", 629: "A", 628: "B",
+			602: "B", 601: "B", 600: "C",
+			553: "C", 552: "C", 551: "D", 300: "D",
 		}},
 		{"shandong-5", map[int32]string{
-			900: "A", 631: "A", 630: "A", 629: "B",
-			606: "B", 605: "B", 604: "C",
-			561: "C", 560: "C", 559: "D",
-			481: "D", 480: "D", 479: "E", 300: "E",
+			900: "A", 640: "A", 639: "A", 638: "B",
+			617: "B", 616: "B", 615: "C",
+			602: "C", 601: "C", 600: "D",
+			553: "D", 552: "D", 551: "E", 300: "E",
 		}},
 	} {
 		m, err := DefaultModel(c.scheme)
@@ -87,10 +90,7 @@ func TestShippedDecaySteps(t *testing.T) {
 // here, so that 2027 repairs are not in the future.
 func boundaryEngine(t *testing.T, scheme string) *Engine {
 	t.Helper()
-	m, err := DefaultModel(scheme)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := rulesModel(t, scheme) // fixture_test.go
 	e, err := New(Options{Model: m, Now: func() time.Time { return time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC) }, Shards: 2})
 	if err != nil {
 		t.Fatal(err)

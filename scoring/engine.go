@@ -122,7 +122,7 @@ func (o Outcome) String() string {
 // supervised population: From is tier.None when the entity enters it
 // (its registration), To is tier.None when it leaves (deregistration).
 // Cause is the id of the event that caused it, or "time:<rule>" for a time
-// rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y). At
+// rule (decay, publicity_ended, window_ended, abnormal_unresolved_3y, clean_year). At
 // is the instant of the cause (the event's occurred_at, a repair's
 // decision date, a rule's due instant), not of processing, so a replay
 // yields the same changes.
@@ -226,9 +226,18 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			return res, err
 		}
 		target = t
+	case event.TypeObjectionFiled:
+		t, err := e.checkObjection(s, ent, exists, ev)
+		if err != nil {
+			return res, err
+		}
+		target = t
 	default:
 		if want := ev.Type.RefTarget(); want != event.TypeInvalid {
 			t, err := e.checkRef(s, ent, exists, ev, want)
+			if err == nil && ev.Type == event.TypeObjectionAnswered {
+				err = e.checkAnswer(s, ent, ev, t)
+			}
 			if err != nil {
 				return res, err
 			}
@@ -344,6 +353,8 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			if ev.Type == event.TypeCommitmentBreached {
 				t.endKind = endBreached
 			}
+		case event.TypeObjectionFiled, event.TypeObjectionAnswered:
+			e.commitObjection(s, idx, ri, r, ev)
 		}
 	}
 	if ent.region == 0 {
@@ -466,7 +477,7 @@ func (e *Engine) causeString(s *shard, r evalResult) string {
 		if r.causeRec != 0 {
 			return string(blobField(s.bytes(s.rec(r.causeRec).strOff, s.rec(r.causeRec).strLen), 0))
 		}
-	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y:
+	case causeDecay, causePublicityEnd, causeWindowEnd, causeAbnormal3y, causeCleanYear:
 		return causeNames[r.causeKind]
 	}
 	return "time"
@@ -544,6 +555,8 @@ func endedWord(r *storedRecord) string {
 		return "breached"
 	case r.endKind == endFulfilled:
 		return "fulfilled"
+	case r.endKind == endUpheld || r.endKind == endRejected:
+		return "answered"
 	}
 	return "removed"
 }

@@ -13,7 +13,7 @@ import (
 // its cause, including a deregistration that takes effect later (sweep).
 func TestTierChangesEnterLeave(t *testing.T) {
 	clock := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	m, _ := DefaultModel("national-4")
+	m := rulesModel(t, "national-4") // hand-worked against the fixture's cut-offs (fixture_test.go)
 	e, _ := New(Options{Model: m, Now: func() time.Time { return clock }, Shards: 2})
 	c := testCode(7)
 	reg := &event.Event{ID: "R", USCC: c, Type: event.TypeRegistered, OccurredAt: clock.Add(-48 * time.Hour),

@@ -30,9 +30,10 @@ const (
 	causeRepaired
 	causeAbnormal3y
 	causeRegistered
+	causeCleanYear
 )
 
-var causeNames = [...]string{"", "", "time:decay", "time:publicity_ended", "time:window_ended", "", "", "time:abnormal_unresolved_3y", ""}
+var causeNames = [...]string{"", "", "time:decay", "time:publicity_ended", "time:window_ended", "", "", "time:abnormal_unresolved_3y", "", "time:clean_year"}
 
 // contrib is one record's contribution to a score.
 type contrib struct {
@@ -89,6 +90,8 @@ type evaluator struct {
 	m       *compiled
 	contrib []contrib
 	latest  [32]uint32 // per event type: the latest-only record chosen
+	// withdrawals are the upheld objections of the entity (objection.go).
+	withdrawals []withdrawal
 }
 
 // boundary bookkeeping
@@ -131,8 +134,10 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 	for i := range ev.latest {
 		ev.latest[i] = 0
 	}
+	ev.withdrawals = ev.withdrawals[:0]
 	for ri := e.firstRec; ri != 0; {
 		r := s.rec(ri)
+		ev.collectWithdrawals(r)
 		if (r.typ == uint8(event.TypeAnnualReport) || r.typ == uint8(event.TypeTaxRating)) && r.at <= T {
 			cur := ev.latest[r.typ]
 			if cur == 0 || laterRecord(r, s.rec(cur)) {
@@ -165,6 +170,9 @@ func (ev *evaluator) eval(s *shard, e *entity, T int64, details bool) evalResult
 		b.at(r.at, causeEvent, ri)
 		ev.scoreRecord(s, ri, r, typ, &b, &conds)
 		ri = next
+	}
+	for _, fi := range m.byType[event.TypeRegistered] { // clean years (clean.go)
+		ev.scoreCleanYears(s, e, fi, &b)
 	}
 
 	// max_count: keep each feature's largest effects.
@@ -337,6 +345,12 @@ func (ev *evaluator) scoreRecord(s *shard, ri uint32, r *storedRecord, typ event
 		}
 	default:
 		return
+	}
+	if len(ev.withdrawals) > 0 {
+		// An upheld objection withdraws the record (domain.md §4.8).
+		if at, by, ok := ev.withdrawnAt(ri); ok {
+			setEnd(at, causeRemoved, by)
+		}
 	}
 
 	// Find the feature.

@@ -13,7 +13,8 @@ import (
 // EntityEvents returns the applied events of one entity as credit-event/v1
 // NDJSON lines, in an order in which applying them to an empty engine
 // rebuilds the entity exactly: registration first, then records by
-// occurred_at, then removals and outcomes, then repairs. This is the
+// occurred_at, then removals and outcomes, then repairs, then objections and their
+// answers. This is the
 // entity's changelog value when state moves between instances (Kafka
 // scale-out). Unknown attributes of the registration are not kept by the
 // store and are not exported; every other event's attrs are exported as
@@ -69,6 +70,10 @@ func (e *Engine) EntityEvents(code uscc.Code) (lines [][]byte, ok bool) {
 		typ := event.Type(r.typ)
 		rank := 0
 		switch {
+		case typ == event.TypeObjectionFiled:
+			rank = 3 // after what it may name; nothing but its answer depends on it
+		case typ == event.TypeObjectionAnswered:
+			rank = 4 // after its objection, even at the same instant
 		case typ == event.TypeRepair:
 			rank = 2
 		case r.target != 0:

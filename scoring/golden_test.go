@@ -41,10 +41,7 @@ type timeline struct {
 
 func newTestEngine(t testing.TB, scheme string) *Engine {
 	t.Helper()
-	m, err := DefaultModel(scheme)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := rulesModel(t, scheme) // fixture_test.go
 	e, err := New(Options{Model: m, Now: func() time.Time { return testNow }, Shards: 4})
 	if err != nil {
 		t.Fatal(err)

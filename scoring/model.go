@@ -89,7 +89,9 @@ type Feature struct {
 	// Match selects records: the enumerated attribute's wire value
 	// ("serious", "problem_found", "A", "national"), or for annual_report
 	// "on_time"/"late", complaint "substantiated", commitment_made
-	// "breached"/"fulfilled", abnormal_listed "unresolved_3y"; "" = any.
+	// "breached"/"fulfilled", abnormal_listed "unresolved_3y", registered
+	// "clean_years" (Points per full year without adverse records, up to
+	// MaxCount years; clean.go); "" = any.
 	Match string `json:"match"`
 	// LogOdds is β, the change in ln(odds of a problem) one such record
 	// brings; Points must equal round(−β · PDO / ln 2).
@@ -260,6 +262,7 @@ const (
 	matchFulfilled  = 5
 	matchUnresolved = 6
 	matchSub        = 7 // compare the sub-code
+	matchCleanYears = 8 // registered "clean_years": full years without adverse records (clean.go)
 )
 
 type compiledMatch struct {
@@ -274,6 +277,14 @@ func compileMatch(f Feature) (compiledMatch, error) {
 		return compiledMatch{}, fmt.Errorf("unknown event type %q", f.Event)
 	}
 	cm := compiledMatch{typ: t}
+	if t == event.TypeRegistered && f.Match == "clean_years" {
+		cm.kind = matchCleanYears
+		// Any sign: a fitted model may find clean years uninformative.
+		if f.MaxCount <= 0 || f.Decay || f.WindowDays != 0 || f.LatestOnly {
+			return cm, fmt.Errorf("clean_years needs max_count > 0 (years) and no decay, window or latest_only")
+		}
+		return cm, nil
+	}
 	if record.CategoryOf(t) == record.CatNone {
 		return cm, fmt.Errorf("event type %s creates no record to score", f.Event)
 	}

@@ -60,6 +60,10 @@ type RecordView struct {
 	Public         bool       // shown in the public report
 	Negative       bool
 	Points         int // contribution to the score at the view's instant
+	// Objection is the record's latest objection filed by the view's
+	// instant, nil if none (objection.go). An upheld one makes the status
+	// StatusWithdrawn.
+	Objection *ObjectionView
 }
 
 // EntityView is an entity's state as of an instant.
@@ -151,12 +155,19 @@ func (e *Engine) Entity(code uscc.Code, asOf time.Time, withRecords bool) (v Ent
 		points[c.rec] += int(c.points)
 	}
 	asOfDay := civil.DateOf(asOf)
+	objections := e.recordObjections(s, ent, T)
 	for ri := ent.firstRec; ri != 0; ri = s.rec(ri).next {
 		rec := s.rec(ri)
 		if rec.target != 0 || record.CategoryOf(event.Type(rec.typ)) == record.CatNone || rec.at > T {
 			continue
 		}
 		rv := e.recordView(s, rec, T, asOfDay)
+		if o, ok := objections[ri]; ok {
+			rv.Objection = &o
+			if o.Status == ObjectionUpheld {
+				rv.Status, rv.EndedAt, rv.EndedBy = StatusWithdrawn, o.AnsweredAt, o.AnsweredBy
+			}
+		}
 		switch rv.Status {
 		case StatusActive:
 			v.Active++
@@ -200,7 +211,9 @@ func (e *Engine) reasons(s *shard, r evalResult) []Reason {
 			out = append(out, Reason{Code: f.Code, Text: f.Text})
 		}
 		out[i].Points += int(c.points)
-		out[i].Records = append(out[i].Records, e.recID(s, c.rec))
+		if c.rec != 0 { // clean years rest on no record (clean.go)
+			out[i].Records = append(out[i].Records, e.recID(s, c.rec))
+		}
 	}
 	feats := slices.DeleteFunc(out[nOverrides:], func(r Reason) bool { return r.Points == 0 })
 	out = out[:nOverrides+len(feats)]
@@ -232,6 +245,9 @@ func (e *Engine) overrideRecords(s *shard, r evalResult, cond string) []string {
 	}
 	var ids []string
 	for _, c := range r.contribs {
+		if c.rec == 0 {
+			continue
+		}
 		if rec := s.rec(c.rec); event.Type(rec.typ) == typ {
 			ids = append(ids, e.recID(s, c.rec))
 		}

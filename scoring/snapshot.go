@@ -210,6 +210,7 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 		old := e.shards[i]
 		old.slots, old.ents, old.nent, old.recs, old.nrec = s.slots, s.ents, s.nent, s.recs, s.nrec
 		old.arena, old.arenaUsed, old.heap = s.arena, s.arenaUsed, s.heap
+		rebuildObjections(old)
 		if !sameModel {
 			e.reevaluateAll(old, e.opts.Now().Unix())
 		}
@@ -422,6 +423,7 @@ func (e *Engine) reset() {
 		s.mu.Lock()
 		n := newShard()
 		s.slots, s.ents, s.nent, s.recs, s.nrec, s.arena, s.arenaUsed, s.heap = n.slots, n.ents, n.nent, n.recs, n.nrec, n.arena, n.arenaUsed, n.heap
+		s.objs = nil
 		s.mu.Unlock()
 	}
 }

@@ -73,6 +73,8 @@ const (
 	endRemoved
 	endBreached
 	endFulfilled
+	endUpheld   // objection_filed: answered upheld (the target is withdrawn)
+	endRejected // objection_filed: answered rejected
 )
 
 // record flags
@@ -129,6 +131,7 @@ type shard struct {
 
 	regionNames map[uint32]string // interned region strings for tier changes (a few thousand divisions)
 	wev         *evaluator        // the writer's evaluator (used under the write lock)
+	objs        []objRef          // the objection_filed records (objection.go)
 
 	_ [64]byte // keep neighbouring shards' locks on separate cache lines
 }

@@ -25,6 +25,7 @@ const modelUsage = `usage:
   creditctl model eval    --events F [--scheme S | --model M] [--from D] [--until D] [--baseline-from D] [--baseline-until D]
                           [--truth T] [--json] [--svg DIR] [--export-scores FILE.csv]
   creditctl model compare CHAMPION CHALLENGER --events F [--from D] [--until D] [--json]
+  creditctl model cutoffs --model M --data F --as-of YYYY-MM-DD [-o OUT]
 
 Dates are YYYY-MM-DD (China time), windows [from, until). By default the
 held-out period is the last 365 days of the events and the training (or
@@ -32,8 +33,8 @@ baseline) period everything before it. An inspection "found a problem"
 when its result is anything but no_problem (scoring/fit.Finding).
 `
 
-// cmdModel implements "creditctl model fit|eval|compare" (model_fit.go,
-// model_eval.go, model_compare.go).
+// cmdModel implements "creditctl model fit|eval|compare|cutoffs"
+// (model_fit.go, model_eval.go, model_compare.go, cutoffs.go).
 func cmdModel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, modelUsage)
@@ -46,21 +47,20 @@ func cmdModel(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return modelEval(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return modelCompare(ctx, args[1:], stdout, stderr)
+	case "cutoffs":
+		return modelCutoffs(ctx, args[1:], stdout, stderr) // cutoffs.go
 	}
 	fmt.Fprint(stderr, modelUsage)
 	return 2
 }
 
-// loadModel reads a model file, or the built-in model of a scheme.
-func loadModel(file, scheme string) (*scoring.Model, error) {
+// loadModelFlag loads the --model file (or built-in name, loadModel in
+// cutoffs.go), or without one the built-in model of --scheme.
+func loadModelFlag(file, scheme string) (*scoring.Model, error) {
 	if file == "" {
 		return scoring.DefaultModel(scheme)
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return scoring.ParseModel(b)
+	return loadModel(file)
 }
 
 // inspection is one inspection of the events.

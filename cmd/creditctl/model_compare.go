@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/creditrisk/creditd/scoring"
 	"github.com/creditrisk/creditd/scoring/fit"
 )
 
@@ -52,11 +50,11 @@ func modelCompare(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "creditctl model compare:", err)
 		return 1
 	}
-	champ, err := loadModelArg(files[0])
+	champ, err := loadModel(files[0])
 	if err != nil {
 		return fail(err)
 	}
-	chall, err := loadModelArg(files[1])
+	chall, err := loadModel(files[1])
 	if err != nil {
 		return fail(err)
 	}
@@ -127,15 +125,4 @@ func modelCompare(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintln(stderr, "creditctl model compare: the challenger may be promoted (AUC not worse within its interval, calibrated)")
 	return 0
-}
-
-// loadModelArg loads a model file, or a built-in model by its scheme name
-// ("national-4") when no such file exists.
-func loadModelArg(s string) (*scoring.Model, error) {
-	if _, err := os.Stat(s); err != nil {
-		if m, err2 := scoring.DefaultModel(s); err2 == nil {
-			return m, nil
-		}
-	}
-	return loadModel(s, "")
 }

@@ -128,7 +128,7 @@ func modelEval(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "creditctl model eval:", err)
 		return 1
 	}
-	m, err := loadModel(*modelFile, *scheme)
+	m, err := loadModelFlag(*modelFile, *scheme)
 	if err != nil {
 		return fail(err)
 	}

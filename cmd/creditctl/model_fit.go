@@ -49,7 +49,7 @@ func modelFit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "creditctl model fit:", err)
 		return 1
 	}
-	m, err := loadModel(*modelFile, *scheme)
+	m, err := loadModelFlag(*modelFile, *scheme)
 	if err != nil {
 		return fail(err)
 	}

@@ -16,9 +16,9 @@ import (
 // province is a synthetic province of 40,000 entities over three years,
 // generated once for the model tests.
 var province struct {
-	once                   sync.Once
-	dir, events, truth     string
-	fitted, damaged, error string
+	once                             sync.Once
+	dir, events, truth               string
+	fitted, damaged, inverted, error string
 }
 
 func modelFixture(t *testing.T) (events, truth, fitted, damaged string) {
@@ -42,14 +42,15 @@ func modelFixture(t *testing.T) (events, truth, fitted, damaged string) {
 			return
 		}
 		p.fitted = filepath.Join(dir, "fitted.json")
-		if code := cmdModel(context.Background(), []string{"fit", "--events", p.events, "--tier-targets", "0.3,0.5,0.15,0.05",
+		// a year of burn-in: the stream starts without earlier records
+		if code := cmdModel(context.Background(), []string{"fit", "--events", p.events, "--train-from", "2024-11-01", "--tier-targets", "0.3,0.5,0.15,0.05",
 			"--out", p.fitted}, &out, &errb); code != 0 {
 			p.error = "fit: " + errb.String()
 			return
 		}
 		// The damaged challenger: the fitted model's coefficients rotated
 		// by seven features (points follow, so the artifact stays valid).
-		m, err := loadModel(p.fitted, "")
+		m, err := loadModel(p.fitted)
 		if err != nil {
 			p.error = err.Error()
 			return
@@ -63,6 +64,16 @@ func modelFixture(t *testing.T) (events, truth, fitted, damaged string) {
 		b, _ := json.Marshal(m)
 		p.damaged = filepath.Join(dir, "damaged.json")
 		if err := os.WriteFile(p.damaged, b, 0o600); err != nil {
+			p.error = err.Error()
+		}
+		// The inverted challenger: every coefficient's sign flipped.
+		for i := range m.Features {
+			m.Features[i].LogOdds, m.Features[i].Points = -orig[i].LogOdds, -orig[i].Points
+		}
+		m.Version += "-inverted"
+		b, _ = json.Marshal(m)
+		p.inverted = filepath.Join(dir, "inverted.json")
+		if err := os.WriteFile(p.inverted, b, 0o600); err != nil {
 			p.error = err.Error()
 		}
 	})
@@ -100,7 +111,7 @@ func TestModelFitArtifact(t *testing.T) {
 	if tr.Until != "2025-11-01" || tr.HeldOut.From != "2025-11-01" || tr.HeldOut.Until != "2026-11-01" || m.Reference.AsOf != "2025-10-31" {
 		t.Errorf("windows: training until %s, held out %s–%s, reference %s", tr.Until, tr.HeldOut.From, tr.HeldOut.Until, m.Reference.AsOf)
 	}
-	if tr.Inspections < 1000 || tr.HeldOut.Inspections < 500 || tr.Findings == 0 || m.Calibration.Inspections != tr.Inspections {
+	if tr.From != "2024-11-01" || tr.Inspections < 500 || tr.HeldOut.Inspections < 500 || tr.Findings == 0 || m.Calibration.Inspections != tr.Inspections {
 		t.Errorf("sizes: %d training (%d findings), %d held out", tr.Inspections, tr.Findings, tr.HeldOut.Inspections)
 	}
 	for _, c := range tr.Coefficients {
@@ -151,7 +162,11 @@ func TestModelEvalReport(t *testing.T) {
 			t.Errorf("tier %s interval %+v", tr.Tier, tr.Rate)
 		}
 	}
-	if sum != r.Inspections || len(r.FeaturePSI) != 24 || r.ScorePSIReference == nil || !r.Calibrated {
+	fm, err := loadModel(fitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != r.Inspections || len(r.FeaturePSI) != len(fm.Features) || r.ScorePSIReference == nil || !r.Calibrated {
 		t.Errorf("tiers sum %d of %d; %d feature PSIs; reference PSI %v; calibrated %v", sum, r.Inspections, len(r.FeaturePSI), r.ScorePSIReference, r.Calibrated)
 	}
 	for _, f := range []string{"calibration.svg", "scores.svg"} {
@@ -169,8 +184,9 @@ func TestModelEvalReport(t *testing.T) {
 	}
 }
 
-// The promotion gate accepts an honest refit, refuses a damaged one
-// (shuffled coefficients: AUC worse) and an uncalibrated one.
+// The promotion gate accepts an honest refit and refuses a damaged one
+// (shuffled coefficients), an inverted one (AUC worse) and an
+// uncalibrated one.
 func TestModelCompareGate(t *testing.T) {
 	events, _, fitted, damaged := modelFixture(t)
 	for _, c := range []struct {
@@ -179,7 +195,8 @@ func TestModelCompareGate(t *testing.T) {
 		want         string
 	}{
 		{"national-4", fitted, 0, "may be promoted"},
-		{fitted, damaged, 1, "promotion refused: the challenger's AUC is worse"},
+		{fitted, damaged, 1, "promotion refused"},
+		{fitted, province.inverted, 1, "promotion refused: the challenger's AUC is worse"},
 		{fitted, "national-4", 1, "promotion refused: the challenger is not calibrated"},
 	} {
 		var out, errb bytes.Buffer
@@ -258,7 +275,7 @@ func TestDesignHasNoLookAhead(t *testing.T) {
 	}
 	// Y at I2: nothing yet (not its own result, not I3); unreachable is a finding
 	for j, v := range obs[1].X {
-		if v != 0 {
+		if v != 0 && m.Features[j].Code != "CLEAN_YEARS" { // registration age is known in advance
 			t.Errorf("I2 sees %s = %v", m.Features[j].Code, v)
 		}
 	}

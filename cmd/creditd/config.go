@@ -44,7 +44,11 @@ type Config struct {
 	// the consumer group reach it (Kafka mode); default: the listen address.
 	AdvertiseAddr       string
 	KafkaSessionTimeout time.Duration
-	ClickHouseDSN       string
+	// PublicURL is the service's URL as readers of a printed report reach
+	// it: the base of the verification URL in the report page's QR code;
+	// default: derived from the listen address (publicURL).
+	PublicURL     string
+	ClickHouseDSN string
 
 	SnapshotInterval time.Duration
 	SnapshotEvents   int
@@ -88,6 +92,7 @@ func (c *Config) flagSet(fs *flag.FlagSet) {
 	fs.StringVar(&c.KafkaPartition, "kafka-partitioner", "crc32", "key-to-partition function of the producers: crc32 (librdkafka, kcat), murmur2 (Java), fnv1a (kafka-go Hash)")
 	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "Kafka mode: host:port where the other instances of the group reach this one's HTTP API (default: the listen address)")
 	fs.DurationVar(&c.KafkaSessionTimeout, "kafka-session-timeout", 10*time.Second, "Kafka consumer-group session timeout: how long a silent instance keeps its partitions (brokers require at least 6s by default)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the service's URL as readers of a printed report reach it (scheme, host, optional path prefix, e.g. https://credit.example.gov.cn): the base of the verification URL in the report page's QR code (default: http:// and the listen address, the host name for an all-interfaces address)")
 	fs.StringVar(&c.ClickHouseDSN, "clickhouse-dsn", "", "ClickHouse native address, e.g. clickhouse://127.0.0.1:9000/creditd; empty: no history store")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 5*time.Minute, "how often to snapshot the state (0: only at shutdown)")
 	fs.IntVar(&c.SnapshotEvents, "snapshot-events", 1_000_000, "also snapshot after this many applied events")

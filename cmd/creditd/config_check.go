@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -111,6 +112,11 @@ func (c *Config) validate() []ConfigProblem {
 			bad("advertise-addr", "%v", err)
 		}
 	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			bad("public-url", "%v", err)
+		}
+	}
 	if c.Data == "" {
 		bad("data", "must not be empty")
 	}
@@ -207,6 +213,49 @@ func checkAddr(addr string, listen bool) error {
 		return errors.New("port 0 is not reachable")
 	}
 	return nil
+}
+
+// maxPublicURL bounds --public-url: the verification URL adds about 105
+// bytes, and a QR code of up to 213 bytes (version 10 at level M) stays
+// small enough to print at 3 cm.
+const maxPublicURL = 100
+
+// checkPublicURL checks --public-url: an absolute http or https URL with a
+// host and no query, fragment or user information.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case len(s) > maxPublicURL:
+		return fmt.Errorf("longer than %d bytes (the QR code grows with it)", maxPublicURL)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an http:// or https:// URL")
+	case u.Host == "":
+		return errors.New("the host is missing")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || strings.Contains(s, "#"):
+		return errors.New("want scheme, host and an optional path only (no user, query or fragment)")
+	}
+	return nil
+}
+
+// publicURL is --public-url, or the default for the listener's address
+// addr: http://addr, with the host name (hostname) in place of an
+// all-interfaces address, which no reader can open.
+func publicURL(given string, addr net.Addr, hostname func() (string, error)) string {
+	if given != "" {
+		return strings.TrimRight(given, "/")
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if name, err := hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // checkKafkaName checks a topic or group name: 1–249 of [a-zA-Z0-9._-]

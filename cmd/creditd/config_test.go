@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -61,6 +62,14 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"advertise-addr", ":8080", "host is missing"},
 		{"advertise-addr", "10.0.0.1:0", "port 0"},
 		{"advertise-addr", "10.0.0.1", "not a host:port"},
+		{"public-url", "credit.example.gov.cn", "want an http:// or https:// URL"},
+		{"public-url", "ftp://credit.example.gov.cn", "want an http:// or https:// URL"},
+		{"public-url", "https://", "host is missing"},
+		{"public-url", "https://credit.example.gov.cn/?x=1", "no user, query or fragment"},
+		{"public-url", "https://credit.example.gov.cn/#top", "no user, query or fragment"},
+		{"public-url", "https://u:p@credit.example.gov.cn", "no user, query or fragment"},
+		{"public-url", "https://credit.example.gov.cn/" + strings.Repeat("p", 71), "longer than 100 bytes"},
+		{"public-url", "https://bad host", "not a URL"},
 		{"data", "", "must not be empty"},
 		{"issuer", "", "1–16 characters"},
 		{"issuer", "12345678901234567", "1–16 characters"},
@@ -190,5 +199,41 @@ func TestConfigErrorExitStatus(t *testing.T) {
 		if stderr.String() != tc.line || stdout.Len() != 0 {
 			t.Errorf("%v %v: stderr %q stdout %q, want %q", tc.args, tc.env, stderr.String(), stdout.String(), tc.line)
 		}
+	}
+}
+
+// --public-url: as given (without a trailing slash), or http:// and the
+// listener's address, with the host name for an all-interfaces address
+// (which no reader of a printout could open) and the port actually bound.
+func TestPublicURL(t *testing.T) {
+	host := func() (string, error) { return "creditd-1.example", nil }
+	noHost := func() (string, error) { return "", errors.New("no name") }
+	tcp := func(s string) net.Addr {
+		a, err := net.ResolveTCPAddr("tcp", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		given, addr string
+		hostname    func() (string, error)
+		want        string
+	}{
+		{"https://credit.example.gov.cn/", "127.0.0.1:8080", host, "https://credit.example.gov.cn"},
+		{"https://credit.example.gov.cn/creditd", "0.0.0.0:8080", host, "https://credit.example.gov.cn/creditd"},
+		{"", "127.0.0.1:41234", host, "http://127.0.0.1:41234"},
+		{"", "[::1]:8080", host, "http://[::1]:8080"},
+		{"", "0.0.0.0:8080", host, "http://creditd-1.example:8080"},
+		{"", "[::]:8080", host, "http://creditd-1.example:8080"},
+		{"", "0.0.0.0:8080", noHost, "http://0.0.0.0:8080"},
+	} {
+		if got := publicURL(tc.given, tcp(tc.addr), tc.hostname); got != tc.want {
+			t.Errorf("publicURL(%q, %s) = %q, want %q", tc.given, tc.addr, got, tc.want)
+		}
+	}
+	// 100 bytes is the most (TestConfigInvalidValues refuses 101).
+	if u := "https://credit.example.gov.cn/" + strings.Repeat("p", 70); len(u) != 100 || checkPublicURL(u) != nil {
+		t.Errorf("a %d-byte URL refused: %v", len(u), checkPublicURL(u))
 	}
 }

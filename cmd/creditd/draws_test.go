@@ -135,6 +135,16 @@ func TestDrawOverHTTP(t *testing.T) {
 	if resp, _ := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", "ff"+seed[2:], asOf, 0))); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("uncommitted seed: %d", resp.StatusCode)
 	}
+	// The preview (regulators only) computes what the draw then draws,
+	// without the seed: a placeholder stands in for it.
+	if resp, _ := s.do("POST", "/v1/draws/preview", api.RolePublic, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0))); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous preview: %d", resp.StatusCode)
+	}
+	resp, pb := s.do("POST", "/v1/draws/preview", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", strings.Repeat("0", 32), asOf, 0)))
+	var pv sampler.Preview
+	if resp.StatusCode != 200 || json.Unmarshal(pb, &pv) != nil {
+		t.Fatalf("preview: %d %s", resp.StatusCode, pb)
+	}
 	resp, rb := s.do("POST", "/v1/draws", api.RoleRegulator, strings.NewReader(drawRequest("37-T-1", seed, asOf, 0)))
 	if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Location"), "/v1/draws/") {
 		t.Fatalf("draw: %d %s", resp.StatusCode, rb)
@@ -142,6 +152,14 @@ func TestDrawOverHTTP(t *testing.T) {
 	rec, err := draw.ParseV2(rb)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pv.Population != rec.PopulationSize || pv.Sample != rec.SampleSize || len(pv.Strata) != len(rec.TierStrata) {
+		t.Errorf("preview %d of %d, draw %d of %d", pv.Sample, pv.Population, rec.SampleSize, rec.PopulationSize)
+	}
+	for _, st := range pv.Strata {
+		if d := rec.TierStrata[st.Tier]; d.N != st.N || d.N2 != st.N2 || d.Pi != st.Pi {
+			t.Errorf("tier %s: preview %+v, draw %+v", st.Tier, st, d)
+		}
 	}
 	if len(rec.Selected) == 0 || rec.Request.SeedCommitment != commit || rec.Edition != report.EditionRegulatory {
 		t.Fatalf("record: %d selected, commitment %q, edition %s", len(rec.Selected), rec.Request.SeedCommitment, rec.Edition)

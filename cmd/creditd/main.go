@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/console"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/metrics"
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	c.publicURL = publicURL(cfg.PublicURL, ln.Addr(), os.Hostname)
 	var md mode
 	if cfg.KafkaBrokers != "" {
 		md, err = newKafka(ctx, c, ln.Addr())
@@ -123,7 +125,11 @@ type mode interface {
 // mode's order), close.
 func serve(ctx context.Context, c *common, md mode, ln net.Listener) error {
 	cfg, logger, srv, m := c.cfg, c.logger, md.Server(), c.metrics
-	hs := newHTTPServer(md.Handler(), logger)
+	con, err := console.New(console.Options{API: md.Handler(), Tokens: c.tokens, Logger: logger.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	hs := newHTTPServer(con.Handler(md.Handler()), logger)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(api.LimitConns(ln, cfg.MaxConns)) }()
 	attrs, note := md.Listening()
@@ -188,6 +194,9 @@ type common struct {
 	jwks    []byte
 	metrics *metrics.Set
 	stdout  io.Writer
+	// publicURL is the base of the verification URLs of printed reports
+	// (--public-url or its default), known once the listener is.
+	publicURL string
 }
 
 // setup makes the data directories and loads what every mode needs: the

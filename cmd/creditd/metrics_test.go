@@ -88,7 +88,9 @@ func publicMetric(name string) bool {
 		"creditd_snapshot_timestamp_seconds", "creditd_log_unsnapshotted_records",
 		"creditd_recovery_seconds", "creditd_ready", "creditd_entities", "creditd_tier_changes_total",
 		"creditd_sweep_reevaluated_total", "creditd_http_requests_total", "creditd_http_request_seconds",
-		"creditd_draws_total", "creditd_draw_selected_total", "creditd_draw_seconds", "creditd_reports_total":
+		"creditd_draws_total", "creditd_draw_selected_total", "creditd_draw_seconds", "creditd_reports_total",
+		// Province-wide totals without labels: no tier in them.
+		"creditd_objections_open", "creditd_objections_overdue":
 		return true
 	}
 	return strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_")

@@ -19,11 +19,14 @@ import (
 // publicShape maps a member path ("" for the top, "issuer", "records[]")
 // to the members allowed there.
 var publicShape = map[string][]string{
-	"":          {"format", "report_id", "issuer", "edition", "issued_at", "valid_until", "subject", "records", "signature"},
+	"":          {"format", "report_id", "issuer", "edition", "issued_at", "valid_until", "subject", "records", "signature", "query_code"},
 	"issuer":    {"code", "name", "key_id"},
 	"subject":   {"uscc", "name", "region", "entity_type", "registered_on", "status"},
-	"records[]": {"id", "category", "detail", "authority", "occurred_on", "status", "publicity_until", "repaired_on"},
-	"signature": {"alg", "key_id", "value"},
+	"records[]": {"id", "category", "detail", "authority", "occurred_on", "status", "publicity_until", "repaired_on", "objection"},
+	// An objection shows its status and dates only (domain.md §4.8); the
+	// filer's and the authority's texts are not published.
+	"records[].objection": {"status", "filed_on", "due_on", "answered_on"},
+	"signature":           {"alg", "key_id", "value"},
 }
 
 // publicDetail lists, per record category, the detail keys a report may

@@ -45,8 +45,8 @@ func eventLines(code string, now time.Time, evs ...string) []byte {
 }
 
 // reasonCase is an entity and its regulatory assessment worked out by hand
-// from scoring/models/MODEL.md (national-4: base 600; cut-offs A ≥ 620,
-// B ≥ 560, C ≥ 480, else D; fresh records weigh fully) and report.md
+// from the rules fixture (fixture_test.go; national-4 of 2026.11: base 600;
+// cut-offs A ≥ 620, B ≥ 560, C ≥ 480, else D; fresh records weigh fully) and report.md
 // "Order of reasons".
 type reasonCase struct {
 	name    string
@@ -99,7 +99,7 @@ var reasonCases = []reasonCase{
 // passes the allow-list; the regulatory page lists the reasons in order,
 // the public page shows no assessment.
 func TestReportReasonsOverHTTP(t *testing.T) {
-	s := startService(t, filepath.Join(t.TempDir(), "data"))
+	s := startService(t, filepath.Join(t.TempDir(), "data"), "--model", rulesModelFile) // fixture_test.go
 	now := time.Now()
 	var body []byte
 	for i, c := range reasonCases {

@@ -38,7 +38,7 @@ type statsRow struct{ ents, insp, found, hitBP, adverse, advBP int }
 // no_problem, domain.md §8; counted under the tier just before the
 // inspection; basis points rounded half up).
 //
-// National-4 (MODEL.md): base 600; INSP_CLEAN +10, INSP_PROBLEM −40,
+// National-4 rules fixture (fixture_test.go; MODEL.md of 2026.11): base 600; INSP_CLEAN +10, INSP_PROBLEM −40,
 // INSP_CORRECTED −15, INSP_REFUSED −50, INSP_UNREACHABLE −50, TAX_A +20,
 // PEN_SERIOUS −90; cut-offs A ≥ 620, B ≥ 560, C ≥ 480. Every record is less
 // than a year old at as_of, so nothing decays.
@@ -57,7 +57,7 @@ type statsRow struct{ ents, insp, found, hitBP, adverse, advBP int }
 //	E4 91440300MA000004XF region 440300:
 //	  03-01 refused before 600 B → 550; 05-01 no_problem before 550 C → 560 (B)
 func TestTierStatsByHand(t *testing.T) {
-	s := startService(t, t.TempDir())
+	s := startService(t, t.TempDir(), "--model", rulesModelFile) // fixture_test.go
 	var lines []string
 	ev := func(id, code, typ, day, attrs string) {
 		lines = append(lines, fmt.Sprintf(`{"id":%q,"uscc":%q,"type":%q,"occurred_at":"2025-%sT02:00:00Z","authority":"SAMR-37","attrs":%s}`, id, code, typ, day, attrs))

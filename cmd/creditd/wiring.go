@@ -12,8 +12,10 @@ import (
 	"github.com/creditrisk/creditd/cmd/creditd/internal/issue"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/kafkamode"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/localmode"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportpage"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/signing"
+	"github.com/creditrisk/creditd/models/workday"
 )
 
 // loadIssuer loads the signing key (--key, or DATA/keys/signing.pem,
@@ -43,7 +45,16 @@ func loadIssuer(cfg *Config, keyDir string) (*issue.Issuer, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity}, jwks, nil
+	ids, err := reportid.NewKey(cfg.Issuer, k.Private)
+	if err != nil {
+		return nil, nil, err
+	}
+	qk, err := signing.QueryKey(k.Private)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &issue.Issuer{Code: cfg.Issuer, Name: name, KeyID: k.KeyID, Priv: k.Private, Validity: cfg.ReportValidity,
+		IDs: ids, QueryKey: qk, Calendar: workday.New()}, jwks, nil
 }
 
 // newLocal is the local mode (internal/localmode).
@@ -72,5 +83,5 @@ func newKafka(ctx context.Context, c *common, addr net.Addr) (*kafkamode.Member,
 // shared is what both modes take from the wiring.
 func (c *common) shared() api.Shared {
 	return api.Shared{API: c.cfg.apiConfig(), Model: c.model, Exceptions: c.exc, Tokens: c.tokens, Issuer: c.issuer,
-		JWKS: c.jwks, RenderHTML: reportpage.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
+		JWKS: c.jwks, RenderHTML: reportpage.Renderer{PublicURL: c.publicURL}.Render, Metrics: c.metrics, Logger: c.logger, Stdout: c.stdout}
 }

@@ -44,7 +44,10 @@
 // or false information (ρ^1.2, ρ^1.5), missing annual reports
 // (1 − exp(−m·ρ^1.2)), breached commitments and substantiated complaints
 // (logistic in z); honours fall with risk (ρ^−1). The truth tiers are
-// percentiles of z: national A 30 %, B 50 %, C 15 %, D 5 %.
+// percentiles of z: national A 30 %, B 50 %, C 15 %, D 5 %. No observable
+// is a copy of z: each family of events follows its own channel propensity
+// z_c = λ_c·z + √(1−λ_c²)·ε_c (conduct 0.6, filing 0.5, tax 0.45), and ρ, z
+// above are the channel's; only inspection findings follow z itself.
 //
 // Calendar (domain §4, §5). Annual reports in the 1 January – 30 June
 // window, crowding towards the deadline; late ones in July before listing

@@ -502,6 +502,16 @@ func (g *Generator) link(i int32, d uint16) {
 // logRisk is ln ρ = σz − σ²/2.
 func logRisk(z float32) float64 { return riskSigma*float64(z) - riskSigma*riskSigma/2 }
 
+// channelZ is entity i's propensity in observation channel c:
+// λ_c·z + √(1−λ_c²)·ε_c with ε_c ~ N(0,1) fixed per entity and channel
+// (params.go "Observation channels"). It is N(0,1) like z, so every rate
+// keeps its population mean; only its link to z weakens.
+func (g *Generator) channelZ(i int32, e *entity, c int) float32 {
+	r := newRNG(g.seed, streamChannel, uint64(i), uint64(c))
+	l := channelLoading[c]
+	return float32(l*float64(e.z) + math.Sqrt(1-l*l)*r.normal())
+}
+
 // initTimers plans the annual, tax and inspection timers of a live entity
 // from the day after 'after'.
 func (g *Generator) initTimers(i int32, e *entity, after int32, nextMonth bool) {

@@ -12,6 +12,26 @@ package synth
 // the mean and the bottom 20 % about 4× less).
 const riskSigma = 1.0
 
+// Observation channels (issue 13: the latent risk must not be a near-copy
+// of any one observable). Each family of observables is driven by its own
+// propensity z_c = λ_c·z + √(1−λ_c²)·ε_c, with ε_c ~ N(0,1) independent per
+// entity and channel, in place of z itself: a scorer sees several noisy,
+// partial signals of z and has to combine them. Inspection findings (the
+// outcome a scorer is judged on) depend on z itself. Loadings (assumption:
+// the tax authority, the registry and market conduct each see part of an
+// entity's risk; the tax level is the broadest single view but not the
+// whole): conduct 0.6 (penalties, complaints, court listings, commitments,
+// honours, listings for unpublished or false information, cures, repairs,
+// exits), filing 0.5 (missing annual reports), tax 0.45 (tax levels).
+const (
+	chConduct = iota
+	chFiling
+	chTax
+	numChannels
+)
+
+var channelLoading = [numChannels]float64{0.6, 0.5, 0.45}
+
 // Registration history (assumption calibrated on domain §7): the stock's
 // age density is ∝ exp(−κ·age), truncated at maxAgeYears, and registrations
 // continue at the same exponential trend into the stream, so the population
@@ -109,13 +129,20 @@ const abViaRepair = 0.25
 // "lower-amount fine" for minor and "heavy end of the discretion
 // benchmark" for serious, domain §4.1, §4.3).
 const (
-	sevMinorShare      = 0.3
-	sevSeriousBase     = 0.06
-	sevSeriousCap      = 0.3
-	penRepairGeneral   = 0.45 // P(repair) = x / (1 + 0.3ρ)
-	penRepairSerious   = 0.25
-	repairDelayMean    = 75.0 // days after the earliest allowed date
-	repairMarginDays   = 3    // safety margin after the minimum period
+	sevMinorShare    = 0.3
+	sevSeriousBase   = 0.06
+	sevSeriousCap    = 0.3
+	penRepairGeneral = 0.45 // P(repair) = x / (1 + 0.3ρ)
+	penRepairSerious = 0.25
+	repairDelayMean  = 75.0 // days after the earliest allowed date
+	repairMarginDays = 3    // safety margin after the minimum period
+	// A repair must be decided while the penalty is still published: the
+	// shortest Credit China maximum of any regime is 1 year for general
+	// penalties (527号 and the 2026 rules) and 3 years for serious ones
+	// (domain §4.1). A repair drawn later is dropped (the record expires
+	// by itself), so that the engine never rejects it as already_ended.
+	penPublicGeneral   = 12 // months
+	penPublicSerious   = 36
 	seriousToDishonest = 0.35 // Order 44: serious violation + heavy penalty → list (domain §4.3)
 )
 

@@ -18,7 +18,7 @@ func (g *Generator) step(i int32, d uint16) {
 		g.reschedule(i, e, int(d), &r)
 		return
 	}
-	lr := logRisk(e.z)
+	lr := logRisk(g.channelZ(i, e, chConduct))
 	// The random event first: its time was drawn from the rates of the
 	// state as it was at the last wake, which is still the state now.
 	if e.tRand == d {
@@ -53,7 +53,7 @@ func (g *Generator) step(i int32, d uint16) {
 // the stream).
 func (g *Generator) reschedule(i int32, e *entity, d int, r *rng) {
 	var rates [numRand]float64
-	total := g.rates(e, logRisk(e.z), &rates)
+	total := g.rates(e, logRisk(g.channelZ(i, e, chConduct)), &rates)
 	e.tRand = none
 	if total > 0 {
 		k := r.exp() / total
@@ -138,7 +138,7 @@ func (g *Generator) fireRand(i int32, e *entity, today int32, lr float64, r *rng
 	case rPenalty:
 		g.penalty(i, e, today, lr, drawSeverity(r, lr), r)
 	case rComplaint:
-		subst := r.float() < logistic(-1+0.9*float64(e.z))
+		subst := r.float() < logistic(-1+0.9*float64(g.channelZ(i, e, chConduct)))
 		var sub uint8
 		if subst {
 			sub = 1
@@ -219,12 +219,18 @@ func (g *Generator) penalty(i int32, e *entity, today int32, lr float64, sev uin
 	amount := uint32(math.Round(lo*math.Pow(hi/lo, r.float())/100) * 100)
 	p := pev{ent: i, typ: tPenalty, sub: sev, amount: amount}
 	if sev != sevMinor && e.state(slotPen) == stEmpty {
-		base, months, minDays := penRepairGeneral, 6, int32(184)
+		base, months, minDays, maxMonths := penRepairGeneral, 6, int32(184), penPublicGeneral
 		if sev == sevSerious {
-			base, months, minDays = penRepairSerious, 12, 366
+			base, months, minDays, maxMonths = penRepairSerious, 12, 366, penPublicSerious
 		}
 		if r.float() < base/(1+0.3*math.Exp(lr)) {
 			due := nextWorkday(earliestRepair(today, months, minDays) + int32(r.exp()*repairDelayMean))
+			if due > addMonths(today, maxMonths)-1-repairMarginDays {
+				// Publicity ends first: nothing is left to repair.
+				g.add(p, officeSecond(r))
+				g.afterPenalty(e, today, sev, r)
+				return
+			}
 			e.set(slotPen, stOpen, actRepair, sev)
 			e.open[slotPen] = uint16(today - g.start)
 			e.due[slotPen] = g.rel(due)
@@ -232,6 +238,11 @@ func (g *Generator) penalty(i int32, e *entity, today int32, lr float64, sev uin
 		}
 	}
 	g.add(p, officeSecond(r))
+	g.afterPenalty(e, today, sev, r)
+}
+
+// afterPenalty plans the dishonest listing a serious penalty may bring.
+func (g *Generator) afterPenalty(e *entity, today int32, sev uint8, r *rng) {
 	if sev == sevSerious && e.state(slotDis) == stEmpty && r.float() < seriousToDishonest {
 		g.pending(e, slotDis, disSerious, nextWorkday(today+int32(r.between(15, 60))))
 	}
@@ -296,7 +307,7 @@ var commitMatters = []string{
 func (g *Generator) commitment(i int32, e *entity, today int32, r *rng) {
 	p := pev{ent: i, typ: tCommitMade, sub: uint8(r.intn(len(commitMatters))), slot: slotCom + 1}
 	outcome := uint8(outcomeFulfilled)
-	if r.float() < logistic(commitBreachA+commitBreachB*float64(e.z)) {
+	if r.float() < logistic(commitBreachA+commitBreachB*float64(g.channelZ(i, e, chConduct))) {
 		outcome = outcomeBreached
 	}
 	e.open[slotCom] = uint16(today - g.start)

@@ -61,7 +61,7 @@ func (g *Generator) arPlan(i int32, e *entity, y int) (int32, uint8) {
 	jan1 := daysFromCivil(y+1, 1, 1)
 	jul1 := daysFromCivil(y+1, 7, 1)
 	list := g.arListDay(e.div, y+1)
-	pMiss := 1 - math.Exp(-arMissBase[e.kind]*math.Exp(arMissExp*logRisk(e.z)))
+	pMiss := 1 - math.Exp(-arMissBase[e.kind]*math.Exp(arMissExp*logRisk(g.channelZ(i, e, chFiling))))
 	switch u := r.float(); {
 	case u < pMiss:
 		return list, arMissing
@@ -132,7 +132,7 @@ func (g *Generator) planTax(i int32, e *entity, after int32) {
 func (g *Generator) fireTax(i int32, e *entity, today int32, r *rng) {
 	y := yearOf(today) - 1
 	var level uint8
-	s := float64(e.z) + 0.6*r.normal()
+	s := float64(g.channelZ(i, e, chTax)) + 0.6*r.normal()
 	switch {
 	case e.state(slotDis) == stOpen || e.state(slotCourt) == stOpen:
 		level = taxLevelD

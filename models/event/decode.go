@@ -340,6 +340,9 @@ var attrSpecs = func() [NumTypes][]attrField {
 		text("ref", func(e *Event, s string) { e.Ref = s }),
 		{name: "decided_on", kind: aDate, set: func(e *Event, _ string, n int64, _ bool) { e.DecidedOn = civil.Date(n) }},
 	}
+	reason := func(name string) attrField { return text(name, func(e *Event, s string) { e.Reason = s }) }
+	t[TypeObjectionFiled] = []attrField{ref[0], reason("reason")}
+	t[TypeObjectionAnswered] = []attrField{ref[0], sub("outcome", outcomeNames), reason("reasons")}
 	for _, spec := range t {
 		for i := range spec {
 			spec[i].field = "attrs." + spec[i].name

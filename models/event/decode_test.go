@@ -51,6 +51,10 @@ func TestDecodeEveryType(t *testing.T) {
 		{"repair", `{"ref":"E-0","decided_on":"2026-09-01","note":"kept"}`, func(e *Event) bool {
 			return e.Ref == "E-0" && e.DecidedOn.String() == "2026-09-01" && strings.Contains(string(e.RawAttrs), `"note":"kept"`)
 		}},
+		{"objection_filed", `{"ref":"E-0","reason":"处罚决定已被撤销"}`, func(e *Event) bool { return e.Ref == "E-0" && e.Reason == "处罚决定已被撤销" }},
+		{"objection_answered", `{"ref":"O-0","outcome":"referred","reasons":"需公安机关核实"}`, func(e *Event) bool {
+			return e.Ref == "O-0" && e.Sub == OutcomeReferred && e.Reason == "需公安机关核实"
+		}},
 	}
 	var d Decoder
 	var ev Event

@@ -34,6 +34,9 @@ const (
 	TypeHonor
 	TypeComplaint
 	TypeRepair
+	// Objections (异议, domain.md §4.8), appended after the original types.
+	TypeObjectionFiled
+	TypeObjectionAnswered
 	NumTypes
 )
 
@@ -42,6 +45,7 @@ var eventTypeNames = [NumTypes]string{
 	"dishonest_listed", "dishonest_removed", "court_debtor_listed", "court_debtor_removed",
 	"inspection", "annual_report", "commitment_made", "commitment_breached", "commitment_fulfilled",
 	"tax_rating", "honor", "complaint", "repair",
+	"objection_filed", "objection_answered",
 }
 
 // String returns the wire name of the type.
@@ -83,6 +87,8 @@ func (t Type) RefTarget() Type {
 		return TypeCourtDebtorListed
 	case TypeCommitmentBreached, TypeCommitmentFulfilled:
 		return TypeCommitmentMade
+	case TypeObjectionAnswered:
+		return TypeObjectionFiled
 	}
 	return TypeInvalid
 }
@@ -114,6 +120,13 @@ const (
 	HonorNational   uint8 = 1
 	HonorProvincial uint8 = 2
 	HonorMunicipal  uint8 = 3
+
+	// Outcomes of objection_answered (domain.md §4.8): upheld withdraws the
+	// record, rejected keeps it, referred means another unit must verify
+	// (7 working days instead of 3, Shandong Art. 39) and is not final.
+	OutcomeUpheld   uint8 = 1
+	OutcomeRejected uint8 = 2
+	OutcomeReferred uint8 = 3
 )
 
 // enumeration tables: index = sub-code.
@@ -123,6 +136,7 @@ var (
 	resultNames   = []string{"", "no_problem", "corrected", "problem_found", "refused", "unreachable"}
 	taxNames      = []string{"", "A", "B", "M", "C", "D"}
 	honorNames    = []string{"", "national", "provincial", "municipal"}
+	outcomeNames  = []string{"", "upheld", "rejected", "referred"}
 )
 
 // SubName returns the wire value of the enumerated attribute sub of type t,
@@ -140,6 +154,8 @@ func SubName(t Type, sub uint8) string {
 		tab = taxNames
 	case TypeHonor:
 		tab = honorNames
+	case TypeObjectionAnswered:
+		tab = outcomeNames
 	}
 	if int(sub) < len(tab) {
 		return tab[sub]
@@ -170,8 +186,8 @@ type Event struct {
 	Industry     string     // registered, optional
 	DecisionNo   string     // penalty
 	AmountYuan   int64      // penalty, optional; -1 when absent
-	Reason       string     // abnormal_listed (wire value), dishonest_listed (free text)
-	Ref          string     // *_removed, commitment_breached/fulfilled, repair
+	Reason       string     // abnormal_listed (wire value), dishonest_listed, objection_filed ("reason"), objection_answered ("reasons") (free text)
+	Ref          string     // *_removed, commitment_breached/fulfilled, repair, objection_*
 	CaseNo       string     // court_debtor_listed
 	PlanID       string     // inspection
 	Year         int        // annual_report, tax_rating

@@ -72,9 +72,17 @@ type Report struct {
 	// Assessment is present in the regulatory edition only; nil (and no
 	// JSON member at all) in the public edition.
 	Assessment *Assessment `json:"assessment,omitempty"`
+	// Measures are the joint measures and the commitment bar in force
+	// (report.md "Measures"): regulatory edition only, nil in the public
+	// one.
+	Measures *Measures `json:"measures,omitempty"`
 	// Records lists the publicly visible records as of the report; a nil
 	// slice is written as [].
 	Records []Record `json:"records"`
+	// QueryCode lets the holder of the report file an objection to its
+	// records (report.md "Query code"); optional, "" is written as no
+	// member at all.
+	QueryCode string `json:"query_code,omitempty"`
 	// Signature is nil before Sign.
 	Signature *Signature `json:"signature,omitempty"`
 }
@@ -125,6 +133,56 @@ type Record struct {
 	Status         string          `json:"status"`          // RecordActive, RecordRepaired, RecordExpired, RecordRemoved
 	PublicityUntil *string         `json:"publicity_until"` // date, or nil (null)
 	RepairedOn     *string         `json:"repaired_on"`     // date, or nil (null)
+	// Objection is the record's objection (异议), nil (no member) when it
+	// has none to show (report.md "Objections").
+	Objection *RecordObjection `json:"objection,omitempty"`
+}
+
+// Measures are the joint measures (联合惩戒 / 守信激励) and the commitment
+// bar of the subject, derived from its public records only (never from its
+// tier).
+type Measures struct {
+	CommitmentRouteBarred bool               `json:"commitment_route_barred"`
+	BarredBy              []string           `json:"barred_by"`  // record ids; nil is written as []
+	ForReview             []CommitmentReview `json:"for_review"` // nil is written as []
+	Active                []Measure          `json:"active"`     // nil is written as []
+}
+
+// CommitmentReview is an approval obtained under a breached commitment,
+// marked for review.
+type CommitmentReview struct {
+	RecordID     string `json:"record_id"`
+	CommitmentNo string `json:"commitment_no"`
+	Matter       string `json:"matter"`
+	BreachedOn   string `json:"breached_on"` // date
+}
+
+// Measure is one joint measure in force.
+type Measure struct {
+	Code     string  `json:"code"`
+	Kind     string  `json:"kind"` // "restriction" or "incentive"
+	Text     string  `json:"text"`
+	Basis    string  `json:"basis"`
+	Trigger  string  `json:"trigger"` // the record kind that carries it
+	RecordID string  `json:"record_id"`
+	From     string  `json:"from"`  // date
+	Until    *string `json:"until"` // date, or null while the record stands
+}
+
+// Objection statuses shown on a record.
+const (
+	ObjectionUnder    = "under_objection" // filed and not yet answered (referred included)
+	ObjectionRejected = "rejected"        // answered: the record stands
+)
+
+// RecordObjection is an objection shown on a record: while it is open,
+// and once rejected. An upheld objection withdraws the record, which is
+// then not listed at all.
+type RecordObjection struct {
+	Status     string `json:"status"`                // ObjectionUnder or ObjectionRejected
+	FiledOn    string `json:"filed_on"`              // date
+	DueOn      string `json:"due_on,omitempty"`      // date: the answer's deadline, while open
+	AnsweredOn string `json:"answered_on,omitempty"` // date, once answered
 }
 
 // Signature is the detached Ed25519 or SM2 signature over the canonical
@@ -142,6 +200,19 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	p := plain(r)
 	if p.Records == nil {
 		p.Records = []Record{}
+	}
+	if p.Measures != nil {
+		m := *p.Measures
+		if m.BarredBy == nil {
+			m.BarredBy = []string{}
+		}
+		if m.ForReview == nil {
+			m.ForReview = []CommitmentReview{}
+		}
+		if m.Active == nil {
+			m.Active = []Measure{}
+		}
+		p.Measures = &m
 	}
 	if p.Assessment != nil && p.Assessment.Reasons == nil {
 		a := *p.Assessment
@@ -259,6 +330,9 @@ func (r *Report) Validate() error {
 		if r.Assessment != nil {
 			p.add("assessment", "the public edition has no assessment")
 		}
+		if r.Measures != nil {
+			p.add("measures", "the public edition has no measures")
+		}
 	case EditionRegulatory:
 		if r.Assessment == nil {
 			p.add("assessment", "missing; the regulatory edition carries the assessment")
@@ -359,6 +433,18 @@ func (rec *Record) validate(p *reportProblems, path string) {
 		}
 	} else if rec.Status == RecordRepaired {
 		p.add(path+".repaired_on", "missing on a repaired record")
+	}
+	if o := rec.Objection; o != nil {
+		if o.Status != ObjectionUnder && o.Status != ObjectionRejected {
+			p.add(path+".objection.status", "%q is not %q or %q", o.Status, ObjectionUnder, ObjectionRejected)
+		}
+		checkDate(p, path+".objection.filed_on", o.FiledOn)
+		if o.DueOn != "" {
+			checkDate(p, path+".objection.due_on", o.DueOn)
+		}
+		if o.AnsweredOn != "" {
+			checkDate(p, path+".objection.answered_on", o.AnsweredOn)
+		}
 	}
 }
 
@@ -541,6 +627,7 @@ const (
 	rkObject    // an object with the sub members
 	rkArray     // an array of objects with the sub members
 	rkAnyObject // an object of any content
+	rkAnyValue  // any JSON value (checked when decoded)
 )
 
 var reportShape = []reportMember{
@@ -562,7 +649,21 @@ var reportShape = []reportMember{
 	{"records", rkArray, true, []reportMember{
 		{"id", rkString, true, nil}, {"category", rkString, true, nil}, {"detail", rkAnyObject, true, nil},
 		{"authority", rkString, true, nil}, {"occurred_on", rkString, true, nil}, {"status", rkString, true, nil},
-		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil}}},
+		{"publicity_until", rkNullableString, false, nil}, {"repaired_on", rkNullableString, false, nil},
+		{"objection", rkObject, false, []reportMember{
+			{"status", rkString, true, nil}, {"filed_on", rkString, true, nil},
+			{"due_on", rkString, false, nil}, {"answered_on", rkString, false, nil}}}}},
+	{"query_code", rkString, false, nil},
+	{"measures", rkObject, false, []reportMember{
+		{"commitment_route_barred", rkAnyValue, true, nil},
+		{"barred_by", rkAnyValue, true, nil},
+		{"for_review", rkArray, true, []reportMember{
+			{"record_id", rkString, true, nil}, {"commitment_no", rkString, true, nil},
+			{"matter", rkString, true, nil}, {"breached_on", rkString, true, nil}}},
+		{"active", rkArray, true, []reportMember{
+			{"code", rkString, true, nil}, {"kind", rkString, true, nil}, {"text", rkString, true, nil},
+			{"basis", rkString, true, nil}, {"trigger", rkString, true, nil}, {"record_id", rkString, true, nil},
+			{"from", rkString, true, nil}, {"until", rkNullableString, false, nil}}}}},
 	{"signature", rkObject, false, []reportMember{
 		{"alg", rkString, true, nil}, {"key_id", rkString, true, nil}, {"value", rkString, true, nil}}},
 }

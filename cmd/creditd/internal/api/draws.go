@@ -144,36 +144,45 @@ func validDrawID(id string) bool {
 	return true
 }
 
-func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
+// prepareDraw reads and checks the draw request of POST /v1/draws and
+// POST /v1/draws/preview, or answers and returns ok=false.
+func (s *Server) prepareDraw(w http.ResponseWriter, r *http.Request) (req *draw.Request, p *sampler.Prepared, src engineSource, ok bool) {
 	if s.notReady(w, r) {
-		return
+		return nil, nil, src, false
 	}
 	d := s.draws
 	if d.complete != nil {
 		if err := d.complete(); err != nil {
 			writeProblem(w, r, http.StatusConflict, "this instance does not hold the whole province: "+err.Error())
-			return
+			return nil, nil, src, false
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 	if err != nil {
 		writeProblem(w, r, http.StatusRequestEntityTooLarge, "request body too large")
-		return
+		return nil, nil, src, false
 	}
 	// Decoded here, validated once by the sampler's PrepareV2 (the format's
 	// rules, then the scheme's and the service's policy).
-	req, err := draw.DecodeRequest(body)
-	if err != nil {
+	if req, err = draw.DecodeRequest(body); err != nil {
 		writeProblem(w, r, http.StatusBadRequest, err.Error())
-		return
+		return nil, nil, src, false
 	}
 	engs := d.engines()
-	src := engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0}
-	p, err := d.s.PrepareV2(req, src)
-	if err != nil {
+	src = engineSource{engs: engs, scheme: engs[0].Scheme(), industry: len(req.Population.Industries) > 0}
+	if p, err = d.s.PrepareV2(req, src); err != nil {
 		writeProblem(w, r, http.StatusBadRequest, err.Error())
+		return nil, nil, src, false
+	}
+	return req, p, src, true
+}
+
+func (s *Server) handleDrawRun(w http.ResponseWriter, r *http.Request) {
+	req, p, src, ok := s.prepareDraw(w, r)
+	if !ok {
 		return
 	}
+	d := s.draws
 	if req.AsOf.After(s.nowFor().Add(time.Minute)) {
 		writeProblem(w, r, http.StatusBadRequest, "as_of is in the future: a draw takes the population as it is, not as it will be")
 		return
@@ -514,4 +523,23 @@ func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"entries": reg})
+}
+
+// handleDrawPreview serves POST /v1/draws/preview: what a draw request
+// would draw (per-tier N, n, π, exclusions, warnings) over the live
+// population, computed by the sampler's own counting and allocation
+// (sampler.PreviewV2) without selecting or storing anything. The seed is
+// not used. Regulators only: it counts entities by tier.
+func (s *Server) handleDrawPreview(w http.ResponseWriter, r *http.Request) {
+	_, p, src, ok := s.prepareDraw(w, r)
+	if !ok {
+		return
+	}
+	pv, err := s.draws.s.PreviewV2(r.Context(), p, src)
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, pv)
 }

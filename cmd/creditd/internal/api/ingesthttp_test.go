@@ -64,18 +64,7 @@ type ingestServer struct {
 func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 	t.Helper()
 	dir := t.TempDir()
-	var tb strings.Builder
-	for role, tok := range testTokens {
-		fmt.Fprintf(&tb, "%s %s\n", role, tok)
-	}
-	tokPath := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tokPath, []byte(tb.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := LoadTokens(tokPath, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := loadTestTokens(t, dir)
 	eng, err := scoring.New(scoring.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +94,24 @@ func newIngestServer(t testing.TB, cfg *Config) *ingestServer {
 	srv := newServer(&Server{cfg: cfg, eng: eng, ing: ing, tokens: tokens, m: m, logger: logger, exc: exc})
 	srv.ready.Store(true)
 	return &ingestServer{Server: srv, dlq: dlq}
+}
+
+// loadTestTokens writes testTokens to a tokens file in dir and loads it.
+func loadTestTokens(t testing.TB, dir string) *Tokens {
+	t.Helper()
+	var tb strings.Builder
+	for role, tok := range testTokens {
+		fmt.Fprintf(&tb, "%s %s\n", role, tok)
+	}
+	tokPath := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokPath, []byte(tb.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := LoadTokens(tokPath, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
 }
 
 func testConfig() *Config { return &Config{MaxBody: 64 << 20, MaxIngest: 4} }

@@ -27,6 +27,7 @@ import (
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
+	"github.com/creditrisk/creditd/models/workday"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -57,12 +58,22 @@ type Options struct {
 	DrawScheme   *tier.Scheme                                              // Kafka mode; local: the engine's
 	DrawComplete func() error                                              // Kafka mode: nil when the engines are the whole province
 	OnDraw       func(rec *draw.Record, eligible int64, recordJSON []byte) // history, optional
+	// EventSink: Kafka mode's path for the events the objection routes
+	// build (produce to the source topic); nil in local mode (Ingester).
+	EventSink ObjectionSink
 }
 
 // New returns the Server of o, not ready (SetReady) until the state is.
 func New(o Options) (*Server, error) {
 	s := &Server{cfg: o.Config, eng: o.Engine, ing: o.Ingester, owner: o.Router, tokens: o.Tokens, issuer: o.Issuer,
-		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History}
+		jwks: o.JWKS, m: o.Metrics, logger: o.Logger, exc: o.Exceptions, renderHTML: o.RenderHTML, history: o.History,
+		sink: o.EventSink}
+	if o.Issuer != nil {
+		s.cal = o.Issuer.Calendar
+	}
+	if s.cal == nil {
+		s.cal = workday.New()
+	}
 	logger := o.Logger.With("component", "draws")
 	var err error
 	if o.Router == nil {
@@ -124,6 +135,8 @@ type Server struct {
 	renderHTML func(w io.Writer, r *report.Report) error
 	// ingestSlots holds one token per running POST /v1/events (--max-ingest).
 	ingestSlots chan struct{}
+	sink        ObjectionSink     // Kafka mode: where objection events go
+	cal         *workday.Calendar // objection deadlines
 }
 
 // HistoryQuerier answers the ClickHouse analytics endpoints (nil: not
@@ -163,29 +176,36 @@ func (s *Server) engines() []*scoring.Engine {
 
 // routeRoles says who may call each route. Public routes accept any caller.
 var routeRoles = map[string][]Role{
-	"GET /v1/entities/{uscc}":            {RoleRegulator, RolePeer},
-	"GET /v1/reports/{uscc}":             {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /v1/keys":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /v1/openapi.json":               {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"POST /v1/events":                    {RoleSource, RoleRegulator},
-	"POST /v1/draws":                     {RoleRegulator},
-	"POST /v1/draws/commitments":         {RoleRegulator},
-	"POST /v1/draws/{draw_id}/publish":   {RoleRegulator},
-	"GET /v1/draws/{draw_id}":            {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /v1/draws/{draw_id}/population": {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /v1/draws/{draw_id}/amendments": {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"POST /v1/draws/{draw_id}/recusals":  {RoleRegulator},
-	"GET /v1/draws":                      {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /v1/draws/conflicts":            {RoleRegulator},
-	"POST /v1/draws/conflicts":           {RoleRegulator},
-	"GET /v1/stats/tiers":                {RoleRegulator},
-	"GET /v1/stats/tiers/history":        {RoleRegulator},
-	"GET /v1/stats/hit-rates":            {RoleRegulator},
-	"GET /v1/stats/tier-changes":         {RoleRegulator},
-	"GET /metrics":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /healthz":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /readyz":                        {RolePublic, RoleRegulator, RolePeer, RoleSource},
-	"GET /{$}":                           {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/entities/{uscc}":                   {RoleRegulator, RolePeer},
+	"GET /v1/reports/{uscc}":                    {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/reports/verify/{report_id}":        {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/keys":                              {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/openapi.json":                      {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"POST /v1/events":                           {RoleSource, RoleRegulator},
+	"POST /v1/draws":                            {RoleRegulator},
+	"POST /v1/draws/commitments":                {RoleRegulator},
+	"POST /v1/draws/preview":                    {RoleRegulator},
+	"POST /v1/draws/{draw_id}/publish":          {RoleRegulator},
+	"GET /v1/draws/{draw_id}":                   {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/draws/{draw_id}/population":        {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/draws/{draw_id}/amendments":        {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"POST /v1/draws/{draw_id}/recusals":         {RoleRegulator},
+	"GET /v1/draws":                             {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/draws/conflicts":                   {RoleRegulator},
+	"POST /v1/draws/conflicts":                  {RoleRegulator},
+	"GET /v1/stats/tiers":                       {RoleRegulator},
+	"GET /v1/stats/tiers/history":               {RoleRegulator},
+	"GET /v1/stats/hit-rates":                   {RoleRegulator},
+	"GET /v1/stats/tier-changes":                {RoleRegulator},
+	"GET /metrics":                              {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /healthz":                              {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /readyz":                               {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /{$}":                                  {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"POST /v1/objections":                       {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/objections/{objection_id}":         {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"GET /v1/objections":                        {RoleRegulator},
+	"POST /v1/objections/{objection_id}/answer": {RoleRegulator},
+	"GET /v1/measures/changes":                  {RoleRegulator, RolePeer},
 }
 
 // Patterns lists the patterns of the Server's routes (routeRoles).
@@ -213,33 +233,41 @@ func newServer(s *Server) *Server {
 	s.mux = http.NewServeMux()
 	s.ingestSlots = make(chan struct{}, max(1, s.cfg.MaxIngest))
 	h := map[string]http.HandlerFunc{
-		"GET /v1/entities/{uscc}":            s.handleEntity,
-		"GET /v1/reports/{uscc}":             s.handleReport,
-		"GET /v1/keys":                       s.handleKeys,
-		"GET /v1/openapi.json":               s.handleOpenAPI,
-		"POST /v1/events":                    s.IngestGate(s.handleEvents),
-		"POST /v1/draws":                     s.handleDrawRun,
-		"POST /v1/draws/commitments":         s.handleDrawCommit,
-		"POST /v1/draws/{draw_id}/publish":   s.handleDrawPublish,
-		"GET /v1/draws/{draw_id}":            s.handleDrawGet,
-		"GET /v1/draws/{draw_id}/population": s.handleDrawPopulation,
-		"GET /v1/draws/{draw_id}/amendments": s.handleDrawAmendments,
-		"POST /v1/draws/{draw_id}/recusals":  s.handleDrawRecusal,
-		"GET /v1/draws":                      s.handleDrawList,
-		"GET /v1/draws/conflicts":            s.handleConflictRegister,
-		"POST /v1/draws/conflicts":           s.handleConflictRegister,
-		"GET /v1/stats/tiers":                s.ServeTierStats,
-		"GET /v1/stats/tiers/history":        s.historyHandler("tiers-history"),
-		"GET /v1/stats/hit-rates":            s.historyHandler("hit-rates"),
-		"GET /v1/stats/tier-changes":         s.historyHandler("tier-changes"),
-		"GET /metrics":                       promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}).ServeHTTP,
-		"GET /healthz":                       s.handleHealth,
-		"GET /readyz":                        s.handleReady,
-		"GET /{$}":                           s.handleIndex,
+		"GET /v1/entities/{uscc}":                   s.handleEntity,
+		"GET /v1/reports/{uscc}":                    s.handleReport,
+		"GET /v1/reports/verify/{report_id}":        s.handleVerify,
+		"GET /v1/keys":                              s.handleKeys,
+		"GET /v1/openapi.json":                      s.handleOpenAPI,
+		"POST /v1/events":                           s.IngestGate(s.handleEvents),
+		"POST /v1/draws":                            s.handleDrawRun,
+		"POST /v1/draws/commitments":                s.handleDrawCommit,
+		"POST /v1/draws/preview":                    s.handleDrawPreview,
+		"POST /v1/draws/{draw_id}/publish":          s.handleDrawPublish,
+		"GET /v1/draws/{draw_id}":                   s.handleDrawGet,
+		"GET /v1/draws/{draw_id}/population":        s.handleDrawPopulation,
+		"GET /v1/draws/{draw_id}/amendments":        s.handleDrawAmendments,
+		"POST /v1/draws/{draw_id}/recusals":         s.handleDrawRecusal,
+		"GET /v1/draws":                             s.handleDrawList,
+		"GET /v1/draws/conflicts":                   s.handleConflictRegister,
+		"POST /v1/draws/conflicts":                  s.handleConflictRegister,
+		"GET /v1/stats/tiers":                       s.ServeTierStats,
+		"GET /v1/stats/tiers/history":               s.historyHandler("tiers-history"),
+		"GET /v1/stats/hit-rates":                   s.historyHandler("hit-rates"),
+		"GET /v1/stats/tier-changes":                s.historyHandler("tier-changes"),
+		"GET /metrics":                              promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}).ServeHTTP,
+		"GET /healthz":                              s.handleHealth,
+		"GET /readyz":                               s.handleReady,
+		"GET /{$}":                                  s.handleIndex,
+		"POST /v1/objections":                       s.handleObjectionFile,
+		"GET /v1/objections/{objection_id}":         s.handleObjectionGet,
+		"GET /v1/objections":                        s.handleObjectionQueue,
+		"POST /v1/objections/{objection_id}/answer": s.handleObjectionAnswer,
+		"GET /v1/measures/changes":                  s.handleMeasureChanges,
 	}
 	for pattern, fn := range h {
 		s.mux.Handle(pattern, s.Route(pattern, fn))
 	}
+	s.registerObjectionMetrics()
 	// Anything else: a problem+json 405 (with Allow) or 404 rather than
 	// the mux's text, which this catch-all pattern replaces.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -373,7 +401,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"service": "creditd", "model": s.eng.ModelName(), "tier_scheme": s.eng.Scheme().ID,
 		"issuer": s.issuer.Code, "key_id": s.issuer.KeyID,
-		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/keys", "POST /v1/events",
+		"endpoints": []string{"GET /v1/entities/{uscc}", "GET /v1/reports/{uscc}", "GET /v1/reports/verify/{report_id}", "GET /v1/keys", "POST /v1/events",
 			"POST /v1/draws", "GET /v1/draws/{draw_id}", "GET /v1/draws/{draw_id}/population", "GET /v1/stats/tiers",
 			"GET /v1/openapi.json", "GET /metrics", "GET /healthz", "GET /readyz"},
 	})
@@ -431,6 +459,9 @@ type Entity struct {
 	Reasons       []Reason       `json:"reasons"`
 	Records       RecordCounts   `json:"records"`
 	History       []entityRecord `json:"history,omitempty"`
+	// Measures: the joint measures and the commitment bar in force
+	// (derived from public records; the same as the regulatory report's).
+	Measures *report.Measures `json:"measures"`
 }
 
 // Reason is one reason of an entity's score.
@@ -461,6 +492,8 @@ type entityRecord struct {
 	RepairedOn     string `json:"repaired_on,omitempty"`
 	Public         bool   `json:"public"`
 	Points         int    `json:"points"`
+	// Objection is the record's latest objection (regulators and peers).
+	Objection *QueuedObjection `json:"objection,omitempty"`
 }
 
 func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
@@ -477,7 +510,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	withHistory := r.URL.Query().Get("records") == "1" || r.URL.Query().Get("records") == "true"
-	v, found := eng.Entity(code, at, withHistory)
+	v, found := eng.Entity(code, at, true) // the records: measures need them
 	if !found {
 		writeProblem(w, r, http.StatusNotFound, "no entity "+code.String()+" as of "+report.Instant(at)+
 			" (no events applied for it, or registered later)")
@@ -487,7 +520,10 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		EntityType: issue.EntityType(v.USCC), Status: "active", Tier: v.TierLabel,
 		NationalTier: tier.National4.Label(eng.Scheme().National(v.Tier)), TierScheme: v.Scheme, Score: v.Score,
 		Model: v.Model, AsOf: report.Instant(v.AsOf), Reasons: []Reason{},
-		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}}
+		Records: RecordCounts{Active: v.Active, Repaired: v.Repaired}, Measures: issue.Measures(scoring.MeasuresOf(&v))}
+	if !withHistory {
+		v.Records = nil
+	}
 	if v.RegisteredOn != civil.NoDate {
 		out.RegisteredOn = v.RegisteredOn.String()
 	}
@@ -512,6 +548,9 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		}
 		if rec.RepairedOn != civil.NoDate {
 			ro.RepairedOn = rec.RepairedOn.String()
+		}
+		if o := rec.Objection; o != nil {
+			ro.Objection = &QueuedObjection{ObjectionStatus: s.objectionStatus(o, at), Authority: o.Authority, Reason: o.Reason, AnsweredBy: o.AnsweredBy}
 		}
 		out.History = append(out.History, ro)
 	}

@@ -12,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/objection"
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/uscc"
+	"github.com/creditrisk/creditd/models/workday"
 	"github.com/creditrisk/creditd/scoring"
 )
 
@@ -26,6 +29,15 @@ type Issuer struct {
 	KeyID    string
 	Priv     crypto.Signer // an ed25519.PrivateKey or a *sm2.PrivateKey
 	Validity time.Duration
+	// IDs makes self-verifying report ids (reportid), which the QR code's
+	// verification URL relies on; nil: random ULIDs, which never verify.
+	IDs *reportid.Key
+	// QueryKey derives the query code printed on reports (objection.QueryCode);
+	// nil: reports carry none and objections cannot be filed.
+	QueryKey []byte
+	// Calendar counts objection deadlines in working days; nil: records
+	// under objection carry no due_on.
+	Calendar *workday.Calendar
 }
 
 // ProvinceName names the market regulation bureau of a 2-digit province
@@ -81,6 +93,9 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 	if v.Deregistered {
 		r.Subject.Status = report.SubjectDeregistered
 	}
+	if iss.QueryKey != nil {
+		r.QueryCode = objection.QueryCode(iss.QueryKey, v.USCC)
+	}
 	if edition == report.EditionRegulatory {
 		a := &report.Assessment{AsOf: report.Instant(v.AsOf), Score: int64(v.Score), Tier: v.TierLabel,
 			TierScheme: v.Scheme, Model: v.Model, Reasons: []report.Reason{}}
@@ -88,12 +103,15 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			a.Reasons = append(a.Reasons, report.Reason{Code: rs.Code, Text: rs.Text, Points: int64(rs.Points)})
 		}
 		r.Assessment = a
+		r.Measures = Measures(scoring.MeasuresOf(v))
 	}
 	for _, rec := range v.Records {
 		// What is publicly visible as of the report: records in their
 		// publicity period, and records repaired or removed, with their
 		// status (report.md). Expired and never-public records are not.
-		if !rec.Public || rec.Status == scoring.StatusExpired {
+		// A record withdrawn on an upheld objection was wrong: it is not
+		// listed (domain.md §4.8).
+		if !rec.Public || rec.Status == scoring.StatusExpired || rec.Status == scoring.StatusWithdrawn {
 			continue
 		}
 		rr := report.Record{ID: rec.ID, Category: rec.Category.String(), Detail: recordDetail(&rec),
@@ -106,9 +124,57 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			s := rec.RepairedOn.String()
 			rr.RepairedOn = &s
 		}
+		rr.Objection = recordObjection(rec.Objection, iss.Calendar)
 		r.Records = append(r.Records, rr)
 	}
+	if iss.IDs != nil {
+		// The id binds the content, so it is made last. It fails only
+		// where signing fails too (content RFC 8785 cannot encode), and
+		// the random ULID then stays.
+		if id, err := iss.IDs.ID(r, now); err == nil {
+			r.ReportID = id
+		}
+	}
 	return r
+}
+
+// Measures is the report form of an entity's measures (regulatory
+// edition: report.md "Measures").
+func Measures(m scoring.Measures) *report.Measures {
+	out := &report.Measures{CommitmentRouteBarred: m.CommitmentBarred, BarredBy: append([]string{}, m.BarredBy...),
+		ForReview: []report.CommitmentReview{}, Active: []report.Measure{}}
+	for _, rv := range m.Review {
+		out.ForReview = append(out.ForReview, report.CommitmentReview{RecordID: rv.Record, CommitmentNo: rv.CommitmentNo,
+			Matter: rv.Matter, BreachedOn: rv.BreachedOn.String()})
+	}
+	for _, a := range m.Active {
+		rm := report.Measure{Code: a.Code, Kind: string(a.Kind), Text: a.Text, Basis: a.Basis, Trigger: string(a.Trigger),
+			RecordID: a.Record, From: a.From.String()}
+		if a.Until != civil.NoDate {
+			s := a.Until.String()
+			rm.Until = &s
+		}
+		out.Active = append(out.Active, rm)
+	}
+	return out
+}
+
+// recordObjection is what a report shows of a record's objection, the same
+// on both editions: that it is under objection (and until when the
+// authority has to answer), or that it was rejected. The filer's and the
+// authority's texts are not published.
+func recordObjection(o *scoring.ObjectionView, cal *workday.Calendar) *report.RecordObjection {
+	if o == nil || o.Status == scoring.ObjectionUpheld {
+		return nil
+	}
+	ro := &report.RecordObjection{Status: report.ObjectionUnder, FiledOn: civil.DateOf(o.FiledAt).String()}
+	if o.Status == scoring.ObjectionRejected {
+		ro.Status, ro.AnsweredOn = report.ObjectionRejected, civil.DateOf(o.AnsweredAt).String()
+	} else if cal != nil {
+		due, _ := objection.Deadline(cal, o.FiledAt, o.Status == scoring.ObjectionReferred)
+		ro.DueOn = due.String()
+	}
+	return ro
 }
 
 // recordDetail copies a record's public attributes.

@@ -98,7 +98,11 @@ func New(ctx context.Context, o Options, addr net.Addr) (*Member, error) {
 	m.router = newKafkaRouter(mgr, advertise, m.km, logger.With("component", "router"))
 	ao := api.Options{Config: o.API, Router: m.router, Tokens: o.Tokens, Issuer: o.Issuer, JWKS: o.JWKS, Metrics: o.Metrics,
 		Logger: logger, Exceptions: o.Exceptions, RenderHTML: o.RenderHTML,
-		DrawDir: o.DrawDir, DrawScheme: scheme, DrawComplete: m.complete}
+		DrawDir: o.DrawDir, DrawScheme: scheme, DrawComplete: m.complete,
+		// Objection events go to the source topic like POST /v1/events.
+		EventSink: func(ctx context.Context, key, line []byte) error {
+			return mgr.ProduceEvents(ctx, []kf.Record{{Key: key, Value: line}})
+		}}
 	if o.ClickHouseDSN != "" {
 		m.hist, err = history.Open(ctx, history.Options{DSN: o.ClickHouseDSN, DataDir: o.DataDir, Metrics: o.Metrics,
 			Logger: logger.With("component", "clickhouse"), Scheme: scheme.ID, Engine: m.engineOf})

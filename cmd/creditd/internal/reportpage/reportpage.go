@@ -6,7 +6,10 @@
 // A4 print stylesheet keeps table rows whole and repeats table headers.
 // Labels are Chinese with English. The page is a rendering of the signed
 // JSON document, not a replacement for it: its verification section says
-// where the JSON and the keys are and how to check them.
+// where the JSON and the keys are and how to check them, and (Renderer)
+// carries a QR code of the report's verification URL (reportid), for a
+// clerk holding a printout. The verification page that URL opens is
+// RenderVerification's.
 package reportpage
 
 import (
@@ -21,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
 )
@@ -45,6 +49,8 @@ type view struct {
 	Records    []recordView
 	Regulatory bool
 	JSONPath   string // the path of the signed JSON on the issuing service
+	VerifyURL  string // the verification URL; "" without a QR code
+	QR         template.HTML
 }
 
 type recordView struct {
@@ -58,11 +64,35 @@ type detailItem struct {
 	Value string
 }
 
-// Render writes r as an HTML page. It renders either edition; r need not be
-// signed (the verification section then says so), but it should be valid.
-func Render(w io.Writer, r *report.Report) error {
+// Render writes r as an HTML page without a QR code. It renders either
+// edition; r need not be signed (the verification section then says so),
+// but it should be valid.
+func Render(w io.Writer, r *report.Report) error { return Renderer{}.Render(w, r) }
+
+// Renderer renders report pages with a QR code of their verification URL.
+type Renderer struct {
+	// PublicURL is the service's URL as a reader of the printout reaches
+	// it (creditd's --public-url): the verification URL's base. Empty: no
+	// QR code.
+	PublicURL string
+}
+
+// Render writes r as an HTML page, with the QR code of its verification
+// URL under p.PublicURL (reportid.URL) when that is set and r is signed.
+// The QR code is an inline SVG: the page still fetches nothing.
+func (p Renderer) Render(w io.Writer, r *report.Report) error {
 	v := view{R: r, Regulatory: r.Edition == report.EditionRegulatory && r.Assessment != nil,
 		JSONPath: "/v1/reports/" + r.Subject.USCC}
+	if p.PublicURL != "" && r.Signature != nil {
+		u, err := reportid.URL(p.PublicURL, r)
+		if err != nil {
+			return fmt.Errorf("render report page: %w", err)
+		}
+		if v.QR, err = qrSVG(u); err != nil {
+			return fmt.Errorf("render report page: %w", err)
+		}
+		v.VerifyURL = u
+	}
 	if r.Edition == report.EditionRegulatory {
 		v.JSONPath += "?edition=regulatory"
 	}

@@ -15,6 +15,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -156,6 +157,20 @@ func ParsePEM(data []byte) (crypto.Signer, error) {
 		}
 		// Other blocks (a certificate, parameters) are skipped.
 	}
+}
+
+// QueryKey derives the key of report query codes (objection.QueryCode)
+// from the signing key: SHA-256 over a domain string and the key's PKCS#8
+// form. A new signing key gives new query codes.
+func QueryKey(priv crypto.Signer) ([]byte, error) {
+	p, err := MarshalPEM(priv)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte("creditd/query-code-key/v1\x00"))
+	h.Write(p)
+	return h.Sum(nil), nil
 }
 
 // MarshalPEM returns priv as a PEM PKCS#8 "PRIVATE KEY" block, the format

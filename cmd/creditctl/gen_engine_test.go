@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/creditrisk/creditd/feeds/synth"
+	"github.com/creditrisk/creditd/models/event"
+	"github.com/creditrisk/creditd/models/uscc"
+	"github.com/creditrisk/creditd/scoring"
+)
+
+var engineEnd = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+// TestEngineAcceptsProvince ingests generated provinces through the
+// scoring engine itself (the strict decoder, the future rule at the end of
+// the stream and every state check: references, repair windows, publicity
+// ends) and requires zero rejections. Four years cross the Credit China
+// regimes of domain.md §4.1 (527号 to 2023-04-30, Order 58, the 2026
+// rules), under which a general penalty's publicity ends after 1 year: a
+// repair decided later is rejected as already_ended (the generator's old
+// repairs at 6 months + Exp(75 days) were, a few per 60,000 entities).
+func TestEngineAcceptsProvince(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		opts := synth.Options{Entities: 40_000, Days: 1461, Seed: seed, End: engineEnd}
+		eng, err := scoring.New(scoring.Options{Now: func() time.Time { return engineEnd }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dec event.Decoder
+		var ev event.Event
+		lines, repairs, rejected := 0, 0, 0
+		err = synth.Generate(context.Background(), opts, func(l []byte) error {
+			lines++
+			if err := dec.Decode(l, &ev); err != nil {
+				return err
+			}
+			if ev.Type == event.TypeRepair {
+				repairs++
+			}
+			if _, err := eng.ApplyAt(&ev, engineEnd, true, nil); err != nil {
+				rejected++
+				t.Errorf("seed %d: rejected: %v\n%s", seed, err, l)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if repairs < 100 {
+			t.Fatalf("seed %d: only %d repairs: the test exercises too little", seed, repairs)
+		}
+		t.Logf("seed %d: %d lines, %d repairs, %d rejected", seed, lines, repairs, rejected)
+	}
+}
+
+// observables are per-entity summaries a scorer can see in the stream.
+type observables struct {
+	tax                                    float64 // latest tax level A 1 … D 4; NaN if none (M or never rated)
+	penalties, complaints, arLate, arMiss  float64
+	breaches, court, abnormal, inspections float64
+	findings                               float64
+}
+
+// correlations generates a province and returns, per observable, the
+// Pearson correlation with the latent risk z over the entities that have
+// the observable (the tax level only exists for rated entities).
+func correlations(t *testing.T, opts synth.Options) map[string]float64 {
+	t.Helper()
+	z := map[uscc.Code]float64{}
+	opts.Truth = func(tr *synth.Truth) error { z[tr.USCC] = tr.Z; return nil }
+	obs := map[uscc.Code]*observables{}
+	var dec event.Decoder
+	var ev event.Event
+	err := synth.Generate(context.Background(), opts, func(l []byte) error {
+		if err := dec.Decode(l, &ev); err != nil {
+			return err
+		}
+		o := obs[ev.USCC]
+		if o == nil {
+			o = &observables{tax: math.NaN()}
+			obs[ev.USCC] = o
+		}
+		switch ev.Type {
+		case event.TypeTaxRating:
+			switch ev.Sub {
+			case event.TaxA:
+				o.tax = 1
+			case event.TaxB:
+				o.tax = 2
+			case event.TaxC:
+				o.tax = 3
+			case event.TaxD:
+				o.tax = 4
+			}
+		case event.TypePenalty:
+			o.penalties++
+		case event.TypeComplaint:
+			if ev.Substantiated {
+				o.complaints++
+			}
+		case event.TypeAnnualReport:
+			if !ev.OnTime {
+				o.arLate++
+			}
+		case event.TypeAbnormalListed:
+			o.abnormal++
+			if ev.Sub == event.AbnormalAnnualReportMissing {
+				o.arMiss++
+			}
+		case event.TypeCommitmentBreached:
+			o.breaches++
+		case event.TypeCourtDebtorListed:
+			o.court++
+		case event.TypeInspection:
+			o.inspections++
+			if ev.Sub != event.ResultNoProblem {
+				o.findings++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := map[string]func(*observables) float64{
+		"tax_level":          func(o *observables) float64 { return o.tax },
+		"penalties":          func(o *observables) float64 { return o.penalties },
+		"complaints_subst":   func(o *observables) float64 { return o.complaints },
+		"annual_report_late": func(o *observables) float64 { return o.arLate },
+		"annual_report_miss": func(o *observables) float64 { return o.arMiss },
+		"abnormal_listings":  func(o *observables) float64 { return o.abnormal },
+		"commit_breaches":    func(o *observables) float64 { return o.breaches },
+		"court_debtor":       func(o *observables) float64 { return o.court },
+		"inspection_finding": func(o *observables) float64 {
+			if o.inspections == 0 {
+				return math.NaN()
+			}
+			return o.findings / o.inspections
+		},
+	}
+	out := map[string]float64{}
+	for name, f := range pick {
+		var xs, ys []float64
+		for code, o := range obs {
+			if x := f(o); !math.IsNaN(x) {
+				xs = append(xs, x)
+				ys = append(ys, z[code])
+			}
+		}
+		out[name] = pearson(xs, ys)
+	}
+	return out
+}
+
+func pearson(x, y []float64) float64 {
+	n := float64(len(x))
+	var sx, sy, sxx, syy, sxy float64
+	for i := range x {
+		sx += x[i]
+		sy += y[i]
+		sxx += x[i] * x[i]
+		syy += y[i] * y[i]
+		sxy += x[i] * y[i]
+	}
+	cov := sxy/n - sx/n*sy/n
+	return cov / math.Sqrt((sxx/n-sx/n*sx/n)*(syy/n-sy/n*sy/n))
+}
+
+// TestObservablesArePartialSignals (issue 13): the latent risk must not be
+// a near-copy of one observable. Every observable a scorer sees is a noisy,
+// partial signal: none correlates with z above 0.6, and several carry some
+// signal (≥ 0.05), so that a model has to combine them.
+func TestObservablesArePartialSignals(t *testing.T) {
+	c := correlations(t, synth.Options{Entities: 40_000, Days: 1095, Seed: 7, End: engineEnd})
+	signals := 0
+	for name, r := range c {
+		t.Logf("corr(%s, z) = %.3f", name, r)
+		if math.Abs(r) > 0.6 {
+			t.Errorf("%s correlates %.3f with the latent risk: a near-copy", name, r)
+		}
+		if r >= 0.05 {
+			signals++
+		}
+	}
+	if signals < 5 {
+		t.Errorf("only %d observables carry signal (corr ≥ 0.05): the latent risk is unobservable", signals)
+	}
+}
