@@ -59,6 +59,11 @@ type Model struct {
 	// TierTargets are the planned shares of entities per tier, from the
 	// lowest risk up, summing to 1 (targets.go); nil when not documented.
 	TierTargets []float64 `json:"tier_targets,omitempty"`
+	// Calibration maps the score to a probability of a finding and
+	// Training records how the model was fitted (governance.go); nil for
+	// a model reasoned from the rules.
+	Calibration *Calibration `json:"calibration,omitempty"`
+	Training    *Training    `json:"training,omitempty"`
 }
 
 // Scaling holds the PDO/odds scaling parameters.
@@ -184,6 +189,9 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("model %s: %w", m.ID, err)
 	}
 	if err := m.validateTargets(scheme); err != nil {
+		return err
+	}
+	if err := m.validateGovernance(); err != nil {
 		return err
 	}
 	if m.Scaling.PDO <= 0 || m.Scaling.BaseOdds <= 0 {

@@ -51,13 +51,13 @@ func modelCutoffs(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "creditctl model cutoffs: model %s documents no tier_targets\n", m.ID)
 		return 1
 	}
-	eng, _, _, err := replay(ctx, *data, m)
+	ds, err := replay(ctx, *data, m, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "creditctl model cutoffs:", err)
 		return 1
 	}
 	at := time.Unix(day.Unix(), 0)
-	nm, pop, err := setCutoffs(ctx, eng, m, at)
+	nm, pop, err := setCutoffs(ctx, ds.eng, m, at)
 	if err != nil {
 		fmt.Fprintln(stderr, "creditctl model cutoffs:", err)
 		return 1

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -165,10 +166,11 @@ func TestModelCutoffsCommand(t *testing.T) {
 				t.Errorf("%s: no line %q in the table:\n%s", scheme, label, errb.String())
 			}
 		}
-		eng, _, _, err := replay(context.Background(), events, m)
+		ds, err := replay(context.Background(), events, m, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
+		eng := ds.eng
 		asOf := time.Date(2026, 9, 30, 16, 0, 0, 0, time.UTC) // 2026-10-01 00:00 CST
 		st, err := eng.TierStats(context.Background(), asOf, "")
 		if err != nil {

@@ -24,7 +24,7 @@ var commands = map[string]struct {
 	"gen":    {cmdGen, "gen --entities N --days D --seed S  generate a synthetic province as NDJSON events"},
 	"report": {cmdReport, "report verify --report F --keys F   verify a signed credit-report/v1"},
 	"draw":   {cmdDraw, "draw verify --record F --population F  verify a published draw/v1"},
-	"model":  {cmdModel, "model fit|eval --events F [--truth T]  refit the risk model on inspections; judge tiers against ground truth"},
+	"model":  {cmdModel, "model fit|eval|compare --events F  fit the risk model out of time; judge it on a held-out period; gate a challenger"},
 }
 
 func main() {

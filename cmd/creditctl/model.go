@@ -1,19 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/creditrisk/creditd/feeds/ndjson"
+	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -21,243 +17,213 @@ import (
 	"github.com/creditrisk/creditd/scoring/fit"
 )
 
-// cmdModel implements "creditctl model fit|eval":
-//
-//	model fit  --events F [--scheme S | --model M] [--out FILE] [--l2 1] [--min-support 30]
-//	model eval --events F --truth T [--scheme S | --model M]
-//
-// fit replays the events and fits the model's coefficients on the
-// inspection outcomes in them (scoring/fit); eval replays them and judges
-// the tiers against the ground truth of a synthetic province
-// (creditctl gen --truth).
+// modelUsage documents "creditctl model".
+const modelUsage = `usage:
+  creditctl model fit     --events F [--scheme S | --model M] [--train-from D] [--train-until D] [--holdout-until D]
+                          [--prior-sd 0.5] [--allow-flip CODE,...] [--tier-targets a,b,...] [--unpenalised]
+                          [--min-support 50] [--export-design FILE.csv] [--export-holdout FILE.csv] [--out FILE]
+  creditctl model eval    --events F [--scheme S | --model M] [--from D] [--until D] [--baseline-from D] [--baseline-until D]
+                          [--truth T] [--json] [--svg DIR] [--export-scores FILE.csv]
+  creditctl model compare CHAMPION CHALLENGER --events F [--from D] [--until D] [--json]
+  creditctl model cutoffs --model M --data F --as-of YYYY-MM-DD [-o OUT]
+
+Dates are YYYY-MM-DD (China time), windows [from, until). By default the
+held-out period is the last 365 days of the events and the training (or
+baseline) period everything before it. An inspection "found a problem"
+when its result is anything but no_problem (scoring/fit.Finding).
+`
+
+// cmdModel implements "creditctl model fit|eval|compare|cutoffs"
+// (model_fit.go, model_eval.go, model_compare.go, cutoffs.go).
 func cmdModel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "cutoffs" {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, modelUsage)
+		return 2
+	}
+	switch args[0] {
+	case "fit":
+		return modelFit(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return modelEval(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return modelCompare(ctx, args[1:], stdout, stderr)
+	case "cutoffs":
 		return modelCutoffs(ctx, args[1:], stdout, stderr) // cutoffs.go
 	}
-	if len(args) == 0 || (args[0] != "fit" && args[0] != "eval") {
-		fmt.Fprintln(stderr, "usage: creditctl model fit --events F [--scheme S | --model M] [--out FILE]\n       creditctl model eval --events F --truth T [--scheme S | --model M]\n       creditctl model cutoffs --model M --data F --as-of YYYY-MM-DD [-o OUT]")
-		return 2
-	}
-	fs := flag.NewFlagSet("model "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	events := fs.String("events", "", "NDJSON events file")
-	truth := fs.String("truth", "", "ground-truth CSV (creditctl gen --truth), for eval")
-	scheme := fs.String("scheme", "national-4", "built-in model of this tier scheme")
-	modelFile := fs.String("model", "", "model JSON (instead of --scheme)")
-	out := fs.String("out", "", "fit: write the fitted model here (default: stdout)")
-	l2 := fs.Float64("l2", 1, "fit: L2 penalty toward the prior coefficients")
-	minSupport := fs.Int("min-support", 30, "fit: observations a feature needs before its coefficient is refitted")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	if *events == "" || (args[0] == "eval" && *truth == "") {
-		fs.Usage()
-		return 2
-	}
-	var m *scoring.Model
-	var err error
-	if *modelFile != "" {
-		var b []byte
-		if b, err = os.ReadFile(*modelFile); err == nil {
-			m, err = scoring.ParseModel(b)
-		}
-	} else {
-		m, err = scoring.DefaultModel(*scheme)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model:", err)
-		return 1
-	}
-	eng, insp, end, err := replay(ctx, *events, m)
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model:", err)
-		return 1
-	}
-	if args[0] == "fit" {
-		return modelFit(eng, m, insp, *out, fit.Options{L2: *l2, MinSupport: *minSupport}, stdout, stderr)
-	}
-	return modelEval(ctx, eng, *truth, end, stdout, stderr)
+	fmt.Fprint(stderr, modelUsage)
+	return 2
 }
 
+// loadModelFlag loads the --model file (or built-in name, loadModel in
+// cutoffs.go), or without one the built-in model of --scheme.
+func loadModelFlag(file, scheme string) (*scoring.Model, error) {
+	if file == "" {
+		return scoring.DefaultModel(scheme)
+	}
+	return loadModel(file)
+}
+
+// inspection is one inspection of the events.
 type inspection struct {
-	code    uscc.Code
-	at      time.Time
-	problem bool
+	code   uscc.Code
+	at     time.Time
+	result uint8
 }
 
-// replay applies an events file to a new engine whose clock stands just
-// after the last event.
-func replay(ctx context.Context, path string, m *scoring.Model) (*scoring.Engine, []inspection, time.Time, error) {
+// dataset is an events file applied to an engine.
+type dataset struct {
+	eng         *scoring.Engine
+	insp        []inspection
+	first, last time.Time // the first inspection's and the last event's instants
+	end         time.Time // the engine's clock: just after the last event
+}
+
+// replay applies an events file to a new engine under m whose clock stands
+// just after the last event. Every rule is a pure function of the records
+// and the instant, so features and scores "as of" an earlier instant see
+// only the records that had started by then: no look-ahead.
+func replay(ctx context.Context, path string, m *scoring.Model, stderr io.Writer) (*dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, time.Time{}, err
+		return nil, err
 	}
 	defer f.Close()
-	var end time.Time
-	eng, err := scoring.New(scoring.Options{Model: m, Now: func() time.Time { return end }})
+	ds := &dataset{}
+	eng, err := scoring.New(scoring.Options{Model: m, Now: func() time.Time { return ds.end }})
 	if err != nil {
-		return nil, nil, end, err
+		return nil, err
 	}
+	ds.eng = eng
 	exc, _ := uscc.NewExceptions(uscc.PilotExceptions...)
 	d := event.Decoder{Exceptions: exc}
 	var ev event.Event
-	var insp []inspection
 	bad := 0
 	err = ndjson.ForEach(ctx, f, ndjson.Options{}, func(l ndjson.Line, err error) error {
-		if err != nil {
+		if err != nil || d.Decode(l.Bytes, &ev) != nil {
 			bad++
 			return nil
 		}
-		if d.Decode(l.Bytes, &ev) != nil {
-			bad++
-			return nil
-		}
-		if ev.OccurredAt.After(end) {
-			end = ev.OccurredAt
+		if ev.OccurredAt.After(ds.last) {
+			ds.last = ev.OccurredAt
+			ds.end = ds.last.Add(time.Second)
 		}
 		if _, err := eng.ApplyAt(&ev, ev.OccurredAt, false, nil); err != nil {
 			bad++
 			return nil
 		}
 		if ev.Type == event.TypeInspection {
-			insp = append(insp, inspection{code: ev.USCC, at: ev.OccurredAt,
-				problem: ev.Sub == event.ResultProblemFound || ev.Sub == event.ResultCorrected})
+			if ds.first.IsZero() || ev.OccurredAt.Before(ds.first) {
+				ds.first = ev.OccurredAt
+			}
+			ds.insp = append(ds.insp, inspection{code: ev.USCC, at: ev.OccurredAt, result: ev.Sub})
 		}
 		return nil
 	})
-	end = end.Add(time.Second)
 	if bad > 0 {
-		fmt.Fprintf(os.Stderr, "creditctl model: %d lines skipped (invalid or rejected)\n", bad)
+		fmt.Fprintf(stderr, "creditctl model: %d lines skipped (invalid or rejected)\n", bad)
 	}
-	return eng, insp, end, err
+	if err == nil && len(ds.insp) == 0 {
+		err = fmt.Errorf("%s: no inspections", path)
+	}
+	return ds, err
 }
 
-func modelFit(eng *scoring.Engine, m *scoring.Model, insp []inspection, out string, opts fit.Options, stdout, stderr io.Writer) int {
-	var obs []fit.Observation
-	for _, in := range insp {
-		x, ok := eng.FeatureWeights(in.code, in.at.Add(-time.Second))
-		if ok {
-			obs = append(obs, fit.Observation{X: x, Problem: in.problem})
-		}
+// rescore returns an engine holding the same records under model m (the
+// records do not depend on the model; every score is recomputed).
+func (ds *dataset) rescore(m *scoring.Model) (*scoring.Engine, error) {
+	var buf bytes.Buffer
+	if err := ds.eng.WriteSnapshot(&buf, 0); err != nil {
+		return nil, err
 	}
-	prior := make([]float64, len(m.Features))
-	for i, f := range m.Features {
-		prior[i] = f.LogOdds
-	}
-	res, err := fit.Logistic(obs, prior, -math.Log(m.Scaling.BaseOdds), opts)
+	eng, err := scoring.New(scoring.Options{Model: m, Now: func() time.Time { return ds.end }})
 	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model fit:", err)
-		return 1
+		return nil, err
 	}
-	fm, err := fit.Refit(m, res, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model fit:", err)
-		return 1
+	if _, err := eng.ReadSnapshot(&buf); err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(stderr, "fitted on %d inspections (%d found problems), log-likelihood %.1f, %s\n", res.N, res.Problems, res.LogLik, res.Status)
-	fmt.Fprintf(stderr, "base odds %.2f -> %.2f\n%-18s %8s %9s %9s %7s %7s\n", m.Scaling.BaseOdds, fm.Scaling.BaseOdds, "feature", "support", "prior β", "fitted β", "points", "was")
-	for i, f := range fm.Features {
-		fmt.Fprintf(stderr, "%-18s %8d %9.4f %9.4f %7d %7d\n", f.Code, res.Support[i], prior[i], res.Beta[i], f.Points, m.Features[i].Points)
-	}
-	b, _ := json.MarshalIndent(fm, "", " ")
-	b = append(b, '\n')
-	if out == "" {
-		_, err = stdout.Write(b)
-	} else {
-		err = os.WriteFile(out, b, 0o644)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model fit:", err)
-		return 1
-	}
-	return 0
+	return eng, nil
 }
 
-func modelEval(ctx context.Context, eng *scoring.Engine, truthPath string, end time.Time, stdout, stderr io.Writer) int {
-	f, err := os.Open(truthPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model eval:", err)
-		return 1
-	}
-	defer f.Close()
-	rd := csv.NewReader(f)
-	head, err := rd.Read()
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model eval:", err)
-		return 1
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[h] = i
-	}
-	for _, need := range []string{"uscc", "inspect_hit_prob", "risk_percentile"} {
-		if _, ok := col[need]; !ok {
-			fmt.Fprintf(stderr, "creditctl model eval: truth file lacks column %q\n", need)
-			return 1
+// window is a period of days [from, until).
+type window struct{ from, until civil.Date }
+
+func (w window) contains(t time.Time) bool {
+	d := civil.DateOf(t)
+	return d >= w.from && d < w.until
+}
+
+// end is the first instant after the window.
+func (w window) end() time.Time { return time.Unix(w.until.Unix(), 0).UTC() }
+
+// windows resolves the two periods from the flags: the held-out (or
+// later) period defaults to the last 365 days of the events, the earlier
+// one to everything before it.
+func (ds *dataset) windows(earlyFrom, earlyUntil, lateFrom, lateUntil string) (early, late window, err error) {
+	parse := func(s string, def civil.Date) (civil.Date, error) {
+		if s == "" {
+			return def, nil
 		}
+		return civil.ParseDate(s)
 	}
-	scheme := eng.Scheme()
-	n := scheme.Len()
-	count := make([]int, n)
-	sumHit := make([]float64, n)
-	var scores, hits []float64
-	var topDecile []bool
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "creditctl model eval:", err)
-			return 1
-		}
-		code, err := uscc.Parse(rec[col["uscc"]])
-		if err != nil {
+	lastDay := civil.DateOf(ds.last) + 1
+	if late.until, err = parse(lateUntil, lastDay); err != nil {
+		return
+	}
+	if late.from, err = parse(lateFrom, late.until-365); err != nil {
+		return
+	}
+	if early.until, err = parse(earlyUntil, late.from); err != nil {
+		return
+	}
+	if early.from, err = parse(earlyFrom, civil.DateOf(ds.first)); err != nil {
+		return
+	}
+	if early.until <= early.from || late.until <= late.from || late.from < early.until {
+		err = fmt.Errorf("periods %s–%s and %s–%s: each must be non-empty and the second must not start before the first ends",
+			early.from, early.until, late.from, late.until)
+	}
+	return
+}
+
+// scoredInspection is an inspection scored as of the instant before it.
+type scoredInspection struct {
+	inspection
+	score   int32
+	tier    tier.Tier
+	finding bool
+}
+
+// scoreInspections scores the inspections of w under eng.
+func (ds *dataset) scoreInspections(eng *scoring.Engine, w window) []scoredInspection {
+	var out []scoredInspection
+	for _, in := range ds.insp {
+		if !w.contains(in.at) {
 			continue
 		}
-		hp, _ := strconv.ParseFloat(rec[col["inspect_hit_prob"]], 64)
-		pct, _ := strconv.ParseFloat(rec[col["risk_percentile"]], 64)
-		t, score, ok := eng.TierAt(code, end)
-		if !ok || t == tier.None {
-			continue
+		t, s, ok := eng.TierAt(in.code, in.at.Add(-time.Second))
+		if ok && t != tier.None {
+			out = append(out, scoredInspection{inspection: in, score: s, tier: t, finding: fit.Finding(in.result)})
 		}
-		count[t]++
-		sumHit[t] += hp
-		scores = append(scores, -float64(score)) // lower score = riskier
-		hits = append(hits, hp)
-		topDecile = append(topDecile, pct >= 0.9)
 	}
-	st, err := eng.TierStats(ctx, end, "")
-	if err != nil {
-		fmt.Fprintln(stderr, "creditctl model eval:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "model %s, as of %s, %d entities\n", eng.ModelName(), end.Format(time.RFC3339), len(scores))
-	fmt.Fprintf(stdout, "%-5s %9s %8s %17s %12s %14s\n", "tier", "entities", "share", "true P(problem)", "inspections", "observed rate")
-	monotone := true
-	prev := -1.0
-	for t := 0; t < n; t++ {
-		mean := math.NaN()
-		if count[t] > 0 {
-			mean = sumHit[t] / float64(count[t])
-			if mean < prev {
-				monotone = false
+	return out
+}
+
+// population returns the scores and tiers of the entities in the
+// population (registered, not deregistered) at t.
+func population(ctx context.Context, eng *scoring.Engine, t time.Time) ([]scoring.EntityAt, error) {
+	var out []scoring.EntityAt
+	day := civil.DateOf(t)
+	for p := range eng.Shards() {
+		err := eng.Scan(ctx, p, t, scoring.ScanOptions{}, func(e *scoring.EntityAt) error {
+			if e.Registered && !e.Deregistered && (e.RegisteredOn == civil.NoDate || e.RegisteredOn <= day) && e.Tier != tier.None {
+				out = append(out, scoring.EntityAt{USCC: e.USCC, Score: e.Score, Tier: e.Tier})
 			}
-			prev = mean
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		obs := math.NaN()
-		if st.Tiers[t].Inspections > 0 {
-			obs = float64(st.Tiers[t].Found) / float64(st.Tiers[t].Inspections)
-		}
-		fmt.Fprintf(stdout, "%-5s %9d %7.1f%% %16.1f%% %12d %13.1f%%\n", scheme.Label(tier.Tier(t)), count[t],
-			100*float64(count[t])/float64(max(len(scores), 1)), 100*mean, st.Tiers[t].Inspections, 100*obs)
 	}
-	fmt.Fprintf(stdout, "Spearman correlation of risk (−score) with the true problem probability: %.3f\n", fit.Spearman(scores, hits))
-	fmt.Fprintf(stdout, "AUC of risk (−score) for the riskiest true decile: %.3f\n", fit.AUC(scores, topDecile))
-	if monotone {
-		fmt.Fprintln(stdout, "the true problem probability rises with the tier: yes")
-	} else {
-		fmt.Fprintln(stdout, "the true problem probability rises with the tier: NO")
-	}
-	return 0
+	return out, nil
 }
