@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/scoring"
@@ -42,9 +41,8 @@ func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	prefix := r.URL.Query().Get("region_prefix")
-	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
-		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+	prefix, ok := RegionPrefix(w, r)
+	if !ok {
 		return
 	}
 	doc := NoticesDoc{AsOf: report.Instant(at), RegionPrefix: prefix, Notices: []Notice{}}

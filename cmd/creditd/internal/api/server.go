@@ -599,6 +599,18 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.jwks)
 }
 
+// RegionPrefix reads the region_prefix parameter (up to 6 digits of a
+// division code, "" for the whole province); on a bad one it answers 400
+// and reports false.
+func RegionPrefix(w http.ResponseWriter, r *http.Request) (string, bool) {
+	prefix := r.URL.Query().Get("region_prefix")
+	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
+		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+		return "", false
+	}
+	return prefix, true
+}
+
 func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
 	if s.notReady(w, r) {
 		return
@@ -607,9 +619,8 @@ func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	prefix := r.URL.Query().Get("region_prefix")
-	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
-		writeProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+	prefix, ok := RegionPrefix(w, r)
+	if !ok {
 		return
 	}
 	var doc *TierStatsDoc

@@ -152,9 +152,8 @@ func (h *History) add(err error) {
 // ServeHistory implements api.HistoryQuerier: the analytics endpoints.
 func (h *History) ServeHistory(w http.ResponseWriter, r *http.Request, which string) {
 	q := r.URL.Query()
-	prefix := q.Get("region_prefix")
-	if len(prefix) > 6 || strings.Trim(prefix, "0123456789") != "" {
-		api.WriteProblem(w, r, http.StatusBadRequest, "region_prefix must be up to 6 digits")
+	prefix, ok := api.RegionPrefix(w, r)
+	if !ok {
 		return
 	}
 	from, err1 := parseWhen(q.Get("from"))
