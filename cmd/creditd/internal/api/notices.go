@@ -34,14 +34,7 @@ type Notice struct {
 // due on the as_of day, from this process's engines (in Kafka mode, the
 // partitions this member holds).
 func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request) {
-	if s.notReady(w, r) {
-		return
-	}
-	at, ok := s.asOf(w, r)
-	if !ok {
-		return
-	}
-	prefix, ok := RegionPrefix(w, r)
+	at, prefix, ok := s.regionQuery(w, r)
 	if !ok {
 		return
 	}

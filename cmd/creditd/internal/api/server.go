@@ -611,15 +611,23 @@ func RegionPrefix(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return prefix, true
 }
 
-func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
+// regionQuery reads what every regional aggregate takes (GET
+// /v1/stats/tiers, /v1/notices): readiness, the as_of instant and the
+// region prefix. On false an answer has been written.
+func (s *Server) regionQuery(w http.ResponseWriter, r *http.Request) (time.Time, string, bool) {
 	if s.notReady(w, r) {
-		return
+		return time.Time{}, "", false
 	}
 	at, ok := s.asOf(w, r)
 	if !ok {
-		return
+		return time.Time{}, "", false
 	}
 	prefix, ok := RegionPrefix(w, r)
+	return at, prefix, ok
+}
+
+func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
+	at, prefix, ok := s.regionQuery(w, r)
 	if !ok {
 		return
 	}
