@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -60,7 +61,49 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+
+// harnessOptions vary the service: withChallenger is creditd started with
+// --challenger (the built-in model at a PDO of 27, no reference) and a
+// champion whose artifact has a reference, so that its drift is measured.
+type harnessOptions struct {
+	withChallenger bool
+}
+
+// testReference is the champion's reference with a challenger
+// (hand-chosen: the built-in artifacts carry none).
+var testReference = &scoring.ScoreReference{AsOf: "2026-01-01", Entities: 1000, Edges: []int32{500, 560, 600, 640},
+	Shares: []float64{0.05, 0.15, 0.3, 0.3, 0.2}}
+
+// challengerModels are the champion with testReference and the
+// challenger: the built-in national-4 model at a PDO of 27.
+func challengerModels(t *testing.T) (*scoring.Model, *scoring.Shadow) {
+	t.Helper()
+	champ, err := scoring.DefaultModel("national-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	champ.Reference = testReference
+	chall, _ := scoring.DefaultModel("national-4")
+	chall.ID = "national-4-pdo27"
+	chall.Scaling.PDO = 27
+	for i := range chall.Features {
+		f := &chall.Features[i]
+		f.Points = int(math.Round(-f.LogOdds * 27 / math.Ln2))
+	}
+	for _, m := range []*scoring.Model{champ, chall} {
+		if err := m.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh, err := scoring.NewShadow(chall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return champ, sh
+}
+
+func newHarnessWith(t *testing.T, ho harnessOptions) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	lines := testlines.Gen(t, 600, 500, 11, 0)
@@ -89,6 +132,10 @@ func newHarness(t *testing.T) *harness {
 	model, err := scoring.DefaultModel("national-4")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var chall *scoring.Shadow
+	if ho.withChallenger {
+		model, chall = challengerModels(t)
 	}
 	exc, err := uscc.NewExceptions(uscc.PilotExceptions...)
 	if err != nil {
@@ -129,7 +176,7 @@ func newHarness(t *testing.T) *harness {
 		Shared: api.Shared{API: &api.Config{MaxBody: 64 << 20, MaxIngest: 2, DrawMaxWork: 1 << 40}, Model: model, Exceptions: exc,
 			Tokens: tokens, Issuer: &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: k.KeyID, Priv: k.Private, Validity: 24 * time.Hour,
 				IDs: ids, QueryKey: qk, Calendar: workday.New()},
-			JWKS: jwks, RenderHTML: reportpage.Render, Metrics: metrics.New(), Logger: logger, Stdout: io.Discard}})
+			JWKS: jwks, Challenger: chall, RenderHTML: reportpage.Render, Metrics: metrics.New(), Logger: logger, Stdout: io.Discard}})
 	if err != nil {
 		t.Fatal(err)
 	}
