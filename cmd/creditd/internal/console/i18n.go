@@ -239,6 +239,15 @@ var messages = map[string][2]string{
 	"models.card":         {"模型监测", "Model monitoring"},
 	"models.open":         {"查看模型监测", "Open model monitoring"},
 
+	// draw warnings (warnings.go): {1}, {2}… are the record's values
+	"warn.empty":       {"符合条件的抽查对象为空，未抽取任何主体。", "The eligible population is empty: nothing was drawn."},
+	"warn.floor":       {"抽取比例为 {1}%（{3} 户中抽取 {2} 户），低于企业公示信息抽查 {4}% 的下限（《企业公示信息抽查暂行办法》第四条）。", "The sample is {1}% of the eligible population ({2} of {3}), below the {4}% floor for publicity-information spot checks (企业公示信息抽查办法 Art. 4)."},
+	"warn.order":       {"取整后，{1} 类的抽中概率 {2} 低于 {3} 类的 {4}。", "After rounding, tier {1}'s inclusion probability {2} is below tier {3}'s {4}."},
+	"warn.roundup":     {"{1} 类：{2} {3}（共 {4} 户）取整为 0，按“不免抽”原则抽取 1 户。", "Stratum {1}: {2} {3} of {4} rounds to 0; 1 is drawn (no tier is silently exempt, 不免抽)."},
+	"warn.kind.ratio":  {"抽查比例", "ratio"},
+	"warn.kind.weight": {"预算权重", "weight"},
+	"warn.untiered":    {"有 {1} 户符合筛选条件的已登记主体在抽查时点没有风险分类，未纳入抽查对象。", "{1} registered entities matching the filter had no tier as of the draw's instant and are not in the population."},
+
 	"entity.title":    {"主体详情", "Entity"},
 	"entity.go":       {"查看", "Show"},
 	"entity.score":    {"风险评分", "Score"},
