@@ -197,8 +197,8 @@ func (b *browserTest) shot(name, doc string) {
 			b.t.Fatal(err)
 		}
 		if w == 1280 && doc != "" && *docImages != "" {
-			// the README image: the viewport from the page's first .repair or #preview, if any
-			b.do(chromedp.Evaluate[chromedp.Void](`(document.querySelector(".repair") ? document.querySelector(".record:has(.repair)") : document.querySelector("#preview") || document.body).scrollIntoView()`))
+			// the README image: the viewport from the page's first .repair, #preview or #psi-champion, if any
+			b.do(chromedp.Evaluate[chromedp.Void](`(document.querySelector(".repair") ? document.querySelector(".record:has(.repair)") : document.querySelector("#preview") || document.querySelector("#psi-champion") || document.body).scrollIntoView()`))
 			shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 			if err == nil {
 				err = os.WriteFile(filepath.Join(*docImages, doc), shot, 0o644)
