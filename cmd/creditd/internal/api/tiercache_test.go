@@ -13,19 +13,14 @@ import (
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/uscc"
+	"github.com/creditrisk/creditd/sampler/samplertest"
 	"github.com/creditrisk/creditd/scoring"
 )
 
-// cacheCode is a valid USCC numbered i in division 37010x.
+// cacheCode is a valid USCC numbered i in division 370102 (i even) or
+// 370103 (i odd).
 func cacheCode(i int) uscc.Code {
-	body := []byte(fmt.Sprintf("91370%03d%08d", 102+i%2, i))[:16]
-	body = append(body, uscc.OrgCheckCharacter(body[8:16]))
-	body = append(body, uscc.CheckCharacter(body))
-	c, err := uscc.Parse(string(body))
-	if err != nil {
-		panic(err)
-	}
-	return c
+	return samplertest.USCC(uint64(i), '1', [6]byte{'3', '7', '0', '1', '0', byte('2' + i%2)})
 }
 
 // cacheNow is the engine's clock in these tests.

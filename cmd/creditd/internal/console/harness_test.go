@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -70,32 +69,11 @@ type harnessOptions struct {
 	withChallenger bool
 }
 
-// testReference is the champion's reference with a challenger
-// (hand-chosen: the built-in artifacts carry none).
-var testReference = &scoring.ScoreReference{AsOf: "2026-01-01", Entities: 1000, Edges: []int32{500, 560, 600, 640},
-	Shares: []float64{0.05, 0.15, 0.3, 0.3, 0.2}}
-
-// challengerModels are the champion with testReference and the
-// challenger: the built-in national-4 model at a PDO of 27.
+// challengerModels are the champion with a reference and the challenger
+// in shadow (testlines.ChallengerModels).
 func challengerModels(t *testing.T) (*scoring.Model, *scoring.Shadow) {
 	t.Helper()
-	champ, err := scoring.DefaultModel("national-4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	champ.Reference = testReference
-	chall, _ := scoring.DefaultModel("national-4")
-	chall.ID = "national-4-pdo27"
-	chall.Scaling.PDO = 27
-	for i := range chall.Features {
-		f := &chall.Features[i]
-		f.Points = int(math.Round(-f.LogOdds * 27 / math.Ln2))
-	}
-	for _, m := range []*scoring.Model{champ, chall} {
-		if err := m.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	champ, chall := testlines.ChallengerModels(t)
 	sh, err := scoring.NewShadow(chall)
 	if err != nil {
 		t.Fatal(err)
