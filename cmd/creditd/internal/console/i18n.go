@@ -230,7 +230,7 @@ var messages = map[string][2]string{
 	"models.hits":         {"各类别检查问题发现率：现行模型与挑战者（95% 区间）", "Hit rate by tier: champion and challenger (95% interval)"},
 	"models.hitschamp":    {"现行模型", "Champion"},
 	"models.hitschall":    {"挑战者", "Challenger"},
-	"models.hitsnote":     {"Wilson 区间；每次检查按检查前一刻该模型给出的类别计。现行模型为当前全省统计，挑战者为最近一次扫描。", "Wilson score intervals; each inspection counts under the tier the model gave the entity just before. Champion: the whole province now; challenger: the latest scan."},
+	"models.hitsnote":     {"Wilson 区间；每次检查按检查前一刻该模型给出的类别计。两者均为全省、截至最近一次扫描时点。", "Wilson score intervals; each inspection counts under the tier the model gave the entity just before. Both: the whole province as of the latest scan."},
 	"models.months":       {"各月评分 PSI（现行模型）", "Monthly score PSI (champion)"},
 	"models.status":       {"状态", "Status"},
 	"models.nomonths":     {"未配置 ClickHouse 历史库，无法按月显示 PSI；上方为最近一次扫描的 PSI。", "No ClickHouse history is configured, so there is no monthly PSI; above is the latest scan's."},

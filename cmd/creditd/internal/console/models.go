@@ -267,11 +267,11 @@ func (c *Console) challengerData(ctx context.Context, v *View, d *modelsPage) {
 		challRows[t.Tier] = row
 	}
 	d.ChallDist = barChart(v.T("models.challdist"), bars)
-	// The champion's hit rates: GET /v1/stats/tiers now, the whole
-	// province as the scan is.
+	// The champion's hit rates: GET /v1/stats/tiers as of the scan, the
+	// whole province as the scan is.
 	var st tierStats
 	champRows := map[string]hitRow{}
-	if _, err := c.getJSON(ctx, "/v1/stats/tiers", v.token(), &st); err == nil {
+	if _, err := c.getJSON(ctx, "/v1/stats/tiers?as_of="+urlQueryEscape(doc.AsOf), v.token(), &st); err == nil {
 		for _, t := range st.Tiers {
 			champRows[t.Tier] = hitRowOf(t.Tier, t.ProblemsFound, t.Inspections)
 		}
