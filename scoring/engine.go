@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -69,7 +70,18 @@ type Engine struct {
 	shards    []*shard
 	shardBits uint
 	evals     sync.Pool // *evaluator
+	// changes counts the changes of the state by events and snapshot
+	// loads (Changes).
+	changes atomic.Uint64
 }
+
+// Changes counts the changes of the engine's state: every applied event
+// and every snapshot load adds one, under the lock of the shards it
+// changes. Answers about an instant (TierStats, Entity, Scan as of T) are
+// functions of the state and T alone (time rules only refresh caches), so
+// an answer computed after reading Changes = c stays right while Changes
+// is still c: what the API's caches key on.
+func (e *Engine) Changes() uint64 { return e.changes.Load() }
 
 // New returns an empty engine.
 func New(opts Options) (*Engine, error) {
@@ -288,6 +300,7 @@ func (e *Engine) ApplyAt(ev *event.Event, now time.Time, checkFuture bool, befor
 			return res, err
 		}
 	}
+	e.changes.Add(1) // under the shard's lock, before readers can see the change
 
 	// Commit. Writers hold the shard's write lock, so the shard's own
 	// evaluator serves them without a pool round trip.

@@ -220,6 +220,7 @@ func (e *Engine) ReadSnapshot(r io.Reader) (uint64, error) {
 	}
 	for i, s := range shards {
 		e.shards[i].mu.Lock()
+		e.changes.Add(1)
 		old := e.shards[i]
 		old.slots, old.ents, old.nent, old.recs, old.nrec = s.slots, s.ents, s.nent, s.recs, s.nrec
 		old.arena, old.arenaUsed, old.heap = s.arena, s.arenaUsed, s.heap
@@ -455,6 +456,7 @@ func (e *Engine) LoadLatestSnapshot(dir string, skipped func(path string, err er
 func (e *Engine) reset() {
 	for _, s := range e.shards {
 		s.mu.Lock()
+		e.changes.Add(1)
 		n := newShard()
 		s.slots, s.ents, s.nent, s.recs, s.nrec, s.arena, s.arenaUsed, s.heap = n.slots, n.ents, n.nent, n.recs, n.nrec, n.arena, n.arenaUsed, n.heap
 		s.objs = nil

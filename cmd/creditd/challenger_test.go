@@ -20,6 +20,7 @@ import (
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/api"
 	"github.com/creditrisk/creditd/cmd/creditd/internal/monitor"
+	"github.com/creditrisk/creditd/cmd/creditd/internal/testlines"
 	chsink "github.com/creditrisk/creditd/feeds/clickhouse"
 	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/uscc"
@@ -36,30 +37,9 @@ import (
 //     (every feature's points scaled by 40/27), without a reference.
 
 // testReference is the champion's reference in these tests.
-var testReference = &scoring.ScoreReference{AsOf: "2026-01-01", Entities: 1000, Edges: []int32{500, 560, 600, 640},
-	Shares: []float64{0.05, 0.15, 0.3, 0.3, 0.2}}
+var testReference = &testlines.Reference
 
-func testModels(t *testing.T) (champ, chall *scoring.Model) {
-	t.Helper()
-	champ, err := scoring.DefaultModel("national-4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	champ.Reference = testReference
-	chall, _ = scoring.DefaultModel("national-4")
-	chall.ID = "national-4-pdo27"
-	chall.Scaling.PDO = 27
-	for i := range chall.Features {
-		f := &chall.Features[i]
-		f.Points = int(math.Round(-f.LogOdds * 27 / math.Ln2))
-	}
-	for _, m := range []*scoring.Model{champ, chall} {
-		if err := m.Validate(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return champ, chall
-}
+func testModels(t *testing.T) (champ, chall *scoring.Model) { return testlines.ChallengerModels(t) }
 
 // challengerCase is a test's models (written to dir), events and the
 // answers of independent engines of both models fed the events.

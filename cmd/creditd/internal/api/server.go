@@ -146,6 +146,7 @@ type Server struct {
 	ingestSlots chan struct{}
 	sink        ObjectionSink     // Kafka mode: where objection events go
 	cal         *workday.Calendar // objection deadlines
+	tiers       tierCache         // GET /v1/stats/tiers of explicit instants (tiercache.go)
 }
 
 // HistoryQuerier answers the ClickHouse analytics endpoints (nil: not
@@ -632,8 +633,15 @@ func (s *Server) ServeTierStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var doc *TierStatsDoc
+	explicit := r.URL.Query().Get("as_of") != "" // "now" moves every second: not worth keeping
 	for _, eng := range s.engines() {
-		st, err := eng.TierStats(r.Context(), at, prefix)
+		var st scoring.TierStats
+		var err error
+		if explicit {
+			st, err = s.tiers.stats(r.Context(), eng, at, prefix)
+		} else {
+			st, err = eng.TierStats(r.Context(), at, prefix)
+		}
 		if err != nil {
 			writeProblem(w, r, http.StatusServiceUnavailable, err.Error())
 			return

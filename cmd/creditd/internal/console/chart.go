@@ -61,16 +61,25 @@ func axis(b *strings.Builder, max float64, format func(float64) string) {
 	}
 }
 
-// barChart is a bar per label.
-func barChart(title string, bars []bar) chart {
+// barChart is a bar per label, with a dashed rule at each of lines
+// (thresholds).
+func barChart(title string, bars []bar, lines ...float64) chart {
 	var b strings.Builder
 	svgOpen(&b, title)
 	m := 0.0
 	for _, x := range bars {
 		m = math.Max(m, x.Value)
 	}
+	for _, l := range lines {
+		m = math.Max(m, l)
+	}
 	m = niceMax(m)
 	axis(&b, m, func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) })
+	for _, l := range lines {
+		y := chartH - padB - (chartH-padB-padT)*l/m
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" class="rule"><title>%s</title></line>`,
+			fnum(padL), fnum(chartW-8), fnum(y), fnum(y), strconv.FormatFloat(l, 'f', -1, 64))
+	}
 	if n := len(bars); n > 0 {
 		slot := (chartW - padL - 8) / float64(n)
 		for i, x := range bars {
@@ -113,6 +122,33 @@ func intervalChart(title string, rows []hitRow) chart {
 			fmt.Fprintf(&b, `<g><title>%s: %s (95%%: %s–%s), %d/%d</title><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="3"/>`+
 				`<circle cx="%s" cy="%s" r="6" fill="%s"/></g>`, esc(r.Tier), r.Rate, r.Low, r.High, r.Found, r.Inspections,
 				fnum(cx), fnum(cx), fnum(y(lo)), fnum(y(hi)), colour(i), fnum(cx), fnum(y(p)), colour(i))
+		}
+	}
+	b.WriteString("</svg>")
+	return chart{Title: title, SVG: template.HTML(b.String())}
+}
+
+// pairChart draws two series side by side per x (percentages), e.g. a
+// reference distribution and the current one.
+func pairChart(title string, xs []string, names [2]string, a, c []float64) chart {
+	var b strings.Builder
+	svgOpen(&b, title)
+	m := 0.0
+	for i := range xs {
+		m = math.Max(m, math.Max(a[i], c[i]))
+	}
+	m = niceMax(m)
+	axis(&b, m, func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) + "%" })
+	if n := len(xs); n > 0 {
+		slot := (chartW - padL - 8) / float64(n)
+		for i, x := range xs {
+			for k, v := range []float64{a[i], c[i]} {
+				h := (chartH - padB - padT) * v / m
+				bx := padL + slot*float64(i) + slot*(0.1+0.4*float64(k))
+				fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s %s: %s%%</title></rect>`,
+					fnum(bx), fnum(chartH-padB-h), fnum(slot*0.38), fnum(h), colour(1+2*k), esc(x), esc(names[k]), fnum(v))
+			}
+			fmt.Fprintf(&b, `<text x="%s" y="%s" class="tick" text-anchor="middle">%s</text>`, fnum(padL+slot*float64(i)+slot/2), fnum(chartH-8), esc(x))
 		}
 	}
 	b.WriteString("</svg>")

@@ -245,7 +245,8 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *View, status i
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
-		"add": func(a, b int) int { return a + b },
+		"add":  func(a, b int) int { return a + b },
+		"list": func(xs ...any) []any { return xs },
 	}
 	base, err := template.New("layout").Funcs(funcs).ParseFS(assets, "templates/layout.html")
 	if err != nil {

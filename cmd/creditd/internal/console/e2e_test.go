@@ -197,8 +197,8 @@ func (b *browserTest) shot(name, doc string) {
 			b.t.Fatal(err)
 		}
 		if w == 1280 && doc != "" && *docImages != "" {
-			// the README image: the viewport from the page's first .repair or #preview, if any
-			b.do(chromedp.Evaluate[chromedp.Void](`(document.querySelector(".repair") ? document.querySelector(".record:has(.repair)") : document.querySelector("#preview") || document.body).scrollIntoView()`))
+			// the README image: the viewport from the page's first .repair, #preview or #psi-champion, if any
+			b.do(chromedp.Evaluate[chromedp.Void](`(document.querySelector(".repair") ? document.querySelector(".record:has(.repair)") : document.querySelector("#preview") || document.querySelector("#psi-champion") || document.body).scrollIntoView()`))
 			shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 			if err == nil {
 				err = os.WriteFile(filepath.Join(*docImages, doc), shot, 0o644)
@@ -308,6 +308,13 @@ func TestE2EConsole(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.ID("token"), h.regToken), chromedp.Click(chromedp.ID("signin-submit")))
 	b.visible("#dist svg", "#hits svg", "#trend svg", "#signout")
 	b.shot("dashboard", "console-dashboard.png")
+	// model monitoring without --challenger: said plainly, PSI part only
+	h.latestScan(t)
+	b.open("/console/reg/models", "#no-challenger", "#psi-champion .nopsi")
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#agreement-table").length`)); err != nil || n != 0 {
+		t.Errorf("an agreement table without a challenger (%d, %v)", n, err)
+	}
+	b.shot("models-nochallenger", "")
 	b.open("/console/reg/entity?uscc="+h.withPenalty, "#entity-score", "#reasons", "#timeline")
 	b.visible("#measures")
 	b.shot("entity", "")
@@ -380,5 +387,44 @@ func TestE2EConsole(t *testing.T) {
 	b.mu.Unlock()
 	if n < 20 {
 		t.Errorf("only %d requests seen: the network listener is not working", n)
+	}
+}
+
+// Model monitoring in a real browser, with creditd started with
+// --challenger: the regulator reaches the page from the dashboard's card
+// by keyboard, sees the champion's PSI with its level, the agreement
+// matrix, the challenger's tiers and the hit rates of both, in Chinese
+// and in English, at 1280 px and phone width, with no request outside
+// creditd.
+func TestE2EModels(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{withChallenger: true})
+	b := newBrowserTest(t, h)
+	if b == nil {
+		return
+	}
+	d := h.latestScan(t)
+	b.open("/console/reg/", "#signin-form")
+	b.do(chromedp.SendKeys(chromedp.ID("token"), h.regToken), chromedp.Click(chromedp.ID("signin-submit")))
+	b.visible("#models-card", "#models-link")
+	b.do(chromedp.Focus(chromedp.ID("models-link")), chromedp.KeyEvent("\r"))
+	b.visible("#champion-model", "#challenger-model", "#psi-champion .psi-value", "#agreement-table", "#challenger-dist svg",
+		"#hit-compare svg", "#hit-table")
+	if got := b.text("#psi-champion .psi-value"); got != strconv.FormatFloat(*d.Champion.Drift.PSI, 'f', 4, 64) {
+		t.Errorf("PSI shown %q, scan %v", got, *d.Champion.Drift.PSI)
+	}
+	if got := b.text("#challenger-model"); !strings.Contains(got, d.Challenger.Model) {
+		t.Errorf("challenger shown %q, scan %s", got, d.Challenger.Model)
+	}
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#agreement-table tbody tr").length`)); err != nil || n != len(d.Agreement.Counts) {
+		t.Errorf("agreement rows %d (%v), scan %d", n, err, len(d.Agreement.Counts))
+	}
+	b.shot("models", "console-models.png")
+	b.open("/console/reg/models?lang=en", "#agreement-table")
+	if got := b.text("#agreement h2"); got != "Champion / challenger agreement" {
+		t.Errorf("English heading %q", got)
+	}
+	b.shot("models-en", "")
+	if out := b.outside(); len(out) > 0 {
+		t.Errorf("requests outside creditd: %q", out)
 	}
 }

@@ -60,7 +60,28 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+
+// harnessOptions vary the service: withChallenger is creditd started with
+// --challenger (the built-in model at a PDO of 27, no reference) and a
+// champion whose artifact has a reference, so that its drift is measured.
+type harnessOptions struct {
+	withChallenger bool
+}
+
+// challengerModels are the champion with a reference and the challenger
+// in shadow (testlines.ChallengerModels).
+func challengerModels(t *testing.T) (*scoring.Model, *scoring.Shadow) {
+	t.Helper()
+	champ, chall := testlines.ChallengerModels(t)
+	sh, err := scoring.NewShadow(chall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return champ, sh
+}
+
+func newHarnessWith(t *testing.T, ho harnessOptions) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	lines := testlines.Gen(t, 600, 500, 11, 0)
@@ -89,6 +110,10 @@ func newHarness(t *testing.T) *harness {
 	model, err := scoring.DefaultModel("national-4")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var chall *scoring.Shadow
+	if ho.withChallenger {
+		model, chall = challengerModels(t)
 	}
 	exc, err := uscc.NewExceptions(uscc.PilotExceptions...)
 	if err != nil {
@@ -129,7 +154,7 @@ func newHarness(t *testing.T) *harness {
 		Shared: api.Shared{API: &api.Config{MaxBody: 64 << 20, MaxIngest: 2, DrawMaxWork: 1 << 40}, Model: model, Exceptions: exc,
 			Tokens: tokens, Issuer: &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: k.KeyID, Priv: k.Private, Validity: 24 * time.Hour,
 				IDs: ids, QueryKey: qk, Calendar: workday.New()},
-			JWKS: jwks, RenderHTML: reportpage.Render, Metrics: metrics.New(), Logger: logger, Stdout: io.Discard}})
+			JWKS: jwks, Challenger: chall, RenderHTML: reportpage.Render, Metrics: metrics.New(), Logger: logger, Stdout: io.Discard}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,9 @@ import "net/http"
 // Objections (objections.go: "GET/POST /console/objections" and the
 // queue "GET /console/reg/objections"), joint measures (entity.html
 // "measures-slot") and transfer notices ("GET /console/reg/notices") are
-// built in. Extension point left: model monitoring (shadow):
-// "GET /console/reg/models" (PSI, champion/challenger agreement), Area
-// AreaRegulator, Nav "nav.models" (dashboard.html "models-slot"), once
-// the service has /v1/stats/challenger.
+// built in, and so is model monitoring (models.go: "GET
+// /console/reg/models", PSI and champion/challenger agreement from GET
+// /v1/stats/challenger, with a card on the dashboard).
 //
 // Their message keys go in i18n.go.
 func builtinPages(c *Console) []Page {
@@ -39,6 +38,7 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "GET " + Prefix + "reg/objections", Nav: "nav.queue", Area: AreaRegulator, Handle: c.handleQueue},
 		{Pattern: "POST " + Prefix + "reg/objections/answer", Area: AreaRegulator, Handle: c.handleAnswer},
 		{Pattern: "GET " + Prefix + "reg/notices", Nav: "nav.notices", Area: AreaRegulator, Handle: c.handleNotices},
+		{Pattern: "GET " + Prefix + "reg/models", Nav: "nav.models", Area: AreaRegulator, Handle: c.handleModels},
 		{Pattern: Prefix, Area: AreaPublic, Handle: c.handleNotFound},
 	}
 }

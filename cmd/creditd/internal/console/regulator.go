@@ -73,6 +73,8 @@ type dashboard struct {
 	Labels   []string
 	History  bool // ClickHouse history is configured
 	AsOfText string
+	// Models is the model monitoring card (models.go).
+	Models *modelsCard
 }
 
 type hitRow struct {
@@ -142,6 +144,7 @@ func (c *Console) handleDashboard(w http.ResponseWriter, r *http.Request, v *Vie
 	}
 	d.Trend = stackedChart(v.T("dash.trend"), xs, d.Labels, series)
 	d.History = c.call(r.Context(), http.MethodGet, "/v1/stats/tiers/history", v.token(), nil).Status == http.StatusOK
+	d.Models = c.modelsSummary(r.Context(), v)
 	c.render(w, v, http.StatusOK, "dashboard", d)
 }
 
