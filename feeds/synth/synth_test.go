@@ -53,15 +53,22 @@ func run(t testing.TB, opts Options) ([][]byte, map[string]Truth, Stats) {
 
 // wire is one decoded event, checked against events.md by validate.
 type wire struct {
-	line   int
-	ID     string
-	USCC   string
-	Type   string
-	At     time.Time
-	Attrs  map[string]json.RawMessage
-	ended  bool
-	raw    []byte
-	attrsS map[string]string // string attrs
+	line  int
+	ID    string
+	USCC  string
+	Type  string
+	At    time.Time
+	Attrs map[string]json.RawMessage
+	ended bool
+	raw   []byte
+	// Follow-ups seen so far: repaired channels, the breach of a
+	// commitment, objections (the open one, and whether one was upheld).
+	repaired  map[string]bool
+	breachAt  time.Time
+	objected  bool
+	withdrawn bool
+	referred  bool
+	attrsS    map[string]string // string attrs
 }
 
 func (w *wire) str(name string) (string, bool) {
@@ -76,6 +83,7 @@ const (
 	aInt
 	aBool
 	aEnum
+	aList // a non-empty array of distinct enum strings
 )
 
 type attrSpec struct {
@@ -90,7 +98,9 @@ var specs = map[string][]attrSpec{
 		{"industry", aStr, true, nil}},
 	"deregistered": {},
 	"penalty": {{"severity", aEnum, false, []string{"minor", "general", "serious"}}, {"decision_no", aStr, false, nil},
-		{"amount_yuan", aInt, true, nil}},
+		{"amount_yuan", aInt, true, nil}, {"penalty_types", aList, true, penaltyTypes}, {"restriction_months", aInt, true, nil},
+		{"procedure", aEnum, true, []string{"ordinary", "simple"}},
+		{"sector", aEnum, true, []string{"food", "drug", "special_equipment", "work_safety", "fire", "other"}}},
 	"abnormal_listed": {{"reason", aEnum, false,
 		[]string{"annual_report_missing", "not_publicized", "false_information", "unreachable_at_address"}}},
 	"abnormal_removed":     {{"ref", aStr, false, nil}},
@@ -108,8 +118,22 @@ var specs = map[string][]attrSpec{
 	"honor": {{"title", aStr, false, nil},
 		{"level", aEnum, false, []string{"national", "provincial", "municipal"}}},
 	"complaint": {{"substantiated", aBool, false, nil}},
-	"repair":    {{"ref", aStr, false, nil}, {"decided_on", aDate, false, nil}},
+	"repair": {{"ref", aStr, false, nil}, {"decided_on", aDate, false, nil},
+		{"channel", aEnum, true, []string{"credit_china", "samr"}}},
+	"objection_filed":    {{"ref", aStr, false, nil}, {"reason", aStr, false, nil}},
+	"objection_answered": {{"ref", aStr, false, nil}, {"outcome", aEnum, false, []string{"upheld", "rejected", "referred"}}, {"reasons", aStr, false, nil}},
 }
+
+// penaltyTypes are events.md's penalty_types values.
+var penaltyTypes = []string{"warning", "reprimand", "fine", "confiscation", "licence_suspension", "qualification_downgrade",
+	"licence_revocation", "business_restriction", "production_suspension", "closure", "employment_restriction",
+	"business_licence_revocation", "other"}
+
+// recordTypes are the types that create a record an objection may name
+// (events.md "objection_filed": any record, not a referencing event).
+var recordTypes = map[string]bool{"penalty": true, "abnormal_listed": true, "dishonest_listed": true,
+	"court_debtor_listed": true, "inspection": true, "annual_report": true, "commitment_made": true,
+	"tax_rating": true, "honor": true, "complaint": true}
 
 // refTarget is the type a ref of each referencing type must point at.
 var refTarget = map[string]string{
@@ -119,7 +143,7 @@ var refTarget = map[string]string{
 }
 
 var (
-	idRE       = regexp.MustCompile(`^(SAMR|COURT|TAX|APPR|HONOR)-\d{6}-\d{4}-\d{6,}$`)
+	idRE       = regexp.MustCompile(`^((SAMR|COURT|TAX|APPR|HONOR)-\d{6}-\d{4}-\d{6,}|OBJ-[0-9A-Z]{18}-[0-9A-HJKMNP-TV-Z]{16}(-[0-9A-HJKMNP-TV-Z]{8})?)$`)
 	occurredRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 	decisionRE = regexp.MustCompile(`^\p{Han}{2}市监罚〔\d{4}〕\d+号$`)
 	caseRE     = regexp.MustCompile(`^（\d{4}）\p{Han}\d{2,4}执\d+号$`)
@@ -225,6 +249,19 @@ func decode(t testing.TB, n int, line []byte) *wire {
 				return fail("attrs.%s is not a bool", s.name)
 			}
 			w.attrsS[s.name] = strconv.FormatBool(v)
+		case aList:
+			var v []string
+			if err := json.Unmarshal(raw, &v); err != nil || len(v) == 0 {
+				return fail("attrs.%s is not a non-empty array of strings", s.name)
+			}
+			seen := map[string]bool{}
+			for _, x := range v {
+				if !contains(s.enum, x) || seen[x] {
+					return fail("attrs.%s: %q unknown or repeated", s.name, x)
+				}
+				seen[x] = true
+			}
+			w.attrsS[s.name] = strings.Join(v, ",")
 		}
 	}
 	return w
@@ -348,6 +385,14 @@ func validate(t *testing.T, lines [][]byte, opts Options) []*wire {
 				fail("tax rating for an individual business")
 			}
 		}
+		if w.Type == "penalty" {
+			checkPenaltyAttrs(t, w)
+		}
+		if strings.HasPrefix(w.Type, "objection_") {
+			checkObjection(t, w, byID)
+			out = append(out, w)
+			continue
+		}
 		if target, ok := refTarget[w.Type]; ok || w.Type == "repair" {
 			ref, _ := w.str("ref")
 			r := byID[ref]
@@ -356,14 +401,21 @@ func validate(t *testing.T, lines [][]byte, opts Options) []*wire {
 				fail("ref %s names no earlier event", ref)
 			case r.USCC != w.USCC:
 				fail("ref %s belongs to %s", ref, r.USCC)
-			case r.ended:
+			case w.Type == "repair" && r.withdrawn && (r.Type == "penalty" || r.Type == "commitment_made"):
+				fail("ref %s was withdrawn on objection", ref)
+			case r.ended && !(w.Type == "repair" && r.Type == "commitment_made" && !r.breachAt.IsZero()):
 				fail("ref %s was already removed or repaired", ref)
 			case !r.At.Before(w.At):
 				fail("ref %s is not earlier", ref)
 			case ok && r.Type != target:
 				fail("ref %s is a %s, want %s", ref, r.Type, target)
 			}
-			r.ended = true
+			if w.Type == "commitment_breached" {
+				r.breachAt = w.At
+			}
+			if w.Type != "repair" || r.Type != "penalty" {
+				r.ended = true
+			}
 			if w.Type == "repair" {
 				decided, _ := w.str("decided_on")
 				if decided != date {
@@ -377,8 +429,10 @@ func validate(t *testing.T, lines [][]byte, opts Options) []*wire {
 	return out
 }
 
-// checkRepair applies the minimum periods of domain.md §5 with time's own
-// calendar arithmetic (independent of the generator's).
+// checkRepair applies the minimum periods and publicity ends of domain.md
+// §4.1 and §5 per channel with time's own calendar arithmetic
+// (independent of the generator's and of models/record), for repairs the
+// stream must satisfy under both the national rules and Shandong's.
 func checkRepair(t *testing.T, w, r *wire) {
 	t.Helper()
 	decided, _ := time.Parse(time.DateOnly, w.attrsS["decided_on"])
@@ -387,19 +441,94 @@ func checkRepair(t *testing.T, w, r *wire) {
 		t.Helper()
 		t.Fatalf("line %d: repair of %s (%s, %s): %s", w.line, r.ID, r.Type, opened.Format(time.DateOnly), fmt.Sprintf(format, args...))
 	}
+	within := func(minY, minM, maxY, maxM int) {
+		t.Helper()
+		if decided.Before(opened.AddDate(minY, minM, 0)) {
+			fail("repaired before %d years %d months", minY, minM)
+		}
+		if !decided.Before(opened.AddDate(maxY, maxM, 0)) {
+			fail("repaired after the publicity end (%d years %d months)", maxY, maxM)
+		}
+	}
 	switch r.Type {
 	case "penalty":
-		switch sev := r.attrsS["severity"]; sev {
-		case "general":
-			if decided.Before(opened.AddDate(0, 6, 0)) || decided.Sub(opened) < 183*24*time.Hour {
-				fail("general penalty repaired before 6 months")
+		ch := w.attrsS["channel"]
+		if ch == "" {
+			fail("a penalty repair names its channel")
+		}
+		if r.repaired == nil {
+			r.repaired = map[string]bool{}
+		}
+		if r.repaired[ch] {
+			fail("second repair in channel %s", ch)
+		}
+		r.repaired[ch] = true
+		sev, sector := r.attrsS["severity"], r.attrsS["sector"]
+		types := strings.Split(r.attrsS["penalty_types"], ",")
+		if sev == "minor" {
+			fail("minor penalties are never repaired")
+		}
+		if r.attrsS["procedure"] == "simple" {
+			fail("a simple-procedure penalty is not repairable under the Shandong rules (Art. 13)")
+		}
+		if ch == "samr" {
+			minorOnly := true
+			for _, ty := range types {
+				switch ty {
+				case "production_suspension", "business_restriction", "employment_restriction",
+					"qualification_downgrade", "licence_revocation", "business_licence_revocation":
+					fail("SAMR never stops %s early (Order 45 Art. 14)", ty)
+				case "warning", "reprimand":
+				case "fine":
+					if a, _ := strconv.Atoi(r.attrsS["amount_yuan"]); a > 10000 {
+						minorOnly = false
+					}
+				default:
+					minorOnly = false
+				}
 			}
-		case "serious":
-			if decided.Before(opened.AddDate(1, 0, 0)) || decided.Sub(opened) < 365*24*time.Hour {
-				fail("serious penalty repaired before 1 year")
+			if minorOnly {
+				fail("only a warning, reprimand or lower fine: SAMR publication stops by itself (Art. 2, 13)")
 			}
-		default:
-			fail("%s penalties are never repaired", sev)
+			if sector == "food" || sector == "drug" || sector == "special_equipment" {
+				within(1, 0, 3, 0)
+			} else {
+				within(0, 6, 3, 0)
+			}
+			return
+		}
+		switch {
+		case opened.Before(time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)): // 527号
+			if sev == "serious" {
+				within(0, 6, 3, 0)
+			} else {
+				within(0, 3, 1, 0)
+			}
+		case opened.Before(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)): // Order 58
+			switch sector {
+			case "food", "drug", "special_equipment", "work_safety", "fire":
+				within(1, 0, 3, 0)
+			default:
+				within(0, 3, 3, 0)
+			}
+		default: // the 2026 rules
+			if sev == "serious" {
+				within(1, 0, 3, 0)
+			} else {
+				within(0, 3, 1, 0)
+			}
+		}
+	case "commitment_made":
+		// A breach is judged like a general penalty of the regime of the
+		// breach date (models/record BreachRule; domain.md §4.6).
+		if r.breachAt.IsZero() {
+			fail("only a breached commitment is repaired")
+		}
+		opened = time.Date(r.breachAt.Year(), r.breachAt.Month(), r.breachAt.Day(), 0, 0, 0, 0, time.UTC)
+		if opened.Before(time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)) || !opened.Before(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)) {
+			within(0, 3, 1, 0)
+		} else {
+			within(0, 3, 3, 0)
 		}
 	case "abnormal_listed":
 		if !decided.Before(opened.AddDate(3, 0, 0)) {
@@ -409,8 +538,110 @@ func checkRepair(t *testing.T, w, r *wire) {
 		if decided.Before(opened.AddDate(1, 0, 0)) {
 			fail("dishonest listing repaired before 1 year")
 		}
+		if !decided.Before(opened.AddDate(5, 0, 0)) {
+			fail("dishonest listing repaired after the 5-year cap (Shandong Art. 38)")
+		}
 	default:
 		fail("a %s cannot be repaired", r.Type)
+	}
+}
+
+// checkPenaltyAttrs checks a penalty's optional attributes against
+// events.md and their consistency with the severity (params.go "Penalty
+// attributes").
+func checkPenaltyAttrs(t *testing.T, w *wire) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("line %d: penalty: %s\n%s", w.line, fmt.Sprintf(format, args...), w.raw)
+	}
+	types := strings.Split(w.attrsS["penalty_types"], ",")
+	if w.attrsS["penalty_types"] == "" || w.attrsS["procedure"] == "" || w.attrsS["sector"] == "" {
+		fail("penalty_types, procedure and sector are always given")
+	}
+	amount, hasAmount := w.attrsS["amount_yuan"]
+	if contains(types, "fine") != hasAmount {
+		fail("amount_yuan %q with types %v", amount, types)
+	}
+	months, hasMonths := w.attrsS["restriction_months"]
+	if (contains(types, "business_restriction") || contains(types, "employment_restriction")) != hasMonths {
+		fail("restriction_months %q with types %v", months, types)
+	}
+	a, _ := strconv.Atoi(amount)
+	switch sev := w.attrsS["severity"]; {
+	case w.attrsS["procedure"] == "simple":
+		// 行政处罚法 Art. 51: a warning, or a fine of at most ¥200
+		// (citizens: individual businesses) or ¥3,000 (organisations).
+		limit := 3000
+		if w.USCC[1] == '2' {
+			limit = 200
+		}
+		if sev != "minor" || len(types) != 1 || (types[0] != "warning" && (types[0] != "fine" || a > limit)) {
+			fail("simple procedure with severity %s, types %v, amount %d", sev, types, a)
+		}
+	case sev == "minor":
+		if hasAmount && (a < 200 || a > 3000) {
+			fail("minor fine %d", a)
+		}
+	case sev == "general":
+		if a < 3000 || a > 100000 {
+			fail("general fine %d", a)
+		}
+	case sev == "serious":
+		if hasAmount && (a < 100000 || a > 2000000) {
+			fail("serious fine %d", a)
+		}
+	}
+}
+
+// checkObjection checks an objection event against events.md: a filing
+// names an earlier record (not a referencing event) of its entity that has
+// no open objection and was not withdrawn, with the entity's USCC in its
+// id; an answer names an open objection, is referred at most once, and an
+// upheld answer withdraws the record.
+func checkObjection(t *testing.T, w *wire, byID map[string]*wire) {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("line %d: %s: %s\n%s", w.line, w.Type, fmt.Sprintf(format, args...), w.raw)
+	}
+	ref := w.attrsS["ref"]
+	r := byID[ref]
+	switch {
+	case r == nil:
+		fail("ref %s names no earlier event", ref)
+	case r.USCC != w.USCC:
+		fail("ref %s belongs to %s", ref, r.USCC)
+	case !r.At.Before(w.At):
+		fail("ref %s is not earlier", ref)
+	case w.ID[4:22] != w.USCC:
+		fail("the id does not name the entity")
+	}
+	if w.Type == "objection_filed" {
+		if !recordTypes[r.Type] || r.objected || r.withdrawn {
+			fail("ref %s (%s) is no record, has an objection or was withdrawn", ref, r.Type)
+		}
+		if len(w.ID) != 4+18+1+16 {
+			fail("id %s is not OBJ-<USCC>-<16 characters>", w.ID)
+		}
+		r.objected = true
+		return
+	}
+	if r.Type != "objection_filed" || r.ended || !strings.HasPrefix(w.ID, ref+"-") {
+		fail("ref %s is not an open objection, or the id does not extend it", ref)
+	}
+	switch w.attrsS["outcome"] {
+	case "referred":
+		if r.referred {
+			fail("referred twice")
+		}
+		r.referred = true
+	case "upheld":
+		r.ended = true
+		target := byID[r.attrsS["ref"]]
+		target.withdrawn = true
+	default:
+		r.ended = true
 	}
 }
 
