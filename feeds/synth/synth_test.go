@@ -923,15 +923,61 @@ func TestBadLines(t *testing.T) {
 	t.Logf("bad lines: %v of %d", counts, len(lines))
 }
 
-// TestGolden pins the beginning of a tiny stream byte for byte. Run with
-// -update after an intended change of the generator.
+// TestGolden pins the beginning of a tiny stream byte for byte, and the
+// whole histories of a few entities of a larger one chosen for what they
+// show (a penalty repaired in the SAMR channel, a breached commitment
+// repaired, objections referred, upheld and rejected). Run with -update
+// after an intended change of the generator.
 func TestGolden(t *testing.T) {
 	lines, _, _ := run(t, Options{Entities: 12, Days: 900, Seed: 2026, End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)})
 	if len(lines) > 40 {
 		lines = lines[:40]
 	}
+	golden(t, "tiny.ndjson", lines)
+	lines, _, _ = run(t, Options{Entities: 4000, Days: 1461, Seed: 2026, End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)})
+	golden(t, "histories.ndjson", histories(t, lines))
+}
+
+// histories returns the events of the first entity of lines showing each
+// of a few features, in stream order.
+func histories(t *testing.T, lines [][]byte) [][]byte {
+	t.Helper()
+	features := []string{`"channel":"samr"`, `"ref":"APPR-`, `"outcome":"referred"`, `"outcome":"upheld"`, `"outcome":"rejected"`}
+	pick := map[string]bool{}
+	for _, f := range features {
+		for _, l := range lines {
+			if bytes.Contains(l, []byte(f)) && (f != `"ref":"APPR-` || bytes.Contains(l, []byte(`"type":"repair"`))) {
+				pick[usccOf(l)] = true
+				break
+			}
+		}
+	}
+	if len(pick) < 3 {
+		t.Fatalf("only %d entities show the features %v", len(pick), features)
+	}
+	var out [][]byte
+	for _, l := range lines {
+		if pick[usccOf(l)] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// usccOf returns the uscc member of a generated line.
+func usccOf(l []byte) string {
+	_, rest, _ := bytes.Cut(l, []byte(`"uscc":"`))
+	return string(rest[:min(18, len(rest))])
+}
+
+// golden compares lines with testdata/name (rewritten with -update) after
+// an independent check of the file itself, written from the event spec
+// (USCC check characters, types, attrs, references, objection ids), so
+// that a golden rewritten by -update from a wrong generator fails.
+func golden(t *testing.T, name string, lines [][]byte) {
+	t.Helper()
 	got := append(bytes.Join(lines, []byte("\n")), '\n')
-	path := filepath.Join("testdata", "tiny.ndjson")
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -944,10 +990,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	// An independent check of the golden itself, written from the event
-	// spec (USCC check characters, types, attrs, references), so that a
-	// golden rewritten by -update from a wrong generator fails.
-	testenv.Python(t, "testdata", "check_events.py", "tiny.ndjson")
+	testenv.Python(t, "testdata", "check_events.py", name)
 	if !bytes.Equal(got, want) {
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 		for i := range min(len(gl), len(wl)) {
