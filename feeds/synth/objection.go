@@ -164,8 +164,12 @@ func (g *Generator) fireObjection(k int32, today int32) {
 		if e.flags&flagObjMask != flagObjMask {
 			e.flags += 1 << flagObjShift
 		}
-		// Plan the answers: a referral within the first limit, the final
-		// answer within the limit in force, or late.
+		// Plan the answers: none (the objection stays open: overdue), a
+		// referral within the first limit, the final answer within the
+		// limit in force, or late.
+		if r.float() < objUnanswered {
+			return
+		}
 		limit := objrule.Days
 		if r.float() < objReferred {
 			limit = objrule.VerifyDays
@@ -198,12 +202,12 @@ func (g *Generator) fireObjection(k int32, today int32) {
 
 // answerDay draws the final answer's day of an objection filed on filed
 // with a limit of limit working days, after day after: on time (a working
-// day up to the deadline) or, with probability objLate, 1 to objLateMaxWD
-// working days past it.
+// day up to the deadline) or, with probability objLate, 1 + Exp(objLateMeanWD)
+// working days past it (at most objLateMaxWD).
 func (g *Generator) answerDay(filed int32, limit int, after int32, r *rng) int32 {
 	deadline := g.wdDay(filed, limit)
 	if r.float() < objLate {
-		return g.wdDay(deadline, r.between(1, objLateMaxWD))
+		return g.wdDay(deadline, 1+int(min(objLateMaxWD-1, r.exp()*objLateMeanWD)))
 	}
 	first := 1
 	for g.wdDay(filed, first) <= after {

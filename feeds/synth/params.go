@@ -390,9 +390,12 @@ const (
 // through the commitment record). Filed 1 + Exp(12) days (at most 1 + 90)
 // after the record. Answers (assumption): 12 % referred to another unit
 // (a referral answer within the first 2 working days, then the 7-working-
-// day limit); 10 % of final answers late (1–15 working days past the
-// deadline), the rest on a uniform working day up to it; 15 % upheld (the
-// record is withdrawn; its pending repair is dropped), 85 % rejected.
+// day limit); 10 % of final answers late (1 + Exp(15) working days past
+// the deadline, at most 120), the rest on a uniform working day up to it;
+// 2 % never answered in the stream (they stay open and become overdue:
+// the regulators' overdue queue exists for them; an entity with an open
+// objection does not deregister); 15 % upheld (the record is withdrawn;
+// its pending repair is dropped), 85 % rejected.
 const (
 	objPenalty       = 0.05
 	objPenaltySimple = 0.02
@@ -407,6 +410,8 @@ const (
 	objFileMaxDays   = 90
 	objReferred      = 0.12
 	objLate          = 0.10
-	objLateMaxWD     = 15
+	objLateMeanWD    = 15.0
+	objLateMaxWD     = 120
+	objUnanswered    = 0.02
 	objUpheld        = 0.15
 )

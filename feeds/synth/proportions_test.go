@@ -72,6 +72,7 @@ func TestProportions(t *testing.T) {
 	type obj struct {
 		filed    time.Time
 		referred bool
+		answered bool
 	}
 	objs := map[string]*obj{}
 	var (
@@ -81,7 +82,7 @@ func TestProportions(t *testing.T) {
 		heavy                                                   [5]share
 		sectors                                                 [6]share
 		objPen, objSimple, objAb, objUnr, objIns, objTaxS, objB share
-		referred, upheld, late                                  share
+		referred, upheld, late, unanswered                      share
 		breaches                                                = map[string]bool{}
 	)
 	var dec event.Decoder
@@ -151,6 +152,7 @@ func TestProportions(t *testing.T) {
 				o.referred = true
 				return nil
 			}
+			o.answered = true
 			due, _ := objrule.Deadline(cal, o.filed, o.referred)
 			late.add(objLate, on > due)
 			upheld.add(objUpheld, ev.Sub == event.OutcomeUpheld)
@@ -192,6 +194,12 @@ func TestProportions(t *testing.T) {
 			}
 		}
 	}
+	for _, o := range objs {
+		// Late answers reach 1 + 120 working days past the deadline.
+		if civil.DateOf(o.filed) <= cutoff-200 {
+			unanswered.add(objUnanswered, !o.answered)
+		}
+	}
 	simple.check(t, "simple procedure (minor: penSimpleShare, else 0)", 1000)
 	simpleWarning.check(t, "simple: warning only", 300)
 	reprimandOnly.check(t, "minor ordinary: reprimand only", 300)
@@ -219,4 +227,5 @@ func TestProportions(t *testing.T) {
 	referred.check(t, "answers: referred first", 400)
 	upheld.check(t, "answers: upheld", 400)
 	late.check(t, "answers: late (models/objection deadline)", 400)
+	unanswered.check(t, "objections never answered", 400)
 }
