@@ -35,17 +35,8 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 	seq := g.ctr[src][e.div]
 	b = append(b, `{"id":"`...)
 	b = g.appendID(b, src, e.div, g.curYear, seq)
-	b = append(b, `","uscc":"`...)
 	u := g.uscc(p.ent, e)
-	b = append(b, u[:]...)
-	b = append(b, `","type":"`...)
-	b = append(b, typeNames[p.typ]...)
-	b = append(b, `","occurred_at":"`...)
-	b = append(b, prefix[:]...)
-	b = appendClock(b, int(p.key>>32))
-	b = append(b, `Z","authority":"`...)
-	b = append(b, g.authority(p, e)...) // built from tables checked by checkPlain
-	b = append(b, `","attrs":{`...)
+	b = appendHead(b, p, u[:], prefix, g.authority(p, e))
 	switch p.typ {
 	case tRegistered:
 		b = append(b, `"name":`...)
@@ -164,6 +155,22 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 	}
 	b = append(b, "}}"...)
 	return b, seq
+}
+
+// appendHead appends the members after the id up to the opening of
+// attrs: uscc, type, occurred_at (the day's prefix and p's second) and
+// authority (built from tables checked by checkPlain).
+func appendHead(b []byte, p *pev, u []byte, prefix *[11]byte, authority string) []byte {
+	b = append(b, `","uscc":"`...)
+	b = append(b, u...)
+	b = append(b, `","type":"`...)
+	b = append(b, typeNames[p.typ]...)
+	b = append(b, `","occurred_at":"`...)
+	b = append(b, prefix[:]...)
+	b = appendClock(b, int(p.key>>32))
+	b = append(b, `Z","authority":"`...)
+	b = append(b, authority...)
+	return append(b, `","attrs":{`...)
 }
 
 // appendPenaltyAttrs appends a penalty's optional attributes (events.md

@@ -297,17 +297,8 @@ func (g *Generator) appendObjection(b []byte, p *pev, e *entity, prefix *[11]byt
 			b = append(b, objAlphabet[h>>(5*k)&31])
 		}
 	}
-	b = append(b, `","uscc":"`...)
-	b = append(b, u[:]...)
-	b = append(b, `","type":"`...)
-	b = append(b, typeNames[p.typ]...)
-	b = append(b, `","occurred_at":"`...)
-	b = append(b, prefix[:]...)
-	b = appendClock(b, int(p.key>>32))
-	b = append(b, `Z","authority":"`...)
 	tgt := pev{typ: uint8(p.amount)}
-	b = append(b, g.authority(&tgt, e)...)
-	b = append(b, `","attrs":{`...)
+	b = appendHead(b, p, u[:], prefix, g.authority(&tgt, e))
 	if p.typ == tObjFiled {
 		b = g.appendRef(b, p, e)
 		b = append(b, `,"reason":"`...)

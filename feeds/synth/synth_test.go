@@ -397,16 +397,12 @@ func validate(t *testing.T, lines [][]byte, opts Options) []*wire {
 			ref, _ := w.str("ref")
 			r := byID[ref]
 			switch {
-			case r == nil:
-				fail("ref %s names no earlier event", ref)
-			case r.USCC != w.USCC:
-				fail("ref %s belongs to %s", ref, r.USCC)
+			case refProblem(w, r, ref) != "":
+				fail("%s", refProblem(w, r, ref))
 			case w.Type == "repair" && r.withdrawn && (r.Type == "penalty" || r.Type == "commitment_made"):
 				fail("ref %s was withdrawn on objection", ref)
 			case r.ended && !(w.Type == "repair" && r.Type == "commitment_made" && !r.breachAt.IsZero()):
 				fail("ref %s was already removed or repaired", ref)
-			case !r.At.Before(w.At):
-				fail("ref %s is not earlier", ref)
 			case ok && r.Type != target:
 				fail("ref %s is a %s, want %s", ref, r.Type, target)
 			}
@@ -427,6 +423,20 @@ func validate(t *testing.T, lines [][]byte, opts Options) []*wire {
 		out = append(out, w)
 	}
 	return out
+}
+
+// refProblem says what is wrong with r, the event w's ref names, as a
+// reference: missing, of another entity, or not earlier ("" when none).
+func refProblem(w, r *wire, ref string) string {
+	switch {
+	case r == nil:
+		return fmt.Sprintf("ref %s names no earlier event", ref)
+	case r.USCC != w.USCC:
+		return fmt.Sprintf("ref %s belongs to %s", ref, r.USCC)
+	case !r.At.Before(w.At):
+		return fmt.Sprintf("ref %s is not earlier", ref)
+	}
+	return ""
 }
 
 // checkRepair applies the minimum periods and publicity ends of domain.md
@@ -608,12 +618,8 @@ func checkObjection(t *testing.T, w *wire, byID map[string]*wire) {
 	ref := w.attrsS["ref"]
 	r := byID[ref]
 	switch {
-	case r == nil:
-		fail("ref %s names no earlier event", ref)
-	case r.USCC != w.USCC:
-		fail("ref %s belongs to %s", ref, r.USCC)
-	case !r.At.Before(w.At):
-		fail("ref %s is not earlier", ref)
+	case refProblem(w, r, ref) != "":
+		fail("%s", refProblem(w, r, ref))
 	case w.ID[4:22] != w.USCC:
 		fail("the id does not name the entity")
 	}
