@@ -24,7 +24,9 @@ var engineEnd = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 // cross the Credit China regimes of domain.md §4.1 (527号 to 2023-04-30,
 // Order 58, the 2026 rules). The stream must exercise what it tests:
 // repairs in both channels, breached commitments repaired, objections
-// filed, referred, upheld and rejected.
+// filed, referred, upheld and rejected; no commitment may be made while
+// the engine's measures bar the commitment route, and breaches must leave
+// entities barred with their approval listed for review.
 func TestEngineAcceptsProvince(t *testing.T) {
 	for _, scheme := range []string{"national-4", "shandong-5"} {
 		for _, seed := range []uint64{1, 2, 3} {
@@ -47,6 +49,7 @@ func engineAccepts(t *testing.T, scheme string, seed uint64) {
 	var ev event.Event
 	refType := map[string]event.Type{}
 	counts := map[string]int{}
+	breached := map[uscc.Code]bool{}
 	lines, rejected := 0, 0
 	err = synth.Generate(context.Background(), opts, func(l []byte) error {
 		lines++
@@ -74,6 +77,17 @@ func engineAccepts(t *testing.T, scheme string, seed uint64) {
 			if ev.Procedure == event.ProcedureSimple {
 				counts["penalty simple"]++
 			}
+		case event.TypeCommitmentBreached:
+			breached[ev.USCC] = true
+		case event.TypeCommitmentMade:
+			// The commitment route is barred while a breach, the serious
+			// list or a court listing stands (domain.md §4.6, the engine's
+			// measures): the generator must make no commitment then.
+			if v, ok := eng.Entity(ev.USCC, ev.OccurredAt, true); ok {
+				if ms := scoring.MeasuresOf(&v); ms.CommitmentBarred {
+					t.Errorf("%s seed %d: commitment %s made while barred by %v", scheme, seed, ev.ID, ms.BarredBy)
+				}
+			}
 		}
 		if _, err := eng.ApplyAt(&ev, engineEnd, true, nil); err != nil {
 			rejected++
@@ -89,12 +103,26 @@ func engineAccepts(t *testing.T, scheme string, seed uint64) {
 	if rejected > 0 {
 		t.Fatalf("%s seed %d: %d of %d lines rejected", scheme, seed, rejected, lines)
 	}
+	// At the end: entities barred by a breach, with the approval to review.
+	for code := range breached {
+		v, ok := eng.Entity(code, engineEnd, true)
+		if !ok {
+			continue
+		}
+		ms := scoring.MeasuresOf(&v)
+		for _, r := range ms.Review {
+			if ms.CommitmentBarred && r.Matter != "" {
+				counts["barred by a breach, for review"]++
+				break
+			}
+		}
+	}
 	// Minimum counts: about half of what a 40,000-entity, 4-year
 	// province produces (seed 1: see the log), so that the test fails when
 	// a path stops being generated.
 	for what, least := range map[string]int{"repair samr": 40, "repair credit_china": 80, "repair commitment": 35,
 		"repair list": 400, "objection filed": 250, "objection referred": 25, "objection upheld": 35,
-		"objection rejected": 200, "penalty simple": 100} {
+		"objection rejected": 200, "penalty simple": 100, "barred by a breach, for review": 100} {
 		if counts[what] < least {
 			t.Errorf("%s seed %d: %d %s, want at least %d: the test exercises too little", scheme, seed, counts[what], what, least)
 		}
