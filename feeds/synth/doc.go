@@ -54,13 +54,17 @@
 // (on_time false); missing ones listed in early July (annual_report_missing),
 // cured by a late filing and then abnormal_removed or repair. Unresolved
 // abnormal listings move to the dishonest list after 3 years. Penalties
-// carry decision numbers like "鲁济市监罚〔2026〕123号"; serious ones may
-// lead to the dishonest list. Repairs come only after the minimum periods
-// (general penalty 6 months, serious 1 year, dishonest list 1 year;
-// abnormal list any time within 3 years; never minor penalties or court
-// listings), with a margin of 3 days over the stricter of calendar months
-// and day counts. Court listings end on performance or after 2 years.
-// Commitments are verified 30–180 days later. Tax ratings for the previous
+// carry decision numbers like "鲁济市监罚〔2026〕123号", penalty types,
+// procedure and sector (penalty.go); serious ones may lead to the
+// dishonest list. A penalty is repaired in the SAMR or the Credit China
+// channel, or both, only inside the window models/record's channel rules
+// give under both the national and the Shandong configuration; the
+// dishonest list after 1 year, the abnormal list any time within 3 years;
+// never minor penalties or court listings. Court listings end on
+// performance or after 2 years. Commitments are verified 30–180 days
+// later; a breach bars further commitments until repaired or expired.
+// A few records are objected to; the source answers within 3 or 7
+// Chinese working days (objection.go), some late, a few never. Tax ratings for the previous
 // year are published in April (enterprises and cooperatives). Government
 // acts fall on working days in office hours; every time is between 08:00
 // and 24:00 China time, so UTC and local dates agree.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/jsontext"
 	"github.com/creditrisk/creditd/models/uscc"
 )
@@ -25,23 +26,17 @@ var (
 // sequence number.
 func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) ([]byte, uint32) {
 	e := &g.ents[p.ent]
+	if p.typ == tObjFiled || p.typ == tObjAnswered {
+		return g.appendObjection(b, p, e, prefix), 0
+	}
 	div := &g.reg.divs[e.div]
 	src := typeSrc[p.typ]
 	g.ctr[src][e.div]++
 	seq := g.ctr[src][e.div]
 	b = append(b, `{"id":"`...)
 	b = g.appendID(b, src, e.div, g.curYear, seq)
-	b = append(b, `","uscc":"`...)
 	u := g.uscc(p.ent, e)
-	b = append(b, u[:]...)
-	b = append(b, `","type":"`...)
-	b = append(b, typeNames[p.typ]...)
-	b = append(b, `","occurred_at":"`...)
-	b = append(b, prefix[:]...)
-	b = appendClock(b, int(p.key>>32))
-	b = append(b, `Z","authority":"`...)
-	b = append(b, g.authority(p, e)...) // built from tables checked by checkPlain
-	b = append(b, `","attrs":{`...)
+	b = appendHead(b, p, u[:], prefix, g.authority(p, e))
 	switch p.typ {
 	case tRegistered:
 		b = append(b, `"name":`...)
@@ -77,8 +72,8 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 		b = strconv.AppendInt(b, int64(g.curYear), 10)
 		b = append(b, "〕"...)
 		b = strconv.AppendUint(b, uint64(g.decCtr[div.city]), 10)
-		b = append(b, `号","amount_yuan":`...)
-		b = strconv.AppendUint(b, uint64(p.amount), 10)
+		b = append(b, `号"`...)
+		b = appendPenaltyAttrs(b, p)
 	case tAbnormalListed:
 		b = append(b, `"reason":"`...)
 		b = append(b, reasonNames[p.sub]...)
@@ -152,9 +147,72 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 		b = append(b, `,"decided_on":"`...)
 		b = append(b, prefix[:10]...)
 		b = append(b, '"')
+		if p.aux != 0 {
+			b = append(b, `,"channel":"`...)
+			b = append(b, event.ChannelName(uint8(p.aux))...)
+			b = append(b, '"')
+		}
 	}
 	b = append(b, "}}"...)
 	return b, seq
+}
+
+// appendHead appends the members after the id up to the opening of
+// attrs: uscc, type, occurred_at (the day's prefix and p's second) and
+// authority (built from tables checked by checkPlain).
+func appendHead(b []byte, p *pev, u []byte, prefix *[11]byte, authority string) []byte {
+	b = append(b, `","uscc":"`...)
+	b = append(b, u...)
+	b = append(b, `","type":"`...)
+	b = append(b, typeNames[p.typ]...)
+	b = append(b, `","occurred_at":"`...)
+	b = append(b, prefix[:]...)
+	b = appendClock(b, int(p.key>>32))
+	b = append(b, `Z","authority":"`...)
+	b = append(b, authority...)
+	return append(b, `","attrs":{`...)
+}
+
+// appendPenaltyAttrs appends a penalty's optional attributes (events.md
+// "Penalty attributes") from p (pev.setPenalty).
+func appendPenaltyAttrs(b []byte, p *pev) []byte {
+	types := event.PenaltyType(p.aux)
+	if types&event.PenFine != 0 {
+		b = append(b, `,"amount_yuan":`...)
+		b = strconv.AppendUint(b, uint64(p.amount), 10)
+	}
+	if types != 0 {
+		b = append(b, `,"penalty_types":[`...)
+		first := true
+		for k, name := range event.PenaltyTypeNames() {
+			if types&(1<<k) == 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	if p.refDay != 0 {
+		b = append(b, `,"restriction_months":`...)
+		b = strconv.AppendUint(b, uint64(p.refDay), 10)
+	}
+	if proc := uint8(p.refSeq); proc != 0 {
+		b = append(b, `,"procedure":"`...)
+		b = append(b, event.ProcedureName(proc)...)
+		b = append(b, '"')
+	}
+	if sec := uint8(p.refSeq >> 8); sec != 0 {
+		b = append(b, `,"sector":"`...)
+		b = append(b, event.SectorName(sec)...)
+		b = append(b, '"')
+	}
+	return b
 }
 
 // appendRef appends "ref":"<id of the referenced record>". The referenced
@@ -162,7 +220,11 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 // regulation record, a court removal to a court listing, and so on).
 func (g *Generator) appendRef(b []byte, p *pev, e *entity) []byte {
 	b = append(b, `"ref":"`...)
-	b = g.appendID(b, typeSrc[p.typ], e.div, yearOf(g.start+int32(p.refDay)), p.refSeq)
+	src := typeSrc[p.typ]
+	if p.typ == tRepair || p.typ == tObjFiled {
+		src = p.refSrc
+	}
+	b = g.appendID(b, src, e.div, yearOf(g.start+int32(p.refDay)), p.refSeq)
 	return append(b, '"')
 }
 

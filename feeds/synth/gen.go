@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	cnwork "github.com/creditrisk/creditd/models/workday"
 )
 
 // Design of the hot path.
@@ -50,6 +52,8 @@ const (
 	tHonor
 	tComplaint
 	tRepair
+	tObjFiled
+	tObjAnswered
 	numTypes
 )
 
@@ -58,6 +62,7 @@ var typeNames = [numTypes]string{
 	"dishonest_listed", "dishonest_removed", "court_debtor_listed", "court_debtor_removed",
 	"inspection", "annual_report", "commitment_made", "commitment_breached", "commitment_fulfilled",
 	"tax_rating", "honor", "complaint", "repair",
+	"objection_filed", "objection_answered",
 }
 
 // Event id sources: the department that issues the event.
@@ -142,6 +147,10 @@ const (
 	arOnTime   = 0 << 1
 	arLateMode = 1 << 1
 	arMissing  = 2 << 1
+	// Open objections of the entity (a counter, saturating at 31): no
+	// exit while one is open.
+	flagObjShift = 3
+	flagObjMask  = 31 << flagObjShift
 )
 
 // entity is the compact per-entity state (72 bytes, no pointers).
@@ -176,13 +185,22 @@ func (e *entity) clear(s int) { e.st[s], e.due[s] = 0, none }
 type pev struct {
 	key    uint64 // second of day << 32 | generation order: the sort key
 	ent    int32
-	refSeq uint32 // sequence number of the referenced record's id
-	amount uint32 // penalty amount in yuan
-	refDay uint16 // day offset of the referenced record (its id year)
-	aux    uint16 // year (annual_report, tax_rating), level (honor)
+	refSeq uint32 // sequence number of the referenced record's id; penalty: procedure | sector << 8
+	amount uint32 // penalty amount in yuan; objection: the target's type
+	refDay uint16 // day offset of the referenced record (its id year); penalty: restriction months
+	aux    uint16 // year (annual_report, tax_rating), level (honor), penalty types, repair channel, objection filing day offset
 	typ    uint8
 	sub    uint8
 	slot   uint8 // 1 + slot whose seq is this event's id, 0 for none
+	refSrc uint8 // id source of the referenced record (repair, objection)
+}
+
+// setPenalty packs a penalty's attributes into p.
+func (p *pev) setPenalty(a *penAttrs) {
+	p.aux = uint16(a.types)
+	p.refDay = a.months
+	p.refSeq = uint32(a.proc) | uint32(a.sector)<<8
+	p.amount = a.amount
 }
 
 // Generator produces one synthetic province. Make one with New; Run it once.
@@ -225,6 +243,10 @@ type Generator struct {
 	arListCache [][]int32 // [year][division] listing day of missing annual reports
 	taxCache    [][]int32 // [year][city] tax-rating publication day
 	sortTmp     []pev
+
+	wd      *cnwork.Calendar // Chinese working days (objection deadlines)
+	objs    []objection      // objections, by index
+	objHead []int32          // calendar queue of objections, by day offset
 }
 
 type lastPenalty struct {
@@ -280,6 +302,11 @@ func New(opts Options) (*Generator, error) {
 		}
 	}
 	g.population()
+	g.wd = cnwork.New()
+	g.objHead = make([]int32, g.days)
+	for d := range g.objHead {
+		g.objHead[d] = -1
+	}
 	return g, nil
 }
 
@@ -355,6 +382,7 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 			g.step(n, uint16(d))
 			n = next
 		}
+		g.fireObjections(d)
 		if err := g.flush(g.start+int32(d), emit); err != nil {
 			return err
 		}
@@ -456,6 +484,10 @@ func (g *Generator) checkPlain() error {
 	lists := [][]string{g.samrAuth, g.taxAuth, g.courtAuth, g.apprAuth, g.cityAgri, g.citySAMR,
 		{g.provSAMR, g.provAgri, "农业农村部", "国家市场监督管理总局", g.reg.prov.short}, commitMatters}
 	lists = append(lists, honorTitles[:]...)
+	lists = append(lists, answerReasons[:]...)
+	for _, l := range objReasons {
+		lists = append(lists, l)
+	}
 	for _, c := range g.reg.cities {
 		lists = append(lists, []string{c.short})
 	}
@@ -549,6 +581,9 @@ func (g *Generator) flush(day int32, emit func([]byte) error) error {
 		g.stats.byType[p.typ]++
 		if p.slot != 0 {
 			g.ents[p.ent].seq[p.slot-1] = seq
+		}
+		if objectable[p.typ] {
+			g.maybeObject(p, day, seq)
 		}
 		if p.typ == tPenalty && p.sub != sevMinor {
 			g.lastPen.ok, g.lastPen.ent, g.lastPen.day = true, p.ent, day

@@ -1,5 +1,7 @@
 package synth
 
+import "github.com/creditrisk/creditd/models/event"
+
 // Every number that shapes the synthetic province is here, with where it
 // comes from. "domain §N" is /work/shared/domain.md (the project's domain
 // reference); "assumption" marks numbers no source gives, chosen to be
@@ -129,20 +131,13 @@ const abViaRepair = 0.25
 // "lower-amount fine" for minor and "heavy end of the discretion
 // benchmark" for serious, domain §4.1, §4.3).
 const (
-	sevMinorShare    = 0.3
-	sevSeriousBase   = 0.06
-	sevSeriousCap    = 0.3
-	penRepairGeneral = 0.45 // P(repair) = x / (1 + 0.3ρ)
-	penRepairSerious = 0.25
-	repairDelayMean  = 75.0 // days after the earliest allowed date
-	repairMarginDays = 3    // safety margin after the minimum period
-	// A repair must be decided while the penalty is still published: the
-	// shortest Credit China maximum of any regime is 1 year for general
-	// penalties (527号 and the 2026 rules) and 3 years for serious ones
-	// (domain §4.1). A repair drawn later is dropped (the record expires
-	// by itself), so that the engine never rejects it as already_ended.
-	penPublicGeneral   = 12 // months
-	penPublicSerious   = 36
+	sevMinorShare      = 0.3
+	sevSeriousBase     = 0.06
+	sevSeriousCap      = 0.3
+	penRepairGeneral   = 0.45 // P(repair) = x / (1 + 0.3ρ)
+	penRepairSerious   = 0.25
+	repairDelayMean    = 75.0 // days after the earliest allowed date
+	repairMarginDays   = 3    // safety margin after the minimum period (dishonest-list repairs)
 	seriousToDishonest = 0.35 // Order 44: serious violation + heavy penalty → list (domain §4.3)
 )
 
@@ -247,4 +242,176 @@ const (
 var (
 	truthCuts4 = []float64{0.30, 0.80, 0.95}
 	truthCuts5 = []float64{0.20, 0.50, 0.80, 0.95}
+)
+
+// Penalty attributes (events.md "Penalty attributes"; domain §4.1, §5.1).
+// All shares are assumptions: no source in domain.md gives the mix of
+// penalty types, procedures or sectors of a market regulator's cases.
+// They are chosen so that each severity keeps its meaning:
+//   - minor: half decided under the simple procedure (行政处罚法 Art. 51:
+//     on the spot, a warning or a fine of at most ¥200 for a citizen —
+//     individual businesses here — or ¥3,000 for an organisation), 40 % of
+//     those a warning only; under the ordinary procedure 10 % a reprimand
+//     (通报批评) only, 10 % a warning only, else a fine of ¥200–3,000 (with a
+//     warning 30 %, confiscation 10 %). Minor penalties are the lower-amount
+//     decisions whose SAMR publication stops after 3 months (Order 45
+//     Art. 13) or that SAMR never publishes (warning only, Art. 2).
+//   - general: ordinary procedure, a fine of ¥3,000–100,000, with a
+//     warning 15 %, confiscation 35 %, and a licence suspension 4 % or an
+//     order to stop production or business 3 %.
+//   - serious: ordinary procedure, a fine of ¥100,000–2,000,000 in 95 %,
+//     confiscation 60 %, and in 60 % (always when nothing else was drawn)
+//     one heavy type: stop production or business 30 %, licence
+//     revocation 25 %, business-licence revocation 15 %, business
+//     restriction 15 % (6, 12, 24, 36 or 60 months), employment
+//     restriction 15 % (36, 60 or 120 months: food-safety law bans run
+//     5 years to life). The Art. 14 types make SAMR's early stop
+//     impossible (domain §4.1); periods over 3 years lengthen SAMR
+//     publication (Art. 13).
+const (
+	penSimpleShare         = 0.5 // of minor penalties
+	penSimpleWarning       = 0.4
+	simpleFineMin          = 50
+	simpleFineIndividual   = 200  // 行政处罚法 Art. 51, citizens
+	simpleFineOrganisation = 3000 // 行政处罚法 Art. 51, organisations
+	minorReprimandOnly     = 0.1
+	minorWarningOnly       = 0.1
+	minorWithWarning       = 0.3
+	minorConfiscation      = 0.1
+
+	generalWarning              = 0.15
+	generalConfiscation         = 0.35
+	generalLicenceSuspension    = 0.04
+	generalProductionSuspension = 0.03
+
+	seriousFine         = 0.95
+	seriousConfiscation = 0.6
+	seriousHeavy        = 0.6
+)
+
+// Heavy penalty types of serious decisions, their shares and restriction
+// periods (months; see above).
+var (
+	heavyTypes = [5]event.PenaltyType{event.PenProductionSuspension, event.PenLicenceRevocation,
+		event.PenBusinessLicenceRevocation, event.PenBusinessRestriction, event.PenEmploymentRestriction}
+	heavyShare        = [5]float64{0.30, 0.25, 0.15, 0.15, 0.15}
+	heavyCum          [5]float64
+	restrictionMonths = [5][]uint16{3: {6, 12, 24, 36, 60}, 4: {36, 60, 120}}
+)
+
+// Sectors of penalties by the entity's industry (GB/T 4754 division):
+// weights of food, drug, special equipment, work safety, fire, other
+// (assumption: food safety dominates the cases of catering, food
+// manufacturing and food retail; pharmacies sit in retail; special
+// equipment — lifts, boilers, cranes, forklifts — in manufacturing,
+// construction, property, logistics and hotels; work safety and fire are
+// mostly other departments' cases, so rare here). The 1-year repair
+// minimum of the first three (SAMR) and all five (Credit China, Order 58)
+// follows from the sector (domain §4.1, §5.1).
+func sectorWeights(code string) [6]float64 {
+	switch {
+	case code == "H62" || code == "C13" || code == "C14":
+		return [6]float64{0.75, 0, 0.05, 0.02, 0.03, 0.15}
+	case code == "F52":
+		return [6]float64{0.45, 0.08, 0.01, 0.01, 0.02, 0.43}
+	case code == "F51":
+		return [6]float64{0.25, 0.04, 0.02, 0.01, 0.01, 0.67}
+	case code == "H61":
+		return [6]float64{0.30, 0, 0.10, 0.02, 0.05, 0.53}
+	case code[0] == 'A':
+		return [6]float64{0.35, 0, 0.02, 0.01, 0.01, 0.61}
+	case code[0] == 'C', code[0] == 'E', code[0] == 'G', code == "K70":
+		return [6]float64{0, 0, 0.15, 0.05, 0.03, 0.77}
+	}
+	return [6]float64{0.05, 0, 0.03, 0.01, 0.02, 0.89}
+}
+
+// sectorCum is sectorWeights as cumulative tables by industry index.
+var sectorCum [][]float64
+
+func init() {
+	sectorCum = make([][]float64, len(industries))
+	for k := range industries {
+		w := sectorWeights(industries[k].code)
+		sectorCum[k] = cumulative(w[:])
+	}
+	copy(heavyCum[:], cumulative(heavyShare[:]))
+}
+
+// cumulative returns the running sums of w, normalised to end at 1.
+func cumulative(w []float64) []float64 {
+	out := make([]float64, len(w))
+	var c float64
+	for i, x := range w {
+		c += x
+		out[i] = c
+	}
+	for i := range out {
+		out[i] /= c
+	}
+	out[len(out)-1] = 1
+	return out
+}
+
+// Repair channels (domain §5.1–5.3; events.md "repair"): a repaired
+// penalty is repaired first on SAMR's publicity system with probability
+// 0.5, else on Credit China; in 40 % the other channel follows 1–20
+// working days later (协同修复: the two systems pass applications to each
+// other). A channel whose rules forbid the repair (simple procedure, a
+// warning or lower-amount fine only, the Art. 14 heavy types, or a date
+// past the channel's publicity end) is skipped; a SAMR repair while the
+// entity is on the abnormal or serious list goes to Credit China instead
+// (Order 45 Art. 14(4)). Assumptions.
+const (
+	penRepairSAMRFirst = 0.5
+	penRepairBoth      = 0.4
+	bothDelayMaxWD     = 20
+)
+
+// Breached commitments (domain §4.6): the breach bars the commitment route
+// until repaired or until its publicity ends (record.BreachRule: a general
+// penalty of the regime in force); a breach is repaired with probability
+// 0.4/(1+0.3ρ), Exp(60) days after the earliest date the rules allow
+// (assumption).
+const (
+	breachRepair      = 0.4
+	breachRepairDelay = 60.0
+)
+
+// Objections (domain §4.8; events.md "Objections"). The share of records
+// objected to, by record (assumption, 2–8 %: entities dispute what costs
+// them most and what they can refute with documents — an "unreachable"
+// finding by showing the address works, a penalty by its review; simple-
+// procedure penalties are accepted on the spot; court listings have the
+// court's own correction route): ordinary penalty 5 %, simple 2 %;
+// abnormal listing 4 %, unreachable_at_address 8 %; serious illegal and
+// dishonest listing 6 %; dishonest judgment debtor 2 %; inspection with a
+// finding 4 %; tax level C or D 3 %; breached commitment 6 % (objected to
+// through the commitment record). Filed 1 + Exp(12) days (at most 1 + 90)
+// after the record. Answers (assumption): 12 % referred to another unit
+// (a referral answer within the first 2 working days, then the 7-working-
+// day limit); 10 % of final answers late (1 + Exp(15) working days past
+// the deadline, at most 120), the rest on a uniform working day up to it;
+// 2 % never answered in the stream (they stay open and become overdue:
+// the regulators' overdue queue exists for them; an entity with an open
+// objection does not deregister); 15 % upheld (the record is withdrawn;
+// its pending repair is dropped), 85 % rejected.
+const (
+	objPenalty       = 0.05
+	objPenaltySimple = 0.02
+	objAbnormal      = 0.04
+	objUnreachable   = 0.08
+	objDishonest     = 0.06
+	objCourt         = 0.02
+	objInspection    = 0.04
+	objTax           = 0.03
+	objBreach        = 0.06
+	objFileDelayMean = 12.0 // days
+	objFileMaxDays   = 90
+	objReferred      = 0.12
+	objLate          = 0.10
+	objLateMeanWD    = 15.0
+	objLateMaxWD     = 120
+	objUnanswered    = 0.02
+	objUpheld        = 0.15
 )

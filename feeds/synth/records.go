@@ -19,6 +19,9 @@ func (g *Generator) step(i int32, d uint16) {
 		return
 	}
 	lr := logRisk(g.channelZ(i, e, chConduct))
+	// Listed at the start of the day: SAMR stops no publication early on
+	// a day the entity was listed (Order 45 Art. 14(4)).
+	listed := e.state(slotAb) == stOpen || e.state(slotDis) == stOpen
 	// The random event first: its time was drawn from the rates of the
 	// state as it was at the last wake, which is still the state now.
 	if e.tRand == d {
@@ -42,7 +45,7 @@ func (g *Generator) step(i int32, d uint16) {
 	for s := range numSlots {
 		if e.due[s] == d {
 			e.due[s] = none
-			g.fireSlot(i, e, s, today, lr, &r)
+			g.fireSlot(i, e, s, today, lr, listed, &r)
 		}
 	}
 	g.reschedule(i, e, int(d), &r)
@@ -108,8 +111,8 @@ func (g *Generator) rates(e *entity, lr float64, out *[numRand]float64) float64 
 				x = 0
 			}
 		case rDereg:
-			if listed {
-				x = 0
+			if listed || e.flags&flagObjMask != 0 {
+				x = 0 // no exit while listed or while an objection is open
 			}
 		}
 		out[k] = x
@@ -207,31 +210,15 @@ func earliestRepair(open int32, months int, minDays int32) int32 {
 // penalty emits a penalty decided today and plans its repair and any
 // dishonest listing.
 func (g *Generator) penalty(i int32, e *entity, today int32, lr float64, sev uint8, r *rng) {
-	var lo, hi float64
-	switch sev {
-	case sevMinor:
-		lo, hi = 200, 3000
-	case sevGeneral:
-		lo, hi = 3000, 100000
-	default:
-		lo, hi = 100000, 2000000
-	}
-	amount := uint32(math.Round(lo*math.Pow(hi/lo, r.float())/100) * 100)
-	p := pev{ent: i, typ: tPenalty, sub: sev, amount: amount}
+	a := g.penaltyAttrs(i, e, today, sev)
+	p := pev{ent: i, typ: tPenalty, sub: sev}
+	p.setPenalty(&a)
 	if sev != sevMinor && e.state(slotPen) == stEmpty {
-		base, months, minDays, maxMonths := penRepairGeneral, 6, int32(184), penPublicGeneral
-		if sev == sevSerious {
-			base, months, minDays, maxMonths = penRepairSerious, 12, 366, penPublicSerious
-		}
-		if r.float() < base/(1+0.3*math.Exp(lr)) {
-			due := nextWorkday(earliestRepair(today, months, minDays) + int32(r.exp()*repairDelayMean))
-			if due > addMonths(today, maxMonths)-1-repairMarginDays {
-				// Publicity ends first: nothing is left to repair.
-				g.add(p, officeSecond(r))
-				g.afterPenalty(e, today, sev, r)
-				return
-			}
-			e.set(slotPen, stOpen, actRepair, sev)
+		// Minor penalties are never repaired: their publication ends by
+		// itself (domain §4.1, §5.1). A repair drawn past every channel's
+		// publicity end is dropped (the record expires first).
+		if act, due, ok := g.planPenaltyRepair(&a, sev, today, lr, r); ok {
+			e.set(slotPen, stOpen, act, sev)
 			e.open[slotPen] = uint16(today - g.start)
 			e.due[slotPen] = g.rel(due)
 			p.slot = slotPen + 1
@@ -311,7 +298,7 @@ func (g *Generator) commitment(i int32, e *entity, today int32, r *rng) {
 		outcome = outcomeBreached
 	}
 	e.open[slotCom] = uint16(today - g.start)
-	e.set(slotCom, stOpen, 0, outcome)
+	e.set(slotCom, stOpen, comVerify, outcome)
 	e.due[slotCom] = g.rel(nextWorkday(today + int32(r.between(30, 180))))
 	g.add(p, officeSecond(r))
 }
@@ -344,7 +331,7 @@ func (g *Generator) honor(i int32, e *entity, r *rng) {
 }
 
 // fireSlot performs the due action of record slot s.
-func (g *Generator) fireSlot(i int32, e *entity, s int, today int32, lr float64, r *rng) {
+func (g *Generator) fireSlot(i int32, e *entity, s int, today int32, lr float64, listed bool, r *rng) {
 	ref := pev{ent: i, refDay: e.open[s], refSeq: e.seq[s]}
 	if e.state(s) == stPending {
 		sub := e.sub(s)
@@ -394,17 +381,54 @@ func (g *Generator) fireSlot(i int32, e *entity, s int, today int32, lr float64,
 		e.clear(s)
 		g.add(ref, officeSecond(r))
 	case slotPen:
-		ref.typ = tRepair
-		e.clear(s)
-		g.add(ref, officeSecond(r))
+		g.repairPenalty(i, e, today, listed, r)
 	case slotCom:
-		ref.typ = tCommitFulfilled
-		if e.sub(s) == outcomeBreached {
-			ref.typ = tCommitBreached
-		}
+		g.fireCommitment(e, ref, today, lr, r)
+	}
+}
+
+// Actions of the commitment slot.
+const (
+	comVerify = 0 // the commitment awaits verification
+	comRepair = 1 // breached: the breach is repaired on the due day
+	comExpire = 2 // breached: the bar lifts when the breach's publicity ends
+)
+
+// fireCommitment performs the due action of the commitment slot: the
+// verification (fulfilled or breached), the repair of a breach, or the end
+// of a breach's publicity. A breach keeps the slot, so no new commitment
+// is made while it bars the commitment route (domain §4.6).
+func (g *Generator) fireCommitment(e *entity, ref pev, today int32, lr float64, r *rng) {
+	s := slotCom
+	switch e.act(s) {
+	case comRepair:
+		ref.typ, ref.refSrc = tRepair, srcAppr
 		e.clear(s)
 		g.add(ref, officeSecond(r))
+		return
+	case comExpire:
+		e.clear(s)
+		return
 	}
+	ref.typ = tCommitFulfilled
+	if e.sub(s) != outcomeBreached {
+		e.clear(s)
+		g.add(ref, officeSecond(r))
+		return
+	}
+	ref.typ = tCommitBreached
+	g.add(ref, officeSecond(r))
+	from, until, ok := breachWindow(today)
+	act, due := uint8(comExpire), until+1
+	if !ok {
+		act, due = comExpire, today+1
+	} else if r.float() < breachRepair/(1+0.3*math.Exp(lr)) {
+		if d := nextWorkday(from + int32(r.exp()*breachRepairDelay)); d <= until {
+			act, due = comRepair, d
+		}
+	}
+	e.set(s, stOpen, act, outcomeBreached)
+	e.due[s] = g.rel(due)
 }
 
 // endAbnormal ends the open abnormal listing: abnormal_removed, or a

@@ -14,14 +14,16 @@ type rng struct{ s uint64 }
 
 // Streams keep independent draws apart.
 const (
-	streamStatic  uint64 = iota + 1 // kind, division, industry, latent risk
-	streamName                      // registered name
-	streamStep                      // an entity's draws on one day
-	streamAR                        // the annual-report plan for one year
-	streamBad                       // bad-line injection
-	streamPerm                      // organisation-code permutations
-	streamCal                       // per-division calendars (listing days, rating days)
-	streamChannel                   // per-entity noise of the observation channels
+	streamStatic    uint64 = iota + 1 // kind, division, industry, latent risk
+	streamName                        // registered name
+	streamStep                        // an entity's draws on one day
+	streamAR                          // the annual-report plan for one year
+	streamBad                         // bad-line injection
+	streamPerm                        // organisation-code permutations
+	streamCal                         // per-division calendars (listing days, rating days)
+	streamChannel                     // per-entity noise of the observation channels
+	streamPenalty                     // a penalty decision's attributes
+	streamObjection                   // objections to records
 )
 
 func mix64(x uint64) uint64 {

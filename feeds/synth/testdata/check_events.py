@@ -29,15 +29,30 @@ ENUMS = {  # docs/spec/events.md "Types"
     "inspection": ("result", {"no_problem", "corrected", "problem_found", "refused", "unreachable"}),
     "tax_rating": ("level", {"A", "B", "M", "C", "D"}),
     "honor": ("level", {"national", "provincial", "municipal"}),
+    "objection_answered": ("outcome", {"upheld", "rejected", "referred"}),
 }
+OPTIONAL = {  # events.md "Penalty attributes", "repair"
+    "penalty": {"procedure": {"ordinary", "simple"},
+                "sector": {"food", "drug", "special_equipment", "work_safety", "fire", "other"}},
+    "repair": {"channel": {"credit_china", "samr"}},
+}
+PENALTY_TYPES = {"warning", "reprimand", "fine", "confiscation", "licence_suspension", "qualification_downgrade",
+                 "licence_revocation", "business_restriction", "production_suspension", "closure",
+                 "employment_restriction", "business_licence_revocation", "other"}
+RESTRICTIONS = {"business_restriction", "employment_restriction"}
+# records an objection may name: every type that creates a record (events.md)
+RECORDS = {"penalty", "abnormal_listed", "dishonest_listed", "court_debtor_listed", "inspection",
+           "annual_report", "commitment_made", "tax_rating", "honor", "complaint"}
+CROCKFORD = "[0-9A-HJKMNP-TV-Z]"   # report.md "Objections": OBJ-<USCC>-<16 characters>
 REFS = {"abnormal_removed", "dishonest_removed", "court_debtor_removed", "commitment_breached", "commitment_fulfilled", "repair"}
 TYPES = set(ENUMS) | REFS | {"registered", "deregistered", "dishonest_listed", "court_debtor_listed", "annual_report",
-                             "commitment_made", "complaint"}
+                             "commitment_made", "complaint", "objection_filed"}
 INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
 def main(path):
     errs, ids, registered = [], {}, {}
+    types, objected, withdrawn, target = {}, set(), set(), {}
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")
     if lines[-1] != b"":
@@ -69,6 +84,7 @@ def main(path):
         if ev["id"] in ids:
             bad("id %s reused" % ev["id"])
         ids[ev["id"]] = code
+        types[ev["id"]] = ev["type"]
         attrs = ev.get("attrs")
         if t != "deregistered" and not isinstance(attrs, dict):
             bad("attrs missing"); continue
@@ -92,10 +108,39 @@ def main(path):
             bad("%s without an integer year" % t)
         if t == "annual_report" and not isinstance(attrs.get("on_time"), bool):
             bad("annual_report without a boolean on_time")
-        if t in REFS:
+        if t in REFS or t.startswith("objection_"):
             ref = attrs.get("ref")
-            if ids.get(ref) != code:
+            if ids.get(ref) != code or ref == ev["id"]:
                 bad("ref %r is not an earlier event of %s" % (ref, code))
+        for k, allowed in OPTIONAL.get(t, {}).items():
+            if k in attrs and attrs[k] not in allowed:
+                bad("%s %s=%r" % (t, k, attrs[k]))
+        if t == "penalty" and "penalty_types" in attrs:
+            pt = attrs["penalty_types"]
+            if not isinstance(pt, list) or not pt or len(set(pt)) != len(pt) or not set(pt) <= PENALTY_TYPES:
+                bad("penalty_types %r" % pt)
+            elif ("fine" in pt) != isinstance(attrs.get("amount_yuan"), int):
+                bad("amount_yuan %r with penalty_types %r" % (attrs.get("amount_yuan"), pt))
+            elif bool(RESTRICTIONS & set(pt)) != isinstance(attrs.get("restriction_months"), int):
+                bad("restriction_months %r with penalty_types %r" % (attrs.get("restriction_months"), pt))
+        if t == "objection_filed":
+            if not re.fullmatch("OBJ-" + re.escape(code) + "-" + CROCKFORD + "{16}", ev["id"]):
+                bad("objection id %s" % ev["id"])
+            ref = attrs.get("ref")
+            if types.get(ref) not in RECORDS or ref in objected or ref in withdrawn:
+                bad("objection to %r: not a record, already objected or withdrawn" % ref)
+            objected.add(ref)
+            target[ev["id"]] = ref
+            if not attrs.get("reason"):
+                bad("objection without a reason")
+        if t == "objection_answered":
+            ref = attrs.get("ref")
+            if types.get(ref) != "objection_filed" or not re.fullmatch(re.escape(ref) + "-" + CROCKFORD + "{8}", ev["id"]):
+                bad("answer %s to %r" % (ev["id"], ref))
+            if not attrs.get("reasons"):
+                bad("answer without reasons")
+            if attrs.get("outcome") == "upheld":
+                withdrawn.add(target.get(ref))
         for k, v in (attrs or {}).items():
             if isinstance(v, str) and not (1 <= len(v.encode()) <= 1024):
                 bad("attribute %s of %d bytes" % (k, len(v.encode())))
