@@ -56,7 +56,11 @@ func Overdue(cal *workday.Calendar, filed time.Time, referred bool, now time.Tim
 const QueryCodeLen = 16
 
 // queryCodeDomain separates query codes from any other use of the key.
-const queryCodeDomain = "creditd/query-code/v1\x00"
+// v1 codes were printed on every report, public ones included, so anyone
+// could have taken one; v2 codes are printed only on the reports issued
+// to the subject (report.md "Changes"), and the new domain voids every v1
+// code.
+const queryCodeDomain = "creditd/query-code/v2\x00"
 
 var b32 = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
