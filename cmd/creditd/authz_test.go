@@ -31,6 +31,7 @@ func authzRoutes() []authzRoute {
 		{"GET", "/v1/entities/" + authzUSCC, "", []api.Role{api.RoleRegulator, api.RolePeer}},
 		{"GET", "/v1/reports/" + authzUSCC, "", nil},
 		{"GET", "/v1/reports/" + authzUSCC + "?edition=regulatory", "", []api.Role{api.RoleRegulator, api.RolePeer}},
+		{"POST", "/v1/reports/" + authzUSCC + "/issue", "", []api.Role{api.RoleRegulator}},
 		{"GET", "/v1/reports/verify/37-06EAGTAGFCJPNJKXHJFJM6G9VXVDQPGB?uscc=" + authzUSCC + "&d=Qr-OYV5rIWHupjhVaa9gvw", "", nil},
 		{"GET", "/v1/keys", "", nil},
 		{"GET", "/v1/openapi.json", "", nil},

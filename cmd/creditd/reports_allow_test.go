@@ -21,7 +21,7 @@ import (
 // publicShape maps a member path ("" for the top, "issuer", "records[]")
 // to the members allowed there.
 var publicShape = map[string][]string{
-	"":          {"format", "report_id", "issuer", "edition", "channel", "issued_at", "valid_until", "subject", "records", "signature", "query_code"},
+	"":          {"format", "report_id", "issuer", "edition", "channel", "issued_at", "valid_until", "subject", "records", "signature"},
 	"issuer":    {"code", "name", "key_id"},
 	"subject":   {"uscc", "name", "region", "entity_type", "registered_on", "status"},
 	"records[]": {"id", "category", "detail", "authority", "occurred_on", "status", "publicity_until", "repaired_on", "samr", "credit_china", "objection"},

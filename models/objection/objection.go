@@ -1,8 +1,8 @@
 // Package objection holds the rules of objections (异议) to credit records
 // that need no engine state: the answer deadline in Chinese working days
 // (Shandong Social Credit Regulation Art. 39, domain.md §4.8), overdue
-// status, and the query code printed on a credit report that lets the
-// holder of the report file an objection.
+// status, and the query code printed on the credit report issued to the
+// subject itself that lets the holder of that report file an objection.
 package objection
 
 import (
@@ -56,15 +56,20 @@ func Overdue(cal *workday.Calendar, filed time.Time, referred bool, now time.Tim
 const QueryCodeLen = 16
 
 // queryCodeDomain separates query codes from any other use of the key.
-const queryCodeDomain = "creditd/query-code/v1\x00"
+// v1 codes were printed on every report, public ones included, so anyone
+// could have taken one; v2 codes are printed only on the reports issued
+// to the subject (report.md "Changes"), and the new domain voids every v1
+// code.
+const queryCodeDomain = "creditd/query-code/v2\x00"
 
 var b32 = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
 // QueryCode returns the query code of entity c under key: the first 80
 // bits of HMAC-SHA256(key, domain ‖ USCC) in Crockford base32, 16
-// characters. It is printed on the entity's credit reports (both
-// editions) and proves that a caller holds one of them; it is the same on
-// every report of the entity while the key is the same.
+// characters. It is printed only on the reports issued to the entity
+// itself (never on one anyone may fetch) and proves that a caller holds
+// one of them; it is the same on every such report while the key is the
+// same.
 func QueryCode(key []byte, c uscc.Code) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(queryCodeDomain))

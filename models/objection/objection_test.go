@@ -68,6 +68,18 @@ func TestQueryCode(t *testing.T) {
 	if !CheckQueryCode(k1, c, q) || CheckQueryCode(k1, d, q) || CheckQueryCode(k2, c, q) || CheckQueryCode(k1, c, q[:15]) || CheckQueryCode(k1, c, "") {
 		t.Fatal("CheckQueryCode")
 	}
+	// Known answers, computed with Python's hmac and base64 (RFC 4648
+	// base32 mapped onto the Crockford alphabet), key bytes 0..31: the
+	// v2 code is accepted; the v1 code of the same key and USCC, printed
+	// on public reports before report.md "Changes" 2026-12-05, is void.
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	const v1, v2 = "KTKZNPABMFNJ6FF3", "ZY9E0WAE9EFZ7R6Q"
+	if got := QueryCode(key, c); got != v2 || !CheckQueryCode(key, c, v2) || CheckQueryCode(key, c, v1) {
+		t.Fatalf("query code %s, want %s; the v1 code %s accepted: %v", got, v2, v1, CheckQueryCode(key, c, v1))
+	}
 }
 
 func TestIDs(t *testing.T) {

@@ -85,8 +85,9 @@ type Report struct {
 	// slice is written as [].
 	Records []Record `json:"records"`
 	// QueryCode lets the holder of the report file an objection to its
-	// records (report.md "Query code"); optional, "" is written as no
-	// member at all.
+	// records (report.md "Objections"). Only the public edition issued to
+	// the subject itself carries it, never a report anyone may fetch;
+	// optional, "" is written as no member at all.
 	QueryCode string `json:"query_code,omitempty"`
 	// Signature is nil before Sign.
 	Signature *Signature `json:"signature,omitempty"`

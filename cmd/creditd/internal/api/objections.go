@@ -31,10 +31,13 @@ import (
 // source topic): the objection exists once its event is durable, and it is
 // replayed and snapshotted like any other event.
 //
-//   - POST /v1/objections (public): the holder of a credit report files an
-//     objection to one of its records, proving it holds the report with
-//     the report's query_code. The answer's objection_id is the tracking
-//     code (查询码) of the objection.
+//   - POST /v1/objections (public): the credit subject, or whoever it gave
+//     its report to, files an objection to one of the report's records,
+//     proving it holds the report issued to the subject with that
+//     report's query_code (POST /v1/reports/{uscc}/issue, regulators: the
+//     front desk issues it; no report anyone can fetch carries the code).
+//     The answer's objection_id is the tracking code (查询码) of the
+//     objection.
 //   - GET /v1/objections/{objection_id} (public): that objection's status,
 //     deadline and answer; nothing else about the entity (no tier).
 //   - GET /v1/objections (regulator): the queue, with deadlines in working
@@ -195,7 +198,8 @@ func (s *Server) handleObjectionFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.issuer.QueryKey == nil || !objection.CheckQueryCode(s.issuer.QueryKey, code, strings.ToUpper(in.QueryCode)) {
-		writeProblem(w, r, http.StatusForbidden, "query_code is not the query code printed on a credit report of "+code.String())
+		writeProblem(w, r, http.StatusForbidden, "query_code is not the query code of the credit report issued to "+code.String()+
+			" (the registration authority issues that report to the enterprise; reports anyone can fetch carry none)")
 		return
 	}
 	eng, ok := s.engineFor(w, r, code)

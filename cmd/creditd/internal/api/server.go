@@ -198,6 +198,7 @@ func (s *Server) engines() []*scoring.Engine {
 var routeRoles = map[string][]Role{
 	"GET /v1/entities/{uscc}":                   {RoleRegulator, RolePeer},
 	"GET /v1/reports/{uscc}":                    {RolePublic, RoleRegulator, RolePeer, RoleSource},
+	"POST /v1/reports/{uscc}/issue":             {RoleRegulator},
 	"GET /v1/reports/verify/{report_id}":        {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/keys":                              {RolePublic, RoleRegulator, RolePeer, RoleSource},
 	"GET /v1/openapi.json":                      {RolePublic, RoleRegulator, RolePeer, RoleSource},
@@ -258,6 +259,7 @@ func newServer(s *Server) *Server {
 	h := map[string]http.HandlerFunc{
 		"GET /v1/entities/{uscc}":                   s.handleEntity,
 		"GET /v1/reports/{uscc}":                    s.handleReport,
+		"POST /v1/reports/{uscc}/issue":             s.handleReportIssue,
 		"GET /v1/reports/verify/{report_id}":        s.handleVerify,
 		"GET /v1/keys":                              s.handleKeys,
 		"GET /v1/openapi.json":                      s.handleOpenAPI,

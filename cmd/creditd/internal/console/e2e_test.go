@@ -106,8 +106,11 @@ func (b *browserTest) attr(sel, name string) string {
 }
 
 // fileObjection files an objection through the report page's form to an
-// active penalty of the downloaded report, typing the query code printed
-// on it, and returns the objection id and the record id.
+// active penalty of the downloaded report (anyone's: it carries no query
+// code), typing the query code of the report the registration
+// authority's front desk issued to the enterprise (POST
+// /v1/reports/{uscc}/issue, outside the console; saved as the enterprise
+// holds it), and returns the objection id and the record id.
 func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
 	b.t.Helper()
 	raw, err := os.ReadFile(file)
@@ -115,12 +118,22 @@ func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
 		b.t.Fatal(err)
 	}
 	var rep struct {
-		QueryCode string `json:"query_code"`
+		QueryCode *string `json:"query_code"`
 		Subject   struct{ USCC string }
 		Records   []struct{ ID, Category, Status string }
 	}
-	if err := json.Unmarshal(raw, &rep); err != nil || rep.QueryCode == "" {
-		b.t.Fatalf("downloaded report: %v, query code %q", err, rep.QueryCode)
+	if err := json.Unmarshal(raw, &rep); err != nil || rep.QueryCode != nil {
+		b.t.Fatalf("downloaded report: %v, query code %v", err, rep.QueryCode)
+	}
+	issued := filepath.Join(b.t.TempDir(), "issued-"+rep.Subject.USCC+".json")
+	if err := os.WriteFile(issued, b.h.issuedReport(b.t, rep.Subject.USCC), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+	var own struct {
+		QueryCode string `json:"query_code"`
+	}
+	if raw, err = os.ReadFile(issued); err != nil || json.Unmarshal(raw, &own) != nil || len(own.QueryCode) != 16 {
+		b.t.Fatalf("the issued report: %v, query code %q", err, own.QueryCode)
 	}
 	for _, r := range rep.Records {
 		if r.Category == "penalty" && r.Status == "active" {
@@ -134,7 +147,7 @@ func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
 	b.open("/console/report?uscc="+rep.Subject.USCC, rec+"details.file-objection summary")
 	b.do(chromedp.Click(chromedp.CSS(rec + "details.file-objection summary")))
 	b.visible(rec + "input[name=query_code]")
-	b.do(chromedp.SendKeys(chromedp.CSS(rec+"input[name=query_code]"), rep.QueryCode),
+	b.do(chromedp.SendKeys(chromedp.CSS(rec+"input[name=query_code]"), own.QueryCode),
 		chromedp.SendKeys(chromedp.CSS(rec+"textarea[name=reason]"), reason),
 		chromedp.Click(chromedp.CSS(rec+"form button")))
 	b.visible("#filed", "#objection-status", "#objection-due")

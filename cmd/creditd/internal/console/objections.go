@@ -13,12 +13,12 @@ import (
 // queue. Every step goes through the API in process, so the API's checks
 // (query code, open objection, roles) apply unchanged.
 //
-// The query code: the filer must TYPE the query code printed on its
-// report; the console does not pre-fill it from the report it shows.
-// The report page is public (anyone can look up any USCC), so a
-// pre-filled code would let any visitor object to any enterprise's
-// records; typing the code printed on the report the enterprise holds is
-// the proof of holding it that report.md "Objections" asks for.
+// The query code: the filer must TYPE the query code printed on the
+// report the registration authority's front desk issued to the enterprise
+// (POST /v1/reports/{uscc}/issue, report.md "Objections"). No report the
+// console fetches carries it (they are anyone's: anyone can look up any
+// USCC), so there is nothing to pre-fill; the form says where the code
+// comes from (obj.codehelp).
 
 // objectionStatus is the public status of an objection (GET
 // /v1/objections/{id}); the queue adds authority and reason.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,25 +10,53 @@ import (
 	"testing"
 )
 
+// issuedReport is the report the registration authority's front desk
+// issues to the enterprise uscc (POST /v1/reports/{uscc}/issue with a
+// regulator token, outside the console), as the enterprise then holds it:
+// the public edition with its query code.
+func (h *harness) issuedReport(t *testing.T, uscc string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/v1/reports/"+uscc+"/issue", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.regToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("issuing the report to %s: %d %s", uscc, resp.StatusCode, b)
+	}
+	return b
+}
+
 // The objection flow through the console's forms (domain.md §4.8): an
 // enterprise files an objection to an active record of its report with
-// the query code printed on it, follows it by its id (status, due date in
-// working days), a regulator answers it from the queue, and the
-// enterprise sees the answer. Without the CSRF token the form is refused;
-// with a wrong query code the API's refusal is shown and nothing is filed.
-// The public pages of the flow pass the tier deny-list.
+// the query code of the report the front desk issued to it (the report
+// the console shows and downloads, which anyone can, has none), follows
+// it by its id (status, due date in working days), a regulator answers it
+// from the queue, and the enterprise sees the answer. Without the CSRF
+// token the form is refused; with a wrong query code the API's refusal is
+// shown and nothing is filed. The public pages of the flow pass the tier
+// deny-list.
 func TestObjectionFlow(t *testing.T) {
 	h := newHarness(t)
 	ent := h.client(t)
-	_, raw := h.get(t, ent, "/console/report/download?uscc="+h.withPenalty)
 	var rep struct {
 		QueryCode string `json:"query_code"`
 		Records   []struct {
 			ID, Category, Status string
 		} `json:"records"`
 	}
-	if err := json.Unmarshal([]byte(raw), &rep); err != nil || rep.QueryCode == "" {
-		t.Fatalf("report: %v, query code %q", err, rep.QueryCode)
+	if err := json.Unmarshal(h.issuedReport(t, h.withPenalty), &rep); err != nil || len(rep.QueryCode) != 16 {
+		t.Fatalf("issued report: %v, query code %q", err, rep.QueryCode)
+	}
+	if _, dl := h.get(t, ent, "/console/report/download?uscc="+h.withPenalty); !strings.Contains(dl, `"records"`) ||
+		strings.Contains(dl, "query_code") || strings.Contains(dl, rep.QueryCode) {
+		t.Fatal("the console's download (anyone's) must carry no query code")
 	}
 	recID := ""
 	for _, r := range rep.Records {
@@ -41,6 +70,11 @@ func TestObjectionFlow(t *testing.T) {
 	_, page := h.get(t, ent, "/console/report?uscc="+h.withPenalty)
 	if !strings.Contains(page, `name="query_code"`) || strings.Contains(page, rep.QueryCode) {
 		t.Fatal("the report page must ask for the query code and not pre-fill it")
+	}
+	// The form says where the code comes from (the i18n entry, either
+	// language).
+	if !strings.Contains(page, messages["obj.codehelp"][0]) {
+		t.Error("the objection form does not say where the query code comes from")
 	}
 	if !strings.Contains(page, `class="chan-samr"`) || !strings.Contains(page, `id="verify-url"`) {
 		t.Error("report page lacks the channel table or the verification link")

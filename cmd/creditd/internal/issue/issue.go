@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -32,8 +33,9 @@ type Issuer struct {
 	// IDs makes self-verifying report ids (reportid), which the QR code's
 	// verification URL relies on; nil: random ULIDs, which never verify.
 	IDs *reportid.Key
-	// QueryKey derives the query code printed on reports (objection.QueryCode);
-	// nil: reports carry none and objections cannot be filed.
+	// QueryKey derives the query code printed on the reports issued to
+	// their subject (objection.QueryCode, BuildForSubject); nil: no report
+	// carries one and objections cannot be filed.
 	QueryKey []byte
 	// Calendar counts objection deadlines in working days; nil: records
 	// under objection carry no due_on.
@@ -75,8 +77,34 @@ var detailKeys = map[event.Type][]string{
 
 // Build builds the credit report of an entity view (made with its
 // records). The public edition has no assessment (domain.md §2.1: the tier
-// is an internal reference, never published).
+// is an internal reference, never published). Neither edition carries a
+// query code: anyone may fetch the public one (BuildForSubject's does).
 func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *report.Report {
+	return build(v, edition, "", iss, now)
+}
+
+// ErrNoQueryKey is BuildForSubject's error when the issuer has no query
+// key.
+var ErrNoQueryKey = errors.New("the issuer has no query key: reports to the subject cannot carry a query code")
+
+// BuildForSubject builds the public edition issued to the credit subject
+// itself, out of band (the registration authority's front desk, 窗口:
+// the subject's own credit information, which it may query free of
+// charge, Shandong Social Credit Regulation Art. 37, domain.md §6.2). It
+// alone carries the subject's query code (report.md "Objections"), which
+// proves to the objection route (domain.md §4.8) that the filer holds a
+// report issued to the subject, or was given one by it. The code is set
+// before the report id is made, so the id's digest and the signature bind
+// it like any member.
+func BuildForSubject(v *scoring.EntityView, iss *Issuer, now time.Time) (*report.Report, error) {
+	if iss.QueryKey == nil {
+		return nil, ErrNoQueryKey
+	}
+	return build(v, report.EditionPublic, objection.QueryCode(iss.QueryKey, v.USCC), iss, now), nil
+}
+
+// build builds a report of edition with queryCode ("" for none).
+func build(v *scoring.EntityView, edition, queryCode string, iss *Issuer, now time.Time) *report.Report {
 	r := &report.Report{
 		Format:     report.Format,
 		ReportID:   iss.Code + "-" + newULID(now),
@@ -88,14 +116,12 @@ func Build(v *scoring.EntityView, edition string, iss *Issuer, now time.Time) *r
 			USCC: v.USCC.String(), Name: v.Name, Region: v.Region, EntityType: EntityType(v.USCC),
 			RegisteredOn: v.RegisteredOn.String(), Status: report.SubjectActive,
 		},
-		Channel: report.EditionChannel(edition),
-		Records: []report.Record{},
+		Channel:   report.EditionChannel(edition),
+		Records:   []report.Record{},
+		QueryCode: queryCode,
 	}
 	if v.Deregistered {
 		r.Subject.Status = report.SubjectDeregistered
-	}
-	if iss.QueryKey != nil {
-		r.QueryCode = objection.QueryCode(iss.QueryKey, v.USCC)
 	}
 	if edition == report.EditionRegulatory {
 		a := &report.Assessment{AsOf: report.Instant(v.AsOf), Score: int64(v.Score), Tier: v.TierLabel,

@@ -9,7 +9,9 @@
 // where the JSON and the keys are and how to check them, and (Renderer)
 // carries a QR code of the report's verification URL (reportid), for a
 // clerk holding a printout. The verification page that URL opens is
-// RenderVerification's.
+// RenderVerification's. A report issued to its subject (it carries a
+// query code, report.md "Objections") shows the code in a section of its
+// own, to be printed or mailed to the subject; no other page has one.
 package reportpage
 
 import (
@@ -48,7 +50,7 @@ type view struct {
 	R          *report.Report
 	Records    []recordView
 	Regulatory bool
-	JSONPath   string // the path of the signed JSON on the issuing service
+	JSONPath   string // the request of the signed JSON on the issuing service
 	VerifyURL  string // the verification URL; "" without a QR code
 	QR         template.HTML
 }
@@ -82,7 +84,7 @@ type Renderer struct {
 // The QR code is an inline SVG: the page still fetches nothing.
 func (p Renderer) Render(w io.Writer, r *report.Report) error {
 	v := view{R: r, Regulatory: r.Edition == report.EditionRegulatory && r.Assessment != nil,
-		JSONPath: "/v1/reports/" + r.Subject.USCC}
+		JSONPath: "GET /v1/reports/" + r.Subject.USCC}
 	if p.PublicURL != "" && r.Signature != nil {
 		u, err := reportid.URL(p.PublicURL, r)
 		if err != nil {
@@ -93,8 +95,12 @@ func (p Renderer) Render(w io.Writer, r *report.Report) error {
 		}
 		v.VerifyURL = u
 	}
-	if r.Edition == report.EditionRegulatory {
+	switch {
+	case r.Edition == report.EditionRegulatory:
 		v.JSONPath += "?edition=regulatory"
+	case r.QueryCode != "":
+		// The subject's own copy: only the issuing route carries its code.
+		v.JSONPath = "POST /v1/reports/" + r.Subject.USCC + "/issue"
 	}
 	for _, rec := range r.Records {
 		v.Records = append(v.Records, recordView{Record: rec, Detail: summarizeDetail(rec.Detail)})

@@ -162,6 +162,33 @@ func TestRenderEscapes(t *testing.T) {
 	}
 }
 
+// The copy issued to the subject shows its query code, in its own
+// section, and names the route that issues it as the JSON's source; the
+// pages of reports anyone can fetch (no code) have no such section.
+func TestRenderQueryCode(t *testing.T) {
+	const code = "9VGDDSHYJ1WDNVMD"
+	r := testReport(t, report.EditionPublic)
+	r.QueryCode = code
+	var own, pub bytes.Buffer
+	if err := Render(&own, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(&pub, testReport(t, report.EditionPublic)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<dd class="wide mono" id="query-code">` + code + `</dd>`, "异议查询码",
+		"POST /v1/reports/91370200MA3C5KQB07/issue", "公开查询的报告不含查询码"} {
+		if !strings.Contains(own.String(), want) {
+			t.Errorf("the subject's page lacks %q", want)
+		}
+	}
+	for _, leak := range []string{code, "query-code", "查询码", "/issue"} {
+		if strings.Contains(pub.String(), leak) {
+			t.Errorf("the public page shows %q", leak)
+		}
+	}
+}
+
 func TestRenderUnsignedAndEmpty(t *testing.T) {
 	r := testReport(t, report.EditionPublic)
 	r.Signature = nil
