@@ -476,8 +476,9 @@ type TierStat struct {
 	// Found counts inspections that found problems: problem_found or
 	// corrected (a problem found and corrected on the spot).
 	Found int
-	// Adverse counts Found plus refused and unreachable: every result but
-	// no_problem (domain.md §8 counts unreachable as a finding too).
+	// Adverse counts Found plus refused and unreachable: the findings of
+	// models/event.Finding, every result but no_problem (domain.md §8
+	// counts unreachable as a finding too).
 	Adverse int
 	// ByResult counts inspections per result wire value.
 	ByResult map[string]int
@@ -543,7 +544,7 @@ func (e *Engine) TierStats(ctx context.Context, asOf time.Time, regionPrefix str
 				if r.sub == event.ResultProblemFound || r.sub == event.ResultCorrected {
 					a.found[t]++
 				}
-				if r.sub != event.ResultNoProblem {
+				if event.Finding(r.sub) {
 					a.adverse[t]++
 				}
 				if a.by[t] == nil {

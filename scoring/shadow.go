@@ -79,8 +79,9 @@ type Monitoring struct {
 	// Inspections, Found and Adverse count, per challenger tier, the
 	// inspections at or before AsOf under the tier the challenger gave the
 	// entity just before each one (as TierStats does for the champion):
-	// Found = problem_found + corrected, Adverse = every result but
-	// no_problem.
+	// Found = problem_found + corrected, Adverse = the findings
+	// (models/event.Finding: every result but no_problem, the definition
+	// model fit and eval use), the numerator of the challenger hit rate.
 	Inspections, Found, Adverse []int64
 }
 
@@ -219,7 +220,7 @@ func (e *Engine) monitorShard(ctx context.Context, s *shard, T int64, sh *Shadow
 			if r.sub == event.ResultProblemFound || r.sub == event.ResultCorrected {
 				m.Found[t]++
 			}
-			if r.sub != event.ResultNoProblem {
+			if event.Finding(r.sub) {
 				m.Adverse[t]++
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/creditrisk/creditd/models/civil"
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/scoring"
+	"github.com/creditrisk/creditd/scoring/fit"
 )
 
 // modelCutoffs implements
@@ -24,9 +25,12 @@ import (
 // (00:00 China time; registered and not deregistered entities), chooses
 // the cut-offs that bring the tier shares nearest the model's documented
 // tier_targets (scoring.CutoffsForTargets; domain.md §2.3: regulators plan
-// inspections by tier sizes), writes the model with those cut-offs (to OUT,
-// or stdout) and prints achieved against target shares on stderr. M is a
-// model file or the name of a built-in scheme (national-4, shandong-5).
+// inspections by tier sizes), sets the model's reference score distribution
+// (the drift baseline, decile bands of the same population, fit.Reference,
+// as of the day before DATE) from the same scores, writes the model with
+// those cut-offs and that reference (to OUT, or stdout) and prints achieved
+// against target shares on stderr. M is a model file or the name of a
+// built-in scheme (national-4, shandong-5).
 func modelCutoffs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("model cutoffs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,7 +61,7 @@ func modelCutoffs(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	at := time.Unix(day.Unix(), 0)
-	nm, pop, err := setCutoffs(ctx, ds.eng, m, at)
+	nm, pop, err := setCutoffs(ctx, ds.eng, m, at, day-1)
 	if err != nil {
 		fmt.Fprintln(stderr, "creditctl model cutoffs:", err)
 		return 1
@@ -79,8 +83,10 @@ func modelCutoffs(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 // setCutoffs scores eng's population at asOf and returns a copy of m with
-// the cut-offs that meet m's tier targets on it, and the population.
-func setCutoffs(ctx context.Context, eng *scoring.Engine, m *scoring.Model, asOf time.Time) (*scoring.Model, []scoring.Scored, error) {
+// the cut-offs that meet m's tier targets on it and its score distribution
+// as the reference (dated refDay, the last day before asOf), and the
+// population.
+func setCutoffs(ctx context.Context, eng *scoring.Engine, m *scoring.Model, asOf time.Time, refDay civil.Date) (*scoring.Model, []scoring.Scored, error) {
 	pop, err := eng.Population(ctx, asOf)
 	if err != nil {
 		return nil, nil, err
@@ -91,6 +97,11 @@ func setCutoffs(ctx context.Context, eng *scoring.Engine, m *scoring.Model, asOf
 	}
 	nm := *m
 	nm.Cutoffs = cuts
+	scores := make([]int32, len(pop))
+	for i, p := range pop {
+		scores[i] = p.Score
+	}
+	nm.Reference = fit.Reference(scores, refDay.String())
 	if err := nm.Validate(); err != nil {
 		return nil, nil, err
 	}

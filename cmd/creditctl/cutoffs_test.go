@@ -181,6 +181,7 @@ func TestModelCutoffsCommand(t *testing.T) {
 				t.Errorf("%s tier %s: %.1f %%, target %.1f %% (cut-offs %v)", scheme, ts.Tier, 100*got, 100*m.TierTargets[i], m.Cutoffs)
 			}
 		}
+		checkReference(t, scheme, m, eng, asOf, st.Entities)
 	}
 	// A model without targets, and missing flags.
 	noTargets := filepath.Join(dir, "none.json")
@@ -196,5 +197,28 @@ func TestModelCutoffsCommand(t *testing.T) {
 	}
 	if code := cmdModel(context.Background(), []string{"cutoffs", "--model", "national-4", "--data", events, "--as-of", "1 Oct"}, &out, &errb); code != 2 {
 		t.Errorf("bad date: exit %d", code)
+	}
+}
+
+// checkReference: the written reference is the drift baseline of the same
+// population (the day before --as-of): its entity count is the
+// population's, and the engine's scores counted into its bands give back
+// its shares (PSI 0 against itself), with at least five bands.
+func checkReference(t *testing.T, scheme string, m *scoring.Model, eng *scoring.Engine, asOf time.Time, entities int) {
+	t.Helper()
+	ref := m.Reference
+	if ref == nil || ref.AsOf != "2026-09-30" || ref.Entities != entities || len(ref.Edges) < 4 {
+		t.Fatalf("%s: reference %+v, want as of 2026-09-30 over %d entities in ≥ 5 bands", scheme, ref, entities)
+	}
+	pop, err := eng.Population(context.Background(), asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := make([]int64, len(ref.Edges)+1)
+	for _, p := range pop {
+		counts[ref.Band(p.Score)]++
+	}
+	if psi := scoring.PSI(ref.Shares, scoring.Distribution(counts)); psi > 1e-12 {
+		t.Errorf("%s: PSI of the reference population against its own reference %v", scheme, psi)
 	}
 }

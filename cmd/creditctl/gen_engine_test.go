@@ -190,7 +190,7 @@ func correlations(t *testing.T, opts synth.Options) map[string]float64 {
 			o.court++
 		case event.TypeInspection:
 			o.inspections++
-			if ev.Sub != event.ResultNoProblem {
+			if event.Finding(ev.Sub) {
 				o.findings++
 			}
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/creditrisk/creditd/models/tier"
 	"github.com/creditrisk/creditd/models/uscc"
 	"github.com/creditrisk/creditd/scoring"
-	"github.com/creditrisk/creditd/scoring/fit"
 )
 
 // modelUsage documents "creditctl model".
@@ -30,7 +29,7 @@ const modelUsage = `usage:
 Dates are YYYY-MM-DD (China time), windows [from, until). By default the
 held-out period is the last 365 days of the events and the training (or
 baseline) period everything before it. An inspection "found a problem"
-when its result is anything but no_problem (scoring/fit.Finding).
+when its result is anything but no_problem (models/event.Finding).
 `
 
 // cmdModel implements "creditctl model fit|eval|compare|cutoffs"
@@ -203,7 +202,7 @@ func (ds *dataset) scoreInspections(eng *scoring.Engine, w window) []scoredInspe
 		}
 		t, s, ok := eng.TierAt(in.code, in.at.Add(-time.Second))
 		if ok && t != tier.None {
-			out = append(out, scoredInspection{inspection: in, score: s, tier: t, finding: fit.Finding(in.result)})
+			out = append(out, scoredInspection{inspection: in, score: s, tier: t, finding: event.Finding(in.result)})
 		}
 	}
 	return out

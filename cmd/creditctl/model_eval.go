@@ -333,7 +333,7 @@ func printEval(w io.Writer, r *evalReport) error {
 }
 
 // truthByTier reads a synthetic province's truth and averages the true
-// probability of a finding (the same definition, fit.Finding) per tier at t.
+// probability of a finding (the same definition, event.Finding) per tier at t.
 func truthByTier(ctx context.Context, eng *scoring.Engine, path string, t time.Time) ([]truthReport, error) {
 	f, err := os.Open(path)
 	if err != nil {

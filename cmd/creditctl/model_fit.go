@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/scoring"
 	"github.com/creditrisk/creditd/scoring/fit"
 )
@@ -253,7 +254,7 @@ func (ds *dataset) design(w window) []fit.Observation {
 			continue
 		}
 		if x, ok := ds.eng.FeatureWeights(in.code, in.at.Add(-time.Second)); ok {
-			obs = append(obs, fit.Observation{X: x, Finding: fit.Finding(in.result)})
+			obs = append(obs, fit.Observation{X: x, Finding: event.Finding(in.result)})
 		}
 	}
 	return obs

@@ -165,7 +165,9 @@ func checkMonitoring(t *testing.T, d *monitor.Doc, a, b *scoring.Engine, codes [
 		}
 		inspections += l.Inspections
 		if l.Inspections > 0 {
-			rate := float64(l.Found) / float64(l.Inspections)
+			// The hit rate counts findings (models/event.Finding: Adverse),
+			// the definition model fit and eval use, not problems found.
+			rate := float64(l.Adverse) / float64(l.Inspections)
 			if ct.HitRate == nil || math.Abs(*ct.HitRate-rate) > 1e-12 || !(*ct.HitRateLow <= rate && rate <= *ct.HitRateHigh) ||
 				*ct.HitRateLow < 0 || *ct.HitRateHigh > 1 {
 				t.Errorf("tier %s hit rate %v [%v, %v], want %v inside", l.Tier, ct.HitRate, ct.HitRateLow, ct.HitRateHigh, rate)

@@ -194,8 +194,7 @@ func RuleFor(t event.Type, sub uint8, on civil.Date) Rule {
 		return Rule{Public: true, Until: on.AddYears(3) - 1, SAMRUntil: civil.NoDate,
 			NotRepairable: "a commitment is not a negative record; repair its breach"}
 	case event.TypeInspection:
-		neg := sub == event.ResultProblemFound || sub == event.ResultRefused || sub == event.ResultUnreachable || sub == event.ResultCorrected
-		return Rule{Negative: neg, Public: true, Until: on.AddYears(3) - 1, SAMRUntil: civil.NoDate,
+		return Rule{Negative: event.Finding(sub), Public: true, Until: on.AddYears(3) - 1, SAMRUntil: civil.NoDate,
 			NotRepairable: "an inspection result is a finding of fact; it ends with its publicity period"}
 	case event.TypeAnnualReport, event.TypeHonor:
 		return Rule{Public: true, Until: on.AddYears(3) - 1, SAMRUntil: civil.NoDate,

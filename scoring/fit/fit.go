@@ -24,28 +24,10 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
-
-	"github.com/creditrisk/creditd/models/event"
 )
 
-// Finding is the one definition of "the inspection found a problem" used
-// by fit, eval and compare: every result but no_problem. domain.md §8
-// counts as "no finding" only 未发现问题 (no problem), F (no business
-// activity in scope) and the status codes 9–12, none of which is an
-// inspection result of the event vocabulary; unreachable (§3.7 code 6)
-// and refusal (code 8) are findings that lead to listing (条例 Art. 15,
-// 17), and corrected (code E) is a problem found. The synthetic province
-// draws its inspection hits with the same definition (feeds/synth).
-func Finding(result uint8) bool {
-	switch result {
-	case event.ResultCorrected, event.ResultProblemFound, event.ResultRefused, event.ResultUnreachable:
-		return true
-	}
-	return false
-}
-
 // Observation is one inspection: the entity's feature weights just before
-// it, and whether it found a problem (Finding).
+// it, and whether it found a problem (models/event.Finding).
 type Observation struct {
 	X       []float64
 	Finding bool

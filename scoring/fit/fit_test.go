@@ -150,12 +150,3 @@ func TestRefit(t *testing.T) {
 		t.Error("refit changed the input model")
 	}
 }
-
-// domain.md §8: only no_problem is "no finding" among the results.
-func TestFinding(t *testing.T) {
-	for r, want := range map[uint8]bool{0: false, 1: false, 2: true, 3: true, 4: true, 5: true, 6: false} {
-		if Finding(r) != want {
-			t.Errorf("Finding(%d) = %v, want %v", r, !want, want)
-		}
-	}
-}

@@ -41,7 +41,7 @@ type TierLine struct {
 	Inspections   *int64 `json:"inspections,omitempty"`
 	ProblemsFound *int64 `json:"problems_found,omitempty"`
 	Adverse       *int64 `json:"adverse,omitempty"`
-	// HitRate = problems_found / inspections with its Wilson 95 %
+	// HitRate = adverse / inspections with its Wilson 95 %
 	// interval; null without inspections.
 	HitRate     *float64 `json:"hit_rate,omitempty"`
 	HitRateLow  *float64 `json:"hit_rate_low,omitempty"`
@@ -95,7 +95,8 @@ const Definition = "A monitoring scan evaluates every registered, not deregister
 	"(the --model that sets tiers, reports and draws) and, in shadow, the challenger (--challenger), which changes nothing. " +
 	"agreement.counts[i][j] = entities in champion tier i and challenger tier j. Challenger inspections are counted under the " +
 	"tier the challenger gave the entity just before each inspection; problems_found = problem_found + corrected; " +
-	"hit_rate = problems_found / inspections with a Wilson 95% interval. drift.psi = population stability index of the " +
+	"adverse = the findings, every result but no_problem (problem_found, corrected, refused, unreachable: domain.md §8, " +
+	"the definition creditctl model fit and eval use); hit_rate = adverse / inspections with a Wilson 95% interval. drift.psi = population stability index of the " +
 	"score distribution over the reference's bands against the reference in the model artifact (empty bands floored at " +
 	"1e-4); level: stable below 0.1, watch below 0.25, alert from 0.25; null when the artifact has no reference."
 
@@ -233,8 +234,8 @@ func (m *ModelDoc) finish() {
 		t := &m.Tiers[i]
 		t.HitRate, t.HitRateLow, t.HitRateHigh = nil, nil, nil
 		if t.Inspections != nil && *t.Inspections > 0 {
-			lo, hi := chsink.Wilson(*t.ProblemsFound, *t.Inspections)
-			t.HitRate = ptr(float64(*t.ProblemsFound) / float64(*t.Inspections))
+			lo, hi := chsink.Wilson(*t.Adverse, *t.Inspections)
+			t.HitRate = ptr(float64(*t.Adverse) / float64(*t.Inspections))
 			t.HitRateLow, t.HitRateHigh = &lo, &hi
 		}
 	}

@@ -23,15 +23,17 @@ func TestLevelBoundaries(t *testing.T) {
 
 // part is a Doc of a hand-made scan part: a champion of two tiers
 // (A, B) with a reference of two bands (shares 0.5/0.5), a challenger of
-// tiers A, B without a reference.
-func part(entA, entB int64, bandLo, bandHi int64, agree [][]int64, insp, found []int64) *Doc {
+// tiers A, B without a reference. findings counts the challenger's
+// inspections with a finding (adverse); half of them (rounded down) are
+// problems found, so a hit rate computed from problems_found would differ.
+func part(entA, entB int64, bandLo, bandHi int64, agree [][]int64, insp, findings []int64) *Doc {
 	ref := &scoring.ScoreReference{AsOf: "2026-01-01", Entities: 10, Edges: []int32{600}, Shares: []float64{0.5, 0.5}}
 	d := &Doc{AsOf: "2026-12-01T00:00:00Z", Entities: entA + entB}
 	d.Champion = ModelDoc{Model: "champ", TierScheme: "x", Tiers: []TierLine{{Tier: "A", Entities: entA}, {Tier: "B", Entities: entB}},
 		Drift: driftDoc(ref, []int64{bandLo, bandHi})}
 	var ct []TierLine
 	for i, l := range []string{"A", "B"} {
-		ct = append(ct, TierLine{Tier: l, Entities: agree[0][i] + agree[1][i], Inspections: ptr(insp[i]), ProblemsFound: ptr(found[i]), Adverse: ptr(found[i])})
+		ct = append(ct, TierLine{Tier: l, Entities: agree[0][i] + agree[1][i], Inspections: ptr(insp[i]), ProblemsFound: ptr(findings[i] / 2), Adverse: ptr(findings[i])})
 	}
 	d.Challenger = &ModelDoc{Model: "chall", TierScheme: "x", Tiers: ct, Drift: driftDoc(nil, nil)}
 	d.Agreement = &AgreementDoc{ChampionTiers: []string{"A", "B"}, ChallengerTiers: []string{"A", "B"}, Counts: agree}
@@ -63,10 +65,11 @@ func TestDocAddFinish(t *testing.T) {
 	if a.Agreement.Agreeing != 16 || *a.Agreement.AgreementRate != 0.8 || a.Agreement.Counts[1][0] != 2 {
 		t.Fatalf("agreement %+v", a.Agreement)
 	}
-	// Challenger A: 20 inspections, 4 found → 0.2, Wilson 95 %
-	// [0.0807, 0.4160]; B: 4 inspections, 2 found → 0.5.
+	// Challenger A: 20 inspections, 4 findings (adverse; 0 + 1 problems
+	// found) → 0.2, Wilson 95 % [0.0807, 0.4160]; B: 4 inspections, 2
+	// findings (1 problem found) → 0.5.
 	ca := a.Challenger.Tiers[0]
-	if *ca.Inspections != 20 || *ca.HitRate != 0.2 || math.Abs(*ca.HitRateLow-0.0807) > 5e-4 || math.Abs(*ca.HitRateHigh-0.4160) > 5e-4 {
+	if *ca.Inspections != 20 || *ca.ProblemsFound != 1 || *ca.HitRate != 0.2 || math.Abs(*ca.HitRateLow-0.0807) > 5e-4 || math.Abs(*ca.HitRateHigh-0.4160) > 5e-4 {
 		t.Fatalf("challenger A %+v low %v high %v", ca, *ca.HitRateLow, *ca.HitRateHigh)
 	}
 	if cb := a.Challenger.Tiers[1]; *cb.HitRate != 0.5 || cb.Entities != 12 {

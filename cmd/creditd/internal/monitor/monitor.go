@@ -112,7 +112,7 @@ func New(o Options) (*Monitor, error) {
 		"champion_tier", "challenger_tier")
 	m.challInsp = gv("creditd_challenger_inspections", "Inspections per challenger tier just before each, at the latest scan.", "challenger_tier")
 	m.challFound = gv("creditd_challenger_problems_found", "Inspections that found problems (problem_found, corrected) per challenger tier.", "challenger_tier")
-	m.challRate = gv("creditd_challenger_hit_rate", "Hit rate per challenger tier with its Wilson 95% interval (bound: estimate, low, high).",
+	m.challRate = gv("creditd_challenger_hit_rate", "Hit rate (findings: every result but no_problem, models/event.Finding) per challenger tier with its Wilson 95% interval (bound: estimate, low, high).",
 		"challenger_tier", "bound")
 	return m, nil
 }

@@ -29,6 +29,7 @@ func ChallengerModels(t testing.TB) (champ, chall *scoring.Model) {
 	chall, _ = scoring.DefaultModel("national-4")
 	chall.ID = "national-4-pdo27"
 	chall.Scaling.PDO = 27
+	chall.Reference = nil // the built-in model's reference is of its own scaling
 	for i := range chall.Features {
 		f := &chall.Features[i]
 		f.Points = int(math.Round(-f.LogOdds * 27 / math.Ln2))
