@@ -113,7 +113,8 @@ func BenchmarkSinglePass(b *testing.B) {
 	sizes := func(Nt []int64) ([]int64, error) { return SampleSizes(&req.Allocation, vals, Nt), nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		sp, err := runSinglePass(context.Background(), src, p, &opts, ratio, keepSigmas, sizes)
+		mem, _ := (*Arena)(nil).take(1)
+		sp, err := runSinglePass(context.Background(), src, p, &opts, mem, ratio, keepSigmas, sizes)
 		if err != nil || !sp.ok {
 			b.Fatal(err, sp.ok)
 		}

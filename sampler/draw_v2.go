@@ -133,7 +133,9 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
 	var roundWarn []string
-	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
+	mem, release := opts.Arena.take(opts.Workers)
+	defer release()
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, mem, sigmas, st, func(Nt []int64) ([]int64, error) {
 		var nt []int64
 		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
@@ -156,7 +158,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, pop, &in.BlindKey)
+		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, mem, pop, &in.BlindKey)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
 			cancel()

@@ -230,7 +230,10 @@ type segResult struct {
 // With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
 // the tier index XOR the line's mask byte (spec "Population file and
 // digest"); without one they are v1's `USCC,TIER\n`.
-func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
+//
+// mem provides the sort buffers (one per worker) and the segments' line
+// buffers, which go back to it afterwards.
+func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, mem *drawMem, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
 	segs := pop.segments()
 	sorted := make([]chan struct{}, len(pop.prefixes))
 	for b := range sorted {
@@ -255,11 +258,20 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 		slots[i] = make(chan segResult, 1)
 	}
 	free := make(chan []byte, window+workers)
+	for len(mem.lines) > 0 && len(free) < cap(free) {
+		free <- mem.lines[len(mem.lines)-1]
+		mem.lines = mem.lines[:len(mem.lines)-1]
+	}
+	defer func() { // the buffers not in flight go back to mem
+		for len(free) > 0 {
+			mem.lines = append(mem.lines, <-free)
+		}
+	}()
 	var next atomic.Int64
 	wg := &group{stop: cancel}
-	for range workers {
+	for wi := range workers {
+		sb := &mem.sorts[wi]
 		wg.Go(func() {
-			var sb sortBuffers
 			for {
 				select {
 				case <-tokens:
@@ -271,7 +283,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 					return
 				}
 				if b := segs[i].bucket; segs[i].lo == 0 && segs[i].chunk <= 0 {
-					sortBucket(pop, int(b), &sb)
+					sortBucket(pop, int(b), sb)
 					close(sorted[b])
 				} else {
 					select {

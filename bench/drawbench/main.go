@@ -50,6 +50,7 @@ func main() {
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
 		verify     = flag.Bool("verify", false, "also time the verification of the last run's record and population (v2: the auditor's and the public verification)")
 		v1         = flag.Bool("v1", false, "run draw/v1 (sampler.Draw) instead of draw/v2 (sampler.DrawV2)")
+		fresh      = flag.Bool("fresh", false, "give every draw fresh memory (no sampler.Arena kept across the runs, as before the Arena)")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -85,6 +86,11 @@ func main() {
 		req.ExcludeSelectedWithinDays, req.MaxInspectionsPerYear = 30, 2
 	}
 	opts := sampler.Options{Workers: *workers}
+	if !*fresh {
+		// a service's Sampler keeps one Arena: run 1 is a first draw
+		// (fresh memory), later runs reuse its memory
+		opts.Arena = new(sampler.Arena)
+	}
 
 	// the hashing floor: SHA-256(K || USCC) for each eligible entity, over
 	// the same partitions and cores
@@ -132,7 +138,7 @@ func main() {
 	fmt.Printf("machine: %s, GOMAXPROCS %d, workers %d\n", cpuModel(), runtime.GOMAXPROCS(0), *workers)
 	fmt.Printf("province: %d entities, pool %d, k %d, department %q, allocation %s\n\n", len(units), len(pool), *perEntity, *department, allocName(req))
 	fmt.Printf("wall and CPU (user+sys) times; the draw's phases are wall times (population and assignment overlap); count is 0 in the single pass\n")
-	fmt.Printf("%-4s %9s %9s %7s | %9s %9s %7s | %8s %8s %8s %8s | %8s %8s %8s\n", "run", "floor", "draw", "ratio", "floorCPU", "drawCPU", "ratio", "count", "select", "popul.", "assign", "peak MB", "alloc MB", "faults")
+	fmt.Printf("%-4s %9s %9s %7s | %9s %9s %7s | %8s %8s %8s %8s | %8s %8s %8s %s\n", "run", "floor", "draw", "ratio", "floorCPU", "drawCPU", "ratio", "count", "select", "popul.", "assign", "peak MB", "alloc MB", "faults", "memory")
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -189,12 +195,19 @@ func main() {
 			f.Close()
 		}
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
-		fmt.Printf("%-4d %9s %9s %6.2fx | %9s %9s %6.2fx | %8s %8s %8s %8s | %8.0f %8.0f %8d\n", run,
+		memory := "fresh"
+		if opts.Arena != nil {
+			memory = "arena, first draw"
+			if opts.Arena.Reused() > 1 {
+				memory = fmt.Sprintf("arena, draw %d", opts.Arena.Reused())
+			}
+		}
+		fmt.Printf("%-4d %9s %9s %6.2fx | %9s %9s %6.2fx | %8s %8s %8s %8s | %8.0f %8.0f %8d %s\n", run,
 			ms(fl), ms(st.Total), float64(st.Total)/float64(fl),
 			ms(flCPU), ms(drawCPU), float64(drawCPU)/float64(flCPU),
 			ms(st.CountTime), ms(st.SelectTime),
 			ms(st.PopulationTime), ms(st.AssignTime),
-			float64(peak-base)/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), faults)
+			float64(peak-base)/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), faults, memory)
 		if run == *runs && recV2 != nil {
 			reportV2(ctx, recV2, st, hashed, popBuf)
 		}
