@@ -36,7 +36,12 @@ type drawMem struct {
 	stratum []cand // one stratum's kept candidates below its limit
 	sorts   []sortBuffers
 	lines   [][]byte // formatted population segments (emitPopulation)
-	uses    int      // draws that used this memory
+	// hashSort's buffers
+	candScratch []cand
+	order       []orderedSel
+	counts      []int32
+	encoded     []byte // the public edition's encoding, hashed for the draw id
+	uses        int    // draws that used this memory
 }
 
 // take returns the scratch for a draw with the given number of workers,

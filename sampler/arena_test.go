@@ -66,12 +66,16 @@ func runV2Arena(t *testing.T, req *draw.Request, units []Unit, workers, parts in
 // get fresh memory; all give the same record.
 func TestArenaBusyGivesFreshMemory(t *testing.T) {
 	units := testUnits(9, 3000, []int{30, 55, 12, 3}, false)
-	req := v2Request(units, 0)
-	req.Seed = fmt.Sprintf("%040x", 9)
+	request := func() *draw.Request { // one each: preparing a request completes it
+		req := v2Request(units, 0)
+		req.Seed = fmt.Sprintf("%040x", 9)
+		return req
+	}
 	arena := new(Arena)
-	want, wantPop, _ := runV2Arena(t, req, units, 2, 4, nil)
+	want, wantPop, _ := runV2Arena(t, request(), units, 2, 4, nil)
 	var wg sync.WaitGroup
 	for range 4 {
+		req := request()
 		wg.Go(func() {
 			got, pop, _ := runV2Arena(t, req, units, 2, 4, arena)
 			if !bytes.Equal(draw.EncodeV2(got), draw.EncodeV2(want)) || !bytes.Equal(pop, wantPop) {

@@ -247,10 +247,10 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 		if int64(len(st)) < sp.nt[t] {
 			return &singlePass{}, nil // too few below the limit: the slow path
 		}
-		slices.SortFunc(st, func(a, b cand) int { return prioCmp(&a.prio, &b.prio) })
+		sortCands(st, mem)
 		sel = append(sel, st[:sp.nt[t]]...)
 	}
-	slices.SortFunc(sel, func(a, b cand) int { return prioCmp(&a.prio, &b.prio) })
+	sortCands(sel, mem)
 	sp.selected = sel
 	sp.popu = chunkedPopulation(ws)
 	sp.ok = true

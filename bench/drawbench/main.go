@@ -50,6 +50,7 @@ func main() {
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
 		verify     = flag.Bool("verify", false, "also time the verification of the last run's record and population (v2: the auditor's and the public verification)")
 		v1         = flag.Bool("v1", false, "run draw/v1 (sampler.Draw) instead of draw/v2 (sampler.DrawV2)")
+		watch      = flag.Bool("peak", true, "sample the heap every 2 ms during the draw for the peak MB column (the sampler goroutine preempts the draw's workers)")
 		fresh      = flag.Bool("fresh", false, "give every draw fresh memory (no sampler.Arena kept across the runs, as before the Arena)")
 	)
 	flag.Parse()
@@ -169,7 +170,10 @@ func main() {
 			}
 			w = f
 		}
-		base, stop := watchHeap()
+		base, stop := uint64(0), func() uint64 { return 0 }
+		if *watch {
+			base, stop = watchHeap()
+		}
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		cpu0, flt0 := cpuTime(), minorFaults()
