@@ -99,8 +99,21 @@ func BenchmarkSelectPass(b *testing.B) {
 }
 
 // BenchmarkSinglePass is the fast path's one scan (counts, population
-// keys, priorities and the kept candidates) on one worker.
+// keys, priorities and the kept candidates) on one worker, with fresh
+// memory and with an Arena's memory from the previous run.
 func BenchmarkSinglePass(b *testing.B) {
+	for _, mode := range []string{"fresh", "arena"} {
+		b.Run(mode, func(b *testing.B) {
+			var arena *Arena
+			if mode == "arena" {
+				arena = new(Arena)
+			}
+			benchSinglePass(b, arena)
+		})
+	}
+}
+
+func benchSinglePass(b *testing.B, arena *Arena) {
 	req := benchRequest()
 	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: tier.National4, k: sha256.Sum256([]byte("k"))}
 	src := &MemSource{Units: benchUnits, Parts: 64}
@@ -114,8 +127,9 @@ func BenchmarkSinglePass(b *testing.B) {
 	sizes := func(Nt []int64) ([]int64, error) { return SampleSizes(&req.Allocation, vals, Nt), nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		mem, _ := (*Arena)(nil).take(1)
+		mem, release := arena.take(1)
 		sp, err := runSinglePass(context.Background(), src, p, &opts, mem, ratio, keepSigmas, sizes)
+		release()
 		if err != nil || !sp.ok {
 			b.Fatal(err, sp.ok)
 		}

@@ -314,6 +314,32 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 			}
 		})
 	}
+	// the writer: w.Write (for a file, a copy into the page cache) runs
+	// beside the hashing of the next segments; a segment's buffer and
+	// token come back once it is written. io.Discard needs no goroutine.
+	var (
+		toWrite   chan []byte
+		written   = make(chan struct{})
+		writeErr  error
+		putBuffer = func(buf []byte) {
+			free <- buf
+			tokens <- struct{}{}
+		}
+	)
+	if w != io.Discard {
+		toWrite = make(chan []byte, window) // at most window segments in flight
+		wg.Go(func() {
+			defer close(written)
+			for buf := range toWrite {
+				if writeErr == nil {
+					if _, writeErr = w.Write(buf); writeErr != nil {
+						cancel()
+					}
+				}
+				putBuffer(buf)
+			}
+		})
+	}
 	h := sha256.New()
 	var total int64
 	var err error
@@ -327,16 +353,23 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 		if err == nil {
 			err = r.err
 		}
-		if err == nil {
-			h.Write(r.buf)
-			total += int64(len(r.buf))
-			_, err = w.Write(r.buf)
-		}
 		if err != nil {
 			break
 		}
-		free <- r.buf
-		tokens <- struct{}{}
+		h.Write(r.buf)
+		total += int64(len(r.buf))
+		if toWrite != nil {
+			toWrite <- r.buf
+			continue
+		}
+		putBuffer(r.buf)
+	}
+	if toWrite != nil {
+		close(toWrite)
+		<-written
+		if writeErr != nil {
+			err = writeErr
+		}
 	}
 	cancel()
 	wg.Wait()
