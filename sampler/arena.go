@@ -1,11 +1,12 @@
 package sampler
 
 // A draw's working memory, kept between draws. A 14M-entity draw needs
-// ~150 MB of pointer-free scratch (the population keys, the kept
-// candidates, the sort and format buffers); allocated fresh for every draw
-// it costs tens of thousands of page faults (first touches, ~19 µs each on
-// the project's VM, bench/RESULTS.md), which is as much CPU as a third of
-// the draw's hashing. An Arena holds that scratch between the draws of a
+// ~250 MB of scratch (the population keys, the kept and selected
+// candidates, the sort and line buffers, the selections and their service
+// order, the public encoding hashed for the draw id); allocated fresh for
+// every draw it costs tens of thousands of page faults (first touches,
+// ~19 µs each on the project's VM, bench/RESULTS.md), which is as much CPU
+// as a third of the draw's hashing. An Arena holds that scratch between the draws of a
 // service (Sampler owns one), sized from the last draw: memory the last
 // draw did not use is dropped when the next one starts.
 //
@@ -15,6 +16,8 @@ package sampler
 import (
 	"cmp"
 	"sync"
+
+	"github.com/creditrisk/creditd/models/draw"
 )
 
 // Arena is working memory reused across draws (Options.Arena). The zero
@@ -41,7 +44,12 @@ type drawMem struct {
 	order       []orderedSel
 	counts      []int32
 	encoded     []byte // the public edition's encoding, hashed for the draw id
-	uses        int    // draws that used this memory
+	// the selection's candidates, the v2 selections and their service
+	// order (the record copies what it keeps from them)
+	selected   []cand
+	selections []draw.Selection
+	orderOut   []orderedSel
+	uses       int // draws that used this memory
 }
 
 // take returns the scratch for a draw with the given number of workers,
@@ -74,6 +82,16 @@ func (a *Arena) Reused() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.mem.uses
+}
+
+// arenaSlice returns (*buf)[:n], zeroed, growing *buf when it is shorter.
+func arenaSlice[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	s := (*buf)[:n]
+	clear(s)
+	return s
 }
 
 // Slab block sizes: 8 MiB of keys, 1 MiB of candidates.

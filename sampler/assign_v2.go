@@ -189,7 +189,7 @@ type orderedSel struct {
 // orderV2 computes S_0 for every selected entity (in parallel) and returns
 // them in the service order: ascending S_0, ties by USCC.
 func (a *permAssigner) orderV2(ctx context.Context, sel []draw.Selection, workers int, mem *drawMem) ([]orderedSel, error) {
-	out := make([]orderedSel, len(sel))
+	out := arenaSlice(&mem.orderOut, len(sel))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := &group{stop: cancel}

@@ -143,7 +143,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	if err != nil {
 		return nil, st, err
 	}
-	sel := make([]draw.Selection, len(pr.sp.selected))
+	sel := arenaSlice(&mem.selections, len(pr.sp.selected))
 	selections(sel, pr.sp.selected)
 	pr.sp.selected = nil
 	register := registerFor(in.Register, r.AsOf, sel)

@@ -214,7 +214,8 @@ func runSinglePass(ctx context.Context, src Source, p *scanParams, opts *Options
 	for t := range nt {
 		total += int(sp.nt[t])
 	}
-	sel := make([]cand, 0, total)
+	sel := slices.Grow(mem.selected[:0], total)
+	defer func() { mem.selected = sel[:0] }()
 	st := mem.stratum
 	defer func() { mem.stratum = st[:0] }()
 	for t := range nt {
