@@ -216,13 +216,20 @@ func BenchmarkSortKeys(b *testing.B) {
 		src[i] = rng.Uint64() >> 10
 	}
 	a := make([]uint64, len(src))
-	var scratch []uint64
-	b.ReportAllocs()
-	for b.Loop() {
-		copy(a, src)
-		sortKeys(a, &scratch, lsdMax)
+	for _, sort := range []struct {
+		name string
+		fn   func([]uint64, *[]uint64)
+	}{{"sortKeys", func(a []uint64, s *[]uint64) { sortKeys(a, s, lsdMax) }}, {"lsd8", lsdSort}, {"lsd11", lsdSort11}} {
+		b.Run(sort.name, func(b *testing.B) {
+			var scratch []uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(a, src)
+				sort.fn(a, &scratch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/key")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/key")
 }
 
 // BenchmarkFormatSegment formats population lines.

@@ -47,6 +47,7 @@ func main() {
 		popFile    = flag.String("population", "", "write the population lines to this file (default: discard; the digest is computed either way)")
 		excl       = flag.Bool("exclusions", false, "exclude entities selected within 30 days and cap at 2 a year, with a ledger of one earlier 2% draw")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the timed draws")
+		profFrom   = flag.Int("profilefrom", 1, "start the CPU profile at this run (2: leave out the first draw, whose Arena is empty)")
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
 		verify     = flag.Bool("verify", false, "also time the verification of the last run's record and population (v2: the auditor's and the public verification)")
 		v1         = flag.Bool("v1", false, "run draw/v1 (sampler.Draw) instead of draw/v2 (sampler.DrawV2)")
@@ -140,15 +141,15 @@ func main() {
 	fmt.Printf("province: %d entities, pool %d, k %d, department %q, allocation %s\n\n", len(units), len(pool), *perEntity, *department, allocName(req))
 	fmt.Printf("wall and CPU (user+sys) times; the draw's phases are wall times (population and assignment overlap); count is 0 in the single pass\n")
 	fmt.Printf("%-4s %9s %9s %7s | %9s %9s %7s | %8s %8s %8s %8s | %8s %8s %8s %s\n", "run", "floor", "draw", "ratio", "floorCPU", "drawCPU", "ratio", "count", "select", "popul.", "assign", "peak MB", "alloc MB", "faults", "memory")
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	for run := 1; run <= *runs; run++ {
+		if *cpuprofile != "" && run == *profFrom {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		runtime.GC()
 		fl, flCPU, hashed := floor()
 		runtime.GC()
