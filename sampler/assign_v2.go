@@ -188,8 +188,8 @@ type orderedSel struct {
 
 // orderV2 computes S_0 for every selected entity (in parallel) and returns
 // them in the service order: ascending S_0, ties by USCC.
-func (a *permAssigner) orderV2(ctx context.Context, sel []draw.Selection, workers int) ([]orderedSel, error) {
-	out := make([]orderedSel, len(sel))
+func (a *permAssigner) orderV2(ctx context.Context, sel []draw.Selection, workers int, mem *drawMem) ([]orderedSel, error) {
+	out := arenaSlice(&mem.orderOut, len(sel))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := &group{stop: cancel}
@@ -210,12 +210,14 @@ func (a *permAssigner) orderV2(ctx context.Context, sel []draw.Selection, worker
 		return nil, err
 	}
 	a.hashes += int64(len(sel))
-	slices.SortFunc(out, func(x, y orderedSel) int {
-		if c := bytes.Compare(x.s0[:], y.s0[:]); c != 0 {
-			return c
-		}
-		return bytes.Compare(x.sel.USCC[:], y.sel.USCC[:])
-	})
+	hashSort(out, &mem.order, &mem.counts, func(o *orderedSel) uint64 { return binary.BigEndian.Uint64(o.s0[:8]) },
+		func(x, y orderedSel) int {
+			if c := bytes.Compare(x.s0[:], y.s0[:]); c != 0 {
+				return c
+			}
+			return bytes.Compare(x.sel.USCC[:], y.sel.USCC[:])
+		})
+	clear(mem.order) // no pointers into this draw's selection kept
 	return out, nil
 }
 

@@ -167,7 +167,9 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	asg := newAssigner(r, 0) // the load cap is set once Σ n_t is known
 	perEntity := int64(asg.maxCandidates())
 	st := &Stats{}
-	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
+	mem, release := opts.Arena.take(opts.Workers)
+	defer release()
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, mem, sigmas, st, func(Nt []int64) ([]int64, error) {
 		nt := SampleSizes(&r.Allocation, vals, Nt)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
 	})
@@ -196,7 +198,7 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, pop, nil)
+		rec.PopulationDigest, st.PopulationBytes, popErr = emitPopulation(ctx, popu, scheme, opts.Workers, mem, pop, nil)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
 			cancel()
@@ -261,7 +263,7 @@ type passResult struct {
 // counting and selection passes, repeated until the Source yields the same
 // population in both (Options.MaxPasses), with the selection proven
 // (falling back to exact heaps).
-func runPasses(ctx context.Context, src Source, params *scanParams, a *draw.Allocation, vals []int64, opts Options, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
+func runPasses(ctx context.Context, src Source, params *scanParams, a *draw.Allocation, vals []int64, opts Options, mem *drawMem, sigmas float64, st *Stats, sizes func([]int64) ([]int64, error)) (*passResult, error) {
 	if !a.IsBudget() {
 		ratio := make([]float64, params.scheme.Len())
 		for t := range ratio {
@@ -269,7 +271,7 @@ func runPasses(ctx context.Context, src Source, params *scanParams, a *draw.Allo
 		}
 		st.Passes++
 		t0 := time.Now()
-		one, err := runSinglePass(ctx, src, params, &opts, ratio, sigmas, sizes)
+		one, err := runSinglePass(ctx, src, params, &opts, mem, ratio, sigmas, sizes)
 		st.SelectTime += time.Since(t0)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/creditrisk/creditd/models/draw"
@@ -98,8 +99,21 @@ func BenchmarkSelectPass(b *testing.B) {
 }
 
 // BenchmarkSinglePass is the fast path's one scan (counts, population
-// keys, priorities and the kept candidates) on one worker.
+// keys, priorities and the kept candidates) on one worker, with fresh
+// memory and with an Arena's memory from the previous run.
 func BenchmarkSinglePass(b *testing.B) {
+	for _, mode := range []string{"fresh", "arena"} {
+		b.Run(mode, func(b *testing.B) {
+			var arena *Arena
+			if mode == "arena" {
+				arena = new(Arena)
+			}
+			benchSinglePass(b, arena)
+		})
+	}
+}
+
+func benchSinglePass(b *testing.B, arena *Arena) {
 	req := benchRequest()
 	p := &scanParams{asOf: req.AsOf.Unix(), filter: &req.Population, scheme: tier.National4, k: sha256.Sum256([]byte("k"))}
 	src := &MemSource{Units: benchUnits, Parts: 64}
@@ -113,7 +127,9 @@ func BenchmarkSinglePass(b *testing.B) {
 	sizes := func(Nt []int64) ([]int64, error) { return SampleSizes(&req.Allocation, vals, Nt), nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		sp, err := runSinglePass(context.Background(), src, p, &opts, ratio, keepSigmas, sizes)
+		mem, release := arena.take(1)
+		sp, err := runSinglePass(context.Background(), src, p, &opts, mem, ratio, keepSigmas, sizes)
+		release()
 		if err != nil || !sp.ok {
 			b.Fatal(err, sp.ok)
 		}
@@ -134,18 +150,45 @@ func BenchmarkDraw(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchUnits)), "ns/entity")
 }
 
-// BenchmarkDrawV2 is a whole draw/v2 draw over 1M entities with all cores.
+// BenchmarkDrawV2 is a whole draw/v2 draw over 1M entities with all cores:
+// with fresh memory for every draw, and with one Arena across the draws
+// (a service's Sampler; the first draw fills it). cpu-ns/entity is the
+// process's CPU time (user+system, page faults included) per entity, to
+// set against PriorityFloor's ns/entity (one core).
 func BenchmarkDrawV2(b *testing.B) {
 	req := benchRequest()
 	src := &MemSource{Units: benchUnits, Parts: 64}
 	in := &V2Inputs{BlindKey: sha256.Sum256([]byte("bench key")), CommittedAt: testAsOf}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := DrawV2(context.Background(), req, src, nil, io.Discard, Options{}, in); err != nil {
-			b.Fatal(err)
-		}
+	for _, mode := range []string{"fresh", "arena"} {
+		b.Run(mode, func(b *testing.B) {
+			opts := Options{}
+			if mode == "arena" {
+				opts.Arena = new(Arena)
+				if _, _, err := DrawV2(context.Background(), req, src, nil, io.Discard, opts, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				if _, _, err := DrawV2(context.Background(), req, src, nil, io.Discard, opts, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(b.N * len(benchUnits))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/entity")
+			b.ReportMetric(float64(processCPU()-cpu0)/n, "cpu-ns/entity")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchUnits)), "ns/entity")
+}
+
+// processCPU is the process's user+system CPU time in nanoseconds.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func BenchmarkVerify(b *testing.B) {
@@ -173,13 +216,20 @@ func BenchmarkSortKeys(b *testing.B) {
 		src[i] = rng.Uint64() >> 10
 	}
 	a := make([]uint64, len(src))
-	var scratch []uint64
-	b.ReportAllocs()
-	for b.Loop() {
-		copy(a, src)
-		sortKeys(a, &scratch, lsdMax)
+	for _, sort := range []struct {
+		name string
+		fn   func([]uint64, *[]uint64)
+	}{{"sortKeys", func(a []uint64, s *[]uint64) { sortKeys(a, s, lsdMax) }}, {"lsd8", lsdSort}, {"lsd11", lsdSort11}} {
+		b.Run(sort.name, func(b *testing.B) {
+			var scratch []uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(a, src)
+				sort.fn(a, &scratch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/key")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/key")
 }
 
 // BenchmarkFormatSegment formats population lines.

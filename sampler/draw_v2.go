@@ -133,7 +133,9 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
 	var roundWarn []string
-	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, sigmas, st, func(Nt []int64) ([]int64, error) {
+	mem, release := opts.Arena.take(opts.Workers)
+	defer release()
+	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, mem, sigmas, st, func(Nt []int64) ([]int64, error) {
 		var nt []int64
 		nt, roundWarn = SampleSizesV2(&r.Allocation, vals, Nt, scheme)
 		return nt, checkWork(nt, perEntity, int64(r.Inspectors.PerEntity), &opts)
@@ -141,7 +143,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	if err != nil {
 		return nil, st, err
 	}
-	sel := make([]draw.Selection, len(pr.sp.selected))
+	sel := arenaSlice(&mem.selections, len(pr.sp.selected))
 	selections(sel, pr.sp.selected)
 	pr.sp.selected = nil
 	register := registerFor(in.Register, r.AsOf, sel)
@@ -151,12 +153,12 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	var (
 		digest         [32]byte
 		popErr, asgErr error
-		order          []orderedSel
+		entries        v2Entries
 	)
 	g := &group{stop: cancel}
 	g.Go(func() {
 		t := time.Now()
-		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, pop, &in.BlindKey)
+		digest, st.PopulationBytes, popErr = emitPopulation(ctx, pr.popu, scheme, opts.Workers, mem, pop, &in.BlindKey)
 		st.PopulationTime = time.Since(t)
 		if popErr != nil {
 			cancel()
@@ -165,11 +167,17 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	g.Go(func() {
 		t := time.Now()
 		a := newPermAssigner(r, register)
-		if order, asgErr = a.orderV2(ctx, sel, opts.Workers); asgErr == nil {
-			asgErr = a.assignAll(ctx, order, r.Inspectors.PerEntity, loadCap(r, len(sel)))
+		order, err := a.orderV2(ctx, sel, opts.Workers, mem)
+		if err == nil {
+			err = a.assignAll(ctx, order, r.Inspectors.PerEntity, loadCap(r, len(sel)))
 		}
 		st.AssignHashes = a.hashes
 		st.AssignTime = time.Since(t)
+		// the record's entries are built here, while the population is
+		// still being written
+		if asgErr = err; err == nil {
+			entries = buildV2Entries(order, scheme)
+		}
 		if asgErr != nil {
 			cancel()
 		}
@@ -188,8 +196,8 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 		KeyCommitment:     draw.KeyCommitment(in.BlindKey),
 		PopulationDigest:  hex.EncodeToString(digest[:]),
 		RegisterConflicts: register,
-		Selected:          make([]draw.V2Selected, len(order)),
-		Tiers:             make([]draw.V2Tier, len(order)),
+		Selected:          entries.selected,
+		Tiers:             entries.tiers,
 		TierStrata:        map[string]draw.V2Stratum{},
 		BlindKey:          hex.EncodeToString(in.BlindKey[:]),
 	}
@@ -199,30 +207,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 		rec.SampleSize += pr.nt[t]
 	}
 	rec.Strata = draw.PublicStrata(&r.Population, rec.TierStrata, nil)
-	// one string holds every selected entity's USCC, region and priority
-	// (substrings share it): a quarter of a million small allocations less,
-	// which matters with a heap of millions of units for the GC to mark
-	// (a Builder's String does not copy)
-	const per = 18 + 6 + 64
-	var text strings.Builder
-	text.Grow(per * len(order))
-	var hx [64]byte
-	for _, o := range order {
-		text.Write(o.sel.USCC[:])
-		text.Write(o.sel.Region[:])
-		hex.Encode(hx[:], o.sel.Priority[:])
-		text.Write(hx[:])
-	}
-	all := text.String()
-	for i, o := range order {
-		s, t := o.sel, all[i*per:(i+1)*per]
-		rec.Selected[i] = draw.V2Selected{USCC: t[:18], Region: t[18:24],
-			Inspectors: s.Inspectors, Unassigned: s.Unassigned, Reason: s.Reason}
-		rec.Tiers[i] = draw.V2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
-		if s.Unassigned > 0 {
-			st.Unassigned++
-		}
-	}
+	st.Unassigned = entries.unassigned
 	// warnings are aggregates only: no entity's tier
 	rec.Warnings = append(strataWarnings(scheme, pr.Nt, pr.nt), roundWarn...)
 	if c := pr.sp.counts.untiered; c > 0 {
@@ -231,7 +216,10 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	if rec.Strata == nil {
 		rec.Warnings = publicWarnings(rec.Warnings, scheme)
 	}
-	pub, err := draw.PublicBytes(draw.EncodeV2(rec.Public()))
+	// the public encoding is only hashed: its buffer is the Arena's
+	enc := draw.AppendV2(mem.encoded[:0], rec.Public())
+	mem.encoded = enc[:0]
+	pub, err := draw.PublicBytes(enc)
 	if err != nil {
 		return nil, st, err
 	}
@@ -240,6 +228,43 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	}
 	st.Total = time.Since(start)
 	return rec, st, nil
+}
+
+// v2Entries are a v2 record's per-entity members, in service order.
+type v2Entries struct {
+	selected   []draw.V2Selected
+	tiers      []draw.V2Tier
+	unassigned int
+}
+
+// buildV2Entries makes the record's selected and tiers entries. One string
+// holds every selected entity's USCC, region and priority (substrings
+// share it): a quarter of a million small allocations less, which matters
+// with a heap of millions of units for the GC to mark (a Builder's String
+// does not copy).
+func buildV2Entries(order []orderedSel, scheme *tier.Scheme) v2Entries {
+	const per = 18 + 6 + 64
+	e := v2Entries{selected: make([]draw.V2Selected, len(order)), tiers: make([]draw.V2Tier, len(order))}
+	var text strings.Builder
+	text.Grow(per * len(order))
+	var line [per]byte
+	for _, o := range order {
+		copy(line[:18], o.sel.USCC[:])
+		copy(line[18:24], o.sel.Region[:])
+		hex.Encode(line[24:], o.sel.Priority[:])
+		text.Write(line[:])
+	}
+	all := text.String()
+	for i, o := range order {
+		s, t := o.sel, all[i*per:(i+1)*per]
+		e.selected[i] = draw.V2Selected{USCC: t[:18], Region: t[18:24],
+			Inspectors: s.Inspectors, Unassigned: s.Unassigned, Reason: s.Reason}
+		e.tiers[i] = draw.V2Tier{USCC: t[:18], Tier: scheme.Labels[s.Tier], Priority: t[24:]}
+		if s.Unassigned > 0 {
+			e.unassigned++
+		}
+	}
+	return e
 }
 
 // publicWarnings drops the warnings that name tiers when the public

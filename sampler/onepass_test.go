@@ -83,7 +83,11 @@ const forceSlow = -1e9
 
 func runV2With(t *testing.T, req *draw.Request, units []Unit, ledger *Ledger, workers, parts int, sigmas float64) (*draw.V2, []byte, *Stats) {
 	t.Helper()
-	opts := Options{Workers: workers}
+	return runV2Opts(t, req, units, ledger, Options{Workers: workers}, parts, sigmas)
+}
+
+func runV2Opts(t *testing.T, req *draw.Request, units []Unit, ledger *Ledger, opts Options, parts int, sigmas float64) (*draw.V2, []byte, *Stats) {
+	t.Helper()
 	opts.EnsureDefaults()
 	p, err := PrepareV2(req, tier.National4, &opts)
 	if err != nil {

@@ -58,6 +58,10 @@ type Options struct {
 	// draw fails with ErrTooLarge at the same point. Default
 	// DefaultMaxAssignments.
 	MaxAssignments int64
+	// Arena, when set, keeps a draw's working memory for the next draw
+	// (no page faults for memory the last draw already touched). A
+	// Sampler sets its own. Default nil: every draw allocates afresh.
+	Arena *Arena
 }
 
 // Default work limits. Rank hashes run at about 10.5M/s on the project's

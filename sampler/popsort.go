@@ -36,8 +36,10 @@ func sortKeys(a []uint64, scratch *[]uint64, lsdLimit int) {
 		insertionSort(a)
 	case len(a) <= 256:
 		slices.Sort(a)
-	case len(a) <= lsdLimit:
+	case len(a) < lsd11Min && len(a) <= lsdLimit:
 		lsdSort(a, scratch)
+	case len(a) <= lsdLimit:
+		lsdSort11(a, scratch)
 	default:
 		msdSort(a, scratch, lsdLimit)
 	}
@@ -83,6 +85,47 @@ func lsdSort(a []uint64, scratch *[]uint64) {
 			b := byte(v >> shift)
 			dst[pos[b]] = v
 			pos[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
+}
+
+// lsd11Min is the smallest bucket sorted on 11-bit digits: a population
+// key has 54 significant bits, 5 passes of 11 bits against 7 of 8, but
+// the six 2048-entry counts cost more than they save on small buckets.
+const lsd11Min = 4096
+
+// lsdSort11 is lsdSort on 11-bit digits.
+func lsdSort11(a []uint64, scratch *[]uint64) {
+	const bits, digits = 11, 6 // 66 ≥ 64 bits
+	var cnt [digits][1 << bits]int32
+	for _, v := range a {
+		for d := range digits {
+			cnt[d][(v>>(bits*d))&(1<<bits-1)]++
+		}
+	}
+	if cap(*scratch) < len(a) {
+		*scratch = make([]uint64, len(a))
+	}
+	src, dst := a, (*scratch)[:len(a)]
+	for d := range digits {
+		c := &cnt[d]
+		shift := uint(bits * d)
+		if int(c[(a[0]>>shift)&(1<<bits-1)]) == len(a) {
+			continue // every key has the same digit
+		}
+		var sum int32
+		for i, n := range c {
+			c[i] = sum
+			sum += n
+		}
+		for _, v := range src {
+			b := (v >> shift) & (1<<bits - 1)
+			dst[c[b]] = v
+			c[b]++
 		}
 		src, dst = dst, src
 	}
@@ -230,7 +273,10 @@ type segResult struct {
 // With a blinding key (draw/v2) the lines are `USCC,XX\n`, XX the hex of
 // the tier index XOR the line's mask byte (spec "Population file and
 // digest"); without one they are v1's `USCC,TIER\n`.
-func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
+//
+// mem provides the sort buffers (one per worker) and the segments' line
+// buffers, which go back to it afterwards.
+func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, workers int, mem *drawMem, w io.Writer, blind *[32]byte) ([32]byte, int64, error) {
 	segs := pop.segments()
 	sorted := make([]chan struct{}, len(pop.prefixes))
 	for b := range sorted {
@@ -255,11 +301,20 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 		slots[i] = make(chan segResult, 1)
 	}
 	free := make(chan []byte, window+workers)
+	for len(mem.lines) > 0 && len(free) < cap(free) {
+		free <- mem.lines[len(mem.lines)-1]
+		mem.lines = mem.lines[:len(mem.lines)-1]
+	}
+	defer func() { // the buffers not in flight go back to mem
+		for len(free) > 0 {
+			mem.lines = append(mem.lines, <-free)
+		}
+	}()
 	var next atomic.Int64
 	wg := &group{stop: cancel}
-	for range workers {
+	for wi := range workers {
+		sb := &mem.sorts[wi]
 		wg.Go(func() {
-			var sb sortBuffers
 			for {
 				select {
 				case <-tokens:
@@ -271,7 +326,7 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 					return
 				}
 				if b := segs[i].bucket; segs[i].lo == 0 && segs[i].chunk <= 0 {
-					sortBucket(pop, int(b), &sb)
+					sortBucket(pop, int(b), sb)
 					close(sorted[b])
 				} else {
 					select {
@@ -302,6 +357,32 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 			}
 		})
 	}
+	// the writer: w.Write (for a file, a copy into the page cache) runs
+	// beside the hashing of the next segments; a segment's buffer and
+	// token come back once it is written. io.Discard needs no goroutine.
+	var (
+		toWrite   chan []byte
+		written   = make(chan struct{})
+		writeErr  error
+		putBuffer = func(buf []byte) {
+			free <- buf
+			tokens <- struct{}{}
+		}
+	)
+	if w != io.Discard {
+		toWrite = make(chan []byte, window) // at most window segments in flight
+		wg.Go(func() {
+			defer close(written)
+			for buf := range toWrite {
+				if writeErr == nil {
+					if _, writeErr = w.Write(buf); writeErr != nil {
+						cancel()
+					}
+				}
+				putBuffer(buf)
+			}
+		})
+	}
 	h := sha256.New()
 	var total int64
 	var err error
@@ -315,16 +396,23 @@ func emitPopulation(ctx context.Context, pop *population, scheme *tier.Scheme, w
 		if err == nil {
 			err = r.err
 		}
-		if err == nil {
-			h.Write(r.buf)
-			total += int64(len(r.buf))
-			_, err = w.Write(r.buf)
-		}
 		if err != nil {
 			break
 		}
-		free <- r.buf
-		tokens <- struct{}{}
+		h.Write(r.buf)
+		total += int64(len(r.buf))
+		if toWrite != nil {
+			toWrite <- r.buf
+			continue
+		}
+		putBuffer(r.buf)
+	}
+	if toWrite != nil {
+		close(toWrite)
+		<-written
+		if writeErr != nil {
+			err = writeErr
+		}
 	}
 	cancel()
 	wg.Wait()

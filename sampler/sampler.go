@@ -27,6 +27,9 @@ type Sampler struct {
 // New returns a Sampler over store. opts are completed with EnsureDefaults.
 func New(store *Store, opts Options) *Sampler {
 	opts.EnsureDefaults()
+	if opts.Arena == nil {
+		opts.Arena = new(Arena)
+	}
 	return &Sampler{store: store, opts: opts, turn: make(chan struct{}, 1)}
 }
 

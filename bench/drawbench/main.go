@@ -47,9 +47,12 @@ func main() {
 		popFile    = flag.String("population", "", "write the population lines to this file (default: discard; the digest is computed either way)")
 		excl       = flag.Bool("exclusions", false, "exclude entities selected within 30 days and cap at 2 a year, with a ledger of one earlier 2% draw")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the timed draws")
+		profFrom   = flag.Int("profilefrom", 1, "start the CPU profile at this run (2: leave out the first draw, whose Arena is empty)")
 		storeDir   = flag.String("store", "", "also time Sampler.Run into a Store in this directory (record and population written and fsynced)")
 		verify     = flag.Bool("verify", false, "also time the verification of the last run's record and population (v2: the auditor's and the public verification)")
 		v1         = flag.Bool("v1", false, "run draw/v1 (sampler.Draw) instead of draw/v2 (sampler.DrawV2)")
+		watch      = flag.Bool("peak", true, "sample the heap every 2 ms during the draw for the peak MB column (the sampler goroutine preempts the draw's workers)")
+		fresh      = flag.Bool("fresh", false, "give every draw fresh memory (no sampler.Arena kept across the runs, as before the Arena)")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -85,6 +88,11 @@ func main() {
 		req.ExcludeSelectedWithinDays, req.MaxInspectionsPerYear = 30, 2
 	}
 	opts := sampler.Options{Workers: *workers}
+	if !*fresh {
+		// a service's Sampler keeps one Arena: run 1 is a first draw
+		// (fresh memory), later runs reuse its memory
+		opts.Arena = new(sampler.Arena)
+	}
 
 	// the hashing floor: SHA-256(K || USCC) for each eligible entity, over
 	// the same partitions and cores
@@ -132,16 +140,16 @@ func main() {
 	fmt.Printf("machine: %s, GOMAXPROCS %d, workers %d\n", cpuModel(), runtime.GOMAXPROCS(0), *workers)
 	fmt.Printf("province: %d entities, pool %d, k %d, department %q, allocation %s\n\n", len(units), len(pool), *perEntity, *department, allocName(req))
 	fmt.Printf("wall and CPU (user+sys) times; the draw's phases are wall times (population and assignment overlap); count is 0 in the single pass\n")
-	fmt.Printf("%-4s %9s %9s %7s | %9s %9s %7s | %8s %8s %8s %8s | %8s %8s %8s\n", "run", "floor", "draw", "ratio", "floorCPU", "drawCPU", "ratio", "count", "select", "popul.", "assign", "peak MB", "alloc MB", "faults")
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
+	fmt.Printf("%-4s %9s %9s %7s | %9s %9s %7s | %8s %8s %8s %8s | %8s %8s %8s %s\n", "run", "floor", "draw", "ratio", "floorCPU", "drawCPU", "ratio", "count", "select", "popul.", "assign", "peak MB", "alloc MB", "faults", "memory")
 	for run := 1; run <= *runs; run++ {
+		if *cpuprofile != "" && run == *profFrom {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		runtime.GC()
 		fl, flCPU, hashed := floor()
 		runtime.GC()
@@ -163,7 +171,10 @@ func main() {
 			}
 			w = f
 		}
-		base, stop := watchHeap()
+		base, stop := uint64(0), func() uint64 { return 0 }
+		if *watch {
+			base, stop = watchHeap()
+		}
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		cpu0, flt0 := cpuTime(), minorFaults()
@@ -189,12 +200,19 @@ func main() {
 			f.Close()
 		}
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
-		fmt.Printf("%-4d %9s %9s %6.2fx | %9s %9s %6.2fx | %8s %8s %8s %8s | %8.0f %8.0f %8d\n", run,
+		memory := "fresh"
+		if opts.Arena != nil {
+			memory = "arena, first draw"
+			if opts.Arena.Reused() > 1 {
+				memory = fmt.Sprintf("arena, draw %d", opts.Arena.Reused())
+			}
+		}
+		fmt.Printf("%-4d %9s %9s %6.2fx | %9s %9s %6.2fx | %8s %8s %8s %8s | %8.0f %8.0f %8d %s\n", run,
 			ms(fl), ms(st.Total), float64(st.Total)/float64(fl),
 			ms(flCPU), ms(drawCPU), float64(drawCPU)/float64(flCPU),
 			ms(st.CountTime), ms(st.SelectTime),
 			ms(st.PopulationTime), ms(st.AssignTime),
-			float64(peak-base)/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), faults)
+			float64(peak-base)/(1<<20), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), faults, memory)
 		if run == *runs && recV2 != nil {
 			reportV2(ctx, recV2, st, hashed, popBuf)
 		}

@@ -17,7 +17,13 @@ import (
 // EncodeV2 returns the canonical encoding of a v2 record (no trailing
 // newline). ParseV2 refuses any document whose bytes differ from it.
 func EncodeV2(r *V2) []byte {
-	b := make([]byte, 0, 4096+len(r.Selected)*96+len(r.Tiers)*120)
+	return AppendV2(nil, r)
+}
+
+// AppendV2 appends the canonical encoding of a v2 record to dst (a
+// caller that encodes many records reuses one buffer).
+func AppendV2(dst []byte, r *V2) []byte {
+	b := slices.Grow(dst, 4096+len(r.Selected)*96+len(r.Tiers)*120)
 	str := func(name, v string) {
 		b = append(b, ',', '"')
 		b = append(b, name...)
