@@ -323,7 +323,7 @@ func TestE2EConsole(t *testing.T) {
 	b.shot("dashboard", "console-dashboard.png")
 	// model monitoring without --challenger: said plainly, PSI part only
 	h.latestScan(t)
-	b.open("/console/reg/models", "#no-challenger", "#psi-champion .nopsi")
+	b.open("/console/reg/models", "#no-challenger", "#psi-champion .psi-value")
 	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#agreement-table").length`)); err != nil || n != 0 {
 		t.Errorf("an agreement table without a challenger (%d, %v)", n, err)
 	}

@@ -64,9 +64,12 @@ func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions
 
 // harnessOptions vary the service: withChallenger is creditd started with
 // --challenger (the built-in model at a PDO of 27, no reference) and a
-// champion whose artifact has a reference, so that its drift is measured.
+// champion whose artifact has a reference, so that its drift is measured;
+// noReference strips the champion's reference, so that drift cannot be
+// computed.
 type harnessOptions struct {
 	withChallenger bool
+	noReference    bool
 }
 
 // challengerModels are the champion with a reference and the challenger
@@ -114,6 +117,9 @@ func newHarnessWith(t *testing.T, ho harnessOptions) *harness {
 	var chall *scoring.Shadow
 	if ho.withChallenger {
 		model, chall = challengerModels(t)
+	}
+	if ho.noReference {
+		model.Reference = nil
 	}
 	exc, err := uscc.NewExceptions(uscc.PilotExceptions...)
 	if err != nil {

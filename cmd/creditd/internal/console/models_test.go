@@ -107,8 +107,8 @@ func TestModelsPageChallenger(t *testing.T) {
 }
 
 // Without --challenger the page says so plainly and shows the PSI part
-// only; the built-in model has no reference, so drift cannot be computed.
-// Anonymous visitors are sent to sign in.
+// only: the built-in model carries its training reference, so the
+// champion's drift is shown. Anonymous visitors are sent to sign in.
 func TestModelsPageNoChallenger(t *testing.T) {
 	h := newHarness(t)
 	c := h.client(t)
@@ -116,17 +116,39 @@ func TestModelsPageNoChallenger(t *testing.T) {
 		t.Errorf("anonymous: %d, want a redirect to sign in", code)
 	}
 	h.signIn(t, c)
-	h.latestScan(t)
+	d := h.latestScan(t)
+	if d.Champion.Drift.PSI == nil {
+		t.Fatalf("the built-in model's drift was not computed: %+v", d.Champion.Drift)
+	}
 	_, page := h.get(t, c, "/console/reg/models?lang=en")
-	for _, s := range []string{`id="no-challenger"`, "started without --challenger", "cannot be computed", "not computable"} {
+	psi := `class="psi-value">` + strconv.FormatFloat(*d.Champion.Drift.PSI, 'f', 4, 64) + "<"
+	for _, s := range []string{`id="no-challenger"`, "started without --challenger", `id="psi-champion"`, psi} {
 		if !strings.Contains(page, s) {
 			t.Errorf("the page lacks %q", s)
 		}
 	}
-	for _, s := range []string{`id="agreement-table"`, `id="psi-challenger"`, `class="psi-value"`} {
+	for _, s := range []string{`id="agreement-table"`, `id="psi-challenger"`, "cannot be computed"} {
 		if strings.Contains(page, s) {
 			t.Errorf("the page without a challenger has %q", s)
 		}
+	}
+}
+
+// A model artifact without a reference (one fitted before references, or
+// written by hand) has no drift: the page says why instead of a number.
+func TestModelsPageNoReference(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{noReference: true})
+	c := h.client(t)
+	h.signIn(t, c)
+	h.latestScan(t)
+	_, page := h.get(t, c, "/console/reg/models?lang=en")
+	for _, s := range []string{`id="no-challenger"`, "cannot be computed", "not computable"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the page lacks %q", s)
+		}
+	}
+	if strings.Contains(page, `class="psi-value"`) {
+		t.Error("a PSI value without a reference")
 	}
 }
 
