@@ -48,7 +48,9 @@ func (h *harness) subjectReports(t *testing.T, format string) int {
 func (h *harness) activePenalty(t *testing.T, code string) string {
 	t.Helper()
 	_, raw := h.get(t, h.client(t), "/console/report/download?uscc="+code)
-	var rep struct{ Records []struct{ ID, Category, Status string } }
+	var rep struct {
+		Records []struct{ ID, Category, Status string }
+	}
 	if err := json.Unmarshal([]byte(raw), &rep); err != nil {
 		t.Fatalf("the public report of %s: %v", code, err)
 	}
