@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func (c *Console) handleIssueForm(w http.ResponseWriter, r *http.Request, v *Vie
 // no query key 503) in the console's language.
 func (c *Console) handleIssue(w http.ResponseWriter, r *http.Request, v *View) {
 	v.Title = v.T("issue.title")
-	f := issueForm{USCC: normUSCC(r.FormValue("uscc"))}
+	f := issueForm{USCC: normUSCC(r.PostFormValue("uscc"))}
 	if f.USCC == "" {
 		f.Error = v.T("issue.empty")
 		c.render(w, v, http.StatusBadRequest, "issue", f)
@@ -95,16 +96,10 @@ func issueRefusal(status int) string {
 	return "issue.failed"
 }
 
-// errNoteSlot is withNote's error when the page has no head or body to
-// put the note in.
-type errNoteSlot string
-
-func (e errNoteSlot) Error() string { return "the report page has no " + string(e) }
-
 // withNote puts the front desk note (template issued-note, in the
 // console's language, shown on screen and not printed) at the top of
 // the printable page's body and its style at the end of its head. On an
-// error page is returned unchanged.
+// error it returns page unchanged.
 func (c *Console) withNote(page []byte, v *View, code string) ([]byte, error) {
 	t := c.tmpl["issue"]
 	var style, note bytes.Buffer
@@ -116,11 +111,11 @@ func (c *Console) withNote(page []byte, v *View, code string) ([]byte, error) {
 	}
 	head := bytes.Index(page, []byte("</head>"))
 	if head < 0 {
-		return page, errNoteSlot("</head>")
+		return page, errors.New("the report page has no </head>")
 	}
 	body := bytes.Index(page[head:], []byte("<body>"))
 	if body < 0 {
-		return page, errNoteSlot("<body>")
+		return page, errors.New("the report page has no <body>")
 	}
 	body += head + len("<body>")
 	out := make([]byte, 0, len(page)+style.Len()+note.Len())

@@ -225,3 +225,25 @@ func TestIssueAtFrontDesk(t *testing.T) {
 		t.Fatalf("objection with the issued code: %d %q", resp.StatusCode, loc)
 	}
 }
+
+// The note goes in after the page's head and at the top of its body, once;
+// a page without them is handed over unchanged, with an error.
+func TestWithNote(t *testing.T) {
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &View{c: c, Lang: "en"}
+	got, err := c.withNote([]byte("<html><head><style>a{}</style></head>\n<body><p>report</p></body></html>"), v, "X1")
+	s := string(got)
+	if err != nil || strings.Count(s, `id="frontdesk-note"`) != 1 || strings.Count(s, ".frontdesk-note { max-width") != 1 ||
+		!strings.Contains(s, "</style><style>") || !strings.Contains(s, `<body><aside class="frontdesk-note"`) ||
+		!strings.Contains(s, "</aside>\n<p>report</p></body></html>") {
+		t.Fatalf("note in a page: %v\n%s", err, s)
+	}
+	for _, page := range []string{"<html><body>no head</body></html>", "<html><head></head>no body</html>"} {
+		if got, err := c.withNote([]byte(page), v, "X1"); err == nil || string(got) != page {
+			t.Errorf("page %q: %v, %q", page, err, got)
+		}
+	}
+}
