@@ -193,12 +193,15 @@ func TestQueryCodeOnlyFromTheIssuedReport(t *testing.T) {
 		fetches = append(fetches, fs...)
 	}
 	// The console's public pages: the report lookup (page and download),
-	// the verifier, the objection form and follow page, draws, peers.
+	// the verifier, the objection form and follow page, draws, peers; and
+	// the front desk page that issues the report (regulators' only, and
+	// only by a post: anyone else is sent to sign in).
 	q := url.QueryEscape(objUSCC)
 	fetches = append(fetches, publicFetch{"/console/", false}, publicFetch{"/console/report?uscc=" + q, false},
 		publicFetch{"/console/report/download?uscc=" + q, false}, publicFetch{"/console/verify", false},
 		publicFetch{"/console/objections", false}, publicFetch{"/console/objections?id=" + url.QueryEscape(objID), false},
-		publicFetch{"/console/draws/verify?id=nope", false}, publicFetch{"/console/peers", false})
+		publicFetch{"/console/draws/verify?id=nope", false}, publicFetch{"/console/peers", false},
+		publicFetch{"/console/reg/issue?uscc=" + q, false})
 	lower := strings.ToLower(qc)
 	for _, f := range fetches {
 		for _, role := range []api.Role{api.RolePublic, api.RolePeer, api.RoleSource} {

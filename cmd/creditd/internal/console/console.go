@@ -3,9 +3,10 @@
 // embedded, no request leaves creditd), Chinese first with English on
 // ?lang=en (remembered in a cookie). Enterprises look up and verify their
 // public report; regulators sign in with a bearer token once and then hold
-// a server-side session (session.go) for the dashboard, entity drill-down
-// and the draw wizard; anyone can verify a published draw; peers read the
-// report format and verify reports.
+// a server-side session (session.go) for the dashboard, entity drill-down,
+// the draw wizard and the front desk (issue.go: an enterprise's own
+// report with its query code); anyone can verify a published draw; peers
+// read the report format and verify reports.
 //
 // The console is a client of the API: every page calls the API's handler
 // in process (backend.go) as the visitor would, anonymously or with the

@@ -238,7 +238,7 @@ func TestMessagesComplete(t *testing.T) {
 		b, _ := os.ReadFile("templates/" + f.Name())
 		src = append(src, string(b))
 	}
-	for _, n := range []string{"console.go", "enterprise.go", "regulator.go", "draws.go", "peers.go", "pages.go", "models.go"} {
+	for _, n := range []string{"console.go", "enterprise.go", "regulator.go", "draws.go", "peers.go", "pages.go", "models.go", "issue.go"} {
 		b, _ := os.ReadFile(n)
 		src = append(src, string(b))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -105,13 +106,73 @@ func (b *browserTest) attr(sel, name string) string {
 	return s
 }
 
+// issueAtFrontDesk is the registration authority's front desk (窗口) in
+// the browser: a regulator, sent to sign in from the entity's page,
+// issues the enterprise code its report from the front desk form (the
+// entity page's link fills in the USCC), reads the query code off the
+// printable page, checks that the clerk's note is on screen and not in
+// print (the page's inline styles apply under its policy), and signs out.
+// It returns the query code, as the enterprise's representative takes it
+// home on paper.
+func (b *browserTest) issueAtFrontDesk(code string) string {
+	b.t.Helper()
+	b.open("/console/reg/entity?uscc="+code, "#signin-form")
+	b.do(chromedp.SendKeys(chromedp.ID("token"), b.h.regToken), chromedp.Click(chromedp.ID("signin-submit")))
+	b.visible("#entity-score", "#entity-issue")
+	b.do(chromedp.Click(chromedp.ID("entity-issue")))
+	b.visible("#issue-form", "#issue-submit")
+	if got, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("issue-uscc"))); got != code {
+		b.t.Errorf("the front desk form is filled with %q, want %q", got, code)
+	}
+	b.shot("issue-form", "")
+	b.do(chromedp.Click(chromedp.ID("issue-submit")))
+	b.visible("#frontdesk-note", "#query-code-box", "#query-code")
+	qc := strings.TrimSpace(b.text("#query-code"))
+	if len(qc) != 16 {
+		b.t.Fatalf("the query code on the issued page: %q", qc)
+	}
+	display := func() string {
+		b.t.Helper()
+		d, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("frontdesk-note")).display`))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return d
+	}
+	media := func(m string) {
+		b.t.Helper()
+		if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m}); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	media("print")
+	if d := display(); d != "none" {
+		b.t.Errorf("the clerk's note prints (display %q): the page's styles do not apply", d)
+	}
+	media("")
+	if d := display(); d != "block" {
+		b.t.Errorf("the clerk's note on screen: display %q", d)
+	}
+	// The printable report (reportpage, what ?format=html gives anyone)
+	// is laid out for A4 and its records table scrolls sideways at phone
+	// width: the front desk prints it from a desk, so it is shot wide only.
+	b.shotAt("issued", "", 1280)
+	b.do(chromedp.Click(chromedp.ID("issue-again")))
+	b.visible("#issue-form", "#signout")
+	if strings.Contains(b.text("main"), qc) {
+		b.t.Error("the front desk form shows the code")
+	}
+	b.do(chromedp.Click(chromedp.ID("signout")))
+	b.visible("#lookup")
+	return qc
+}
+
 // fileObjection files an objection through the report page's form to an
 // active penalty of the downloaded report (anyone's: it carries no query
-// code), typing the query code of the report the registration
-// authority's front desk issued to the enterprise (POST
-// /v1/reports/{uscc}/issue, outside the console; saved as the enterprise
-// holds it), and returns the objection id and the record id.
-func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
+// code), typing queryCode, the query code of the report the registration
+// authority's front desk issued to the enterprise (issueAtFrontDesk), and
+// returns the objection id and the record id.
+func (b *browserTest) fileObjection(file, queryCode, reason string) (id, recID string) {
 	b.t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -125,16 +186,6 @@ func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
 	if err := json.Unmarshal(raw, &rep); err != nil || rep.QueryCode != nil {
 		b.t.Fatalf("downloaded report: %v, query code %v", err, rep.QueryCode)
 	}
-	issued := filepath.Join(b.t.TempDir(), "issued-"+rep.Subject.USCC+".json")
-	if err := os.WriteFile(issued, b.h.issuedReport(b.t, rep.Subject.USCC), 0o600); err != nil {
-		b.t.Fatal(err)
-	}
-	var own struct {
-		QueryCode string `json:"query_code"`
-	}
-	if raw, err = os.ReadFile(issued); err != nil || json.Unmarshal(raw, &own) != nil || len(own.QueryCode) != 16 {
-		b.t.Fatalf("the issued report: %v, query code %q", err, own.QueryCode)
-	}
 	for _, r := range rep.Records {
 		if r.Category == "penalty" && r.Status == "active" {
 			recID = r.ID
@@ -147,7 +198,7 @@ func (b *browserTest) fileObjection(file, reason string) (id, recID string) {
 	b.open("/console/report?uscc="+rep.Subject.USCC, rec+"details.file-objection summary")
 	b.do(chromedp.Click(chromedp.CSS(rec + "details.file-objection summary")))
 	b.visible(rec + "input[name=query_code]")
-	b.do(chromedp.SendKeys(chromedp.CSS(rec+"input[name=query_code]"), own.QueryCode),
+	b.do(chromedp.SendKeys(chromedp.CSS(rec+"input[name=query_code]"), queryCode),
 		chromedp.SendKeys(chromedp.CSS(rec+"textarea[name=reason]"), reason),
 		chromedp.Click(chromedp.CSS(rec+"form button")))
 	b.visible("#filed", "#objection-status", "#objection-due")
@@ -195,7 +246,13 @@ func (b *browserTest) visible(sels ...string) {
 // README image when asked; the page must not scroll sideways at either.
 func (b *browserTest) shot(name, doc string) {
 	b.t.Helper()
-	for _, w := range []int64{1280, 390} {
+	b.shotAt(name, doc, 1280, 390)
+}
+
+// shotAt is shot at the given widths only.
+func (b *browserTest) shotAt(name, doc string, widths ...int64) {
+	b.t.Helper()
+	for _, w := range widths {
 		b.do(chromedp.EmulateViewport(w, 900))
 		over, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`))
 		if err != nil || over {
@@ -288,7 +345,9 @@ func TestE2EConsole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the download did not arrive: %v", err)
 	}
-	id0, recID := b.fileObjection(file, "the fine was paid before the decision")
+	// the front desk issues the enterprise its report, whose code it types
+	qc := b.issueAtFrontDesk(h.withPenalty)
+	id0, recID := b.fileObjection(file, qc, "the fine was paid before the decision")
 	b.shot("objection", "")
 	b.open("/console/report?uscc="+h.withPenalty, "#records")
 	if st := b.attr(`[id="rec-`+recID+`"] .objection-state`, "data-status"); st != "under_objection" {

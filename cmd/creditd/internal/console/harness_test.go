@@ -35,6 +35,9 @@ type harness struct {
 	con      *Console
 	regToken string
 	srcToken string
+	// peerToken is another province's (the console signs in regulators
+	// only).
+	peerToken string
 	// withPenalty is a USCC with an active penalty record; any is another.
 	withPenalty string
 	clock       *clock
@@ -139,6 +142,8 @@ func newHarnessWith(t *testing.T, ho harnessOptions) *harness {
 			h.regToken = f[1]
 		} else if len(f) == 2 && f[0] == "source" {
 			h.srcToken = f[1]
+		} else if len(f) == 2 && f[0] == "peer" {
+			h.peerToken = f[1]
 		}
 	}
 	k, _, err := signing.LoadOrGenerate(filepath.Join(dirs["keys"], "signing.pem"), "ed25519")

@@ -10,7 +10,10 @@ import "net/http"
 // "measures-slot") and transfer notices ("GET /console/reg/notices") are
 // built in, and so is model monitoring (models.go: "GET
 // /console/reg/models", PSI and champion/challenger agreement from GET
-// /v1/stats/challenger, with a card on the dashboard).
+// /v1/stats/challenger, with a card on the dashboard), and so is the
+// front desk issuing an enterprise its report with the query code
+// (issue.go: "GET/POST /console/reg/issue" over POST
+// /v1/reports/{uscc}/issue).
 //
 // Their message keys go in i18n.go.
 func builtinPages(c *Console) []Page {
@@ -29,6 +32,8 @@ func builtinPages(c *Console) []Page {
 		{Pattern: "POST " + Prefix + "signout", Area: AreaPublic, Handle: c.handleSignOut},
 		{Pattern: "GET " + Prefix + "reg/{$}", Nav: "nav.dash", Link: Prefix + "reg/", Area: AreaRegulator, Handle: c.handleDashboard},
 		{Pattern: "GET " + Prefix + "reg/entity", Nav: "nav.entity", Area: AreaRegulator, Handle: c.handleEntity},
+		{Pattern: "GET " + Prefix + "reg/issue", Nav: "nav.issue", Area: AreaRegulator, Handle: c.handleIssueForm},
+		{Pattern: "POST " + Prefix + "reg/issue", Area: AreaRegulator, Handle: c.handleIssue},
 		{Pattern: "GET " + Prefix + "reg/draws/new", Nav: "nav.draw", Area: AreaRegulator, Handle: c.handleDrawNew},
 		{Pattern: "POST " + Prefix + "reg/draws/preview", Area: AreaRegulator, Handle: c.handleDrawPreview},
 		{Pattern: "POST " + Prefix + "reg/draws/commit", Area: AreaRegulator, Handle: c.handleDrawCommit},
