@@ -154,9 +154,8 @@ func (b *browserTest) issueAtFrontDesk(code string) string {
 		b.t.Errorf("the clerk's note on screen: display %q", d)
 	}
 	// The printable report (reportpage, what ?format=html gives anyone)
-	// is laid out for A4 and its records table scrolls sideways at phone
-	// width: the front desk prints it from a desk, so it is shot wide only.
-	b.shotAt("issued", "", 1280)
+	// is laid out for A4 and stacks each record's cells at phone width.
+	b.shot("issued", "")
 	b.do(chromedp.Click(chromedp.ID("issue-again")))
 	b.visible("#issue-form", "#signout")
 	if strings.Contains(b.text("main"), qc) {
