@@ -116,8 +116,8 @@ func checkAllocation(a *draw.Allocation, vals []int64, s *tier.Scheme, o *Option
 const warningFloorPercent = 3
 
 // strataWarnings returns the record's warnings that follow from the strata.
-func strataWarnings(s *tier.Scheme, N, n []int64) []string {
-	var ws []string
+func strataWarnings(s *tier.Scheme, N, n []int64) []draw.Warning {
+	var ws []draw.Warning
 	var sumN, sumn int64
 	for t := range N {
 		sumN += N[t]
@@ -125,18 +125,14 @@ func strataWarnings(s *tier.Scheme, N, n []int64) []string {
 	}
 	switch {
 	case sumN == 0:
-		ws = append(ws, "the eligible population is empty: nothing was drawn")
+		ws = append(ws, draw.EmptyWarning())
 	case 100*sumn < warningFloorPercent*sumN:
-		// percentage with two decimals, rounded half up
-		bp := (2*sumn*10000 + sumN) / (2 * sumN)
-		ws = append(ws, fmt.Sprintf("the sample is %d.%02d%% of the eligible population (%d of %d), below the %d%% floor for publicity-information spot checks (企业公示信息抽查办法 Art. 4)",
-			bp/100, bp%100, sumn, sumN, warningFloorPercent))
+		ws = append(ws, draw.FloorWarning(sumn, sumN, warningFloorPercent))
 	}
 	for t := 1; t < len(N); t++ {
 		// π_t < π_{t-1}  ⇔  n_t·N_{t-1} < n_{t-1}·N_t (both strata non-empty)
 		if N[t] > 0 && N[t-1] > 0 && mulLess(n[t], N[t-1], n[t-1], N[t]) {
-			ws = append(ws, fmt.Sprintf("after rounding, tier %s's inclusion probability %s is below tier %s's %s",
-				s.Labels[t], draw.PiString(n[t], N[t]), s.Labels[t-1], draw.PiString(n[t-1], N[t-1])))
+			ws = append(ws, draw.OrderWarning(s.Labels[t], n[t], N[t], s.Labels[t-1], n[t-1], N[t-1]))
 		}
 	}
 	return ws

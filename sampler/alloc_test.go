@@ -4,9 +4,9 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/creditrisk/creditd/models/draw"
 	"github.com/creditrisk/creditd/models/tier"
 )
 
@@ -162,20 +162,29 @@ func TestBudgetProperties(t *testing.T) {
 	}
 }
 
+// The strata's warnings, values and text worked out by hand: 10 of 400 is
+// 2.50% (below the 3% floor), 12 of 400 is 3% exactly (no warning), and
+// tier B's 0/3 falls below tier A's 1/10.
 func TestStrataWarnings(t *testing.T) {
 	s := tier.National4
-	ws := strataWarnings(s, []int64{100, 100, 100, 100}, []int64{1, 2, 3, 4})
-	if len(ws) != 1 || !strings.Contains(ws[0], "2.50% of the eligible population (10 of 400)") {
-		t.Fatalf("%q", ws)
-	}
-	if ws := strataWarnings(s, []int64{100, 100, 100, 100}, []int64{3, 3, 3, 3}); len(ws) != 0 {
-		t.Fatalf("3%% exactly warns: %q", ws)
-	}
-	if ws := strataWarnings(s, []int64{0, 0, 0, 0}, []int64{0, 0, 0, 0}); len(ws) != 1 || !strings.Contains(ws[0], "empty") {
-		t.Fatalf("%q", ws)
-	}
-	ws = strataWarnings(s, []int64{10, 3, 10, 10}, []int64{1, 0, 5, 10})
-	if len(ws) != 1 || !strings.Contains(ws[0], "tier B's inclusion probability 0.000000 is below tier A's 0.100000") {
-		t.Fatalf("%q", ws)
+	for _, c := range []struct {
+		N, n []int64
+		want []draw.Warning
+		text []string
+	}{
+		{[]int64{100, 100, 100, 100}, []int64{1, 2, 3, 4},
+			[]draw.Warning{{Code: draw.WarnFloor, Share: 250, Sample: 10, Population: 400, Floor: 3}},
+			[]string{"the sample is 2.50% of the eligible population (10 of 400), below the 3% floor for publicity-information spot checks (企业公示信息抽查办法 Art. 4)"}},
+		{[]int64{100, 100, 100, 100}, []int64{3, 3, 3, 3}, nil, nil},
+		{[]int64{0, 0, 0, 0}, []int64{0, 0, 0, 0},
+			[]draw.Warning{{Code: draw.WarnEmpty}}, []string{"the eligible population is empty: nothing was drawn"}},
+		{[]int64{10, 3, 10, 10}, []int64{1, 0, 5, 10},
+			[]draw.Warning{{Code: draw.WarnOrder, Tier: "B", Pi: 0, Lower: "A", LowerPi: 100000}},
+			[]string{"after rounding, tier B's inclusion probability 0.000000 is below tier A's 0.100000"}},
+	} {
+		ws := strataWarnings(s, c.N, c.n)
+		if !slices.Equal(ws, c.want) || !slices.Equal(draw.Strings(ws), c.text) {
+			t.Errorf("N %v n %v: %+v\n%q", c.N, c.n, ws, draw.Strings(ws))
+		}
 	}
 }

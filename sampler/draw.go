@@ -227,10 +227,11 @@ func execute(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop i
 			st.Unassigned++
 		}
 	}
-	rec.Warnings = strataWarnings(scheme, Nt, nt)
+	ws := strataWarnings(scheme, Nt, nt)
 	if c.untiered > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d registered entities matching the filter had no tier as of as_of and are not in the population", c.untiered))
+		ws = append(ws, draw.UntieredWarning(c.untiered))
 	}
+	rec.Warnings = draw.Strings(ws)
 	rec.DrawID = rec.ComputeID()
 	st.Total = time.Since(start)
 	return rec, st, nil

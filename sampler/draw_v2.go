@@ -78,17 +78,13 @@ func PrepareRequestV2(req *draw.Request, scheme *tier.Scheme, opts *Options) (*d
 // SampleSizesV2 is SampleSizes with the v2 rounding rule: a stratum with
 // N_t > 0 and a positive ratio or weight never gets 0 draws; it gets 1 and
 // a warning (不免抽: a positive rate must not mean probability zero).
-func SampleSizesV2(a *draw.Allocation, vals, N []int64, s *tier.Scheme) ([]int64, []string) {
+func SampleSizesV2(a *draw.Allocation, vals, N []int64, s *tier.Scheme) ([]int64, []draw.Warning) {
 	n := SampleSizes(a, vals, N)
-	var ws []string
+	var ws []draw.Warning
 	for t := range n {
 		if n[t] == 0 && N[t] > 0 && vals[t] > 0 {
 			n[t] = 1
-			kind, v := "ratio", draw.Micro(vals[t]).String()
-			if a.IsBudget() {
-				kind, v = "weight", fmt.Sprint(vals[t])
-			}
-			ws = append(ws, fmt.Sprintf("stratum %s: %s %s of %d rounds to 0; 1 drawn (no tier is silently exempt, 不免抽)", s.Labels[t], kind, v, N[t]))
+			ws = append(ws, draw.RoundUpWarning(s.Labels[t], a.IsBudget(), vals[t], N[t]))
 		}
 	}
 	return n, ws
@@ -132,7 +128,7 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	// worst-case bound as v1's rankings (though a step is a quarter hash)
 	perEntity := int64(newAssigner(r, 0).maxCandidates())
 	st := &Stats{}
-	var roundWarn []string
+	var roundWarn []draw.Warning
 	mem, release := opts.Arena.take(opts.Workers)
 	defer release()
 	pr, err := runPasses(ctx, src, params, &r.Allocation, vals, opts, mem, sigmas, st, func(Nt []int64) ([]int64, error) {
@@ -209,13 +205,14 @@ func executeV2(ctx context.Context, p *Prepared, src Source, ledger *Ledger, pop
 	rec.Strata = draw.PublicStrata(&r.Population, rec.TierStrata, nil)
 	st.Unassigned = entries.unassigned
 	// warnings are aggregates only: no entity's tier
-	rec.Warnings = append(strataWarnings(scheme, pr.Nt, pr.nt), roundWarn...)
+	ws := append(strataWarnings(scheme, pr.Nt, pr.nt), roundWarn...)
 	if c := pr.sp.counts.untiered; c > 0 {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf("%d registered entities matching the filter had no tier as of as_of and are not in the population", c))
+		ws = append(ws, draw.UntieredWarning(c))
 	}
 	if rec.Strata == nil {
-		rec.Warnings = publicWarnings(rec.Warnings, scheme)
+		ws = publicWarnings(ws)
 	}
+	rec.Warnings = draw.Strings(ws)
 	// the public encoding is only hashed: its buffer is the Arena's
 	enc := draw.AppendV2(mem.encoded[:0], rec.Public())
 	mem.encoded = enc[:0]
@@ -269,16 +266,10 @@ func buildV2Entries(order []orderedSel, scheme *tier.Scheme) v2Entries {
 
 // publicWarnings drops the warnings that name tiers when the public
 // edition suppresses its strata (a small or targeted population).
-func publicWarnings(ws []string, s *tier.Scheme) []string {
-	var out []string
+func publicWarnings(ws []draw.Warning) []draw.Warning {
+	var out []draw.Warning
 	for _, w := range ws {
-		named := false
-		for _, l := range s.Labels {
-			if strings.Contains(w, "tier "+l) || strings.Contains(w, "stratum "+l) {
-				named = true
-			}
-		}
-		if !named {
+		if !w.NamesTier() {
 			out = append(out, w)
 		}
 	}

@@ -171,9 +171,9 @@ func TestDrawV2PublicTiersNotRecoverable(t *testing.T) {
 	}
 }
 
-// Round-up under 不免抽 (domain.md §2.2): A at 0.1 % of 166 rounds to 0
-// and gets 1, with a warning; the record verifies.
-func TestDrawV2RoundsUpPositiveRatio(t *testing.T) {
+// roundUpDraw is a v2 request over units with 166 of tier A, at 0.1 % for
+// A: 0.166 rounds to 0.
+func roundUpDraw() ([]Unit, *draw.Request) {
 	var units []Unit
 	as := 0
 	for _, u := range testUnits(24, 3000, []int{30, 55, 12, 3}, false) {
@@ -188,6 +188,13 @@ func TestDrawV2RoundsUpPositiveRatio(t *testing.T) {
 	}
 	req := v2Request(units, 0)
 	req.Allocation = ratios(1000, 20000, 50000, 300000)
+	return units, req
+}
+
+// Round-up under 不免抽 (domain.md §2.2): A at 0.1 % of 166 rounds to 0
+// and gets 1, with a warning; the record verifies.
+func TestDrawV2RoundsUpPositiveRatio(t *testing.T) {
+	units, req := roundUpDraw()
 	rec, pop := drawV2(t, units, req, nil)
 	a := rec.TierStrata["A"]
 	if a.N != 166 || a.N2 != 1 {

@@ -57,7 +57,7 @@ func (s *Sampler) PreviewV2(ctx context.Context, p *Prepared, src Source) (*Prev
 	c := &cp.counts
 	pv := &Preview{TierScheme: scheme.ID, AsOf: r.AsOf, Strata: make([]PreviewStratum, len(Nt)),
 		Excluded: Exclusions{c.notRegistered, c.deregistered, c.filtered, c.untiered, c.recent, c.capped},
-		Warnings: append(strataWarnings(scheme, Nt, nt), roundWarn...)}
+		Warnings: draw.Strings(append(strataWarnings(scheme, Nt, nt), roundWarn...))}
 	for t := range Nt {
 		pv.Strata[t] = PreviewStratum{Tier: scheme.Labels[t], N: Nt[t], N2: nt[t], Pi: draw.PiString(nt[t], Nt[t])}
 		pv.Population += Nt[t]

@@ -64,12 +64,21 @@ type Record struct {
 // PiString formats n/N with 6 decimal places, rounding half up (the rule
 // the spec uses for n_t); N = 0 gives "0.000000".
 func PiString(n, N int64) string {
+	return fixed6(piMicro(n, N))
+}
+
+// piMicro is n/N in micro-units, rounded half up (0 if N ≤ 0).
+func piMicro(n, N int64) Micro {
 	if N <= 0 {
-		return "0.000000"
+		return 0
 	}
 	// floor((2·n·10^6 + N) / (2N)); n ≤ N ≤ 2^40 keeps this below 2^62.
-	micro := (2*n*MicroUnit + N) / (2 * N)
-	return fmt.Sprintf("%d.%06d", micro/MicroUnit, micro%MicroUnit)
+	return Micro((2*n*MicroUnit + N) / (2 * N))
+}
+
+// fixed6 writes m with exactly 6 decimals, as PiString does.
+func fixed6(m Micro) string {
+	return fmt.Sprintf("%d.%06d", int64(m)/MicroUnit, int64(m)%MicroUnit)
 }
 
 // IDPrefix returns the readable part of a draw id:
