@@ -127,17 +127,53 @@ func detailRows(v *View, raw json.RawMessage) []kv {
 		return nil
 	}
 	var out []kv
-	for _, k := range []string{"severity", "decision_no", "amount_yuan", "reason", "case_no", "plan_id", "result", "year",
+	for _, k := range []string{"severity", "decision_no", "amount_yuan", "penalty_types", "restriction_months", "procedure", "sector",
+		"reason", "case_no", "plan_id", "result", "year",
 		"on_time", "commitment_no", "matter", "level", "title", "outcome", "outcome_on", "removed_on", "repaired_by"} {
-		if val, ok := m[k]; ok {
-			s := strings.TrimSpace(strings.Trim(jsonText(val), `"`))
-			if t := v.T("val." + s); t != "val."+s {
-				s = t
-			}
-			out = append(out, kv{v.T("field." + k), s})
+		val, ok := m[k]
+		if !ok {
+			continue
 		}
+		if l, ok := v.attrLabel(k, val); ok {
+			out = append(out, kv{v.T("field." + k), l})
+			continue
+		}
+		s := strings.TrimSpace(strings.Trim(jsonText(val), `"`))
+		if t := v.T("val." + s); t != "val."+s {
+			s = t
+		}
+		out = append(out, kv{v.T("field." + k), s})
 	}
 	return out
+}
+
+// attrLabel shows an enumerated penalty attribute (a string, or a list of
+// them for penalty_types) in the view's language (models/event.AttrLabel);
+// ok is false if any value has no label.
+func (v *View) attrLabel(key string, x any) (string, bool) {
+	var vals []any
+	switch x := x.(type) {
+	case string:
+		vals = []any{x}
+	case []any:
+		vals = x
+	default:
+		return "", false
+	}
+	out := make([]string, 0, len(vals))
+	for _, e := range vals {
+		s, _ := e.(string)
+		zh, en, ok := event.AttrLabel(key, s)
+		if !ok {
+			return "", false
+		}
+		out = append(out, map[bool]string{true: en, false: zh}[v.Lang == "en"])
+	}
+	sep := "、"
+	if v.Lang == "en" {
+		sep = ", "
+	}
+	return strings.Join(out, sep), len(out) > 0
 }
 
 func jsonText(x any) string {

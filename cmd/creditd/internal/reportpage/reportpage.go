@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/creditrisk/creditd/cmd/creditd/internal/reportid"
+	"github.com/creditrisk/creditd/models/event"
 	"github.com/creditrisk/creditd/models/report"
 	"github.com/creditrisk/creditd/models/tier"
 )
@@ -240,6 +241,10 @@ var detailFields = []struct {
 	{"severity", "处罚程度 Severity", map[string]string{"minor": "轻微 minor", "general": "一般 general", "serious": "严重 serious"}},
 	{"decision_no", "决定书文号 Decision no.", nil},
 	{"amount_yuan", "罚款金额 Fine", nil},
+	{"penalty_types", "处罚种类 Penalty types", nil},
+	{"restriction_months", "限制期限（月） Restriction (months)", nil},
+	{"procedure", "处罚程序 Procedure", nil},
+	{"sector", "领域 Sector", nil},
 	{"reason", "原因 Reason", map[string]string{
 		"annual_report_missing":  "未按规定报送年度报告 annual report not filed",
 		"not_publicized":         "未按规定公示信息 information not publicised",
@@ -288,6 +293,8 @@ func summarizeDetail(raw json.RawMessage) []detailItem {
 		text := detailValue(v)
 		if l, ok := f.values[text]; ok {
 			text = l
+		} else if l, ok := attrLabels(f.key, v); ok {
+			text = l
 		}
 		if f.key == "amount_yuan" {
 			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
@@ -305,6 +312,29 @@ func summarizeDetail(raw json.RawMessage) []detailItem {
 		out = append(out, detailItem{Label: k, Value: detailValue(m[k])})
 	}
 	return out
+}
+
+// attrLabels shows an enumerated penalty attribute (a string, or a list
+// of them for penalty_types) by its labels (models/event.AttrLabel),
+// "zh en" per value, joined by "；"; ok is false if any value has none.
+func attrLabels(key string, v json.RawMessage) (string, bool) {
+	var vals []string
+	if json.Unmarshal(v, &vals) != nil {
+		var one string
+		if json.Unmarshal(v, &one) != nil {
+			return "", false
+		}
+		vals = []string{one}
+	}
+	out := make([]string, 0, len(vals))
+	for _, x := range vals {
+		zh, en, ok := event.AttrLabel(key, x)
+		if !ok {
+			return "", false
+		}
+		out = append(out, zh+" "+en)
+	}
+	return strings.Join(out, "；"), len(out) > 0
 }
 
 // detailValue shows one JSON value: strings unquoted, booleans as 是/否,

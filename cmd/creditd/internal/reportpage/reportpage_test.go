@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -246,5 +247,27 @@ func TestHelpers(t *testing.T) {
 		if items[i] != want[i] {
 			t.Errorf("item %d = %v, want %v", i, items[i], want[i])
 		}
+	}
+}
+
+// The penalty attributes of credit-event/v1 (events.md "Penalty
+// attributes") show by their legal terms, several types joined.
+func TestDetailPenaltyAttributes(t *testing.T) {
+	got := summarizeDetail(json.RawMessage(`{"severity":"general","penalty_types":["warning","fine","business_licence_revocation"],"restriction_months":24,"procedure":"simple","sector":"special_equipment","zz":"x"}`))
+	want := []detailItem{
+		{"处罚程度 Severity", "一般 general"},
+		{"处罚种类 Penalty types", "警告 warning；罚款 fine；吊销营业执照 business licence revoked"},
+		{"限制期限（月） Restriction (months)", "24"},
+		{"处罚程序 Procedure", "简易程序 simple procedure"},
+		{"领域 Sector", "特种设备 special equipment"},
+		{"zz", "x"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// an unknown value is shown as written, not dropped
+	got = summarizeDetail(json.RawMessage(`{"penalty_types":["warning","new_kind"]}`))
+	if len(got) != 1 || got[0].Value != `["warning","new_kind"]` {
+		t.Errorf("unknown type: %q", got)
 	}
 }
