@@ -378,7 +378,7 @@ func TestBadLines(t *testing.T) {
 // TestGolden pins the beginning of a tiny stream byte for byte, and the
 // whole histories of a few entities of a larger one chosen for what they
 // show (a penalty repaired in the SAMR channel, a breached commitment
-// repaired, objections referred, upheld and rejected). Run with -update
+// repaired, objections referred, upheld and rejected, a consumer complaint). Run with -update
 // after an intended change of the generator.
 func TestGolden(t *testing.T) {
 	lines, _, _ := run(t, Options{Entities: 12, Days: 900, Seed: 2026, End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)})
@@ -394,7 +394,7 @@ func TestGolden(t *testing.T) {
 // of a few features, in stream order.
 func histories(t *testing.T, lines [][]byte) [][]byte {
 	t.Helper()
-	features := []string{`"channel":"samr"`, `"ref":"APPR-`, `"outcome":"referred"`, `"outcome":"upheld"`, `"outcome":"rejected"`}
+	features := []string{`"channel":"samr"`, `"ref":"APPR-`, `"outcome":"referred"`, `"outcome":"upheld"`, `"outcome":"rejected"`, `"id":"12315-`}
 	pick := map[string]bool{}
 	for _, f := range features {
 		for _, l := range lines {
