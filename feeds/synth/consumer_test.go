@@ -1,11 +1,57 @@
 package synth
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestConsumerComplaintsLeaveOthers: switching consumer complaints on adds
+// complaint lines with 12315 ids and changes no other line, byte for byte,
+// nor the truth (their own random stream and id source, emitted after the
+// day's other events). The golden pins the whole histories of the first
+// three entities with a consumer complaint, checked by check_events.py.
+func TestConsumerComplaintsLeaveOthers(t *testing.T) {
+	opts := Options{Entities: 3000, Days: 1095, Seed: 2026, End: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	off, truthOff, _ := run(t, opts)
+	opts.ConsumerComplaints = true
+	on, truthOn, _ := run(t, opts)
+	var rest [][]byte
+	picked := map[string]bool{}
+	for _, l := range on {
+		if !bytes.Contains(l, []byte(`"id":"12315-`)) {
+			rest = append(rest, l)
+		} else if len(picked) < 3 {
+			picked[usccOf(l)] = true
+		}
+	}
+	if len(rest) == len(on) {
+		t.Fatal("no consumer complaint")
+	}
+	if len(rest) != len(off) {
+		t.Fatalf("%d other lines with consumer complaints, %d without", len(rest), len(off))
+	}
+	for k := range off {
+		if !bytes.Equal(rest[k], off[k]) {
+			t.Fatalf("line %d changed:\nwith    %s\nwithout %s", k+1, rest[k], off[k])
+		}
+	}
+	for code, tr := range truthOff {
+		if truthOn[code] != tr {
+			t.Fatalf("truth of %s changed", code)
+		}
+	}
+	var hist [][]byte
+	for _, l := range on {
+		if picked[usccOf(l)] {
+			hist = append(hist, l)
+		}
+	}
+	golden(t, "consumer.ndjson", hist)
+	t.Logf("%d consumer complaints added to %d lines", len(on)-len(off), len(off))
+}
 
 // TestConsumerComplaints checks the consumer-complaint process against
 // params.go "Consumer complaints", with expectations worked out by hand:
@@ -23,7 +69,7 @@ import (
 //   - only after the registration day and never on or after the
 //     deregistration day; ids from the 12315 source, on complaints only.
 func TestConsumerComplaints(t *testing.T) {
-	opts := Options{Entities: 40_000, Days: 1095, Seed: 7, End: testEnd}
+	opts := Options{Entities: 40_000, Days: 1095, Seed: 7, End: testEnd, ConsumerComplaints: true}
 	lines, truth, _ := run(t, opts)
 	opts.EnsureDefaults()
 	start, end := opts.Start, opts.Start.AddDate(0, 0, opts.Days)

@@ -312,12 +312,14 @@ func New(opts Options) (*Generator, error) {
 	for d := range g.objHead {
 		g.objHead[d] = -1
 	}
-	g.cmpRate = consumerRates()
-	g.cmpHead = make([]int32, g.days)
-	for d := range g.cmpHead {
-		g.cmpHead[d] = -1
+	if opts.ConsumerComplaints {
+		g.cmpRate = consumerRates()
+		g.cmpHead = make([]int32, g.days)
+		for d := range g.cmpHead {
+			g.cmpHead[d] = -1
+		}
+		g.cmpNext = make([]int32, len(g.ents))
 	}
-	g.cmpNext = make([]int32, len(g.ents))
 	return g, nil
 }
 
@@ -378,9 +380,11 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 		}
 		// Consumer complaints from the day after registration (or from
 		// Start for the existing entities).
-		after := max(e.reg, g.start-1)
-		rc := newRNG(g.seed, streamComplaint, uint64(j), uint64(uint32(after)))
-		g.planComplaint(int32(j), e, after, &rc)
+		if g.opts.ConsumerComplaints {
+			after := max(e.reg, g.start-1)
+			rc := newRNG(g.seed, streamComplaint, uint64(j), uint64(uint32(after)))
+			g.planComplaint(int32(j), e, after, &rc)
+		}
 		if j&0xFFFF == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -399,7 +403,9 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 			n = next
 		}
 		g.fireObjections(d)
-		g.fireComplaints(d)
+		if g.opts.ConsumerComplaints {
+			g.fireComplaints(d)
+		}
 		if err := g.flush(g.start+int32(d), emit); err != nil {
 			return err
 		}
