@@ -13,7 +13,8 @@ DIR/truth.csv (creditctl gen --truth).
                            observables: a gradient-boosted regression of the
                            TRUE z (cheating on the target) on 56 per-entity
                            event features as of 2025-11-01 (counts of every
-                           event type and attribute, the last tax level,
+                           event type and attribute, consumer complaints
+                           apart from reports, the last tax level,
                            last-year counts, kind, registration year);
                            tier the population by it at 30/50/15/5 % and
                            print the held-out tiers' finding rates and D/A.
@@ -104,6 +105,8 @@ def ceiling(d):
         for k in ("result", "severity", "level", "reason", "on_time", "substantiated"):
             if k in a:
                 key += ":" + str(a[k])
+        if e["id"].startswith("12315-"):  # consumer complaints (gen --consumer-complaints) apart from reports
+            key += ":12315"
         f = feats[e["uscc"]]
         f[key] += 1
         if e["type"] == "tax_rating":

@@ -9,6 +9,9 @@
 # Needs Debian's python3-statsmodels and python3-sklearn.
 #
 #   bench/fitbench/run.sh [DIR]     (default /tmp/fitbench)
+#
+# GEN_FLAGS adds flags to creditctl gen, e.g.
+#   GEN_FLAGS=--consumer-complaints bench/fitbench/run.sh /tmp/fitbench-cc
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=${1:-/tmp/fitbench}
@@ -17,7 +20,7 @@ mkdir -p "$D"
 go build -o "$D/creditctl" ./cmd/creditctl
 C=$D/creditctl
 set -x
-$C gen --entities 200000 --days 1095 --seed 7 --end 2026-11-01 --truth "$D/truth.csv" --quiet > "$D/ev.ndjson"
+$C gen --entities 200000 --days 1095 --seed 7 --end 2026-11-01 --truth "$D/truth.csv" ${GEN_FLAGS:-} --quiet > "$D/ev.ndjson"
 # The stream starts without the records of earlier years, so the first
 # year's features lack history (burn-in): train on the second year, hold
 # out the third.

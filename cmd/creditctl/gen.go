@@ -46,6 +46,7 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		truth    = fs.String("truth", "", "also write each entity's hidden latent risk and true tiers to this CSV file")
 		badRate  = fs.Float64("bad-rate", 0, "probability that a deliberately invalid line (id BAD-<class>-N) follows a good line, 0..1")
 		quiet    = fs.Bool("quiet", false, "do not print the summary to stderr")
+		consumer = fs.Bool("consumer-complaints", false, "also generate consumer complaints to the 12315 platform (ids 12315-…; the other events do not change)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,7 +59,7 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opts := synth.Options{Entities: *entities, Days: *days, Seed: *seed, Region: *region, BadRate: *badRate}
+	opts := synth.Options{Entities: *entities, Days: *days, Seed: *seed, Region: *region, BadRate: *badRate, ConsumerComplaints: *consumer}
 	if *end == "" {
 		opts.End = genNow().UTC()
 	} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,10 @@ type observables struct {
 	penalties, complaints, arLate, arMiss  float64
 	breaches, court, abnormal, inspections float64
 	findings                               float64
+	// Complaints by id source: reports to the regulator (SAMR-…, the
+	// conduct channel) and consumer complaints (12315-…, their own
+	// channel); complaints counts the substantiated ones of both.
+	reportsSubst, consumer, consumerSubst float64
 }
 
 // correlations generates a province and returns, per observable, the
@@ -172,8 +177,17 @@ func correlations(t *testing.T, opts synth.Options) map[string]float64 {
 		case event.TypePenalty:
 			o.penalties++
 		case event.TypeComplaint:
+			consumer := strings.HasPrefix(ev.ID, "12315-")
+			if consumer {
+				o.consumer++
+			}
 			if ev.Substantiated {
 				o.complaints++
+				if consumer {
+					o.consumerSubst++
+				} else {
+					o.reportsSubst++
+				}
 			}
 		case event.TypeAnnualReport:
 			if !ev.OnTime {
@@ -203,6 +217,9 @@ func correlations(t *testing.T, opts synth.Options) map[string]float64 {
 		"tax_level":          func(o *observables) float64 { return o.tax },
 		"penalties":          func(o *observables) float64 { return o.penalties },
 		"complaints_subst":   func(o *observables) float64 { return o.complaints },
+		"reports_subst":      func(o *observables) float64 { return o.reportsSubst },
+		"consumer_all":       func(o *observables) float64 { return o.consumer },
+		"consumer_subst":     func(o *observables) float64 { return o.consumerSubst },
 		"annual_report_late": func(o *observables) float64 { return o.arLate },
 		"annual_report_miss": func(o *observables) float64 { return o.arMiss },
 		"abnormal_listings":  func(o *observables) float64 { return o.abnormal },
@@ -248,7 +265,7 @@ func pearson(x, y []float64) float64 {
 // partial signal: none correlates with z above 0.6, and several carry some
 // signal (≥ 0.05), so that a model has to combine them.
 func TestObservablesArePartialSignals(t *testing.T) {
-	c := correlations(t, synth.Options{Entities: 40_000, Days: 1095, Seed: 7, End: engineEnd})
+	c := correlations(t, synth.Options{Entities: 40_000, Days: 1095, Seed: 7, End: engineEnd, ConsumerComplaints: true})
 	signals := 0
 	for name, r := range c {
 		t.Logf("corr(%s, z) = %.3f", name, r)

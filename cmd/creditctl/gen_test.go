@@ -69,6 +69,35 @@ func TestGenOutput(t *testing.T) {
 	}
 }
 
+// TestGenConsumerComplaints: --consumer-complaints adds complaint lines
+// with 12315 ids and leaves every other line as it was.
+func TestGenConsumerComplaints(t *testing.T) {
+	args := []string{"--entities", "2000", "--days", "365", "--seed", "5", "--end", "2026-01-15", "--quiet"}
+	_, without, _ := runGenCmd(t, args...)
+	code, with, errs := runGenCmd(t, append(args, "--consumer-complaints")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rest []string
+	added := 0
+	for _, l := range strings.SplitAfter(with, "\n") {
+		if strings.Contains(l, `"id":"12315-`) {
+			if !strings.Contains(l, `"type":"complaint"`) {
+				t.Fatalf("12315 id on another type: %s", l)
+			}
+			added++
+			continue
+		}
+		rest = append(rest, l)
+	}
+	if added == 0 || strings.Contains(without, `"id":"12315-`) {
+		t.Fatalf("%d consumer complaints with the flag; without it: %v", added, strings.Contains(without, `"id":"12315-`))
+	}
+	if strings.Join(rest, "") != without {
+		t.Fatal("the other lines changed")
+	}
+}
+
 func TestGenDefaultEnd(t *testing.T) {
 	old := genNow
 	defer func() { genNow = old }()

@@ -46,8 +46,11 @@
 // (logistic in z); honours fall with risk (ρ^−1). The truth tiers are
 // percentiles of z: national A 30 %, B 50 %, C 15 %, D 5 %. No observable
 // is a copy of z: each family of events follows its own channel propensity
-// z_c = λ_c·z + √(1−λ_c²)·ε_c (conduct 0.6, filing 0.5, tax 0.45), and ρ, z
-// above are the channel's; only inspection findings follow z itself.
+// z_c = λ_c·z + √(1−λ_c²)·ε_c (conduct 0.6, filing 0.5, tax 0.45, consumer
+// 0.4), and ρ, z above are the channel's; only inspection findings follow
+// z itself. Consumer complaints to the 12315 platform (ids "12315-…",
+// consumer.go) are a second complaint process on the consumer channel
+// (ρ_c^1 by industry), drawn apart so that the other events are unchanged.
 //
 // Calendar (domain §4, §5). Annual reports in the 1 January – 30 June
 // window, crowding towards the deadline; late ones in July before listing

@@ -31,6 +31,9 @@ func (g *Generator) appendEvent(b []byte, p *pev, day int32, prefix *[11]byte) (
 	}
 	div := &g.reg.divs[e.div]
 	src := typeSrc[p.typ]
+	if p.typ == tComplaint && p.aux == 1 {
+		src = src12315
+	}
 	g.ctr[src][e.div]++
 	seq := g.ctr[src][e.div]
 	b = append(b, `{"id":"`...)

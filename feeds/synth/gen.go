@@ -72,10 +72,11 @@ const (
 	srcTax          // tax bureaus
 	srcAppr         // administrative approval bureaus (行政审批服务局), commitments
 	srcHonor        // the body awarding an honour
+	src12315        // the 12315 complaint platform, consumer complaints (pev.aux = 1)
 	numSrc
 )
 
-var srcNames = [numSrc]string{"SAMR", "COURT", "TAX", "APPR", "HONOR"}
+var srcNames = [numSrc]string{"SAMR", "COURT", "TAX", "APPR", "HONOR", "12315"}
 
 var typeSrc = [numTypes]uint8{
 	tCourtListed: srcCourt, tCourtRemoved: srcCourt, tTaxRating: srcTax,
@@ -247,6 +248,10 @@ type Generator struct {
 	wd      *cnwork.Calendar // Chinese working days (objection deadlines)
 	objs    []objection      // objections, by index
 	objHead []int32          // calendar queue of objections, by day offset
+
+	cmpRate [numKinds][]float64 // consumer complaints a day at ρ = 1, by kind and industry
+	cmpHead []int32             // calendar queue of consumer complaints, by day offset
+	cmpNext []int32             // its links, by entity
 }
 
 type lastPenalty struct {
@@ -307,6 +312,14 @@ func New(opts Options) (*Generator, error) {
 	for d := range g.objHead {
 		g.objHead[d] = -1
 	}
+	if opts.ConsumerComplaints {
+		g.cmpRate = consumerRates()
+		g.cmpHead = make([]int32, g.days)
+		for d := range g.cmpHead {
+			g.cmpHead[d] = -1
+		}
+		g.cmpNext = make([]int32, len(g.ents))
+	}
 	return g, nil
 }
 
@@ -365,6 +378,13 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 		} else {
 			g.link(int32(j), uint16(e.reg-g.start))
 		}
+		// Consumer complaints from the day after registration (or from
+		// Start for the existing entities).
+		if g.opts.ConsumerComplaints {
+			after := max(e.reg, g.start-1)
+			rc := newRNG(g.seed, streamComplaint, uint64(j), uint64(uint32(after)))
+			g.planComplaint(int32(j), e, after, &rc)
+		}
 		if j&0xFFFF == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -383,6 +403,9 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 			n = next
 		}
 		g.fireObjections(d)
+		if g.opts.ConsumerComplaints {
+			g.fireComplaints(d)
+		}
 		if err := g.flush(g.start+int32(d), emit); err != nil {
 			return err
 		}

@@ -52,6 +52,12 @@ type Options struct {
 	// a good line (0 ≤ BadRate ≤ 1; default 0). Bad lines have ids
 	// "BAD-<class>-NNNNNN" (see BadClasses) and test ingest paths.
 	BadRate float64
+	// ConsumerComplaints adds the consumer complaints to the 12315 platform
+	// (consumer.go, README "Consumer complaints"). Off by default: the
+	// built-in models' cut-offs were set on the province without them
+	// (scoring/models/MODEL.md "Tier targets"), and the other events do
+	// not change when it is switched on.
+	ConsumerComplaints bool
 	// Truth, when set, is called once per entity, in entity order, after
 	// the last event: the hidden ground truth the stream was drawn from.
 	// The *Truth is reused between calls.

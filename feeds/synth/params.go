@@ -24,15 +24,19 @@ const riskSigma = 1.0
 // entity's risk; the tax level is the broadest single view but not the
 // whole): conduct 0.6 (penalties, complaints, court listings, commitments,
 // honours, listings for unpublished or false information, cures, repairs,
-// exits), filing 0.5 (missing annual reports), tax 0.45 (tax levels).
+// exits), filing 0.5 (missing annual reports), tax 0.45 (tax levels),
+// consumer 0.4 (consumer complaints to the 12315 platform, below: buyers
+// see the quality of goods and service, one facet of an entity's risk and
+// the narrowest of the four, so no loading is above the existing ones).
 const (
 	chConduct = iota
 	chFiling
 	chTax
+	chConsumer
 	numChannels
 )
 
-var channelLoading = [numChannels]float64{0.6, 0.5, 0.45}
+var channelLoading = [numChannels]float64{0.6, 0.5, 0.45, 0.4}
 
 // Registration history (assumption calibrated on domain §7): the stock's
 // age density is ∝ exp(−κ·age), truncated at maxAgeYears, and registrations
@@ -163,7 +167,45 @@ const (
 
 // Complaints: P(substantiated) = logistic(−1 + 0.9z); a substantiated one
 // leads to a penalty 15–60 days later with probability 0.08 (assumption).
+// These are the reports of violations (举报) among the random events, on
+// the conduct channel.
 const complaintToPenalty = 0.08
+
+// Consumer complaints (投诉 to the 12315 platform, ids "12315-…"): a second,
+// denser complaint process on its own observation channel (chConsumer).
+// Complaints and reports are "dynamic credit information" (domain §2.1,
+// SAMR's director of credit supervision) and entities with many complaints
+// are to be inspected more (国办发〔2015〕58号, domain §3.1 item 3); a
+// tier-A entity is still inspected on a complaint (§2.1). A Poisson
+// process of consumerBase[kind] complaints per entity-year at ρ = 1,
+// × ρ_consumer^consumerExp, × consumerSector by industry normalised so that
+// each kind keeps its mean, at any hour of the online day, independent of
+// the entity's records (consumers complain whatever the lists say), from
+// the day after registration until deregistration. Substantiated after
+// handling (核查属实) with logistic(−1 + 0.9·z_consumer), as reports; they
+// trigger nothing else (a consumer dispute is mediated; the reports above
+// carry the enforcement follow-ups). All numbers are assumptions: domain.md
+// gives no complaint volumes. Order of magnitude: the 12315 platform
+// receives some 10^7 complaints a year nationally against 1.8·10^8
+// entities (domain §7), a few per cent per entity-year, concentrated on
+// platforms and chains the generator does not model; so 5 % a year for
+// enterprises and individual businesses, 1 % for cooperatives (which sell
+// little to consumers).
+var consumerBase = [numKinds]float64{0.05, 0.05, 0.01}
+
+const consumerExp = 1.0
+
+// consumerSector weighs an industry's consumer exposure (assumption):
+// retail, catering, hotels, household and repair services, education,
+// health, property management, sport and entertainment sell to consumers
+// (×2); the rest mostly to businesses (×0.5).
+func consumerSector(code string) float64 {
+	switch code {
+	case "F52", "H61", "H62", "O80", "O81", "P83", "Q84", "K70", "R89", "R90":
+		return 2
+	}
+	return 0.5
+}
 
 // Inspections ("double random", domain §2.3, §3.1). Monthly province-wide
 // plans (plan_id "37-2026-05"); an entity is drawn in a year with

@@ -24,6 +24,7 @@ const (
 	streamChannel                     // per-entity noise of the observation channels
 	streamPenalty                     // a penalty decision's attributes
 	streamObjection                   // objections to records
+	streamComplaint                   // consumer complaints (consumer.go)
 )
 
 func mix64(x uint64) uint64 {

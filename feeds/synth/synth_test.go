@@ -103,6 +103,7 @@ func TestStreamValid(t *testing.T) {
 		opts Options
 	}{
 		{"shandong-2y", Options{Entities: 8_000, Days: 730, Seed: 1, End: testEnd}},
+		{"shandong-2y-consumer-complaints", Options{Entities: 8_000, Days: 730, Seed: 1, End: testEnd, ConsumerComplaints: true}},
 		{"shandong-8y-start-june", Options{Entities: 3_000, Days: 2922, Seed: 5, Start: time.Date(2018, 6, 15, 0, 0, 0, 0, time.UTC)}},
 		{"guangdong-synthetic", Options{Entities: 4_000, Days: 400, Seed: 9, Region: "44", End: testEnd}},
 		{"one-entity", Options{Entities: 1, Days: 3000, Seed: 3, End: testEnd}},

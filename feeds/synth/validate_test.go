@@ -110,7 +110,7 @@ var refTarget = map[string]string{
 }
 
 var (
-	idRE       = regexp.MustCompile(`^((SAMR|COURT|TAX|APPR|HONOR)-\d{6}-\d{4}-\d{6,}|OBJ-[0-9A-Z]{18}-[0-9A-HJKMNP-TV-Z]{16}(-[0-9A-HJKMNP-TV-Z]{8})?)$`)
+	idRE       = regexp.MustCompile(`^((SAMR|COURT|TAX|APPR|HONOR|12315)-\d{6}-\d{4}-\d{6,}|OBJ-[0-9A-Z]{18}-[0-9A-HJKMNP-TV-Z]{16}(-[0-9A-HJKMNP-TV-Z]{8})?)$`)
 	occurredRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 	decisionRE = regexp.MustCompile(`^\p{Han}{2}市监罚〔\d{4}〕\d+号$`)
 	caseRE     = regexp.MustCompile(`^（\d{4}）\p{Han}\d{2,4}执\d+号$`)
@@ -172,6 +172,9 @@ func decode(t testing.TB, n int, line []byte) *wire {
 	spec, ok := specs[w.Type]
 	if !ok {
 		return fail("unknown type %q", w.Type)
+	}
+	if strings.HasPrefix(w.ID, "12315-") && w.Type != "complaint" {
+		return fail("a 12315 id on a %s: the platform issues complaints only", w.Type)
 	}
 	if err := json.Unmarshal(top["attrs"], &w.Attrs); err != nil || w.Attrs == nil {
 		return fail("attrs is not an object")

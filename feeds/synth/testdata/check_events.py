@@ -47,6 +47,9 @@ CROCKFORD = "[0-9A-HJKMNP-TV-Z]"   # report.md "Objections": OBJ-<USCC>-<16 char
 REFS = {"abnormal_removed", "dishonest_removed", "court_debtor_removed", "commitment_breached", "commitment_fulfilled", "repair"}
 TYPES = set(ENUMS) | REFS | {"registered", "deregistered", "dishonest_listed", "court_debtor_listed", "annual_report",
                              "commitment_made", "complaint", "objection_filed"}
+# event ids: SOURCE-DIVISION-YEAR-NNNNNN (synth README "The stream"); the
+# 12315 complaint platform issues consumer complaints only
+EVENT_ID = re.compile(r"(SAMR|COURT|TAX|APPR|HONOR|12315)-\d{6}-\d{4}-\d{6,}")
 INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
@@ -108,6 +111,14 @@ def main(path):
             bad("%s without an integer year" % t)
         if t == "annual_report" and not isinstance(attrs.get("on_time"), bool):
             bad("annual_report without a boolean on_time")
+        if t == "complaint" and not isinstance(attrs.get("substantiated"), bool):
+            bad("complaint without a boolean substantiated")
+        if not t.startswith("objection_"):
+            m = EVENT_ID.fullmatch(ev["id"])
+            if not m:
+                bad("id %s" % ev["id"])
+            elif m.group(1) == "12315" and t != "complaint":
+                bad("12315 id on a %s" % t)
         if t in REFS or t.startswith("objection_"):
             ref = attrs.get("ref")
             if ids.get(ref) != code or ref == ev["id"]:
