@@ -19,8 +19,10 @@ func (g *Generator) step(i int32, d uint16) {
 		return
 	}
 	lr := logRisk(g.channelZ(i, e, chConduct))
-	// Listed at the start of the day: SAMR stops no publication early on
-	// a day the entity was listed (Order 45 Art. 14(4)).
+	// Listed at any time today: SAMR stops no publication early on a day
+	// the entity was listed (Order 45 Art. 14(4)). The start of the day
+	// here; the day's events below may list it before a repair's second,
+	// so the slots see the state after them too.
 	listed := e.state(slotAb) == stOpen || e.state(slotDis) == stOpen
 	// The random event first: its time was drawn from the rates of the
 	// state as it was at the last wake, which is still the state now.
@@ -45,6 +47,7 @@ func (g *Generator) step(i int32, d uint16) {
 	for s := range numSlots {
 		if e.due[s] == d {
 			e.due[s] = none
+			listed = listed || e.state(slotAb) == stOpen || e.state(slotDis) == stOpen
 			g.fireSlot(i, e, s, today, lr, listed, &r)
 		}
 	}
