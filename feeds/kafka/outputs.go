@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -148,8 +147,13 @@ type outKey struct {
 
 // write produces msgs, in order per output partition, retrying failures
 // until they succeed or ctx ends.
+//
+// Every attempt gets records with fresh readers over the messages'
+// bytes: a failed Produce (a timeout, a cancelled context) may leave the
+// client's connection goroutine still encoding the last attempt's
+// readers, so they are never rewound and reused.
 func (m *Manager) write(ctx context.Context, msgs []kafkago.Message) bool {
-	groups := map[outKey][]kafkago.Record{}
+	groups := map[outKey][]int{}
 	var order []outKey
 	for i := range msgs {
 		msg := &msgs[i]
@@ -169,68 +173,63 @@ func (m *Manager) write(ctx context.Context, msgs []kafkago.Message) bool {
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
-		rec := kafkago.Record{Time: msg.Time, Value: kafkago.NewBytes(msg.Value)}
-		if msg.Key != nil {
-			rec.Key = kafkago.NewBytes(msg.Key)
+		if msg.Time.IsZero() {
+			msg.Time = m.opts.Now()
 		}
-		for _, h := range msg.Headers {
-			rec.Headers = append(rec.Headers, kafkago.Header(h))
-		}
-		if rec.Time.IsZero() {
-			rec.Time = m.opts.Now()
-		}
-		groups[k] = append(groups[k], rec)
+		groups[k] = append(groups[k], i)
 	}
 	for _, k := range order {
-		recs := groups[k]
-		for len(recs) > 0 {
+		idx := groups[k]
+		for len(idx) > 0 {
 			n, size := 0, 0
-			for n < len(recs) && (n == 0 || size+recordSize(&recs[n]) <= maxProduceBytes) {
-				size += recordSize(&recs[n])
+			for n < len(idx) && (n == 0 || size+recordSize(&msgs[idx[n]]) <= maxProduceBytes) {
+				size += recordSize(&msgs[idx[n]])
 				n++
 			}
 			for {
 				res, err := m.cl.Produce(ctx, &kafkago.ProduceRequest{Topic: k.topic, Partition: k.part,
-					RequiredAcks: kafkago.RequireAll, Records: kafkago.NewRecordReader(recs[:n]...)})
+					RequiredAcks: kafkago.RequireAll, Records: kafkago.NewRecordReader(records(msgs, idx[:n])...)})
 				if err == nil && res.Error != nil {
 					err = res.Error
 				}
 				if err == nil {
 					break
 				}
-				for i := range recs[:n] { // the readers were consumed: rewind them
-					rewind(recs[i].Key)
-					rewind(recs[i].Value)
-				}
 				if !m.sleep(ctx, fmt.Errorf("producing to %s/%d: %w", k.topic, k.part, err), n) {
 					return false
 				}
 			}
 			m.outputs.Add(int64(n))
-			recs = recs[n:]
+			idx = idx[n:]
 		}
 	}
 	return true
 }
 
-func recordSize(r *kafkago.Record) int {
-	n := 32
-	if r.Key != nil {
-		n += r.Key.Len()
+// records are the messages msgs[idx] as records with fresh readers.
+func records(msgs []kafkago.Message, idx []int) []kafkago.Record {
+	out := make([]kafkago.Record, len(idx))
+	for j, i := range idx {
+		msg := &msgs[i]
+		rec := &out[j]
+		rec.Time, rec.Value = msg.Time, kafkago.NewBytes(msg.Value)
+		if msg.Key != nil {
+			rec.Key = kafkago.NewBytes(msg.Key)
+		}
+		for _, h := range msg.Headers {
+			rec.Headers = append(rec.Headers, kafkago.Header(h))
+		}
 	}
-	if r.Value != nil {
-		n += r.Value.Len()
-	}
-	for _, h := range r.Headers {
+	return out
+}
+
+// recordSize estimates a message's size in a produce request.
+func recordSize(msg *kafkago.Message) int {
+	n := 32 + len(msg.Key) + len(msg.Value)
+	for _, h := range msg.Headers {
 		n += len(h.Key) + len(h.Value) + 8
 	}
 	return n
-}
-
-func rewind(b kafkago.Bytes) {
-	if s, ok := b.(io.Seeker); ok {
-		_, _ = s.Seek(0, io.SeekStart)
-	}
 }
 
 // sleep logs a failed write and backs off; false if ctx ended.
