@@ -248,6 +248,20 @@ func (b *browserTest) shot(name, doc string) {
 	b.shotAt(name, doc, 1280, 390)
 }
 
+// overflowing names the innermost elements that reach past the viewport's
+// right edge (tag, id, classes and their right edge), for the message of
+// a page that scrolls sideways.
+const overflowing = `(() => {
+	const cw = document.documentElement.clientWidth, out = [];
+	for (const e of document.body.querySelectorAll("*")) {
+		const r = e.getBoundingClientRect();
+		if (r.right > cw + 1 && ![...e.children].some(c => c.getBoundingClientRect().right > cw + 1)) {
+			out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\s+/).join(".") : "") + " right=" + Math.round(r.right) + " " + JSON.stringify((e.textContent || "").slice(0, 40)));
+		}
+	}
+	return out.slice(0, 8).join("; ");
+})()`
+
 // shotAt is shot at the given widths only.
 func (b *browserTest) shotAt(name, doc string, widths ...int64) {
 	b.t.Helper()
@@ -255,7 +269,8 @@ func (b *browserTest) shotAt(name, doc string, widths ...int64) {
 		b.do(chromedp.EmulateViewport(w, 900))
 		over, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`))
 		if err != nil || over {
-			b.t.Errorf("%s at %d px scrolls sideways (%v)", name, w, err)
+			wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](overflowing))
+			b.t.Errorf("%s at %d px scrolls sideways (%v): %s", name, w, err, wide)
 		}
 		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
