@@ -224,7 +224,8 @@ func FuzzObjectionFile(f *testing.F) {
 // 5xx, well-formed answers; a refused answer changes no objection and
 // applies no event, with the status the oracle predicts (404 for an id
 // that is no objection's, 413 over the bound, 400 for a bad body, reasons
-// or outcome, 409 for an objection already answered); an accepted one is
+// or outcome, 409 for an objection already answered or, referred,
+// referred again); an accepted one is
 // 201 with that objection, and only it, now in the outcome's state (the
 // reasons as its answer; referred: the 7-working-day deadline; upheld: the
 // record withdrawn), readable at GET /v1/objections/{id}, and one event
@@ -291,7 +292,8 @@ func FuzzObjectionAnswer(f *testing.F) {
 		case !ok || strings.TrimSpace(m["reasons"]) == "" || len(m["reasons"]) > maxReasonBytes ||
 			m["outcome"] != "upheld" && m["outcome"] != "rejected" && m["outcome"] != "referred":
 			want = http.StatusBadRequest
-		case status[id] != scoring.ObjectionPending && status[id] != scoring.ObjectionReferred:
+		case status[id] != scoring.ObjectionPending && status[id] != scoring.ObjectionReferred,
+			status[id] == scoring.ObjectionReferred && m["outcome"] == scoring.ObjectionReferred: // referred once
 			want = http.StatusConflict
 		}
 		before, applied := s.objectionQueue(t), s.ing.Applied()
