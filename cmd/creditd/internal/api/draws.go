@@ -434,9 +434,10 @@ func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
 		Inspector string `json:"inspector"`
 		Reason    string `json:"reason"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || in.Reason == "" || len(in.Reason) > 1000 {
+	if !readJSONBodyMax(w, r, recusalBodyMax, &in) {
+		return
+	}
+	if in.Reason == "" || len(in.Reason) > 1000 {
 		writeProblem(w, r, http.StatusBadRequest, `want {"uscc": ..., "inspector": ..., "reason": "why (1–1000 bytes)"}`)
 		return
 	}
@@ -491,6 +492,13 @@ func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// registerBodyMax and recusalBodyMax bound the bodies of POST
+// /v1/draws/conflicts and POST /v1/draws/{draw_id}/recusals.
+const (
+	registerBodyMax = 8 << 20
+	recusalBodyMax  = 1 << 16
+)
+
 // handleConflictRegister adds entries to the standing conflict register
 // (POST, a JSON array of {inspector, uscc, valid_from, valid_until?}) or
 // lists it (GET). It applies to every later draw.
@@ -506,10 +514,7 @@ func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var in []sampler.RegisterEntry
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		writeProblem(w, r, http.StatusBadRequest, `want [{"inspector": ..., "uscc": ..., "valid_from": "YYYY-MM-DD", "valid_until": "YYYY-MM-DD"}]: `+err.Error())
+	if !readJSONBodyMax(w, r, registerBodyMax, &in) {
 		return
 	}
 	reg, err := store.AddRegister(in)

@@ -103,11 +103,18 @@ func objectionEvent(id string, code uscc.Code, typ event.Type, at time.Time, aut
 // 400/413. The body stays readable (r.Body is replaced by the bytes read),
 // so that Kafka mode can still proxy the request to the entity's owner.
 func readJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, objectionBodyMax))
+	return readJSONBodyMax(w, r, objectionBodyMax, v)
+}
+
+// readJSONBodyMax is readJSONBody for bodies of up to limit bytes: the
+// body is one JSON value (whitespace around it) whose members are all
+// v's, or the answer is 400 (413 over limit).
+func readJSONBodyMax(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", objectionBodyMax))
+			writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
 			return false
 		}
 		writeProblem(w, r, http.StatusBadRequest, "reading the body: "+err.Error())
@@ -120,8 +127,10 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeProblem(w, r, http.StatusBadRequest, "body: "+err.Error())
 		return false
 	}
-	if dec.More() {
-		writeProblem(w, r, http.StatusBadRequest, "body: one JSON object expected")
+	// More() would pass a closing "]" or "}" after the value: anything
+	// but the end of the body is refused.
+	if _, err := dec.Token(); err != io.EOF {
+		writeProblem(w, r, http.StatusBadRequest, "body: one JSON value expected, then the end of the body")
 		return false
 	}
 	return true

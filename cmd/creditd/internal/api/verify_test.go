@@ -69,24 +69,30 @@ func newVerifyServer(t *testing.T, seed byte) *verifyServer {
 			t.Fatal(err)
 		}
 	}
-	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
-	ids, err := reportid.NewKey("37", priv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	exc, err := uscc.NewExceptions(uscc.PilotExceptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss := &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: report.KeyID(priv.Public().(ed25519.PublicKey)),
-		Priv: priv, Validity: 24 * time.Hour, IDs: ids}
-	srv, err := New(Options{Config: testConfig(), Engine: eng, Tokens: loadTestTokens(t, t.TempDir()), Issuer: iss,
+	srv, err := New(Options{Config: testConfig(), Engine: eng, Tokens: loadTestTokens(t, t.TempDir()), Issuer: testIssuer(t, seed),
 		Metrics: metrics.New(), Logger: slog.New(slog.DiscardHandler), Exceptions: exc, DrawDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.SetReady(true)
 	return &verifyServer{Server: srv, eng: eng, clock: &clock, doc: loadDoc(t)}
+}
+
+// testIssuer is Shandong's issuer signing with the key of seed, its
+// report ids keyed by the same key.
+func testIssuer(t testing.TB, seed byte) *issue.Issuer {
+	t.Helper()
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+	ids, err := reportid.NewKey("37", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &issue.Issuer{Code: "37", Name: "山东省市场监督管理局", KeyID: report.KeyID(priv.Public().(ed25519.PublicKey)),
+		Priv: priv, Validity: 24 * time.Hour, IDs: ids}
 }
 
 // get answers a GET of path with role's token (RolePublic: none) and
