@@ -157,7 +157,7 @@ func FuzzRecusal(f *testing.F) {
 		`{"uscc":"$USCC","inspector":"$INS","reason":"` + strings.Repeat("x", 1000) + `"}`,
 		`{"uscc":"$USCC","inspector":"$INS","reason":"nul \u0000 \xff"}`,
 		`{"uscc":"$USCC","inspector":"$INS","reason":"dup","reason":""}`,
-		`{"USCC":"$USCC","Inspector":"$INS","REASON":"case"}`,
+		`{"USCC":"$USCC","Inspector":"$INS","REASON":"case"}`, `{"uscc":"$uscc","inspector":"$INS","reason":"lower-case USCC"}`,
 		`{"uscc":"$USCC","inspector":1,"reason":"wrong type"}`,
 		`{"uscc":"$USCC","inspector":"$INS","reason":"r","seq":1}`,
 		valid + "]", valid + "}", valid + " x", valid[:len(valid)-1],
@@ -175,12 +175,16 @@ func FuzzRecusal(f *testing.F) {
 			}
 		}
 		body = bytes.ReplaceAll(bytes.ReplaceAll(body, []byte("$USCC"), []byte(code)), []byte("$INS"), []byte(ins))
+		body = bytes.ReplaceAll(body, []byte("$uscc"), []byte(strings.ToLower(code)))
 		m, ok := wantObject(body, "uscc", "inspector", "reason")
+		if ok {
+			m["uscc"] = asciiUpper(m["uscc"]) // a USCC's letters in either case
+		}
 		status := http.StatusCreated
 		switch {
 		case len(body) > recusalBodyMax:
 			status = http.StatusRequestEntityTooLarge
-		case !ok || m["reason"] == "" || len(m["reason"]) > 1000 || !slices.Contains(team[m["uscc"]], m["inspector"]):
+		case !ok || strings.Trim(m["reason"], " \t\r\n\v\f\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000") == "" || len(m["reason"]) > 1000 || !slices.Contains(team[m["uscc"]], m["inspector"]):
 			status = http.StatusBadRequest
 		}
 		_, recBefore, err := store.RecordV2(id)
@@ -235,4 +239,16 @@ func FuzzRecusal(f *testing.F) {
 		}
 		team[a.USCC] = tm
 	})
+}
+
+// asciiUpper maps a–z to A–Z and leaves every other byte as it is (no
+// Unicode case mapping: "ſ" is not "S" in a USCC).
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

@@ -437,9 +437,14 @@ func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
 	if !readJSONBodyMax(w, r, recusalBodyMax, &in) {
 		return
 	}
-	if in.Reason == "" || len(in.Reason) > 1000 {
+	if strings.TrimSpace(in.Reason) == "" || len(in.Reason) > 1000 {
 		writeProblem(w, r, http.StatusBadRequest, `want {"uscc": ..., "inspector": ..., "reason": "why (1–1000 bytes)"}`)
 		return
+	}
+	// the USCC as every other route takes it: lower-case letters are the
+	// same code (uscc.ParseFormat); one that is no USCC is not selected
+	if c, _, err := s.exc.Parse(in.USCC); err == nil {
+		in.USCC = c.String()
 	}
 	a, err := s.draws.s.Amend(r.Context(), id, in.USCC, in.Inspector, in.Reason, s.nowFor())
 	if err != nil {
