@@ -434,11 +434,10 @@ func (s *Server) handleDrawRecusal(w http.ResponseWriter, r *http.Request) {
 		Inspector string `json:"inspector"`
 		Reason    string `json:"reason"`
 	}
-	if !readJSONBodyMax(w, r, recusalBodyMax, &in) {
+	if !readJSONBody(w, r, recusalBodyMax, &in) {
 		return
 	}
-	if strings.TrimSpace(in.Reason) == "" || len(in.Reason) > 1000 {
-		writeProblem(w, r, http.StatusBadRequest, `want {"uscc": ..., "inspector": ..., "reason": "why (1–1000 bytes)"}`)
+	if !checkReasonText(w, r, "reason", in.Reason, recusalReasonMax) {
 		return
 	}
 	// the USCC as every other route takes it: lower-case letters are the
@@ -498,10 +497,12 @@ func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 }
 
 // registerBodyMax and recusalBodyMax bound the bodies of POST
-// /v1/draws/conflicts and POST /v1/draws/{draw_id}/recusals.
+// /v1/draws/conflicts and POST /v1/draws/{draw_id}/recusals;
+// recusalReasonMax bounds a recusal's reason.
 const (
-	registerBodyMax = 8 << 20
-	recusalBodyMax  = 1 << 16
+	registerBodyMax  = 8 << 20
+	recusalBodyMax   = 1 << 16
+	recusalReasonMax = 1000
 )
 
 // handleConflictRegister adds entries to the standing conflict register
@@ -519,7 +520,7 @@ func (s *Server) handleConflictRegister(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var in []sampler.RegisterEntry
-	if !readJSONBodyMax(w, r, registerBodyMax, &in) {
+	if !readJSONBody(w, r, registerBodyMax, &in) {
 		return
 	}
 	reg, err := store.AddRegister(in)

@@ -118,7 +118,13 @@ func testConfig() *Config { return &Config{MaxBody: 64 << 20, MaxIngest: 4} }
 
 // postTo sends body to POST /v1/events as role through h.
 func postTo(h http.Handler, role Role, body []byte, hdr ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest("POST", "/v1/events", bytes.NewReader(body))
+	return requestTo(h, "POST", "/v1/events", role, body, hdr...)
+}
+
+// requestTo sends method path with body and header pairs hdr as role
+// (RolePublic: no token) through h.
+func requestTo(h http.Handler, method, path string, role Role, body []byte, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	if tok := testTokens[role]; tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}

@@ -99,17 +99,12 @@ func objectionEvent(id string, code uscc.Code, typ event.Type, at time.Time, aut
 	return b
 }
 
-// readJSONBody decodes a small JSON body strictly into v, or answers
-// 400/413. The body stays readable (r.Body is replaced by the bytes read),
-// so that Kafka mode can still proxy the request to the entity's owner.
-func readJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	return readJSONBodyMax(w, r, objectionBodyMax, v)
-}
-
-// readJSONBodyMax is readJSONBody for bodies of up to limit bytes: the
-// body is one JSON value (whitespace around it) whose members are all
-// v's, or the answer is 400 (413 over limit).
-func readJSONBodyMax(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+// readJSONBody decodes a body of up to limit bytes strictly into v: one
+// JSON value (whitespace around it) whose members are all v's, or the
+// answer is 400 (413 over limit). The body stays readable (r.Body is
+// replaced by the bytes read), so that Kafka mode can still proxy the
+// request to the entity's owner.
+func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -136,9 +131,9 @@ func readJSONBodyMax(w http.ResponseWriter, r *http.Request, limit int64, v any)
 	return true
 }
 
-func checkReasonText(w http.ResponseWriter, r *http.Request, field, v string) bool {
-	if strings.TrimSpace(v) == "" || len(v) > maxReasonBytes {
-		writeProblem(w, r, http.StatusBadRequest, fmt.Sprintf("%s must be 1-%d bytes of text", field, maxReasonBytes))
+func checkReasonText(w http.ResponseWriter, r *http.Request, field, v string, max int) bool {
+	if strings.TrimSpace(v) == "" || len(v) > max {
+		writeProblem(w, r, http.StatusBadRequest, fmt.Sprintf("%s must be 1-%d bytes of text", field, max))
 		return false
 	}
 	return true
@@ -198,7 +193,7 @@ func (s *Server) handleObjectionFile(w http.ResponseWriter, r *http.Request) {
 		RecordID  string `json:"record_id"`
 		Reason    string `json:"reason"`
 	}
-	if !readJSONBody(w, r, &in) || !checkReasonText(w, r, "reason", in.Reason) {
+	if !readJSONBody(w, r, objectionBodyMax, &in) || !checkReasonText(w, r, "reason", in.Reason, maxReasonBytes) {
 		return
 	}
 	code, _, err := s.exc.Parse(in.USCC)
@@ -384,7 +379,7 @@ func (s *Server) handleObjectionAnswer(w http.ResponseWriter, r *http.Request) {
 		Outcome string `json:"outcome"`
 		Reasons string `json:"reasons"`
 	}
-	if !readJSONBody(w, r, &in) || !checkReasonText(w, r, "reasons", in.Reasons) {
+	if !readJSONBody(w, r, objectionBodyMax, &in) || !checkReasonText(w, r, "reasons", in.Reasons, maxReasonBytes) {
 		return
 	}
 	if in.Outcome != "upheld" && in.Outcome != "rejected" && in.Outcome != "referred" {

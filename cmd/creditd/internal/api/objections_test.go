@@ -28,7 +28,7 @@ func TestReadJSONBodyOneValue(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		code := http.StatusOK
-		if !readJSONBodyMax(rec, httptest.NewRequest("POST", "/", strings.NewReader(body)), 64, &v) {
+		if !readJSONBody(rec, httptest.NewRequest("POST", "/", strings.NewReader(body)), 64, &v) {
 			code = rec.Code
 		}
 		if code != want || code == http.StatusOK && v.A != "x" {

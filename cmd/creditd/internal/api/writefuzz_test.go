@@ -75,13 +75,7 @@ func (s *writeServer) events(t testing.TB, lines ...string) {
 
 // do sends method path with body as role (RolePublic: no token).
 func (s *writeServer) do(method, path string, role Role, body []byte) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, bytes.NewReader(body))
-	if tok := testTokens[role]; tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, req)
-	return rec
+	return requestTo(s, method, path, role, body)
 }
 
 // issuedQueryCode issues code's report to its subject over POST
