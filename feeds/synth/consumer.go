@@ -11,7 +11,8 @@ import "math"
 // their own id source ("12315-…"), and it changes no entity state. It
 // costs 4 bytes an entity (the queue link).
 
-// consumerRate[kind][industry] is the daily complaint rate at ρ = 1.
+// consumerRates gives, by kind and industry, the daily complaint rate at
+// ρ = 1.
 func consumerRates() (t [numKinds][]float64) {
 	for k := range numKinds {
 		var s, sf float64

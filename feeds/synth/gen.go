@@ -308,16 +308,10 @@ func New(opts Options) (*Generator, error) {
 	}
 	g.population()
 	g.wd = cnwork.New()
-	g.objHead = make([]int32, g.days)
-	for d := range g.objHead {
-		g.objHead[d] = -1
-	}
+	g.objHead = emptyQueue(g.days)
 	if opts.ConsumerComplaints {
 		g.cmpRate = consumerRates()
-		g.cmpHead = make([]int32, g.days)
-		for d := range g.cmpHead {
-			g.cmpHead[d] = -1
-		}
+		g.cmpHead = emptyQueue(g.days)
 		g.cmpNext = make([]int32, len(g.ents))
 	}
 	return g, nil
@@ -422,10 +416,7 @@ func (g *Generator) Run(ctx context.Context, emit func(line []byte) error) error
 func (g *Generator) population() {
 	n := g.opts.Entities
 	g.ents = make([]entity, n)
-	g.head = make([]int32, g.days)
-	for d := range g.head {
-		g.head[d] = -1
-	}
+	g.head = emptyQueue(g.days)
 	// Registration intensity ∝ e^{κt} on working days (weekendRegShare on
 	// weekends), over maxAgeYears before Start until End.
 	g.firstReg = g.start - int32(maxAgeYears*365.25)
@@ -649,4 +640,14 @@ func (g *Generator) sortDay() {
 		src, dst = dst, src
 	}
 	// Two passes: the sorted data is back in g.buf's array.
+}
+
+// emptyQueue is a calendar queue of days days with nothing queued: each
+// day's head is -1, the end of its list.
+func emptyQueue(days int) []int32 {
+	q := make([]int32, days)
+	for d := range q {
+		q[d] = -1
+	}
+	return q
 }
