@@ -182,8 +182,12 @@ func (m *Manager) write(ctx context.Context, msgs []kafkago.Message) bool {
 		idx := groups[k]
 		for len(idx) > 0 {
 			n, size := 0, 0
-			for n < len(idx) && (n == 0 || size+recordSize(&msgs[idx[n]]) <= maxProduceBytes) {
-				size += recordSize(&msgs[idx[n]])
+			for n < len(idx) {
+				sz := recordSize(&msgs[idx[n]])
+				if n > 0 && size+sz > maxProduceBytes {
+					break
+				}
+				size += sz
 				n++
 			}
 			for {
